@@ -1,0 +1,45 @@
+"""``workflow actors``: the registry the CLI uses to know who an actor is."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import State, json_option, pass_state
+
+
+@click.group("actors")
+def group() -> None:
+    """Register actors with their roles and unit."""
+
+
+@group.command("add")
+@click.argument("actor_id")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
+@click.option("--unit", help="The unit the actor belongs to.")
+@click.option("--name", help="A display name.")
+@pass_state
+def add(state: State, actor_id: str, roles: tuple[str, ...], unit: str | None,
+        name: str | None) -> None:
+    """Add or update an actor.
+
+    \b
+    Example:
+      workflow actors add alice --role drafter --unit chi_bo_1
+    """
+    actor = state.engine().add_actor(actor_id, roles, unit=unit, name=name)
+    click.echo(f"actor {actor.id}: roles {', '.join(sorted(actor.roles))}"
+               f"{f', unit {actor.unit}' if actor.unit else ''}")
+
+
+@group.command("list")
+@json_option
+@pass_state
+def list_(state: State, as_json: bool) -> None:
+    """List registered actors."""
+    from cli.output import emit_json, table
+
+    actors = state.engine().actors()
+    if as_json:
+        emit_json([{"id": a.id, "roles": sorted(a.roles), "unit": a.unit} for a in actors])
+        return
+    table(["id", "roles", "unit"], [[a.id, ", ".join(sorted(a.roles)), a.unit] for a in actors])

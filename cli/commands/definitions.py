@@ -1,0 +1,126 @@
+"""``workflow definitions``: validate, deploy, list, show and export the schema."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import State, json_option, pass_state
+
+
+@click.group("definitions")
+def group() -> None:
+    """Write, check and deploy workflow definitions (YAML)."""
+
+
+@group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option
+def validate(files: tuple[str, ...], as_json: bool) -> None:
+    """Check definition files and report every problem with file and line.
+
+    \b
+    Example:
+      workflow definitions validate definitions/*.yaml
+    """
+    from cli.output import emit_json
+    from workflow import DefinitionError, validate_definition
+
+    results, failures = [], []
+    for file in files:
+        try:
+            definition = validate_definition(file)
+            results.append({"file": file, "workflow": definition.name, "ok": True})
+        except DefinitionError as exc:
+            failures.append(exc)
+            results.append({"file": file, "ok": False,
+                            "issues": [str(issue) for issue in exc.issues]})
+    if as_json:
+        emit_json(results)
+    else:
+        for result in results:
+            if result["ok"]:
+                click.echo(f"ok: {result['file']} ({result['workflow']})")
+    if failures:
+        raise DefinitionError([issue for exc in failures for issue in exc.issues])
+
+
+@group.command("deploy")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--by", default="admin", show_default=True, help="Who deploys (audited).")
+@json_option
+@pass_state
+def deploy(state: State, files: tuple[str, ...], by: str, as_json: bool) -> None:
+    """Deploy definitions: a new version when the content changed, else nothing.
+
+    \b
+    Example:
+      workflow definitions deploy definitions/*.yaml
+    """
+    from cli.output import emit_json
+
+    engine = state.engine()
+    results = [engine.deploy(file, actor=by) for file in files]
+    if as_json:
+        emit_json([r.__dict__ for r in results])
+        return
+    for r in results:
+        what = "deployed" if r.created else "unchanged, already deployed as"
+        click.echo(f"{what} {r.workflow}@{r.version}")
+
+
+@group.command("list")
+@json_option
+@pass_state
+def list_(state: State, as_json: bool) -> None:
+    """List deployed definitions, every version, with live instance counts."""
+    from cli.output import emit_json, table
+
+    rows = state.engine().deployed()
+    if as_json:
+        emit_json([r.__dict__ for r in rows])
+        return
+    table(["workflow", "version", "live", "retired", "deployed_at", "hash"],
+          [[r.workflow, r.version, r.live_instances, "yes" if r.retired else "",
+            r.deployed_at, r.content_hash[:12]] for r in rows])
+
+
+@group.command("show")
+@click.argument("name")
+@json_option
+@pass_state
+def show(state: State, name: str, as_json: bool) -> None:
+    """Show a deployed definition: NAME or NAME@VERSION.
+
+    \b
+    Example:
+      workflow definitions show plan_drafting@1
+    """
+    from cli.output import emit_json, table
+    from workflow import InvalidInput
+
+    workflow, _, version_text = name.partition("@")
+    if version_text and not version_text.isdigit():
+        raise InvalidInput(f"{name!r}: the version after @ is a number")
+    definition = state.engine().definition(workflow, int(version_text) if version_text else None)
+    if as_json:
+        emit_json({
+            "workflow": definition.name, "labels": definition.labels.__dict__,
+            "states": [{"name": s.name, "initial": s.initial, "final": s.final}
+                       for s in definition.states],
+            "transitions": [{"trigger": t.trigger, "sources": list(t.sources), "dest": t.dest,
+                             "roles": list(t.roles)} for t in definition.transitions],
+        })
+        return
+    click.echo(f"{definition.name}: {definition.labels.vi} / {definition.labels.en}")
+    table(["trigger", "from", "to", "roles"],
+          [[t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles)]
+           for t in definition.transitions])
+
+
+@group.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of definition files (for editors)."""
+    from cli.output import emit_json
+    from workflow import definition_json_schema
+
+    emit_json(definition_json_schema())

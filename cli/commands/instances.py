@@ -1,0 +1,140 @@
+"""Instances: start, fire, show, list, history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from cli.context import State, actor_option, json_option, pass_state
+
+
+def _instance_dict(instance: Any) -> dict[str, Any]:
+    value = asdict(instance)
+    value["data"] = dict(instance.data)
+    return value
+
+
+@click.command("start")
+@click.argument("workflow")
+@actor_option
+@click.option("--data", metavar="JSON|@FILE", help="Initial data, a JSON object.")
+@click.option("--unit", help="The unit that owns (leads) the instance.")
+@click.option("--idempotency-key", help="Repeat-safe key: a retry returns the first result.")
+@json_option
+@pass_state
+def start(state: State, workflow: str, actor_id: str, data: str | None, unit: str | None,
+          idempotency_key: str | None, as_json: bool) -> None:
+    """Start an instance of WORKFLOW in its initial state.
+
+    \b
+    Example:
+      workflow start plan_drafting --actor alice --unit chi_bo_1 --data '{"title": "Kế hoạch"}'
+    """
+    from cli.output import emit_json, load_json_option
+
+    engine = state.engine()
+    result = engine.start(workflow, state.actor(actor_id), data=load_json_option(data, "--data"),
+                          unit=unit, idempotency_key=idempotency_key)
+    if as_json:
+        emit_json(_instance_dict(result.instance))
+    else:
+        click.echo(f"started instance {result.instance.id} ({workflow}) in "
+                   f"{result.instance.state}")
+
+
+@click.command("fire")
+@click.argument("instance_id", type=int)
+@click.argument("trigger")
+@actor_option
+@click.option("--payload", metavar="JSON|@FILE", help="The call's payload, a JSON object.")
+@click.option("--reason", help="Why (required by some transitions).")
+@click.option("--expected-version", type=int, help="Refuse unless the instance is at this version.")
+@click.option("--idempotency-key", help="Repeat-safe key: a retry returns the first result.")
+@json_option
+@pass_state
+def fire(state: State, instance_id: int, trigger: str, actor_id: str, payload: str | None,
+         reason: str | None, expected_version: int | None, idempotency_key: str | None,
+         as_json: bool) -> None:
+    """Fire TRIGGER on instance INSTANCE_ID as a registered actor.
+
+    \b
+    Example:
+      workflow fire 1 submit --actor alice --payload @plan.json
+    """
+    from cli.output import emit_json, load_json_option
+
+    engine = state.engine()
+    result = engine.fire(instance_id, trigger, state.actor(actor_id),
+                         payload=load_json_option(payload, "--payload"), reason=reason,
+                         expected_version=expected_version, idempotency_key=idempotency_key)
+    if as_json:
+        emit_json({"instance": _instance_dict(result.instance), "replayed": result.replayed,
+                   "event": {"seq": result.event.seq, "from": result.event.from_state,
+                             "to": result.event.to_state, "hash": result.event.hash}})
+        return
+    note = " (replayed: already applied with this idempotency key)" if result.replayed else ""
+    click.echo(f"instance {instance_id}: {result.event.from_state} -> {result.event.to_state} "
+               f"(version {result.instance.version}){note}")
+
+
+@click.command("show")
+@click.argument("instance_id", type=int)
+@json_option
+@pass_state
+def show(state: State, instance_id: int, as_json: bool) -> None:
+    """Show one instance: state, version and data."""
+    from cli.output import emit_json
+
+    instance = state.engine().get(instance_id)
+    if as_json:
+        emit_json(_instance_dict(instance))
+        return
+    click.echo(f"instance {instance.id}: {instance.workflow}@{instance.definition_version}")
+    click.echo(f"  state:   {instance.state}{'' if instance.active else ' (final)'}")
+    click.echo(f"  version: {instance.version}")
+    click.echo(f"  unit:    {instance.unit or ''}")
+    for key, value in sorted(instance.data.items()):
+        click.echo(f"  {key}: {value}")
+
+
+@click.command("list")
+@click.option("--workflow", help="Only instances of this workflow.")
+@click.option("--state", "state_name", help="Only instances in this state.")
+@click.option("--unit", help="Only instances of this unit.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
+@pass_state
+def list_(state: State, workflow: str | None, state_name: str | None, unit: str | None,
+          limit: int, as_json: bool) -> None:
+    """List instances, newest first."""
+    from cli.output import emit_json, table
+
+    rows = state.engine().instances(workflow=workflow, state=state_name, unit=unit, limit=limit)
+    if as_json:
+        emit_json([_instance_dict(i) for i in rows])
+        return
+    table(["id", "workflow", "state", "version", "unit", "updated_at"],
+          [[i.id, f"{i.workflow}@{i.definition_version}", i.state, i.version, i.unit,
+            i.updated_at] for i in rows])
+
+
+@click.command("history")
+@click.argument("instance_id", type=int)
+@json_option
+@pass_state
+def history(state: State, instance_id: int, as_json: bool) -> None:
+    """The audit timeline of one instance: when, who, trigger, from -> to, reason."""
+    from cli.output import emit_json, table
+
+    events = state.engine().history(instance_id)
+    if as_json:
+        emit_json([asdict(e) for e in events])
+        return
+    table(["seq", "when", "actor", "roles", "trigger", "from", "to", "reason"],
+          [[e.seq, e.occurred_at, e.actor, ",".join(e.actor_roles), e.trigger or e.kind,
+            e.from_state or "", e.to_state, e.reason or ""] for e in events])
+
+
+COMMANDS = (start, fire, show, list_, history)

@@ -1,0 +1,45 @@
+"""What every command shares through ``ctx.obj``: the database URL and a lazily opened engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from workflow import Actor, Engine
+
+
+@dataclass
+class State:
+    db_url: str
+    _engine: Any = field(default=None, repr=False)
+
+    def engine(self, *, check_schema: bool = True) -> Engine:
+        from workflow import Engine
+
+        if self._engine is None:
+            self._engine = Engine.open(self.db_url, check_schema=check_schema)
+        return self._engine  # type: ignore[no-any-return]
+
+    def actor(self, actor_id: str) -> Actor:
+        """The registered actor with its roles and unit (the CLI trusts the registry)."""
+        return self.engine().actor(actor_id)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def state(ctx: click.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+pass_state = click.make_pass_decorator(State)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+actor_option = click.option("--actor", "actor_id", required=True, metavar="ID",
+                            help="A registered actor (see `workflow actors add`).")

@@ -1,0 +1,254 @@
+"""Starting and firing inside one open write transaction: the rows a transition writes.
+
+The engine opens the transaction; these functions write the instance, its audit event, its timers
+and its outbox row, all on the same connection, so that they commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from workflow._effects import apply_effects, check_fields
+from workflow._machine import CompiledMachine, StepContext
+from workflow._schedule import instance_due_at, timer_rows
+from workflow.audit import GENESIS
+from workflow.definition import model as m
+from workflow.errors import (
+    ConcurrentModification,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    UnknownTrigger,
+)
+from workflow.records import Actor
+from workflow.registry import GuardContext, Registry
+from workflow.store import repository as repo
+
+MachineLookup = Callable[[Connection, str, int | None], CompiledMachine]
+"""(connection, workflow, version or None for the newest startable) → compiled machine."""
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """One instance to start: its data and where it belongs (unit, directive, parent)."""
+
+    data: Mapping[str, Any] = field(default_factory=dict)
+    unit: str | None = None
+    coordinating_units: tuple[str, ...] = ()
+    directive_id: int | None = None
+    item_key: str | None = None
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    instance_id: int
+    seq: int
+    audit_id: int
+    from_state: str | None
+    to_state: str
+
+
+def _publish(
+    conn: Connection,
+    audit_id: int,
+    instance_id: int,
+    workflow: str,
+    trigger: str,
+    dest: str,
+    now: datetime,
+) -> None:
+    repo.insert_outbox(conn, audit_id, instance_id, f"{workflow}.{trigger}.{dest}", now)
+
+
+def start_in(
+    conn: Connection,
+    machines: MachineLookup,
+    registry: Registry,
+    workflow: str,
+    request: StartRequest,
+    actor: Actor,
+    now: datetime,
+) -> Applied:
+    """Create one instance in its initial state, with audit event 1, timers and outbox row."""
+    compiled = machines(conn, workflow, None)
+    definition = compiled.definition
+    if definition.start_roles and not actor.roles & set(definition.start_roles):
+        raise PermissionDenied(
+            actor.id,
+            f"start {workflow}",
+            f"needs one of the roles {', '.join(definition.start_roles)}",
+        )
+    data = dict(request.data)
+    check_fields(definition, data, f"data for {workflow}")
+    initial = definition.initial_state
+    values = {
+        "workflow": workflow,
+        "definition_version": compiled.version,
+        "state": initial.name,
+        "data": data,
+        "version": 1,
+        "active": not initial.final,
+        "unit": request.unit,
+        "coordinating_units": list(request.coordinating_units),
+        "directive_id": request.directive_id,
+        "item_key": request.item_key,
+        "parent_id": request.parent_id,
+        "due_at": instance_due_at(definition, data),
+        "created_at": now,
+        "updated_at": now,
+        "last_hash": GENESIS,
+    }
+    instance_id = repo.insert_instance(conn, values)
+    row = repo.audit_values(
+        instance_id=instance_id,
+        seq=1,
+        kind="start",
+        trigger=None,
+        from_state=None,
+        to_state=initial.name,
+        actor=actor.id,
+        actor_roles=sorted(actor.roles),
+        actor_unit=actor.unit,
+        reason=None,
+        payload={},
+        data=data,
+        workflow=workflow,
+        definition_version=compiled.version,
+        definition_hash=compiled.content_hash,
+        occurred_at=now,
+        prev_hash=GENESIS,
+    )
+    audit_id = repo.insert_audit(conn, row)
+    repo.update_instance(conn, instance_id, 1, {"last_hash": row["hash"]})
+    repo.insert_timers(conn, timer_rows(initial, instance_id, data, now, 1))
+    _publish(conn, audit_id, instance_id, workflow, "start", initial.name, now)
+    return Applied(instance_id, 1, audit_id, None, initial.name)
+
+
+@dataclass(frozen=True)
+class FireRequest:
+    instance_id: int
+    trigger: str
+    actor: Actor
+    payload: Mapping[str, Any]
+    reason: str | None
+    expected_version: int | None
+    timer_id: int | None = None
+
+
+def fire_in(
+    conn: Connection,
+    machines: MachineLookup,
+    registry: Registry,
+    request: FireRequest,
+    now: datetime,
+) -> Applied:
+    """Authorize, guard, move, persist and audit one transition on an open transaction."""
+    row = repo.instance_row(conn, request.instance_id)
+    if row is None:
+        raise NotFound("instance", request.instance_id)
+    if request.expected_version is not None and row.version != request.expected_version:
+        raise ConcurrentModification(row.id, request.expected_version, row.version)
+    compiled = machines(conn, row.workflow, row.definition_version)
+    definition = compiled.definition
+    if request.trigger not in definition.triggers:
+        raise UnknownTrigger(row.id, row.workflow, request.trigger, definition.triggers)
+    if request.timer_id is not None:
+        _check_timer(conn, request.timer_id, row)
+    ctx = GuardContext(
+        instance_id=row.id,
+        workflow=row.workflow,
+        state=row.state,
+        trigger=request.trigger,
+        actor_id=request.actor.id,
+        actor_roles=request.actor.roles,
+        data=dict(row.data),
+        payload=dict(request.payload),
+        now=now,
+    )
+    step = StepContext(ctx, request.actor, row.unit, tuple(row.coordinating_units or ()))
+    spec = compiled.step(row.state, request.trigger, step)
+    if spec.require_reason and not (request.reason and request.reason.strip()):
+        raise InvalidInput(f"{request.trigger!r} requires a reason (--reason)")
+    data, spawns = apply_effects(definition, spec.effects, ctx, registry)
+    seq = int(row.version) + 1
+    audit = repo.audit_values(
+        instance_id=row.id,
+        seq=seq,
+        kind="transition",
+        trigger=request.trigger,
+        from_state=row.state,
+        to_state=spec.dest,
+        actor=request.actor.id,
+        actor_roles=sorted(request.actor.roles),
+        actor_unit=request.actor.unit,
+        reason=request.reason,
+        payload=request.payload,
+        data=data,
+        workflow=row.workflow,
+        definition_version=row.definition_version,
+        definition_hash=compiled.content_hash,
+        occurred_at=now,
+        prev_hash=row.last_hash,
+    )
+    dest = definition.state(spec.dest)
+    changed = repo.update_instance(
+        conn,
+        row.id,
+        row.version,
+        {
+            "state": dest.name,
+            "data": data,
+            "version": seq,
+            "active": not dest.final,
+            "due_at": instance_due_at(definition, data),
+            "updated_at": now,
+            "last_hash": audit["hash"],
+        },
+    )
+    if not changed:
+        current = repo.instance_row(conn, row.id)
+        raise ConcurrentModification(
+            row.id, row.version, None if current is None else current.version
+        )
+    audit_id = repo.insert_audit(conn, audit)
+    if request.timer_id is not None:
+        repo.mark_timer_fired(conn, request.timer_id, now)
+    if dest.name != row.state:
+        # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.
+        repo.cancel_pending_timers(conn, row.id, now)
+        repo.insert_timers(conn, timer_rows(dest, row.id, data, now, seq))
+    _publish(conn, audit_id, row.id, row.workflow, request.trigger, dest.name, now)
+    for spawn in spawns:
+        child = StartRequest(
+            data={f: data[f] for f in spawn.copy if f in data},
+            unit=row.unit,
+            coordinating_units=tuple(row.coordinating_units or ()),
+            directive_id=row.directive_id,
+            item_key=row.item_key,
+            parent_id=row.id,
+        )
+        start_in(
+            conn,
+            machines,
+            registry,
+            spawn.workflow,
+            child,
+            Actor(request.actor.id, request.actor.roles | {m.SYSTEM_ROLE}, request.actor.unit),
+            now,
+        )
+    return Applied(row.id, seq, audit_id, row.state, dest.name)
+
+
+def _check_timer(conn: Connection, timer_id: int, instance: Any) -> None:
+    timer = repo.timer_row(conn, timer_id)
+    if timer is None or timer.instance_id != instance.id:
+        raise NotFound("timer", timer_id)
+    if timer.status not in ("pending", "claimed") or timer.state != instance.state:
+        raise ConcurrentModification(instance.id, None, None)

@@ -1,0 +1,74 @@
+"""Applying a transition's effects to the instance data, and checking values against fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workflow.audit import format_instant
+from workflow.definition import model as m
+from workflow.definition.fieldtypes import type_error
+from workflow.errors import InvalidInput
+from workflow.registry import GuardContext, Registry
+
+
+def check_fields(definition: m.Definition, values: Mapping[str, Any], what: str) -> None:
+    """Refuse undeclared fields and values of the wrong type, naming every problem."""
+    problems = []
+    for name, value in values.items():
+        spec = definition.fields.get(name)
+        if spec is None:
+            problems.append(f"{name}: not a field of {definition.name}")
+            continue
+        error = type_error(spec.type, value)
+        if error:
+            problems.append(f"{name}: {error}")
+    if problems:
+        raise InvalidInput(f"{what}: " + "; ".join(problems))
+
+
+def apply_effects(
+    definition: m.Definition, effects: tuple[m.Effect, ...], ctx: GuardContext, registry: Registry
+) -> tuple[dict[str, Any], list[m.Spawn]]:
+    """The instance data after ``effects``, and the child instances to start."""
+    data = dict(ctx.data)
+    spawns: list[m.Spawn] = []
+    for effect in effects:
+        if isinstance(effect, m.Merge):
+            merged = {f: ctx.payload[f] for f in effect.fields if f in ctx.payload}
+            check_fields(definition, merged, "payload")
+            data.update(merged)
+        elif isinstance(effect, m.SetField):
+            data[effect.field] = _thaw(effect.value)
+        elif isinstance(effect, m.Stamp):
+            data[effect.field] = format_instant(ctx.now)
+        elif isinstance(effect, m.ClearField):
+            data.pop(effect.field, None)
+        elif isinstance(effect, m.Spawn):
+            spawns.append(effect)
+        else:
+            updates = registry.effects[effect.name](_with_data(ctx, data))
+            if updates:
+                check_fields(definition, updates, f"effect {effect.name}")
+                data.update(updates)
+    return data, spawns
+
+
+def _with_data(ctx: GuardContext, data: dict[str, Any]) -> GuardContext:
+    return GuardContext(
+        ctx.instance_id,
+        ctx.workflow,
+        ctx.state,
+        ctx.trigger,
+        ctx.actor_id,
+        ctx.actor_roles,
+        data,
+        ctx.payload,
+        ctx.now,
+    )
+
+
+def _thaw(value: object) -> object:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value

@@ -1,0 +1,143 @@
+"""The only module that imports ``transitions``: one compiled machine per definition version.
+
+A machine is built once per deployed definition version and drives a single proxy model: each
+step sets the proxy's state, triggers, and reads which transition was taken. Conditions are our
+own callables (never strings a file could name), so ``transitions`` resolves nothing by name.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import EventData, Machine, MachineError
+
+from workflow.definition import model as m
+from workflow.errors import GuardFailed, PermissionDenied, TransitionNotAllowed
+from workflow.records import Actor
+from workflow.registry import GuardContext, Registry, evaluate_all
+
+
+@dataclass
+class StepContext:
+    """One attempt: what the conditions saw, and which transition won."""
+
+    guard_context: GuardContext
+    actor: Actor
+    instance_unit: str | None
+    coordinating_units: tuple[str, ...]
+    chosen: m.TransitionSpec | None = None
+    role_refusals: list[str] = field(default_factory=list)
+    guard_refusals: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _context(event: EventData) -> StepContext:
+    context = next(iter(event.args))
+    assert isinstance(context, StepContext)
+    return context
+
+
+class _Proxy:
+    state: str
+
+
+def unit_allows(
+    scope: m.UnitScope, actor: Actor, unit: str | None, coordinating: tuple[str, ...]
+) -> bool:
+    if scope == "any":
+        return True
+    own = actor.unit is not None and actor.unit == unit
+    helps = actor.unit is not None and actor.unit in coordinating
+    if scope == "own":
+        return own
+    if scope == "coordinating":
+        return helps
+    return own or helps
+
+
+class CompiledMachine:
+    """A definition version compiled into a shared ``transitions.Machine``."""
+
+    def __init__(
+        self, definition: m.Definition, content_hash: str, version: int, registry: Registry
+    ) -> None:
+        self.definition = definition
+        self.content_hash = content_hash
+        self.version = version
+        self._registry = registry
+        self._lock = threading.Lock()
+        self._proxy = _Proxy()
+        self._machine = Machine(
+            model=self._proxy,
+            states=list(definition.state_names),
+            initial=definition.initial_state.name,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+            model_override=False,
+        )
+        for spec in definition.transitions:
+            self._machine.add_transition(
+                spec.trigger,
+                source=list(spec.sources),
+                dest=spec.dest,
+                conditions=[self._condition(spec)],
+                before=[self._choose(spec)],
+            )
+
+    def _condition(self, spec: m.TransitionSpec) -> Any:
+        def admissible(event: EventData) -> bool:
+            ctx: StepContext = _context(event)
+            if not ctx.actor.roles & set(spec.roles):
+                ctx.role_refusals.append(
+                    f"needs one of the roles {', '.join(spec.roles)} "
+                    f"(has {', '.join(sorted(ctx.actor.roles)) or 'none'})"
+                )
+                return False
+            if not unit_allows(
+                spec.unit_scope, ctx.actor, ctx.instance_unit, ctx.coordinating_units
+            ):
+                ctx.role_refusals.append(
+                    f"unit {ctx.actor.unit or '(none)'} is not the {spec.unit_scope} unit "
+                    f"of this instance ({ctx.instance_unit or 'none'})"
+                )
+                return False
+            outcome = evaluate_all(spec.guards, ctx.guard_context, self._registry)
+            if not outcome.passed:
+                ctx.guard_refusals.extend(outcome.reasons)
+                ctx.missing.extend(f for f in outcome.missing if f not in ctx.missing)
+            return outcome.passed
+
+        return admissible
+
+    @staticmethod
+    def _choose(spec: m.TransitionSpec) -> Any:
+        def choose(event: EventData) -> None:
+            _context(event).chosen = spec
+
+        return choose
+
+    def step(self, state: str, trigger: str, ctx: StepContext) -> m.TransitionSpec:
+        """Take ``trigger`` from ``state``; returns the transition taken or raises why not."""
+        instance_id = ctx.guard_context.instance_id
+        with self._lock:
+            self._proxy.state = state
+            try:
+                moved = self._machine.events[trigger].trigger(self._proxy, ctx)
+            except MachineError:
+                raise TransitionNotAllowed(
+                    instance_id, state, trigger, self.definition.triggers_from(state)
+                ) from None
+        if moved and ctx.chosen is not None:
+            return ctx.chosen
+        if not ctx.guard_refusals:
+            raise PermissionDenied(
+                ctx.actor.id,
+                f"fire {trigger!r} from {state!r}",
+                "; ".join(dict.fromkeys(ctx.role_refusals)),
+            )
+        raise GuardFailed(
+            instance_id, state, trigger, list(dict.fromkeys(ctx.guard_refusals)), ctx.missing
+        )

@@ -1,0 +1,199 @@
+"""The audit event's canonical encoding, its SHA-256 hash chain, and chain verification.
+
+Each instance has its own chain: event ``n`` stores the hash of event ``n-1`` (the first stores
+:data:`GENESIS`), and its own hash is SHA-256 over the canonical JSON of every stored field. A
+change to any field, a deleted, inserted or reordered event breaks the chain at that point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+HASHED_FIELDS = (
+    "instance_id",
+    "seq",
+    "kind",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor",
+    "actor_roles",
+    "actor_unit",
+    "reason",
+    "payload",
+    "data",
+    "workflow",
+    "definition_version",
+    "definition_hash",
+    "occurred_at",
+    "prev_hash",
+)
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 text kept as is: one byte string per value."""
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+
+
+def format_instant(moment: datetime) -> str:
+    """UTC, microseconds, ``Z``: the one spelling of an instant inside a hash."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(row: Mapping[str, Any]) -> str:
+    """The SHA-256 of an audit row's hashed fields (``payload`` and ``data`` as stored text)."""
+    material = {name: row[name] for name in HASHED_FIELDS}
+    occurred = material["occurred_at"]
+    if isinstance(occurred, datetime):
+        material["occurred_at"] = format_instant(occurred)
+    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """The first broken link of one chain."""
+
+    instance_id: int
+    seq: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"event {self.seq}" if self.seq is not None else "instance row"
+        return f"instance {self.instance_id}, {where}: {self.problem}"
+
+
+@dataclass
+class VerificationReport:
+    chains: int = 0
+    events: int = 0
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """What the instance row says the chain ends with."""
+
+    instance_id: int
+    state: str
+    version: int
+    last_hash: str
+
+
+class ChainVerifier:
+    """Verifies rows of one chain in ``seq`` order, one at a time, in constant memory."""
+
+    def __init__(self, instance_id: int) -> None:
+        self.instance_id = instance_id
+        self.expected_seq = 1
+        self.prev_hash = GENESIS
+        self.last_state: str | None = None
+        self.problem: ChainProblem | None = None
+
+    def feed(self, row: Mapping[str, Any]) -> None:
+        if self.problem is not None:
+            return
+        seq = int(row["seq"])
+        if seq != self.expected_seq:
+            what = "missing" if seq > self.expected_seq else "duplicated or reordered"
+            self._fail(self.expected_seq, f"event {self.expected_seq} is {what} (found {seq})")
+            return
+        if row["prev_hash"] != self.prev_hash:
+            self._fail(seq, "previous-hash link does not match the event before it")
+            return
+        if event_hash(row) != row["hash"]:
+            self._fail(seq, "content does not match its hash (the event was edited)")
+            return
+        if self.last_state is not None and row["from_state"] != self.last_state:
+            self._fail(
+                seq, f"starts from {row['from_state']!r} but the chain was in {self.last_state!r}"
+            )
+            return
+        self.prev_hash = row["hash"]
+        self.last_state = row["to_state"]
+        self.expected_seq += 1
+
+    def finish(self, head: ChainHead | None) -> ChainProblem | None:
+        if self.problem is not None or head is None:
+            return self.problem
+        count = self.expected_seq - 1
+        if count == 0:
+            return ChainProblem(self.instance_id, None, "instance has no audit events")
+        if head.version != count:
+            return ChainProblem(
+                self.instance_id,
+                None,
+                f"instance version {head.version} but the chain has {count} "
+                "events (events were removed or added)",
+            )
+        if head.last_hash != self.prev_hash:
+            return ChainProblem(
+                self.instance_id, None, "instance's last hash does not match the chain's last event"
+            )
+        if head.state != self.last_state:
+            return ChainProblem(
+                self.instance_id,
+                None,
+                f"instance state {head.state!r} is not the last event's "
+                f"destination {self.last_state!r}",
+            )
+        return None
+
+    def _fail(self, seq: int, problem: str) -> None:
+        self.problem = ChainProblem(self.instance_id, seq, problem)
+
+
+def head_of(row: Mapping[str, Any]) -> ChainHead | None:
+    """The instance-row columns joined onto an audit row (``head_state`` ...), if present."""
+    if row.get("head_version") is None:
+        return None
+    return ChainHead(
+        int(row["instance_id"]),
+        str(row["head_state"]),
+        int(row["head_version"]),
+        str(row["head_last_hash"]),
+    )
+
+
+def verify_rows(
+    rows: Iterable[Mapping[str, Any]], report: VerificationReport | None = None
+) -> VerificationReport:
+    """Verify audit rows sorted by (instance_id, seq), streaming, in constant memory.
+
+    Rows that carry the instance row's ``head_state``, ``head_version`` and ``head_last_hash``
+    are also checked against it (state, version and last hash agree with the chain).
+    """
+    report = report or VerificationReport()
+    verifier: ChainVerifier | None = None
+    head: ChainHead | None = None
+
+    def close(v: ChainVerifier, h: ChainHead | None) -> None:
+        report.chains += 1
+        problem = v.finish(h)
+        if problem is not None:
+            report.problems.append(problem)
+
+    for row in rows:
+        instance_id = int(row["instance_id"])
+        if verifier is None or verifier.instance_id != instance_id:
+            if verifier is not None:
+                close(verifier, head)
+            verifier = ChainVerifier(instance_id)
+            head = head_of(row)
+        verifier.feed(row)
+        report.events += 1
+    if verifier is not None:
+        close(verifier, head)
+    return report

@@ -1,0 +1,57 @@
+"""Explicit time: a :class:`Clock` protocol, the system clock and a frozen clock for tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from workflow.errors import InvalidInput
+
+
+class Clock(Protocol):
+    """Anything that can tell the current time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to: tests and simulations never sleep."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = require_aware(start, "start")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = require_aware(moment, "moment")
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now = self._now + delta
+        return self._now
+
+
+def require_aware(moment: datetime, name: str = "datetime") -> datetime:
+    """Return ``moment`` in UTC, refusing a naive datetime with a clear message."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(
+            f"{name} {moment.isoformat()} has no time zone; give an aware datetime "
+            "(for example 2020-09-15T00:00:00+07:00)"
+        )
+    return moment.astimezone(UTC)
+
+
+def parse_instant(text: str, name: str = "time") -> datetime:
+    """Parse an ISO-8601 instant with an offset (``Z`` allowed) into an aware UTC datetime."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"{name} {text!r} is not an ISO-8601 date-time") from exc
+    return require_aware(moment, name)

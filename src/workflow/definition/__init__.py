@@ -1,0 +1,1 @@
+"""Definitions: the file format, its loader and validator, and the frozen model they produce."""

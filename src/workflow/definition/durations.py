@@ -1,0 +1,44 @@
+"""ISO-8601 durations of fixed length (weeks, days, hours, minutes, seconds), optionally signed."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_DURATION = re.compile(
+    r"^(?P<sign>[-+])?P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``P3D``, ``-P1W``, ``PT12H30M``; years and months are refused (their length varies)."""
+    match = _DURATION.match(text.strip().upper())
+    if not match or text.strip().upper() in {"P", "-P", "+P", "PT"} or text.strip().endswith("T"):
+        raise ValueError(
+            f"{text!r} is not an ISO-8601 duration of weeks, days, hours, minutes or seconds "
+            "(for example P3D, -P1D, PT12H)"
+        )
+    parts = match.groupdict()
+    delta = timedelta(
+        weeks=int(parts["weeks"] or 0),
+        days=int(parts["days"] or 0),
+        hours=int(parts["hours"] or 0),
+        minutes=int(parts["minutes"] or 0),
+        seconds=float(parts["seconds"] or 0),
+    )
+    return -delta if parts["sign"] == "-" else delta
+
+
+def format_duration(delta: timedelta) -> str:
+    """The inverse of :func:`parse_duration`, for messages and diffs."""
+    sign = "-" if delta < timedelta(0) else ""
+    total = abs(delta)
+    days, rest = total.days, total.seconds
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    out = f"{sign}P{days}D" if days else f"{sign}P"
+    time = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if v)
+    if time:
+        out += "T" + time
+    return out if out not in {"P", "-P"} else "PT0S"

@@ -1,0 +1,237 @@
+"""The frozen intermediate representation of a workflow definition.
+
+The loader turns a YAML file into these objects; the validator checks them; the engine builds a
+state machine from them. Nothing here knows about YAML, databases or ``transitions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+JSONScalar = str | int | float | bool | None
+
+FieldType = Literal[
+    "string", "text", "integer", "number", "boolean", "date", "datetime", "list", "object"
+]
+FIELD_TYPES: tuple[FieldType, ...] = (
+    "string",
+    "text",
+    "integer",
+    "number",
+    "boolean",
+    "date",
+    "datetime",
+    "list",
+    "object",
+)
+
+CompareOp = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"]
+COMPARE_OPS: tuple[CompareOp, ...] = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
+
+UnitScope = Literal["any", "own", "coordinating", "involved"]
+"""Which units' actors may fire a transition.
+
+``any``: no unit check; ``own``: the actor's unit is the instance's unit (the lead unit);
+``coordinating``: the actor's unit is one of the instance's coordinating units;
+``involved``: either of the two.
+"""
+UNIT_SCOPES: tuple[UnitScope, ...] = ("any", "own", "coordinating", "involved")
+
+SYSTEM_ROLE = "system"
+"""The role of the engine's own actors (``system:timer``); every definition knows it."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A human label in Vietnamese and English."""
+
+    vi: str
+    en: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    labels: Labels | None = None
+
+
+# --- guards: a fixed vocabulary plus functions registered by name ------------------------------
+
+
+@dataclass(frozen=True)
+class Required:
+    """Every named field is present and non-empty."""
+
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A field compared with a constant."""
+
+    field: str
+    op: CompareOp
+    value: object
+
+
+@dataclass(frozen=True)
+class AllOf:
+    guards: tuple[Guard, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    guards: tuple[Guard, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    guard: Guard
+
+
+@dataclass(frozen=True)
+class FunctionGuard:
+    """A Python function registered by name in a :class:`~workflow.Registry`."""
+
+    name: str
+
+
+Guard = Required | Compare | AllOf | AnyOf | Not | FunctionGuard
+
+
+# --- effects -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Copy these declared fields from the call's payload into the instance data."""
+
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SetField:
+    field: str
+    value: object
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Set a field to the transition's time (an ISO-8601 UTC instant)."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class ClearField:
+    field: str
+
+
+@dataclass(frozen=True)
+class FunctionEffect:
+    name: str
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """Start a child instance of another workflow in the same transaction (chaining).
+
+    The child gets the parent's unit, coordinating units, directive and item, and a copy of the
+    named fields of the parent's data.
+    """
+
+    workflow: str
+    copy: tuple[str, ...] = ()
+
+
+Effect = Merge | SetField | Stamp | ClearField | FunctionEffect | Spawn
+
+
+# --- timers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    """A deadline or reminder carried by a state.
+
+    Absolute timers are due at the instant in ``at_field`` (a ``datetime`` field) plus ``offset``
+    (negative for "three days before"); relative timers are due ``after`` entering the state.
+    """
+
+    trigger: str
+    at_field: str | None = None
+    offset: timedelta = timedelta(0)
+    after: timedelta | None = None
+
+
+# --- states, transitions, the definition -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    labels: Labels | None = None
+    initial: bool = False
+    final: bool = False
+    timers: tuple[TimerSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    index: int
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    guards: tuple[Guard, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    require_reason: bool = False
+    unit_scope: UnitScope = "any"
+    labels: Labels | None = None
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One workflow definition, as written in one file."""
+
+    name: str
+    labels: Labels
+    description: str
+    roles: Mapping[str, Labels | None]
+    fields: Mapping[str, FieldSpec]
+    states: tuple[StateSpec, ...]
+    transitions: tuple[TransitionSpec, ...]
+    start_roles: tuple[str, ...] = ()
+    deadline_field: str | None = None
+    source_text: str = field(default="", repr=False, compare=False)
+    source_file: str = field(default="<string>", compare=False)
+
+    @property
+    def initial_state(self) -> StateSpec:
+        return next(state for state in self.states if state.initial)
+
+    def state(self, name: str) -> StateSpec:
+        return next(state for state in self.states if state.name == name)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(state.name for state in self.states)
+
+    @property
+    def final_states(self) -> frozenset[str]:
+        return frozenset(state.name for state in self.states if state.final)
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def transitions_for(self, trigger: str, state: str) -> tuple[TransitionSpec, ...]:
+        """The transitions ``trigger`` may take from ``state``, in declaration order."""
+        return tuple(t for t in self.transitions if t.trigger == trigger and state in t.sources)
+
+    def triggers_from(self, state: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions if state in t.sources))

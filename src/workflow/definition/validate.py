@@ -1,0 +1,204 @@
+"""Cross-reference and graph checks over a definition; every problem is reported at once.
+
+Each check is a small pure function yielding ``(path, message)`` pairs; the loader turns paths
+into file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from workflow.definition import model as m
+from workflow.definition.yamlsafe import Path
+
+Finding = tuple[Path, str]
+
+
+class Names:
+    """The guard and effect function names an environment provides."""
+
+    def __init__(self, guards: Any = (), effects: Any = ()) -> None:
+        self.guards = frozenset(guards)
+        self.effects = frozenset(effects)
+
+
+def _state_index(d: m.Definition) -> dict[str, m.StateSpec]:
+    return {s.name: s for s in d.states}
+
+
+def undefined_states(d: m.Definition, names: Names) -> Iterator[Finding]:
+    known = _state_index(d)
+    for t in d.transitions:
+        if t.dest not in known:
+            yield ("transitions", t.index, "dest"), f"destination state {t.dest!r} is not defined"
+        for source in t.sources:
+            if source not in known:
+                yield ("transitions", t.index, "source"), f"source state {source!r} is not defined"
+
+
+def unreachable_states(d: m.Definition, names: Names) -> Iterator[Finding]:
+    reached = {d.initial_state.name}
+    frontier = [d.initial_state.name]
+    while frontier:
+        state = frontier.pop()
+        for t in d.transitions:
+            if state in t.sources and t.dest not in reached:
+                reached.add(t.dest)
+                frontier.append(t.dest)
+    for s in d.states:
+        if s.name not in reached:
+            yield ("states", s.name), f"state {s.name!r} cannot be reached from the initial state"
+
+
+def dead_ends(d: m.Definition, names: Names) -> Iterator[Finding]:
+    for s in d.states:
+        if not s.final and not d.triggers_from(s.name):
+            yield (
+                ("states", s.name),
+                (f"state {s.name!r} is not final but has no transition out (mark it final: true)"),
+            )
+
+
+def out_of_final(d: m.Definition, names: Names) -> Iterator[Finding]:
+    finals = d.final_states
+    for t in d.transitions:
+        for source in t.sources:
+            if source in finals:
+                yield (
+                    ("transitions", t.index, "source"),
+                    (f"transition {t.trigger!r} leaves final state {source!r}"),
+                )
+    for s in d.states:
+        if s.final and s.initial:
+            yield ("states", s.name), f"state {s.name!r} cannot be both initial and final"
+
+
+def shadowed(d: m.Definition, names: Names) -> Iterator[Finding]:
+    for later in d.transitions:
+        for earlier in d.transitions[: later.index]:
+            if (
+                earlier.trigger == later.trigger
+                and not earlier.guards
+                and earlier.unit_scope in ("any", later.unit_scope)
+                and set(later.roles) <= set(earlier.roles)
+            ):
+                for source in set(later.sources) & set(earlier.sources):
+                    yield (
+                        ("transitions", later.index),
+                        (
+                            f"transition {later.trigger!r} from {source!r} can never fire: "
+                            f"transitions[{earlier.index}] has the same trigger and source, "
+                            "no guards, and comes first"
+                        ),
+                    )
+
+
+def unknown_roles(d: m.Definition, names: Names) -> Iterator[Finding]:
+    known = set(d.roles) | {m.SYSTEM_ROLE}
+    for t in d.transitions:
+        for role in t.roles:
+            if role not in known:
+                yield ("transitions", t.index, "roles"), f"role {role!r} is not declared in roles"
+    for role in d.start_roles:
+        if role not in known:
+            yield ("start_roles",), f"role {role!r} is not declared in roles"
+
+
+def _guard_findings(guard: m.Guard, d: m.Definition, names: Names, path: Path) -> Iterator[Finding]:
+    if isinstance(guard, m.Required):
+        for f in guard.fields:
+            if f not in d.fields:
+                yield path, f"required field {f!r} is not declared in fields"
+    elif isinstance(guard, m.Compare):
+        field = (
+            guard.field.split(".", 1)[1]
+            if guard.field.startswith(("data.", "payload."))
+            else guard.field
+        )
+        if field not in d.fields:
+            yield path, f"compared field {field!r} is not declared in fields"
+    elif isinstance(guard, (m.AllOf, m.AnyOf)):
+        for i, inner in enumerate(guard.guards):
+            yield from _guard_findings(
+                inner, d, names, (*path, "all" if isinstance(guard, m.AllOf) else "any", i)
+            )
+    elif isinstance(guard, m.Not):
+        yield from _guard_findings(guard.guard, d, names, (*path, "not"))
+    elif guard.name not in names.guards:
+        yield path, f"guard function {guard.name!r} is not registered"
+
+
+def unknown_references(d: m.Definition, names: Names) -> Iterator[Finding]:
+    for t in d.transitions:
+        for g_index, guard in enumerate(t.guards):
+            yield from _guard_findings(guard, d, names, ("transitions", t.index, "guards", g_index))
+        for e_index, effect in enumerate(t.effects):
+            path: Path = ("transitions", t.index, "effects", e_index)
+            if isinstance(effect, m.FunctionEffect):
+                if effect.name not in names.effects:
+                    yield path, f"effect function {effect.name!r} is not registered"
+                continue
+            if isinstance(effect, m.Merge):
+                fields = effect.fields
+            elif isinstance(effect, m.Spawn):
+                fields = effect.copy
+            else:
+                fields = (effect.field,)
+            for f in fields:
+                if f not in d.fields:
+                    yield path, f"effect field {f!r} is not declared in fields"
+    if d.deadline_field is not None:
+        spec = d.fields.get(d.deadline_field)
+        if spec is None or spec.type != "datetime":
+            yield (
+                ("deadline_field",),
+                (f"deadline_field {d.deadline_field!r} must name a declared datetime field"),
+            )
+
+
+def timer_checks(d: m.Definition, names: Names) -> Iterator[Finding]:
+    for s in d.states:
+        for i, timer in enumerate(s.timers):
+            path: Path = ("states", s.name, "timers", i)
+            if timer.at_field is not None:
+                spec = d.fields.get(timer.at_field)
+                if spec is None or spec.type != "datetime":
+                    yield (
+                        path,
+                        f"timer field {timer.at_field!r} must name a declared datetime field",
+                    )
+            candidates = d.transitions_for(timer.trigger, s.name)
+            if not candidates:
+                yield path, f"timer trigger {timer.trigger!r} has no transition from {s.name!r}"
+            elif not any(m.SYSTEM_ROLE in t.roles for t in candidates):
+                yield (
+                    path,
+                    (
+                        f"timer trigger {timer.trigger!r} from {s.name!r} must allow the role "
+                        f"{m.SYSTEM_ROLE!r} (timers fire as system:timer)"
+                    ),
+                )
+
+
+CHECKS: tuple[Callable[[m.Definition, Names], Iterator[Finding]], ...] = (
+    undefined_states,
+    unreachable_states,
+    dead_ends,
+    out_of_final,
+    shadowed,
+    unknown_roles,
+    unknown_references,
+    timer_checks,
+)
+
+
+def check(d: m.Definition, names: Names) -> list[Finding]:
+    """Every finding of every check, in a stable order."""
+    findings: list[Finding] = []
+    graph_ok = not any(True for _ in undefined_states(d, names))
+    for rule in CHECKS:
+        if not graph_ok and rule in (unreachable_states, dead_ends):
+            continue  # with undefined states, reachability findings would only be noise
+        findings.extend(rule(d, names))
+    return findings

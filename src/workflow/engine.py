@@ -1,0 +1,505 @@
+"""The engine: deploy definitions, start instances, fire triggers, read history, verify the log.
+
+Every write is one database transaction: the instance row, its audit event, its timers and its
+outbox row commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from workflow._apply import Applied, FireRequest, StartRequest, fire_in, start_in
+from workflow._machine import CompiledMachine
+from workflow.audit import ChainProblem, VerificationReport, canonical_json, verify_rows
+from workflow.clock import Clock, SystemClock, require_aware
+from workflow.definition import model as m
+from workflow.definition.loader import load_file, load_text
+from workflow.definition.validate import Names
+from workflow.definition.yamlsafe import read_yaml
+from workflow.errors import (
+    ConcurrentModification,
+    InvalidInput,
+    NotFound,
+    SchemaOutOfDate,
+    WorkflowError,
+)
+from workflow.records import (
+    Actor,
+    AuditEvent,
+    DeployedDefinition,
+    DeployResult,
+    FireResult,
+    Instance,
+)
+from workflow.registry import Registry, default_registry
+from workflow.store import migrate
+from workflow.store import repository as repo
+from workflow.store.database import (
+    DEFAULT_URL,
+    DatabaseOptions,
+    create_database_engine,
+    read_transaction,
+    write_transaction,
+)
+from workflow.store.mapping import to_event, to_instance
+
+log = structlog.get_logger("workflow")
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_REASON_CHARS = 4000
+MAX_INSTANCE_ID = 2**63 - 1
+
+
+def content_hash(source: bytes | str, filename: str = "<string>") -> str:
+    """SHA-256 of a definition's meaning (its parsed content), blind to comments and layout."""
+    data, _ = read_yaml(source, filename)
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def validate_definition(path: str | Path, registry: Registry | None = None) -> m.Definition:
+    """Load and validate a definition file without a database (guards named in ``registry``)."""
+    reg = registry if registry is not None else default_registry
+    return load_file(path, names=Names(reg.guards, reg.effects))
+
+
+class Engine:
+    """A workflow engine bound to one database.
+
+    >>> engine = Engine.open("sqlite:///workflow.db")          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        clock: Clock | None = None,
+        registry: Registry | None = None,
+        options: DatabaseOptions | None = None,
+        check_schema: bool = True,
+    ) -> None:
+        self.url = url
+        self.clock: Clock = clock or SystemClock()
+        self.registry = registry if registry is not None else default_registry
+        self.db = create_database_engine(url, options)
+        self._machines: dict[tuple[str, int], CompiledMachine] = {}
+        self._machines_lock = threading.Lock()
+        if check_schema:
+            self._ensure_schema()
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
+        """Open the database at ``url``; a new SQLite file is created and migrated on first use."""
+        return cls(url, **kwargs)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- schema ----------------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        head = migrate.head_revision()
+        try:
+            current = migrate.current_revision(self.db)
+        except OperationalError as exc:
+            raise InvalidInput(f"cannot open database {self.db.url!r}: {exc.orig}") from exc
+        if current == head:
+            return
+        empty = current is None and not inspect(self.db).get_table_names()
+        if empty and self.db.dialect.name == "sqlite":
+            migrate.upgrade(self.db)
+            return
+        raise SchemaOutOfDate(current, head)
+
+    def upgrade_schema(self) -> None:
+        """Migrate the database to the schema this code needs (``workflow db upgrade``)."""
+        migrate.upgrade(self.db)
+
+    def schema_revision(self) -> tuple[str | None, str]:
+        """(where the database stands, what this code needs)."""
+        return migrate.current_revision(self.db), migrate.head_revision()
+
+    # --- definitions -------------------------------------------------------------------------
+
+    @property
+    def names(self) -> Names:
+        return Names(self.registry.guards, self.registry.effects)
+
+    def validate_file(self, path: str | Path) -> m.Definition:
+        """Load and validate a definition file against this engine's registry."""
+        return load_file(path, names=self.names)
+
+    def deploy(self, path: str | Path, *, actor: str = "admin") -> DeployResult:
+        """Deploy a definition file: a new version when its content changed, else a no-op."""
+        file = Path(path)
+        definition = self.validate_file(file)
+        return self._deploy(definition, file.read_bytes(), str(file), actor)
+
+    def deploy_text(
+        self, source: str, *, filename: str = "<string>", actor: str = "admin"
+    ) -> DeployResult:
+        definition = load_text(source, filename, names=self.names)
+        return self._deploy(definition, source.encode("utf-8"), filename, actor)
+
+    def _deploy(
+        self, definition: m.Definition, raw: bytes, filename: str, actor: str
+    ) -> DeployResult:
+        digest = content_hash(raw, filename)
+        now = self._now()
+        with self._write() as conn:
+            latest = repo.latest_definition(conn, definition.name)
+            if latest is not None and latest.content_hash == digest:
+                return DeployResult(definition.name, int(latest.version), digest, created=False)
+            version = 1 if latest is None else int(latest.version) + 1
+            repo.insert_definition(
+                conn,
+                {
+                    "workflow": definition.name,
+                    "version": version,
+                    "content_hash": digest,
+                    "source_text": raw.decode("utf-8"),
+                    "source_file": filename,
+                    "retired": False,
+                    "deployed_at": now,
+                    "deployed_by": actor,
+                },
+            )
+            repo.append_admin_event(
+                conn,
+                "deploy",
+                f"{definition.name}@{version}",
+                actor,
+                {"content_hash": digest, "file": filename},
+                now,
+            )
+        log.info("definition.deployed", workflow=definition.name, version=version)
+        return DeployResult(definition.name, version, digest, created=True)
+
+    def definition(self, workflow: str, version: int | None = None) -> m.Definition:
+        """The deployed definition (the newest version unless one is named)."""
+        with read_transaction(self.db) as conn:
+            return self._machine(conn, workflow, version, startable=False).definition
+
+    def deployed(self, workflow: str | None = None) -> list[DeployedDefinition]:
+        """Every deployed version with its count of live instances."""
+        with read_transaction(self.db) as conn:
+            rows = repo.deployed_definitions(conn, workflow)
+        return [
+            DeployedDefinition(
+                workflow=r.workflow,
+                version=int(r.version),
+                content_hash=r.content_hash,
+                retired=bool(r.retired),
+                disabled=bool(r.disabled),
+                deployed_at=r.deployed_at,
+                deployed_by=r.deployed_by,
+                source_file=r.source_file,
+                live_instances=int(r.live),
+            )
+            for r in rows
+        ]
+
+    def _machine(
+        self, conn: Connection, workflow: str, version: int | None, *, startable: bool = True
+    ) -> CompiledMachine:
+        if version is None:
+            row = repo.latest_definition(conn, workflow, include_retired=not startable)
+            if row is None:
+                raise NotFound("deployed workflow", workflow)
+            if startable:
+                owner = repo.workflow_row(conn, workflow)
+                if owner is not None and owner.disabled:
+                    raise InvalidInput(f"workflow {workflow} is disabled")
+        else:
+            row = repo.definition_row(conn, workflow, version)
+            if row is None:
+                raise NotFound("definition", f"{workflow}@{version}")
+        key = (workflow, int(row.version))
+        compiled = self._machines.get(key)
+        if compiled is None:
+            with self._machines_lock:
+                compiled = self._machines.get(key)
+                if compiled is None:
+                    definition = load_text(row.source_text, row.source_file, names=self.names)
+                    compiled = CompiledMachine(
+                        definition, row.content_hash, int(row.version), self.registry
+                    )
+                    self._machines[key] = compiled
+        return compiled
+
+    def _lookup(self, conn: Connection, workflow: str, version: int | None) -> CompiledMachine:
+        return self._machine(conn, workflow, version)
+
+    # --- instances ---------------------------------------------------------------------------
+
+    def start(
+        self,
+        workflow: str,
+        actor: Actor,
+        *,
+        data: Mapping[str, Any] | None = None,
+        unit: str | None = None,
+        coordinating_units: Sequence[str] = (),
+        directive_id: int | None = None,
+        item_key: str | None = None,
+        parent_id: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> FireResult:
+        """Start an instance of the newest version of ``workflow`` in its initial state."""
+        request = StartRequest(
+            data or {}, unit, tuple(coordinating_units), directive_id, item_key, parent_id
+        )
+        _check_json(request.data, "data")
+        return self._run(
+            lambda conn, now: start_in(
+                conn, self._lookup, self.registry, workflow, request, actor, now
+            ),
+            actor,
+            f"start {workflow}",
+            idempotency_key,
+        )
+
+    def start_many(
+        self, workflow: str, actor: Actor, requests: Iterable[StartRequest]
+    ) -> list[int]:
+        """Start many instances in one transaction (all or none); returns their ids."""
+        now = self._now()
+        with self._write() as conn:
+            ids = [
+                start_in(
+                    conn, self._lookup, self.registry, workflow, request, actor, now
+                ).instance_id
+                for request in requests
+            ]
+        log.info("instances.started", workflow=workflow, count=len(ids), actor=actor.id)
+        return ids
+
+    def fire(
+        self,
+        instance_id: int,
+        trigger: str,
+        actor: Actor,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> FireResult:
+        """Fire ``trigger`` on an instance as ``actor``, in one transaction.
+
+        Raises :class:`~workflow.UnknownTrigger`, :class:`~workflow.TransitionNotAllowed`,
+        :class:`~workflow.PermissionDenied`, :class:`~workflow.GuardFailed`,
+        :class:`~workflow.ConcurrentModification` (someone else moved it first, or the
+        instance is not at ``expected_version``) or :class:`~workflow.NotFound`.
+        """
+        request = FireRequest(
+            _instance_id(instance_id),
+            trigger,
+            actor,
+            payload or {},
+            _reason(reason),
+            expected_version,
+        )
+        _check_json(request.payload, "payload")
+        return self._run(
+            lambda conn, now: fire_in(conn, self._lookup, self.registry, request, now),
+            actor,
+            f"fire {trigger} on {instance_id}",
+            idempotency_key,
+        )
+
+    def fire_timer(self, timer_id: int, instance_id: int, trigger: str) -> FireResult:
+        """Fire a due timer as ``system:timer``: applied at most once per timer row."""
+        request = FireRequest(instance_id, trigger, Actor.system(), {}, None, None, timer_id)
+        return self._run(
+            lambda conn, now: fire_in(conn, self._lookup, self.registry, request, now),
+            request.actor,
+            f"fire timer {timer_id}",
+            None,
+        )
+
+    def _run(
+        self, apply: Any, actor: Actor, action: str, idempotency_key: str | None
+    ) -> FireResult:
+        started = time.perf_counter()
+        now = self._now()
+        try:
+            with self._write() as conn:
+                if idempotency_key is not None:
+                    seen = repo.idempotent_result(conn, idempotency_key)
+                    if seen is not None:
+                        return self._replay(conn, seen.instance_id, seen.seq)
+                applied: Applied = apply(conn, now)
+                if idempotency_key is not None:
+                    repo.remember_idempotency(
+                        conn, idempotency_key, applied.instance_id, applied.seq, now
+                    )
+                result = FireResult(
+                    to_instance(_must(repo.instance_row(conn, applied.instance_id))),
+                    to_event(_must(repo.audit_row(conn, applied.instance_id, applied.seq))),
+                )
+        except WorkflowError as exc:
+            log.info(
+                "transition.refused",
+                action=action,
+                actor=actor.id,
+                error=type(exc).__name__,
+                message=str(exc),
+            )
+            raise
+        log.info(
+            "transition.applied",
+            instance=applied.instance_id,
+            trigger=result.event.trigger or "start",
+            from_state=applied.from_state,
+            to_state=applied.to_state,
+            actor=actor.id,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return result
+
+    def _replay(self, conn: Connection, instance_id: int, seq: int) -> FireResult:
+        return FireResult(
+            to_instance(_must(repo.instance_row(conn, instance_id))),
+            to_event(_must(repo.audit_row(conn, instance_id, seq))),
+            replayed=True,
+        )
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, instance_id: int) -> Instance:
+        with read_transaction(self.db) as conn:
+            row = repo.instance_row(conn, _instance_id(instance_id))
+        if row is None:
+            raise NotFound("instance", instance_id)
+        return to_instance(row)
+
+    def instances(self, *, workflow: str | None = None, state: str | None = None,
+                  unit: str | None = None, directive_id: int | None = None,
+                  active: bool | None = None, limit: int = 100,
+                  before_id: int | None = None) -> list[Instance]:
+        """Instances matching every filter given, newest first; page with ``before_id``."""
+        with read_transaction(self.db) as conn:
+            rows = repo.instance_rows(conn, workflow=workflow, state=state, unit=unit,
+                                      directive_id=directive_id, active=active, limit=limit,
+                                      before_id=before_id)
+        return [to_instance(r) for r in rows]
+
+    def history(self, instance_id: int) -> list[AuditEvent]:
+        """Every audit event of one instance, oldest first."""
+        with read_transaction(self.db) as conn:
+            if repo.instance_row(conn, _instance_id(instance_id)) is None:
+                raise NotFound("instance", instance_id)
+            return [to_event(r) for r in repo.history_rows(conn, instance_id)]
+
+    def verify(self, instance_id: int | None = None) -> VerificationReport:
+        """Walk every chain (or one); the report lists the first broken link per instance."""
+        with read_transaction(self.db) as conn:
+            report = verify_rows(repo.chain_rows(conn, instance_id))
+            if instance_id is None:
+                for orphan in repo.instances_without_events(conn):
+                    report.chains += 1
+                    report.problems.append(
+                        ChainProblem(orphan, None, "instance has no audit events")
+                    )
+        return report
+
+    # --- actors ------------------------------------------------------------------------------
+
+    def add_actor(
+        self,
+        actor_id: str,
+        roles: Iterable[str],
+        *,
+        unit: str | None = None,
+        name: str | None = None,
+        by: str = "admin",
+    ) -> Actor:
+        """Register (or update) an actor for the CLI, which looks roles up by id."""
+        actor = Actor(actor_id, roles, unit)
+        now = self._now()
+        with self._write() as conn:
+            repo.upsert_actor(conn, actor.id, sorted(actor.roles), unit, name, now)
+            repo.append_admin_event(
+                conn, "actor", actor.id, by, {"roles": sorted(actor.roles), "unit": unit}, now
+            )
+        return actor
+
+    def actor(self, actor_id: str) -> Actor:
+        with read_transaction(self.db) as conn:
+            row = repo.actor_row(conn, actor_id)
+        if row is None:
+            raise NotFound("actor", actor_id)
+        return Actor(row.id, row.roles, row.unit)
+
+    def actors(self) -> list[Actor]:
+        with read_transaction(self.db) as conn:
+            return [Actor(r.id, r.roles, r.unit) for r in repo.actor_rows(conn)]
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _now(self) -> Any:
+        return require_aware(self.clock.now(), "clock time")
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with write_transaction(self.db) as conn:
+                yield conn
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                # A unique key raced us (a duplicate seq or idempotency key): someone else
+                # wrote first. Nothing was committed.
+                raise ConcurrentModification(0, None, None) from exc
+            raise InvalidInput(f"refused by the database: {exc.orig}") from exc
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE" in str(exc.orig)
+
+
+def _must(row: Any) -> Any:
+    if row is None:  # pragma: no cover - rows read back inside their own transaction exist
+        raise NotFound("row", "just written")
+    return row
+
+
+def _instance_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"instance id {value!r} is not a whole number")
+    if not 0 < value <= MAX_INSTANCE_ID:
+        raise NotFound("instance", value)
+    return value
+
+
+def _reason(reason: str | None) -> str | None:
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS):
+        raise InvalidInput(f"a reason is text of at most {MAX_REASON_CHARS} characters")
+    return reason
+
+
+def _check_json(value: Mapping[str, Any], what: str) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{what} must be a JSON object")
+    try:
+        encoded = canonical_json(dict(value))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what} is not JSON: {exc}") from exc
+    if len(encoded.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        raise InvalidInput(f"{what} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")

@@ -1,0 +1,149 @@
+"""The error hierarchy of the engine.
+
+Every error a caller can expect is a :class:`WorkflowError`; each subclass carries the facts a
+caller needs to act (the instance, the state, the trigger, the missing fields) and a message a
+person can read. Only the CLI turns these into exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Base class of every expected error raised by the engine."""
+
+
+@dataclass(frozen=True)
+class DefinitionIssue:
+    """One problem found in a definition file, located by file, line and key path."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        key = f" [{self.key}]" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+class DefinitionError(WorkflowError):
+    """A definition file is malformed or inconsistent; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: Sequence[DefinitionIssue]) -> None:
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        head = f"invalid definition ({count} problem{'s' if count != 1 else ''})"
+        super().__init__(head + "\n" + "\n".join(f"  {issue}" for issue in self.issues))
+
+
+class NotFound(WorkflowError):
+    """An instance, definition, actor or directive does not exist."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!s} not found")
+
+
+class UnknownTrigger(WorkflowError):
+    """The trigger is not declared anywhere in the instance's definition."""
+
+    def __init__(self, instance_id: int, workflow: str, trigger: str, known: Sequence[str]) -> None:
+        self.instance_id = instance_id
+        self.workflow = workflow
+        self.trigger = trigger
+        self.known = tuple(known)
+        super().__init__(
+            f"unknown trigger {trigger!r} for instance {instance_id} ({workflow}); "
+            f"known triggers: {', '.join(self.known) or 'none'}"
+        )
+
+
+class TransitionNotAllowed(WorkflowError):
+    """The trigger exists but has no transition out of the instance's current state."""
+
+    def __init__(
+        self, instance_id: int, state: str, trigger: str, available: Sequence[str]
+    ) -> None:
+        self.instance_id = instance_id
+        self.state = state
+        self.trigger = trigger
+        self.available = tuple(available)
+        hint = f"; from {state!r} you can: {', '.join(self.available)}" if self.available else ""
+        super().__init__(
+            f"instance {instance_id} is in state {state!r}: trigger {trigger!r} "
+            f"is not allowed there{hint}"
+        )
+
+
+class GuardFailed(WorkflowError):
+    """Every transition for the trigger was refused by its guards."""
+
+    def __init__(
+        self,
+        instance_id: int,
+        state: str,
+        trigger: str,
+        reasons: Sequence[str],
+        missing_fields: Sequence[str] = (),
+    ) -> None:
+        self.instance_id = instance_id
+        self.state = state
+        self.trigger = trigger
+        self.reasons = tuple(reasons)
+        self.missing_fields = tuple(missing_fields)
+        detail = "; ".join(self.reasons)
+        super().__init__(
+            f"instance {instance_id}: {trigger!r} from {state!r} refused by its guards: {detail}"
+        )
+
+
+class PermissionDenied(WorkflowError):
+    """The actor lacks the role (or unit) the transition requires."""
+
+    def __init__(self, actor: str, action: str, why: str) -> None:
+        self.actor = actor
+        self.action = action
+        self.why = why
+        super().__init__(f"actor {actor!r} may not {action}: {why}")
+
+
+class ConcurrentModification(WorkflowError):
+    """Someone else changed the instance first; reload and retry."""
+
+    def __init__(self, instance_id: int, expected: int | None, actual: int | None) -> None:
+        self.instance_id = instance_id
+        self.expected = expected
+        self.actual = actual
+        seen = f" (expected version {expected}, found {actual})" if expected is not None else ""
+        super().__init__(
+            f"instance {instance_id} was modified concurrently{seen}; reload and retry"
+        )
+
+
+class InvalidInput(WorkflowError):
+    """A caller-supplied value is malformed: bad payload, naive datetime, missing reason."""
+
+
+class SchemaOutOfDate(WorkflowError):
+    """The database schema is not at the revision this code needs."""
+
+    def __init__(self, current: str | None, head: str) -> None:
+        self.current = current
+        self.head = head
+        super().__init__(
+            f"database schema is at revision {current or 'none'}, this version of workflow "
+            f"needs {head}: run `workflow db upgrade`"
+        )
+
+
+class AuditError(WorkflowError):
+    """Audit verification found tampering; ``problems`` lists the first broken link per chain."""
+
+    def __init__(self, problems: Sequence[object]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(f"audit verification failed for {len(self.problems)} chain(s)")

@@ -1,0 +1,117 @@
+"""The values the engine hands back: actors, instances, audit events, results. All immutable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflow.errors import InvalidInput
+
+SYSTEM_TIMER = "system:timer"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who fires a transition: an id, its roles and (optionally) the unit it belongs to.
+
+    The embedding application authenticates people; the engine only authorizes actors.
+    """
+
+    id: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    unit: str | None = None
+
+    def __init__(self, id: str, roles: Iterable[str] = (), unit: str | None = None) -> None:
+        if not isinstance(id, str) or not id.strip():
+            raise InvalidInput("an actor needs a non-empty id")
+        if isinstance(roles, str):
+            roles = (roles,)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "roles", frozenset(roles))
+        object.__setattr__(self, "unit", unit)
+
+    @classmethod
+    def system(cls, name: str = SYSTEM_TIMER) -> Actor:
+        return cls(name, roles=("system",))
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One running (or finished) workflow instance, as stored."""
+
+    id: int
+    workflow: str
+    definition_version: int
+    state: str
+    data: Mapping[str, Any]
+    version: int
+    active: bool
+    unit: str | None
+    coordinating_units: tuple[str, ...]
+    directive_id: int | None
+    item_key: str | None
+    parent_id: int | None
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One link of an instance's hash chain: a start, a transition or a migration."""
+
+    id: int
+    instance_id: int
+    seq: int
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str
+    actor: str
+    actor_roles: tuple[str, ...]
+    actor_unit: str | None
+    reason: str | None
+    payload: Mapping[str, Any]
+    data: Mapping[str, Any]
+    workflow: str
+    definition_version: int
+    definition_hash: str
+    occurred_at: datetime
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class FireResult:
+    """What ``fire`` (or ``start``) did; ``replayed`` is True when an idempotency key matched."""
+
+    instance: Instance
+    event: AuditEvent
+    replayed: bool = False
+
+    @property
+    def state(self) -> str:
+        return self.instance.state
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    workflow: str
+    version: int
+    content_hash: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class DeployedDefinition:
+    workflow: str
+    version: int
+    content_hash: str
+    retired: bool
+    disabled: bool
+    deployed_at: datetime
+    deployed_by: str
+    source_file: str
+    live_instances: int = 0

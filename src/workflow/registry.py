@@ -1,0 +1,178 @@
+"""Guards and effects: the built-in vocabulary and Python functions registered by name.
+
+Nothing in a definition file is ever evaluated as code: a file can only name a function that the
+embedding application registered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflow.definition import model as m
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """What a guard or an effect sees of a transition being attempted."""
+
+    instance_id: int
+    workflow: str
+    state: str
+    trigger: str
+    actor_id: str
+    actor_roles: frozenset[str]
+    data: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    now: datetime
+
+    @property
+    def view(self) -> dict[str, Any]:
+        """The instance data with the call's payload laid over it."""
+        return {**self.data, **self.payload}
+
+
+GuardFunction = Callable[[GuardContext], "bool | str"]
+"""Returns True to pass, or False or a reason (text) to refuse."""
+
+EffectFunction = Callable[[GuardContext], "Mapping[str, Any] | None"]
+"""Returns the field updates to apply to the instance data (declared fields only)."""
+
+
+@dataclass
+class Registry:
+    """Named guard and effect functions available to definitions."""
+
+    guards: dict[str, GuardFunction] = field(default_factory=dict)
+    effects: dict[str, EffectFunction] = field(default_factory=dict)
+
+    def guard(self, name: str) -> Callable[[GuardFunction], GuardFunction]:
+        """Decorator: ``@registry.guard("budget_ok")`` makes ``function: budget_ok`` usable."""
+
+        def register(fn: GuardFunction) -> GuardFunction:
+            self.guards[name] = fn
+            return fn
+
+        return register
+
+    def effect(self, name: str) -> Callable[[EffectFunction], EffectFunction]:
+        """Decorator: ``@registry.effect("number_document")`` for ``function:`` effects."""
+
+        def register(fn: EffectFunction) -> EffectFunction:
+            self.effects[name] = fn
+            return fn
+
+        return register
+
+
+default_registry = Registry()
+"""The registry used when none is given (and by the CLI)."""
+
+
+# --- evaluation of the built-in vocabulary ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GuardOutcome:
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+_PASS = GuardOutcome(True)
+
+
+def is_empty(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, dict)):
+        return len(value) == 0
+    return False
+
+
+def lookup(ctx: GuardContext, path: str) -> tuple[bool, Any]:
+    """Resolve ``field``, ``data.field`` or ``payload.field``; returns (found, value)."""
+    if path.startswith("data."):
+        source: Mapping[str, Any] = ctx.data
+        path = path[5:]
+    elif path.startswith("payload."):
+        source = ctx.payload
+        path = path[8:]
+    else:
+        source = ctx.view
+    return (path in source, source.get(path))
+
+
+def _compare(op: m.CompareOp, left: Any, right: Any) -> bool:
+    if op == "eq":
+        return bool(left == right)
+    if op == "ne":
+        return bool(left != right)
+    if op in ("in", "not_in"):
+        inside = left in right if isinstance(right, (tuple, list)) else False
+        return inside if op == "in" else not inside
+    if left is None or isinstance(left, bool) != isinstance(right, bool):
+        return False
+    try:
+        if op == "lt":
+            return bool(left < right)
+        if op == "le":
+            return bool(left <= right)
+        if op == "gt":
+            return bool(left > right)
+        return bool(left >= right)
+    except TypeError:
+        return False
+
+
+def evaluate_guard(guard: m.Guard, ctx: GuardContext, registry: Registry) -> GuardOutcome:
+    """Evaluate one guard; a refusal says why and which required fields are missing."""
+    if isinstance(guard, m.Required):
+        view = ctx.view
+        missing = tuple(f for f in guard.fields if is_empty(view.get(f)))
+        if missing:
+            return GuardOutcome(False, (f"missing required fields: {', '.join(missing)}",), missing)
+        return _PASS
+    if isinstance(guard, m.Compare):
+        _, value = lookup(ctx, guard.field)
+        if _compare(guard.op, value, guard.value):
+            return _PASS
+        return GuardOutcome(
+            False, (f"{guard.field} {guard.op} {guard.value!r} is false (it is {value!r})",)
+        )
+    if isinstance(guard, m.AllOf):
+        outcomes = [evaluate_guard(g, ctx, registry) for g in guard.guards]
+        failed = [o for o in outcomes if not o.passed]
+        if not failed:
+            return _PASS
+        return GuardOutcome(
+            False,
+            tuple(r for o in failed for r in o.reasons),
+            tuple(dict.fromkeys(f for o in failed for f in o.missing)),
+        )
+    if isinstance(guard, m.AnyOf):
+        outcomes = [evaluate_guard(g, ctx, registry) for g in guard.guards]
+        if any(o.passed for o in outcomes):
+            return _PASS
+        return GuardOutcome(
+            False, ("none of: " + " | ".join(r for o in outcomes for r in o.reasons),)
+        )
+    if isinstance(guard, m.Not):
+        inner = evaluate_guard(guard.guard, ctx, registry)
+        return GuardOutcome(False, ("a negated guard passed",)) if inner.passed else _PASS
+    function = registry.guards[guard.name]
+    verdict = function(ctx)
+    if verdict is True:
+        return _PASS
+    reason = verdict if isinstance(verdict, str) and verdict else f"{guard.name} refused"
+    return GuardOutcome(False, (reason,))
+
+
+def evaluate_all(
+    guards: tuple[m.Guard, ...], ctx: GuardContext, registry: Registry
+) -> GuardOutcome:
+    return evaluate_guard(m.AllOf(guards), ctx, registry) if guards else _PASS

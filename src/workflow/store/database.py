@@ -1,0 +1,175 @@
+"""Connections: one SQLAlchemy engine per database URL, set up for safe concurrent writes.
+
+SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for write transactions (so
+two writers queue instead of failing half-way); a new SQLite file is created with mode 0600.
+PostgreSQL gets pre-ping, a statement timeout and an optional schema (``search_path``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from workflow.errors import ConcurrentModification, InvalidInput
+
+DEFAULT_URL = "sqlite:///workflow.db"
+_WRITE = "workflow_write"
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class DatabaseOptions:
+    """Connection options; each may also be given in the URL's query (``?schema=tenant_a``)."""
+
+    sqlite_journal_mode: str = "wal"
+    sqlite_synchronous: str = "normal"
+    busy_timeout_ms: int = 30_000
+    statement_timeout_ms: int = 30_000
+    schema: str | None = None
+    pool_size: int = 5
+    max_overflow: int = 10
+
+
+_URL_OPTIONS = {
+    "journal_mode": "sqlite_journal_mode",
+    "synchronous": "sqlite_synchronous",
+    "busy_timeout_ms": "busy_timeout_ms",
+    "statement_timeout_ms": "statement_timeout_ms",
+    "schema": "schema",
+    "pool_size": "pool_size",
+    "max_overflow": "max_overflow",
+}
+
+
+def _split_options(url: URL, options: DatabaseOptions) -> tuple[URL, DatabaseOptions]:
+    values: dict[str, Any] = {}
+    for key, attribute in _URL_OPTIONS.items():
+        if key in url.query:
+            raw = url.query[key]
+            text = raw if isinstance(raw, str) else raw[-1]
+            default = getattr(options, attribute)
+            values[attribute] = int(text) if isinstance(default, int) else text
+    if not values:
+        return url, options
+    return url.difference_update_query(_URL_OPTIONS), DatabaseOptions(
+        **{**options.__dict__, **values}
+    )
+
+
+def create_database_engine(url: str, options: DatabaseOptions | None = None) -> Engine:
+    """Create the engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInput(f"database URL {url!r} is not valid: {exc}") from exc
+    parsed, opts = _split_options(parsed, options or DatabaseOptions())
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, opts)
+    if backend == "postgresql":
+        return _postgres_engine(parsed, opts)
+    raise InvalidInput(f"database URL {url!r}: only sqlite and postgresql are supported")
+
+
+def _sqlite_engine(url: URL, opts: DatabaseOptions) -> Engine:
+    path = url.database
+    in_memory = not path or path == ":memory:"
+    if not in_memory:
+        assert path is not None
+        _create_private_file(Path(path))
+    engine = create_engine(
+        url,
+        json_serializer=_json_dumps,
+        poolclass=StaticPool if in_memory else None,
+        connect_args={"check_same_thread": False} if in_memory else {},
+    )
+    journal = opts.sqlite_journal_mode.upper()
+    synchronous = opts.sqlite_synchronous.upper()
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that BEGIN is ours to choose.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(opts.busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            cursor.execute(f"PRAGMA journal_mode = {journal}")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (SQLite copies the mode to -wal/-shm)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    server_options = f"-c statement_timeout={int(opts.statement_timeout_ms)}"
+    if opts.schema:
+        if not opts.schema.replace("_", "").isalnum():
+            raise InvalidInput(f"schema name {opts.schema!r} must be letters, digits and _")
+        server_options += f" -c search_path={opts.schema}"
+    return create_engine(
+        url,
+        json_serializer=_json_dumps,
+        pool_pre_ping=True,
+        pool_size=opts.pool_size,
+        max_overflow=opts.max_overflow,
+        connect_args={"options": server_options},
+    )
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: commits on success, rolls back on any error.
+
+    On SQLite the transaction takes the write lock up front (``BEGIN IMMEDIATE``); if the lock
+    cannot be had within the busy timeout the caller gets :class:`ConcurrentModification`, never
+    a raw "database is locked".
+    """
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                yield connection
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+            raise ConcurrentModification(0, None, None) from exc
+        raise
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction (a consistent snapshot on both backends)."""
+    with engine.connect() as connection, connection.begin():
+        yield connection

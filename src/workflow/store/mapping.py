@@ -1,0 +1,56 @@
+"""Rows to records: what the store hands back to the engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.engine import Row
+
+from workflow.records import AuditEvent, Instance
+
+
+def to_instance(row: Row[Any]) -> Instance:
+    r = row._mapping
+    return Instance(
+        id=int(r["id"]),
+        workflow=r["workflow"],
+        definition_version=int(r["definition_version"]),
+        state=r["state"],
+        data=dict(r["data"]),
+        version=int(r["version"]),
+        active=bool(r["active"]),
+        unit=r["unit"],
+        coordinating_units=tuple(r["coordinating_units"] or ()),
+        directive_id=r["directive_id"],
+        item_key=r["item_key"],
+        parent_id=r["parent_id"],
+        due_at=r["due_at"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+def to_event(row: Any) -> AuditEvent:
+    r = row._mapping if isinstance(row, Row) else row
+    return AuditEvent(
+        id=int(r["id"]),
+        instance_id=int(r["instance_id"]),
+        seq=int(r["seq"]),
+        kind=r["kind"],
+        trigger=r["trigger"],
+        from_state=r["from_state"],
+        to_state=r["to_state"],
+        actor=r["actor"],
+        actor_roles=tuple(json.loads(r["actor_roles"])),
+        actor_unit=r["actor_unit"],
+        reason=r["reason"],
+        payload=json.loads(r["payload"]),
+        data=json.loads(r["data"]),
+        workflow=r["workflow"],
+        definition_version=int(r["definition_version"]),
+        definition_hash=r["definition_hash"],
+        occurred_at=r["occurred_at"],
+        prev_hash=r["prev_hash"],
+        hash=r["hash"],
+    )

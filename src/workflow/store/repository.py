@@ -1,0 +1,347 @@
+"""The statements the engine runs, as plain functions over a Connection (Core, bound parameters)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from workflow.audit import GENESIS, canonical_json, event_hash
+from workflow.store.tables import (
+    actors,
+    admin_events,
+    audit_events,
+    definitions,
+    idempotency_keys,
+    instances,
+    outbox,
+    timers,
+    workflows,
+)
+
+# --- definitions ---------------------------------------------------------------------------------
+
+
+def latest_definition(
+    conn: Connection, workflow: str, *, include_retired: bool = True
+) -> Row[Any] | None:
+    query = select(definitions).where(definitions.c.workflow == workflow)
+    if not include_retired:
+        query = query.where(definitions.c.retired.is_(False))
+    return conn.execute(query.order_by(definitions.c.version.desc()).limit(1)).first()
+
+
+def definition_row(conn: Connection, workflow: str, version: int) -> Row[Any] | None:
+    return conn.execute(
+        select(definitions).where(
+            definitions.c.workflow == workflow, definitions.c.version == version
+        )
+    ).first()
+
+
+def workflow_row(conn: Connection, workflow: str) -> Row[Any] | None:
+    return conn.execute(select(workflows).where(workflows.c.name == workflow)).first()
+
+
+def insert_definition(conn: Connection, values: Mapping[str, Any]) -> None:
+    if workflow_row(conn, values["workflow"]) is None:
+        conn.execute(
+            insert(workflows).values(
+                name=values["workflow"], disabled=False, created_at=values["deployed_at"]
+            )
+        )
+    conn.execute(insert(definitions).values(**values))
+
+
+def deployed_definitions(conn: Connection, workflow: str | None = None) -> Sequence[Row[Any]]:
+    live = (
+        select(instances.c.workflow, instances.c.definition_version, func.count().label("live"))
+        .where(instances.c.active.is_(True))
+        .group_by(instances.c.workflow, instances.c.definition_version)
+        .subquery()
+    )
+    query = (
+        select(definitions, workflows.c.disabled, func.coalesce(live.c.live, 0).label("live"))
+        .join(workflows, workflows.c.name == definitions.c.workflow)
+        .outerjoin(
+            live,
+            (live.c.workflow == definitions.c.workflow)
+            & (live.c.definition_version == definitions.c.version),
+        )
+        .order_by(definitions.c.workflow, definitions.c.version)
+    )
+    if workflow is not None:
+        query = query.where(definitions.c.workflow == workflow)
+    return conn.execute(query).all()
+
+
+# --- instances -----------------------------------------------------------------------------------
+
+
+def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
+    return conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+
+
+def instance_rows(conn: Connection, *, workflow: str | None, state: str | None,
+                  unit: str | None, directive_id: int | None, active: bool | None, limit: int,
+                  before_id: int | None) -> Sequence[Row[Any]]:
+    query = select(instances)
+    for column, value in ((instances.c.workflow, workflow), (instances.c.state, state),
+                          (instances.c.unit, unit), (instances.c.directive_id, directive_id),
+                          (instances.c.active, active)):
+        if value is not None:
+            query = query.where(column == value)
+    if before_id is not None:
+        query = query.where(instances.c.id < before_id)
+    return conn.execute(query.order_by(instances.c.id.desc()).limit(limit)).all()
+
+
+def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
+    result = conn.execute(insert(instances).values(**values).returning(instances.c.id))
+    return int(result.scalar_one())
+
+
+def update_instance(
+    conn: Connection, instance_id: int, seen_version: int, values: Mapping[str, Any]
+) -> bool:
+    """Apply ``values`` only if the instance is still at ``seen_version`` (optimistic check)."""
+    result = conn.execute(
+        update(instances)
+        .where(instances.c.id == instance_id, instances.c.version == seen_version)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+
+def audit_values(
+    *,
+    instance_id: int,
+    seq: int,
+    kind: str,
+    trigger: str | None,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    actor_roles: Sequence[str],
+    actor_unit: str | None,
+    reason: str | None,
+    payload: Mapping[str, Any],
+    data: Mapping[str, Any],
+    workflow: str,
+    definition_version: int,
+    definition_hash: str,
+    occurred_at: datetime,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The full audit row, hash included, ready to insert."""
+    row: dict[str, Any] = {
+        "instance_id": instance_id,
+        "seq": seq,
+        "kind": kind,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor": actor,
+        "actor_roles": canonical_json(sorted(actor_roles)),
+        "actor_unit": actor_unit,
+        "reason": reason,
+        "payload": canonical_json(dict(payload)),
+        "data": canonical_json(dict(data)),
+        "workflow": workflow,
+        "definition_version": definition_version,
+        "definition_hash": definition_hash,
+        "occurred_at": occurred_at,
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = event_hash(row)
+    return row
+
+
+def insert_audit(conn: Connection, row: Mapping[str, Any]) -> int:
+    result = conn.execute(insert(audit_events).values(**row).returning(audit_events.c.id))
+    return int(result.scalar_one())
+
+
+def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
+    return conn.execute(
+        select(audit_events).where(
+            audit_events.c.instance_id == instance_id, audit_events.c.seq == seq
+        )
+    ).first()
+
+
+def history_rows(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
+    return conn.execute(
+        select(audit_events)
+        .where(audit_events.c.instance_id == instance_id)
+        .order_by(audit_events.c.seq)
+    ).all()
+
+
+def chain_rows(conn: Connection, instance_id: int | None = None) -> Iterator[Any]:
+    """Every audit row joined with its instance's head, by (instance, seq), streamed."""
+    query = (
+        select(
+            audit_events,
+            instances.c.state.label("head_state"),
+            instances.c.version.label("head_version"),
+            instances.c.last_hash.label("head_last_hash"),
+        )
+        .join(instances, instances.c.id == audit_events.c.instance_id)
+        .order_by(audit_events.c.instance_id, audit_events.c.seq)
+    )
+    if instance_id is not None:
+        query = query.where(audit_events.c.instance_id == instance_id)
+    result = conn.execution_options(yield_per=2000).execute(query)
+    for row in result:
+        yield row._mapping
+
+
+def instances_without_events(conn: Connection) -> Sequence[int]:
+    orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
+    return [int(r) for r in conn.execute(select(instances.c.id).where(orphan)).scalars()]
+
+
+# --- idempotency ---------------------------------------------------------------------------------
+
+
+def idempotent_result(conn: Connection, key: str) -> Row[Any] | None:
+    return conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
+
+
+def remember_idempotency(
+    conn: Connection, key: str, instance_id: int, seq: int, now: datetime
+) -> None:
+    conn.execute(
+        insert(idempotency_keys).values(key=key, instance_id=instance_id, seq=seq, created_at=now)
+    )
+
+
+# --- timers and outbox, written in the transition's transaction ----------------------------------
+
+
+def cancel_pending_timers(conn: Connection, instance_id: int, now: datetime) -> None:
+    conn.execute(
+        update(timers)
+        .where(timers.c.instance_id == instance_id, timers.c.status.in_(("pending", "claimed")))
+        .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
+    )
+
+
+def insert_timers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(timers), [dict(r) for r in rows])
+
+
+def timer_row(conn: Connection, timer_id: int) -> Row[Any] | None:
+    return conn.execute(select(timers).where(timers.c.id == timer_id)).first()
+
+
+def mark_timer_fired(conn: Connection, timer_id: int, now: datetime) -> bool:
+    result = conn.execute(
+        update(timers)
+        .where(timers.c.id == timer_id, timers.c.status.in_(("pending", "claimed")))
+        .values(status="fired", fired_at=now, lease_expires_at=None)
+    )
+    return result.rowcount == 1
+
+
+def insert_outbox(
+    conn: Connection, audit_id: int, instance_id: int, topic: str, now: datetime
+) -> None:
+    conn.execute(
+        insert(outbox).values(
+            audit_id=audit_id,
+            instance_id=instance_id,
+            topic=topic,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+# --- actors and the administrators' chain --------------------------------------------------------
+
+
+def actor_row(conn: Connection, actor_id: str) -> Row[Any] | None:
+    return conn.execute(select(actors).where(actors.c.id == actor_id)).first()
+
+
+def upsert_actor(
+    conn: Connection,
+    actor_id: str,
+    roles: Sequence[str],
+    unit: str | None,
+    name: str | None,
+    now: datetime,
+) -> None:
+    if actor_row(conn, actor_id) is None:
+        conn.execute(
+            insert(actors).values(
+                id=actor_id, roles=sorted(roles), unit=unit, name=name, created_at=now
+            )
+        )
+    else:
+        conn.execute(
+            update(actors)
+            .where(actors.c.id == actor_id)
+            .values(roles=sorted(roles), unit=unit, name=name)
+        )
+
+
+def actor_rows(conn: Connection) -> Sequence[Row[Any]]:
+    return conn.execute(select(actors).order_by(actors.c.id)).all()
+
+
+def append_admin_event(
+    conn: Connection,
+    action: str,
+    subject: str,
+    actor: str,
+    detail: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """Append to the administrators' hash chain (deployments, actors, retirements)."""
+    last = conn.execute(
+        select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (1, GENESIS) if last is None else (int(last.seq) + 1, str(last.hash))
+    row: dict[str, Any] = {
+        "instance_id": 0,
+        "seq": seq,
+        "kind": action,
+        "trigger": None,
+        "from_state": None,
+        "to_state": subject,
+        "actor": actor,
+        "actor_roles": "[]",
+        "actor_unit": None,
+        "reason": None,
+        "payload": canonical_json(dict(detail)),
+        "data": "{}",
+        "workflow": "",
+        "definition_version": 0,
+        "definition_hash": "",
+        "occurred_at": now,
+        "prev_hash": prev,
+    }
+    conn.execute(
+        insert(admin_events).values(
+            seq=seq,
+            action=action,
+            subject=subject,
+            actor=actor,
+            detail=row["payload"],
+            occurred_at=now,
+            prev_hash=prev,
+            hash=event_hash(row),
+        )
+    )

@@ -1,0 +1,139 @@
+"""Shared fixtures: every behaviour runs on real SQLite and real PostgreSQL.
+
+PostgreSQL tests need ``WORKFLOW_TEST_POSTGRES_URL`` (CI sets it); each test run creates its own
+database with a unique name and drops it at the end, and each test gets its own schema in it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from workflow import Actor, Engine, FrozenClock, Registry
+
+POSTGRES_ENV = "WORKFLOW_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", "postgresql"]
+START = datetime(2020, 9, 7, 8, 0, tzinfo=UTC)
+
+PAYMENT = """\
+name: payment
+labels: {vi: Thanh toán, en: Payment}
+roles:
+  clerk: {vi: Nhân viên, en: Clerk}
+  auditor: {vi: Kiểm toán, en: Auditor}
+fields:
+  amount: {type: number}
+  paid: {type: number}
+  note: {type: string}
+states:
+  open: {initial: true}
+  paid: {final: true}
+  cancelled: {final: true}
+transitions:
+  - trigger: pay
+    source: open
+    dest: paid
+    roles: [clerk]
+    guards:
+      - required: [paid]
+      - compare: {field: paid, op: ge, value: 100}
+    effects:
+      - merge: [paid, note]
+  - trigger: pay
+    source: open
+    dest: open
+    roles: [clerk]
+    guards:
+      - required: [paid]
+    effects:
+      - merge: [paid, note]
+  - trigger: cancel
+    source: open
+    dest: cancelled
+    roles: [clerk, auditor]
+    require_reason: true
+"""
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh database on the test server for this run, dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_ENV} "
+                    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run them")
+    url = make_url(base)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"wf_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _postgres_schema_url(server_url: str) -> str:
+    """A new schema in the run's database, migrated to head: one clean database per test."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return f"{server_url}?schema={schema}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty, migrated database on the backend under test."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'workflow.db'}"
+    server = request.getfixturevalue("postgres_server_url")
+    url = _postgres_schema_url(server)
+    with Engine(url, check_schema=False) as setup:
+        setup.upgrade_schema()
+    return url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry()
+
+
+@pytest.fixture
+def engine(database_url: str, clock: FrozenClock, registry: Registry) -> Iterator[Engine]:
+    with Engine.open(database_url, clock=clock, registry=registry) as opened:
+        yield opened
+
+
+@pytest.fixture
+def payment(engine: Engine) -> Engine:
+    """The engine with the payment workflow deployed."""
+    engine.deploy_text(PAYMENT, filename="payment.yaml")
+    return engine
+
+
+@pytest.fixture
+def clerk() -> Actor:
+    return Actor("clerk-1", ["clerk"])
