@@ -41,5 +41,10 @@ def state(ctx: click.Context) -> State:
 pass_state = click.make_pass_decorator(State)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-actor_option = click.option("--actor", "actor_id", required=True, metavar="ID",
-                            help="A registered actor (see `workflow actors add`).")
+actor_option = click.option(
+    "--actor",
+    "actor_id",
+    required=True,
+    metavar="ID",
+    help="A registered actor (see `workflow actors add`).",
+)

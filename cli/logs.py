@@ -15,11 +15,17 @@ def configure(verbose: bool = False) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty() and "NO_COLOR" not in
-                                           os.environ)
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        )
     )
-    level = logging.DEBUG if verbose else logging.getLevelNamesMapping().get(
-        os.environ.get("WORKFLOW_LOG_LEVEL", "WARNING").upper(), logging.WARNING)
+    level = (
+        logging.DEBUG
+        if verbose
+        else logging.getLevelNamesMapping().get(
+            os.environ.get("WORKFLOW_LOG_LEVEL", "WARNING").upper(), logging.WARNING
+        )
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

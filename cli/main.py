@@ -15,11 +15,19 @@ EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
 3 audit verification found tampering; 4 concurrent modification (retry)."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog=EPILOG)
-@click.option("--db", "db_url", envvar="WORKFLOW_DATABASE_URL", default="sqlite:///workflow.db",
-              show_default=True, metavar="URL",
-              help="Database URL (sqlite:///file.db or postgresql+psycopg://...).")
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
+@click.option(
+    "--db",
+    "db_url",
+    envvar="WORKFLOW_DATABASE_URL",
+    default="sqlite:///workflow.db",
+    show_default=True,
+    metavar="URL",
+    help="Database URL (sqlite:///file.db or postgresql+psycopg://...).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every applied transition to stderr.")
 @click.version_option(package_name="workflow", prog_name="workflow")
 @click.pass_context
@@ -61,8 +69,10 @@ def main(argv: list[str] | None = None) -> None:
         if code == errors.INTERNAL:
             if os.environ.get("WORKFLOW_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} "
-                       "(set WORKFLOW_DEBUG=1 for details)", err=True)
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (set WORKFLOW_DEBUG=1 for details)",
+                err=True,
+            )
         else:
             click.echo(f"error: {exc}", err=True)
         sys.exit(code)

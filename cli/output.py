@@ -76,8 +76,9 @@ def load_json_option(text: str | None, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{what} is not valid JSON ({source}, line {exc.lineno}, column "
-                           f"{exc.colno}: {exc.msg})") from None
+        raise InvalidInput(
+            f"{what} is not valid JSON ({source}, line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a JSON object")
     return value

@@ -67,8 +67,10 @@ def postgres_server_url() -> Iterator[str]:
     """A fresh database on the test server for this run, dropped afterwards."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_ENV} "
-                    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run them")
+        pytest.skip(
+            f"PostgreSQL tests skipped: set {POSTGRES_ENV} "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run them"
+        )
     url = make_url(base)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")

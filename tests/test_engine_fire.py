@@ -111,8 +111,7 @@ def test_repeated_idempotency_key_applies_once(payment, clerk):
     assert payment.get(instance.id).version == 2
 
 
-def test_failure_between_state_update_and_audit_insert_leaves_neither(payment, clerk,
-                                                                      monkeypatch):
+def test_failure_between_state_update_and_audit_insert_leaves_neither(payment, clerk, monkeypatch):
     instance = payment.start("payment", clerk).instance
     before = counts(payment)
 

@@ -18,8 +18,9 @@ def group() -> None:
 @click.option("--unit", help="The unit the actor belongs to.")
 @click.option("--name", help="A display name.")
 @pass_state
-def add(state: State, actor_id: str, roles: tuple[str, ...], unit: str | None,
-        name: str | None) -> None:
+def add(
+    state: State, actor_id: str, roles: tuple[str, ...], unit: str | None, name: str | None
+) -> None:
     """Add or update an actor.
 
     \b
@@ -27,8 +28,10 @@ def add(state: State, actor_id: str, roles: tuple[str, ...], unit: str | None,
       workflow actors add alice --role drafter --unit chi_bo_1
     """
     actor = state.engine().add_actor(actor_id, roles, unit=unit, name=name)
-    click.echo(f"actor {actor.id}: roles {', '.join(sorted(actor.roles))}"
-               f"{f', unit {actor.unit}' if actor.unit else ''}")
+    click.echo(
+        f"actor {actor.id}: roles {', '.join(sorted(actor.roles))}"
+        f"{f', unit {actor.unit}' if actor.unit else ''}"
+    )
 
 
 @group.command("list")

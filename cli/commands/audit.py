@@ -28,9 +28,17 @@ def verify(state: State, instance_id: int | None, as_json: bool) -> None:
 
     report = state.engine().verify(instance_id)
     if as_json:
-        emit_json({"ok": report.ok, "chains": report.chains, "events": report.events,
-                   "problems": [{"instance_id": p.instance_id, "seq": p.seq,
-                                 "problem": p.problem} for p in report.problems]})
+        emit_json(
+            {
+                "ok": report.ok,
+                "chains": report.chains,
+                "events": report.events,
+                "problems": [
+                    {"instance_id": p.instance_id, "seq": p.seq, "problem": p.problem}
+                    for p in report.problems
+                ],
+            }
+        )
     else:
         for problem in report.problems:
             click.echo(f"BROKEN {problem}")

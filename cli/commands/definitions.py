@@ -32,8 +32,9 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
             results.append({"file": file, "workflow": definition.name, "ok": True})
         except DefinitionError as exc:
             failures.append(exc)
-            results.append({"file": file, "ok": False,
-                            "issues": [str(issue) for issue in exc.issues]})
+            results.append(
+                {"file": file, "ok": False, "issues": [str(issue) for issue in exc.issues]}
+            )
     if as_json:
         emit_json(results)
     else:
@@ -79,9 +80,20 @@ def list_(state: State, as_json: bool) -> None:
     if as_json:
         emit_json([r.__dict__ for r in rows])
         return
-    table(["workflow", "version", "live", "retired", "deployed_at", "hash"],
-          [[r.workflow, r.version, r.live_instances, "yes" if r.retired else "",
-            r.deployed_at, r.content_hash[:12]] for r in rows])
+    table(
+        ["workflow", "version", "live", "retired", "deployed_at", "hash"],
+        [
+            [
+                r.workflow,
+                r.version,
+                r.live_instances,
+                "yes" if r.retired else "",
+                r.deployed_at,
+                r.content_hash[:12],
+            ]
+            for r in rows
+        ],
+    )
 
 
 @group.command("show")
@@ -103,18 +115,34 @@ def show(state: State, name: str, as_json: bool) -> None:
         raise InvalidInput(f"{name!r}: the version after @ is a number")
     definition = state.engine().definition(workflow, int(version_text) if version_text else None)
     if as_json:
-        emit_json({
-            "workflow": definition.name, "labels": definition.labels.__dict__,
-            "states": [{"name": s.name, "initial": s.initial, "final": s.final}
-                       for s in definition.states],
-            "transitions": [{"trigger": t.trigger, "sources": list(t.sources), "dest": t.dest,
-                             "roles": list(t.roles)} for t in definition.transitions],
-        })
+        emit_json(
+            {
+                "workflow": definition.name,
+                "labels": definition.labels.__dict__,
+                "states": [
+                    {"name": s.name, "initial": s.initial, "final": s.final}
+                    for s in definition.states
+                ],
+                "transitions": [
+                    {
+                        "trigger": t.trigger,
+                        "sources": list(t.sources),
+                        "dest": t.dest,
+                        "roles": list(t.roles),
+                    }
+                    for t in definition.transitions
+                ],
+            }
+        )
         return
     click.echo(f"{definition.name}: {definition.labels.vi} / {definition.labels.en}")
-    table(["trigger", "from", "to", "roles"],
-          [[t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles)]
-           for t in definition.transitions])
+    table(
+        ["trigger", "from", "to", "roles"],
+        [
+            [t.trigger, ", ".join(t.sources), t.dest, ", ".join(t.roles)]
+            for t in definition.transitions
+        ],
+    )
 
 
 @group.command("schema")

@@ -24,8 +24,15 @@ def _instance_dict(instance: Any) -> dict[str, Any]:
 @click.option("--idempotency-key", help="Repeat-safe key: a retry returns the first result.")
 @json_option
 @pass_state
-def start(state: State, workflow: str, actor_id: str, data: str | None, unit: str | None,
-          idempotency_key: str | None, as_json: bool) -> None:
+def start(
+    state: State,
+    workflow: str,
+    actor_id: str,
+    data: str | None,
+    unit: str | None,
+    idempotency_key: str | None,
+    as_json: bool,
+) -> None:
     """Start an instance of WORKFLOW in its initial state.
 
     \b
@@ -35,13 +42,17 @@ def start(state: State, workflow: str, actor_id: str, data: str | None, unit: st
     from cli.output import emit_json, load_json_option
 
     engine = state.engine()
-    result = engine.start(workflow, state.actor(actor_id), data=load_json_option(data, "--data"),
-                          unit=unit, idempotency_key=idempotency_key)
+    result = engine.start(
+        workflow,
+        state.actor(actor_id),
+        data=load_json_option(data, "--data"),
+        unit=unit,
+        idempotency_key=idempotency_key,
+    )
     if as_json:
         emit_json(_instance_dict(result.instance))
     else:
-        click.echo(f"started instance {result.instance.id} ({workflow}) in "
-                   f"{result.instance.state}")
+        click.echo(f"started instance {result.instance.id} ({workflow}) in {result.instance.state}")
 
 
 @click.command("fire")
@@ -54,9 +65,17 @@ def start(state: State, workflow: str, actor_id: str, data: str | None, unit: st
 @click.option("--idempotency-key", help="Repeat-safe key: a retry returns the first result.")
 @json_option
 @pass_state
-def fire(state: State, instance_id: int, trigger: str, actor_id: str, payload: str | None,
-         reason: str | None, expected_version: int | None, idempotency_key: str | None,
-         as_json: bool) -> None:
+def fire(
+    state: State,
+    instance_id: int,
+    trigger: str,
+    actor_id: str,
+    payload: str | None,
+    reason: str | None,
+    expected_version: int | None,
+    idempotency_key: str | None,
+    as_json: bool,
+) -> None:
     """Fire TRIGGER on instance INSTANCE_ID as a registered actor.
 
     \b
@@ -66,17 +85,34 @@ def fire(state: State, instance_id: int, trigger: str, actor_id: str, payload: s
     from cli.output import emit_json, load_json_option
 
     engine = state.engine()
-    result = engine.fire(instance_id, trigger, state.actor(actor_id),
-                         payload=load_json_option(payload, "--payload"), reason=reason,
-                         expected_version=expected_version, idempotency_key=idempotency_key)
+    result = engine.fire(
+        instance_id,
+        trigger,
+        state.actor(actor_id),
+        payload=load_json_option(payload, "--payload"),
+        reason=reason,
+        expected_version=expected_version,
+        idempotency_key=idempotency_key,
+    )
     if as_json:
-        emit_json({"instance": _instance_dict(result.instance), "replayed": result.replayed,
-                   "event": {"seq": result.event.seq, "from": result.event.from_state,
-                             "to": result.event.to_state, "hash": result.event.hash}})
+        emit_json(
+            {
+                "instance": _instance_dict(result.instance),
+                "replayed": result.replayed,
+                "event": {
+                    "seq": result.event.seq,
+                    "from": result.event.from_state,
+                    "to": result.event.to_state,
+                    "hash": result.event.hash,
+                },
+            }
+        )
         return
     note = " (replayed: already applied with this idempotency key)" if result.replayed else ""
-    click.echo(f"instance {instance_id}: {result.event.from_state} -> {result.event.to_state} "
-               f"(version {result.instance.version}){note}")
+    click.echo(
+        f"instance {instance_id}: {result.event.from_state} -> {result.event.to_state} "
+        f"(version {result.instance.version}){note}"
+    )
 
 
 @click.command("show")
@@ -106,8 +142,14 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @json_option
 @pass_state
-def list_(state: State, workflow: str | None, state_name: str | None, unit: str | None,
-          limit: int, as_json: bool) -> None:
+def list_(
+    state: State,
+    workflow: str | None,
+    state_name: str | None,
+    unit: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """List instances, newest first."""
     from cli.output import emit_json, table
 
@@ -115,9 +157,13 @@ def list_(state: State, workflow: str | None, state_name: str | None, unit: str 
     if as_json:
         emit_json([_instance_dict(i) for i in rows])
         return
-    table(["id", "workflow", "state", "version", "unit", "updated_at"],
-          [[i.id, f"{i.workflow}@{i.definition_version}", i.state, i.version, i.unit,
-            i.updated_at] for i in rows])
+    table(
+        ["id", "workflow", "state", "version", "unit", "updated_at"],
+        [
+            [i.id, f"{i.workflow}@{i.definition_version}", i.state, i.version, i.unit, i.updated_at]
+            for i in rows
+        ],
+    )
 
 
 @click.command("history")
@@ -132,9 +178,22 @@ def history(state: State, instance_id: int, as_json: bool) -> None:
     if as_json:
         emit_json([asdict(e) for e in events])
         return
-    table(["seq", "when", "actor", "roles", "trigger", "from", "to", "reason"],
-          [[e.seq, e.occurred_at, e.actor, ",".join(e.actor_roles), e.trigger or e.kind,
-            e.from_state or "", e.to_state, e.reason or ""] for e in events])
+    table(
+        ["seq", "when", "actor", "roles", "trigger", "from", "to", "reason"],
+        [
+            [
+                e.seq,
+                e.occurred_at,
+                e.actor,
+                ",".join(e.actor_roles),
+                e.trigger or e.kind,
+                e.from_state or "",
+                e.to_state,
+                e.reason or "",
+            ]
+            for e in events
+        ],
+    )
 
 
 COMMANDS = (start, fire, show, list_, history)

@@ -5,10 +5,11 @@ The public API; everything else is private to the package and may change.
 
 from workflow._apply import StartRequest
 from workflow.audit import ChainProblem, VerificationReport
+from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
-from workflow.engine import MAX_PAYLOAD_BYTES, Engine, validate_definition
+from workflow.engine import MAX_PAYLOAD_BYTES, Engine
 from workflow.errors import (
     AuditError,
     ConcurrentModification,
@@ -33,6 +34,7 @@ from workflow.records import (
 )
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
+from workflow.timers import TimerRun, run_due_timers
 
 __version__ = "0.1.0"
 
@@ -64,6 +66,7 @@ __all__ = [
     "SchemaOutOfDate",
     "StartRequest",
     "SystemClock",
+    "TimerRun",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "VerificationReport",
@@ -73,5 +76,6 @@ __all__ = [
     "definition_json_schema",
     "parse_instant",
     "require_aware",
+    "run_due_timers",
     "validate_definition",
 ]

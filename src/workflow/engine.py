@@ -6,11 +6,10 @@ outbox row commit together or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from workflow._apply import Applied, FireRequest, StartRequest, fire_in, start_in
 from workflow._machine import CompiledMachine
 from workflow.audit import ChainProblem, VerificationReport, canonical_json, verify_rows
+from workflow.catalog import Catalog, deployed_definitions
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
 from workflow.definition.loader import load_file, load_text
-from workflow.definition.validate import Names
-from workflow.definition.yamlsafe import read_yaml
 from workflow.errors import (
     ConcurrentModification,
     InvalidInput,
@@ -61,18 +59,6 @@ MAX_REASON_CHARS = 4000
 MAX_INSTANCE_ID = 2**63 - 1
 
 
-def content_hash(source: bytes | str, filename: str = "<string>") -> str:
-    """SHA-256 of a definition's meaning (its parsed content), blind to comments and layout."""
-    data, _ = read_yaml(source, filename)
-    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
-
-
-def validate_definition(path: str | Path, registry: Registry | None = None) -> m.Definition:
-    """Load and validate a definition file without a database (guards named in ``registry``)."""
-    reg = registry if registry is not None else default_registry
-    return load_file(path, names=Names(reg.guards, reg.effects))
-
-
 class Engine:
     """A workflow engine bound to one database.
 
@@ -92,8 +78,7 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.registry = registry if registry is not None else default_registry
         self.db = create_database_engine(url, options)
-        self._machines: dict[tuple[str, int], CompiledMachine] = {}
-        self._machines_lock = threading.Lock()
+        self.catalog = Catalog(self.registry)
         if check_schema:
             self._ensure_schema()
 
@@ -137,13 +122,9 @@ class Engine:
 
     # --- definitions -------------------------------------------------------------------------
 
-    @property
-    def names(self) -> Names:
-        return Names(self.registry.guards, self.registry.effects)
-
     def validate_file(self, path: str | Path) -> m.Definition:
         """Load and validate a definition file against this engine's registry."""
-        return load_file(path, names=self.names)
+        return load_file(path, names=self.catalog.names)
 
     def deploy(self, path: str | Path, *, actor: str = "admin") -> DeployResult:
         """Deploy a definition file: a new version when its content changed, else a no-op."""
@@ -154,97 +135,33 @@ class Engine:
     def deploy_text(
         self, source: str, *, filename: str = "<string>", actor: str = "admin"
     ) -> DeployResult:
-        definition = load_text(source, filename, names=self.names)
+        """Deploy a definition given as text (``filename`` names it in messages)."""
+        definition = load_text(source, filename, names=self.catalog.names)
         return self._deploy(definition, source.encode("utf-8"), filename, actor)
 
     def _deploy(
         self, definition: m.Definition, raw: bytes, filename: str, actor: str
     ) -> DeployResult:
-        digest = content_hash(raw, filename)
-        now = self._now()
-        with self._write() as conn:
-            latest = repo.latest_definition(conn, definition.name)
-            if latest is not None and latest.content_hash == digest:
-                return DeployResult(definition.name, int(latest.version), digest, created=False)
-            version = 1 if latest is None else int(latest.version) + 1
-            repo.insert_definition(
-                conn,
-                {
-                    "workflow": definition.name,
-                    "version": version,
-                    "content_hash": digest,
-                    "source_text": raw.decode("utf-8"),
-                    "source_file": filename,
-                    "retired": False,
-                    "deployed_at": now,
-                    "deployed_by": actor,
-                },
-            )
-            repo.append_admin_event(
-                conn,
-                "deploy",
-                f"{definition.name}@{version}",
-                actor,
-                {"content_hash": digest, "file": filename},
-                now,
-            )
-        log.info("definition.deployed", workflow=definition.name, version=version)
-        return DeployResult(definition.name, version, digest, created=True)
+        now = self.now()
+        with self.transaction() as conn:
+            result = self.catalog.deploy(conn, definition, raw, filename, actor, now)
+        if result.created:
+            log.info("definition.deployed", workflow=result.workflow, version=result.version)
+        return result
 
     def definition(self, workflow: str, version: int | None = None) -> m.Definition:
         """The deployed definition (the newest version unless one is named)."""
         with read_transaction(self.db) as conn:
-            return self._machine(conn, workflow, version, startable=False).definition
+            return self.catalog.machine(conn, workflow, version, startable=False).definition
 
     def deployed(self, workflow: str | None = None) -> list[DeployedDefinition]:
         """Every deployed version with its count of live instances."""
         with read_transaction(self.db) as conn:
-            rows = repo.deployed_definitions(conn, workflow)
-        return [
-            DeployedDefinition(
-                workflow=r.workflow,
-                version=int(r.version),
-                content_hash=r.content_hash,
-                retired=bool(r.retired),
-                disabled=bool(r.disabled),
-                deployed_at=r.deployed_at,
-                deployed_by=r.deployed_by,
-                source_file=r.source_file,
-                live_instances=int(r.live),
-            )
-            for r in rows
-        ]
+            return deployed_definitions(conn, workflow)
 
-    def _machine(
-        self, conn: Connection, workflow: str, version: int | None, *, startable: bool = True
-    ) -> CompiledMachine:
-        if version is None:
-            row = repo.latest_definition(conn, workflow, include_retired=not startable)
-            if row is None:
-                raise NotFound("deployed workflow", workflow)
-            if startable:
-                owner = repo.workflow_row(conn, workflow)
-                if owner is not None and owner.disabled:
-                    raise InvalidInput(f"workflow {workflow} is disabled")
-        else:
-            row = repo.definition_row(conn, workflow, version)
-            if row is None:
-                raise NotFound("definition", f"{workflow}@{version}")
-        key = (workflow, int(row.version))
-        compiled = self._machines.get(key)
-        if compiled is None:
-            with self._machines_lock:
-                compiled = self._machines.get(key)
-                if compiled is None:
-                    definition = load_text(row.source_text, row.source_file, names=self.names)
-                    compiled = CompiledMachine(
-                        definition, row.content_hash, int(row.version), self.registry
-                    )
-                    self._machines[key] = compiled
-        return compiled
-
-    def _lookup(self, conn: Connection, workflow: str, version: int | None) -> CompiledMachine:
-        return self._machine(conn, workflow, version)
+    def machine_for(self, conn: Connection, workflow: str, version: int | None) -> CompiledMachine:
+        """The compiled machine of ``workflow@version`` (the newest startable one for None)."""
+        return self.catalog.machine(conn, workflow, version)
 
     # --- instances ---------------------------------------------------------------------------
 
@@ -268,7 +185,7 @@ class Engine:
         _check_json(request.data, "data")
         return self._run(
             lambda conn, now: start_in(
-                conn, self._lookup, self.registry, workflow, request, actor, now
+                conn, self.machine_for, self.registry, workflow, request, actor, now
             ),
             actor,
             f"start {workflow}",
@@ -279,11 +196,11 @@ class Engine:
         self, workflow: str, actor: Actor, requests: Iterable[StartRequest]
     ) -> list[int]:
         """Start many instances in one transaction (all or none); returns their ids."""
-        now = self._now()
-        with self._write() as conn:
+        now = self.now()
+        with self.transaction() as conn:
             ids = [
                 start_in(
-                    conn, self._lookup, self.registry, workflow, request, actor, now
+                    conn, self.machine_for, self.registry, workflow, request, actor, now
                 ).instance_id
                 for request in requests
             ]
@@ -318,29 +235,41 @@ class Engine:
         )
         _check_json(request.payload, "payload")
         return self._run(
-            lambda conn, now: fire_in(conn, self._lookup, self.registry, request, now),
+            lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
             actor,
             f"fire {trigger} on {instance_id}",
             idempotency_key,
         )
 
-    def fire_timer(self, timer_id: int, instance_id: int, trigger: str) -> FireResult:
-        """Fire a due timer as ``system:timer``: applied at most once per timer row."""
+    def fire_timer(
+        self, timer_id: int, instance_id: int, trigger: str, *, now: datetime | None = None
+    ) -> FireResult:
+        """Fire a due timer as ``system:timer``.
+
+        The timer row is marked fired in the transition's own transaction, so a timer's
+        transition is applied at most once however often it is tried.
+        """
         request = FireRequest(instance_id, trigger, Actor.system(), {}, None, None, timer_id)
         return self._run(
-            lambda conn, now: fire_in(conn, self._lookup, self.registry, request, now),
+            lambda conn, at: fire_in(conn, self.machine_for, self.registry, request, at),
             request.actor,
             f"fire timer {timer_id}",
             None,
+            now,
         )
 
     def _run(
-        self, apply: Any, actor: Actor, action: str, idempotency_key: str | None
+        self,
+        apply: Any,
+        actor: Actor,
+        action: str,
+        idempotency_key: str | None,
+        at: datetime | None = None,
     ) -> FireResult:
         started = time.perf_counter()
-        now = self._now()
+        now = self.now() if at is None else require_aware(at, "now")
         try:
-            with self._write() as conn:
+            with self.transaction() as conn:
                 if idempotency_key is not None:
                     seen = repo.idempotent_result(conn, idempotency_key)
                     if seen is not None:
@@ -390,15 +319,29 @@ class Engine:
             raise NotFound("instance", instance_id)
         return to_instance(row)
 
-    def instances(self, *, workflow: str | None = None, state: str | None = None,
-                  unit: str | None = None, directive_id: int | None = None,
-                  active: bool | None = None, limit: int = 100,
-                  before_id: int | None = None) -> list[Instance]:
+    def instances(
+        self,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        unit: str | None = None,
+        directive_id: int | None = None,
+        active: bool | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[Instance]:
         """Instances matching every filter given, newest first; page with ``before_id``."""
         with read_transaction(self.db) as conn:
-            rows = repo.instance_rows(conn, workflow=workflow, state=state, unit=unit,
-                                      directive_id=directive_id, active=active, limit=limit,
-                                      before_id=before_id)
+            rows = repo.instance_rows(
+                conn,
+                workflow=workflow,
+                state=state,
+                unit=unit,
+                directive_id=directive_id,
+                active=active,
+                limit=limit,
+                before_id=before_id,
+            )
         return [to_instance(r) for r in rows]
 
     def history(self, instance_id: int) -> list[AuditEvent]:
@@ -433,8 +376,8 @@ class Engine:
     ) -> Actor:
         """Register (or update) an actor for the CLI, which looks roles up by id."""
         actor = Actor(actor_id, roles, unit)
-        now = self._now()
-        with self._write() as conn:
+        now = self.now()
+        with self.transaction() as conn:
             repo.upsert_actor(conn, actor.id, sorted(actor.roles), unit, name, now)
             repo.append_admin_event(
                 conn, "actor", actor.id, by, {"roles": sorted(actor.roles), "unit": unit}, now
@@ -454,11 +397,16 @@ class Engine:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _now(self) -> Any:
+    def now(self) -> datetime:
+        """The engine clock's time, aware and in UTC."""
         return require_aware(self.clock.now(), "clock time")
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction for the package's own modules (timers, directives, versions).
+
+        Unique-key races become :class:`ConcurrentModification`; nothing is committed on error.
+        """
         try:
             with write_transaction(self.db) as conn:
                 yield conn

@@ -85,13 +85,25 @@ def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
     return conn.execute(select(instances).where(instances.c.id == instance_id)).first()
 
 
-def instance_rows(conn: Connection, *, workflow: str | None, state: str | None,
-                  unit: str | None, directive_id: int | None, active: bool | None, limit: int,
-                  before_id: int | None) -> Sequence[Row[Any]]:
+def instance_rows(
+    conn: Connection,
+    *,
+    workflow: str | None,
+    state: str | None,
+    unit: str | None,
+    directive_id: int | None,
+    active: bool | None,
+    limit: int,
+    before_id: int | None,
+) -> Sequence[Row[Any]]:
     query = select(instances)
-    for column, value in ((instances.c.workflow, workflow), (instances.c.state, state),
-                          (instances.c.unit, unit), (instances.c.directive_id, directive_id),
-                          (instances.c.active, active)):
+    for column, value in (
+        (instances.c.workflow, workflow),
+        (instances.c.state, state),
+        (instances.c.unit, unit),
+        (instances.c.directive_id, directive_id),
+        (instances.c.active, active),
+    ):
         if value is not None:
             query = query.where(column == value)
     if before_id is not None:

@@ -1,0 +1,130 @@
+"""The deployed definitions: versions by content hash, and one compiled machine per version."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Connection
+
+from workflow._machine import CompiledMachine
+from workflow.audit import canonical_json
+from workflow.definition import model as m
+from workflow.definition.loader import load_file, load_text
+from workflow.definition.validate import Names
+from workflow.definition.yamlsafe import read_yaml
+from workflow.errors import InvalidInput, NotFound
+from workflow.records import DeployedDefinition, DeployResult
+from workflow.registry import Registry, default_registry
+from workflow.store import repository as repo
+
+
+def content_hash(source: bytes | str, filename: str = "<string>") -> str:
+    """SHA-256 of a definition's meaning (its parsed content), blind to comments and layout."""
+    data, _ = read_yaml(source, filename)
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def validate_definition(path: str | Path, registry: Registry | None = None) -> m.Definition:
+    """Load and validate a definition file without a database (guards named in ``registry``)."""
+    reg = registry if registry is not None else default_registry
+    return load_file(path, names=Names(reg.guards, reg.effects))
+
+
+class Catalog:
+    """Deploys definitions and compiles each deployed version once, for every instance."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._machines: dict[tuple[str, int], CompiledMachine] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> Names:
+        return Names(self.registry.guards, self.registry.effects)
+
+    def deploy(
+        self,
+        conn: Connection,
+        definition: m.Definition,
+        raw: bytes,
+        filename: str,
+        actor: str,
+        now: datetime,
+    ) -> DeployResult:
+        """A new version when the content differs from the newest one; else a no-op."""
+        digest = content_hash(raw, filename)
+        latest = repo.latest_definition(conn, definition.name)
+        if latest is not None and latest.content_hash == digest:
+            return DeployResult(definition.name, int(latest.version), digest, created=False)
+        version = 1 if latest is None else int(latest.version) + 1
+        repo.insert_definition(
+            conn,
+            {
+                "workflow": definition.name,
+                "version": version,
+                "content_hash": digest,
+                "source_text": raw.decode("utf-8"),
+                "source_file": filename,
+                "retired": False,
+                "deployed_at": now,
+                "deployed_by": actor,
+            },
+        )
+        repo.append_admin_event(
+            conn,
+            "deploy",
+            f"{definition.name}@{version}",
+            actor,
+            {"content_hash": digest, "file": filename},
+            now,
+        )
+        return DeployResult(definition.name, version, digest, created=True)
+
+    def machine(
+        self, conn: Connection, workflow: str, version: int | None, *, startable: bool = True
+    ) -> CompiledMachine:
+        """The machine of ``workflow@version``; for None the newest (startable) version."""
+        if version is None:
+            row = repo.latest_definition(conn, workflow, include_retired=not startable)
+            if row is None:
+                raise NotFound("deployed workflow", workflow)
+            if startable:
+                owner = repo.workflow_row(conn, workflow)
+                if owner is not None and owner.disabled:
+                    raise InvalidInput(f"workflow {workflow} is disabled")
+        else:
+            row = repo.definition_row(conn, workflow, version)
+            if row is None:
+                raise NotFound("definition", f"{workflow}@{version}")
+        key = (workflow, int(row.version))
+        compiled = self._machines.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._machines.get(key)
+                if compiled is None:
+                    definition = load_text(row.source_text, row.source_file, names=self.names)
+                    compiled = CompiledMachine(
+                        definition, row.content_hash, int(row.version), self.registry
+                    )
+                    self._machines[key] = compiled
+        return compiled
+
+
+def deployed_definitions(conn: Connection, workflow: str | None) -> list[DeployedDefinition]:
+    return [
+        DeployedDefinition(
+            workflow=r.workflow,
+            version=int(r.version),
+            content_hash=r.content_hash,
+            retired=bool(r.retired),
+            disabled=bool(r.disabled),
+            deployed_at=r.deployed_at,
+            deployed_by=r.deployed_by,
+            source_file=r.source_file,
+            live_instances=int(r.live),
+        )
+        for r in repo.deployed_definitions(conn, workflow)
+    ]
