@@ -35,5 +35,6 @@ def configure(verbose: bool = False) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # Not cached: tests and embedding applications may reconfigure structlog later.
+        cache_logger_on_first_use=False,
     )

@@ -54,26 +54,31 @@ for command in instances.COMMANDS:
     cli.add_command(command)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and turn expected errors into one line and an exit code."""
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; expected errors become one line on stderr."""
     try:
         code = cli.main(args=argv, prog_name="workflow", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(errors.BAD_INPUT)
+        return errors.BAD_INPUT
     except Exception as exc:
         code = errors.exit_code_for(exc)
         if code == errors.INTERNAL:
             if os.environ.get("WORKFLOW_DEBUG"):
                 raise
-            click.echo(
-                f"internal error: {type(exc).__name__}: {exc} (set WORKFLOW_DEBUG=1 for details)",
-                err=True,
-            )
+            click.echo(f"internal error: {type(exc).__name__}: {exc} "
+                       "(set WORKFLOW_DEBUG=1 for details)", err=True)
         else:
             click.echo(f"error: {exc}", err=True)
-        sys.exit(code)
-    sys.exit(code if isinstance(code, int) else 0)
+        return code
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run(sys.argv[1:]))

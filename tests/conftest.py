@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -139,3 +140,10 @@ def payment(engine: Engine) -> Engine:
 @pytest.fixture
 def clerk() -> Actor:
     return Actor("clerk-1", ["clerk"])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging_config() -> Iterator[None]:
+    """CLI tests configure structlog; give every test structlog's defaults back."""
+    yield
+    structlog.reset_defaults()

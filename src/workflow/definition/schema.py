@@ -157,13 +157,14 @@ class DefinitionModel(_Strict):
     start_roles: list[Name] = []
     deadline_field: Name | None = None
 
-    @model_validator(mode="after")
-    def _one_initial(self) -> DefinitionModel:
-        initial = [name for name, state in self.states.items() if state.initial]
+    @field_validator("states")
+    @classmethod
+    def _one_initial(cls, states: dict[str, StateModel]) -> dict[str, StateModel]:
+        initial = [name for name, state in states.items() if state.initial]
         if len(initial) != 1:
             found = ", ".join(initial) or "none"
             raise ValueError(f"exactly one state must be initial: true (found {found})")
-        return self
+        return states
 
 
 def json_schema() -> dict[str, Any]:
