@@ -21,6 +21,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
+def _require_one_of(model: BaseModel, what: str, keys: tuple[str, ...]) -> None:
+    """A tagged union written as a mapping: exactly one of ``keys`` is given."""
+    given = [k for k in keys if getattr(model, k) is not None]
+    if len(given) != 1:
+        names = ", ".join(k.rstrip("_") for k in keys)
+        raise ValueError(f"{what} has exactly one of: {names}")
+
+
 class LabelsModel(_Strict):
     vi: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
@@ -53,15 +61,7 @@ class GuardModel(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> GuardModel:
-        given = [
-            k
-            for k in ("required", "compare", "all", "any", "not_", "function")
-            if getattr(self, k) is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                "a guard has exactly one of: required, compare, all, any, not, function"
-            )
+        _require_one_of(self, "a guard", ("required", "compare", "all", "any", "not_", "function"))
         return self
 
 
@@ -89,15 +89,7 @@ class EffectModel(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> EffectModel:
-        given = [
-            k
-            for k in ("merge", "set", "stamp", "clear", "function", "spawn")
-            if getattr(self, k) is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                "an effect has exactly one of: merge, set, stamp, clear, function, spawn"
-            )
+        _require_one_of(self, "an effect", ("merge", "set", "stamp", "clear", "function", "spawn"))
         return self
 
 
