@@ -11,11 +11,13 @@ from workflow import (
     Engine,
     Event,
     EventBus,
+    InvalidInput,
     PermissionDenied,
     RetryPolicy,
     dispatch_pending,
     list_events,
     publish,
+    retry_event,
 )
 from workflow.store.tables import outbox, units
 
@@ -65,9 +67,7 @@ def test_handler_runs_after_commit_and_sees_the_committed_state(payment, clerk):
 def test_event_carries_the_audit_facts_and_the_unit_name(payment, clerk, clock):
     with payment.transaction() as conn:
         conn.execute(
-            insert(units).values(
-                code="chi_bo_1", name_vi="Chi bộ 1", name_en="Cell 1", kind="cell"
-            )
+            insert(units).values(code="chi_bo_1", name_vi="Chi bộ 1", name_en="Cell 1", kind="cell")
         )
     recorder = Recorder()
     instance = payment.start("payment", clerk, unit="chi_bo_1").instance
@@ -84,9 +84,7 @@ def test_event_carries_the_audit_facts_and_the_unit_name(payment, clerk, clock):
     assert event.occurred_at == clock.now()
 
 
-def test_a_raising_handler_keeps_the_transition_and_is_retried_after_backoff(
-    payment, clerk, clock
-):
+def test_a_raising_handler_keeps_the_transition_and_is_retried_after_backoff(payment, clerk, clock):
     recorder = Recorder(failures=1)
     bus = bus_with(recorder, "payment.pay.*")
     instance = payment.start("payment", clerk).instance
@@ -131,9 +129,7 @@ def test_a_rolled_back_transition_leaves_no_outbox_row(payment, clerk):
     assert [e.topic for e in recorder.seen] == ["billing.start.open"]
 
 
-def test_a_later_event_waits_while_an_earlier_one_of_its_instance_is_failing(
-    payment, clerk, clock
-):
+def test_a_later_event_waits_while_an_earlier_one_of_its_instance_is_failing(payment, clerk, clock):
     recorder = Recorder(failures=1)
     instance = payment.start("payment", clerk).instance
     payment.fire(instance.id, "pay", clerk, payload={"paid": 150})
@@ -160,6 +156,7 @@ def test_other_instances_are_not_held_back_by_a_failing_one(payment, clerk):
     assert (run.delivered, run.retrying, delivered) == (1, 1, [healthy.id])
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_an_event_without_a_matching_handler_is_settled(payment, clerk):
     payment.start("payment", clerk)
     assert dispatch_pending(payment, bus_with(Recorder(), "other.*.*")).delivered == 1
@@ -194,6 +191,23 @@ def test_the_last_allowed_failure_makes_the_event_dead(payment, clerk, clock):
     assert "recorder: RuntimeError: receiver is down" in (dead.last_error or "")
 
 
+def test_a_retried_dead_event_is_delivered_with_a_fresh_count(payment, clerk):
+    payment.start("payment", clerk)
+    dispatch_pending(payment, bus_with(Recorder(failures=1)), policy=RetryPolicy(max_attempts=1))
+    [dead] = list_events(payment, status="dead")
+    assert retry_event(payment, dead.id, by="ops").attempts == 0
+    recorder = Recorder()
+    assert dispatch_pending(payment, bus_with(recorder)).delivered == 1
+    assert [(e.id, e.attempt) for e in recorder.seen] == [(dead.id, 1)]
+
+
+def test_only_a_dead_event_can_be_retried(payment, clerk):
+    payment.start("payment", clerk)
+    [pending] = list_events(payment)
+    with pytest.raises(InvalidInput, match="is pending, not dead"):
+        retry_event(payment, pending.id)
+
+
 def test_a_dead_event_no_longer_holds_back_the_next_one(payment, clerk):
     instance = payment.start("payment", clerk).instance
     payment.fire(instance.id, "pay", clerk, payload={"paid": 150})
@@ -212,8 +226,9 @@ def test_backoff_doubles_up_to_the_cap(attempt, seconds):
     assert policy.delay(attempt) == timedelta(seconds=seconds)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_handler_runs_outside_any_write_transaction(payment, clerk):
-    """A handler may itself write through the engine (SQLite would deadlock otherwise)."""
+    """A handler may itself write through the engine (SQLite's one writer would deadlock)."""
     bus = EventBus()
     instance = payment.start("payment", clerk).instance
     bus.on("payment.start.*", lambda e: payment.fire(e.instance_id, "cancel", clerk, reason="x"))
@@ -221,6 +236,7 @@ def test_a_handler_runs_outside_any_write_transaction(payment, clerk):
     assert payment.get(instance.id).state == "cancelled"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_publish_delivers_only_the_instance_it_was_given(payment, clerk):
     recorder = Recorder()
     first = payment.start("payment", clerk)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -258,18 +258,5 @@ def retry_event(engine: Engine, outbox_id: int, *, by: str = "admin") -> OutboxE
 
 
 def _entry(row: Row[Any]) -> OutboxEntry:
-    r = row._mapping
-    return OutboxEntry(
-        id=int(r["id"]),
-        audit_id=int(r["audit_id"]),
-        instance_id=int(r["instance_id"]),
-        topic=r["topic"],
-        status=r["status"],
-        attempts=int(r["attempts"]),
-        next_attempt_at=r["next_attempt_at"],
-        lease_owner=r["lease_owner"],
-        lease_expires_at=r["lease_expires_at"],
-        last_error=r["last_error"],
-        created_at=r["created_at"],
-        delivered_at=r["delivered_at"],
-    )
+    # The record's fields are the outbox table's columns, name for name.
+    return OutboxEntry(**{f.name: row._mapping[f.name] for f in fields(OutboxEntry)})
