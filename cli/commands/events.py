@@ -26,7 +26,7 @@ def group() -> None:
 )
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--poll", default=2.0, show_default=True, help="Seconds between passes.")
-@click.option("--batch", default=100, show_default=True, help="Rows leased per round.")
+@click.option("--batch", default=20, show_default=True, help="Rows leased per round.")
 @click.option("--lease", "lease_seconds", default=300, show_default=True, help="Lease, seconds.")
 @click.option("--max-attempts", default=8, show_default=True, help="Failures before dead.")
 @click.option("--worker-id", help="Lease owner name (default host:pid:random).")

@@ -109,25 +109,27 @@ def dispatch_pending(
     *,
     now: datetime | None = None,
     worker_id: str | None = None,
-    batch: int = 100,
+    batch: int = 20,
     lease: timedelta = DEFAULT_LEASE,
     policy: RetryPolicy | None = None,
     instance_id: int | None = None,
 ) -> DispatchRun:
-    """Deliver every row due at ``now`` (the engine's clock by default) until none is left.
+    """Deliver every row due at ``now`` (the engine's clock, read each round) until none is left.
 
     Each round leases at most one row per instance (the oldest unsettled one), so the rows of
     an instance reach the handlers in seq order even with several dispatchers at work.
     ``instance_id`` limits the pass to one instance. The lease must outlast the slowest handler:
     when it expires another dispatcher may deliver the same row again.
     """
-    moment = engine.now() if now is None else require_aware(now, "now")
+    fixed = None if now is None else require_aware(now, "now")
     owner = worker_id or default_worker_id()
     retry = policy or RetryPolicy()
     if batch < 1:
         raise InvalidInput("batch must be at least 1")
     total = DispatchRun()
     while True:
+        # Read the clock each round: a long drain must not lease with a time already past.
+        moment = engine.now() if fixed is None else fixed
         with engine.transaction() as conn:
             ids = rows.claim_heads(
                 conn,
@@ -140,8 +142,8 @@ def dispatch_pending(
             events = [event_from_row(r) for r in rows.event_rows(conn, ids)]
         if not events:
             return total
-        for event in events:
-            total += _deliver(engine, bus, event, owner, moment, retry)
+        failures = {event.id: _call_handlers(bus, event) for event in events}
+        total += _settle(engine, events, failures, owner, moment, retry)
 
 
 def publish(
@@ -167,14 +169,8 @@ def publish(
         return DispatchRun()
 
 
-def _deliver(
-    engine: Engine,
-    bus: EventBus,
-    event: Event,
-    owner: str,
-    now: datetime,
-    policy: RetryPolicy,
-) -> DispatchRun:
+def _call_handlers(bus: EventBus, event: Event) -> list[str]:
+    """Call every handler matching the event; return what failed (empty when all succeeded)."""
     errors: list[str] = []
     for subscription in bus.matching(event.topic):
         try:
@@ -189,25 +185,44 @@ def _deliver(
                 attempt=event.attempt,
                 error=type(exc).__name__,
             )
-    dead = bool(errors) and event.attempt >= policy.max_attempts
-    if errors:
-        values = rows.failed(
-            "; ".join(errors), dead=dead, retry_at=now + policy.delay(event.attempt)
-        )
-    else:
-        values = rows.delivered(now)
+    return errors
+
+
+def _settle(
+    engine: Engine,
+    events: list[Event],
+    failures: dict[int, list[str]],
+    owner: str,
+    now: datetime,
+    policy: RetryPolicy,
+) -> DispatchRun:
+    """Write the round's outcomes in one transaction (one statement for the delivered rows)."""
+    ok = [e.id for e in events if not failures[e.id]]
+    retrying = dead = lost = 0
     with engine.transaction() as conn:
-        settled = rows.settle(conn, event.id, owner, values)
-    if not settled:
-        log.warning("event.lease_lost", event_id=event.id, worker=owner)
-        return DispatchRun(claimed=1, lost=1)
-    if dead:
-        log.error("event.dead", event_id=event.id, topic=event.topic, attempts=event.attempt)
-        return DispatchRun(claimed=1, dead=1)
-    if errors:
-        return DispatchRun(claimed=1, retrying=1)
-    log.debug("event.delivered", event_id=event.id, topic=event.topic)
-    return DispatchRun(claimed=1, delivered=1)
+        marked = rows.settle_delivered(conn, ok, owner, now)
+        lost += len(ok) - len(marked)
+        for event in events:
+            errors = failures[event.id]
+            if not errors:
+                continue
+            is_dead = event.attempt >= policy.max_attempts
+            retry_at = now + policy.delay(event.attempt)
+            if not rows.settle_failed(
+                conn, event.id, owner, "; ".join(errors), dead=is_dead, retry_at=retry_at
+            ):
+                lost += 1
+            elif is_dead:
+                dead += 1
+                log.error(
+                    "event.dead", event_id=event.id, topic=event.topic, attempts=event.attempt
+                )
+            else:
+                retrying += 1
+    if lost:
+        # Another dispatcher took these rows after our lease expired; it delivers them again.
+        log.warning("event.lease_lost", count=lost, worker=owner)
+    return DispatchRun(len(events), len(marked), retrying, dead, lost)
 
 
 def list_events(

@@ -111,31 +111,41 @@ def event_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Any]:
     return conn.execute(query).all()
 
 
-def settle(
-    conn: Connection,
-    outbox_id: int,
-    owner: str,
-    values: dict[str, Any],
+def settle_delivered(conn: Connection, ids: Sequence[int], owner: str, now: datetime) -> set[int]:
+    """Mark ``ids`` delivered where ``owner`` still holds the lease; return the ids marked."""
+    if not ids:
+        return set()
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(list(ids)), outbox.c.status == LEASED, outbox.c.lease_owner == owner)
+        .values(
+            status=DELIVERED,
+            delivered_at=now,
+            last_error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .returning(outbox.c.id)
+    )
+    return {int(i) for i in result.scalars()}
+
+
+def settle_failed(
+    conn: Connection, outbox_id: int, owner: str, error: str, *, dead: bool, retry_at: datetime
 ) -> bool:
-    """Write the outcome of a delivery, unless the lease was lost to another dispatcher."""
+    """Record a failed attempt (pending again after ``retry_at``, or dead) if still leased."""
     result = conn.execute(
         update(outbox)
         .where(outbox.c.id == outbox_id, outbox.c.status == LEASED, outbox.c.lease_owner == owner)
-        .values(lease_owner=None, lease_expires_at=None, **values)
+        .values(
+            status=DEAD if dead else PENDING,
+            next_attempt_at=retry_at,
+            last_error=error[:MAX_ERROR_CHARS],
+            lease_owner=None,
+            lease_expires_at=None,
+        )
     )
     return result.rowcount == 1
-
-
-def delivered(now: datetime) -> dict[str, Any]:
-    return {"status": DELIVERED, "delivered_at": now, "last_error": None}
-
-
-def failed(error: str, *, dead: bool, retry_at: datetime) -> dict[str, Any]:
-    return {
-        "status": DEAD if dead else PENDING,
-        "next_attempt_at": retry_at,
-        "last_error": error[:MAX_ERROR_CHARS],
-    }
 
 
 def outbox_rows(
