@@ -91,3 +91,18 @@ def test_the_handler_hands_sentences_to_emit():
     handler(event())
     handler(event(to_state="archived"))
     assert said == ["VP: chờ lưu trữ từ Chi bộ X"]
+
+
+def test_two_unnamed_lambdas_both_stay_registered():
+    bus = EventBus()
+    bus.on("*", lambda e: None)
+    bus.on("*", lambda e: None)
+    assert len(bus.matching(TOPIC)) == 2
+
+
+def test_registering_under_an_existing_name_replaces_the_handler():
+    bus = EventBus()
+    bus.on("*.*.archived", print, name="notify")
+    bus.on("*.*.returned", print, name="notify")
+    assert [s.name for s in bus.matching(TOPIC)] == ["notify"]
+    assert bus.matching("a.b.archived") == []

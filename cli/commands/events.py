@@ -51,7 +51,8 @@ def run(
     Example:
       workflow events run --sinks sinks.yaml --once
     """
-    import time
+    import signal
+    import threading
     from datetime import timedelta
 
     from cli.output import emit_json
@@ -61,8 +62,11 @@ def run(
     engine = state.engine()
     policy = RetryPolicy(max_attempts=max_attempts)
     lease = timedelta(seconds=lease_seconds)
+    stop = threading.Event()
+    # A service manager stops us with SIGTERM: finish the round in hand, then exit cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while True:
+        while not stop.is_set():
             done = dispatch_pending(
                 engine, bus, worker_id=worker_id, batch=batch, lease=lease, policy=policy
             )
@@ -75,9 +79,10 @@ def run(
                 )
             if once:
                 return
-            time.sleep(poll)
+            stop.wait(poll)
     except KeyboardInterrupt:
-        click.echo("stopped", err=True)
+        pass
+    click.echo("stopped", err=True)
 
 
 @group.command("list")

@@ -170,20 +170,30 @@ class EventBus:
         """Register ``handler`` for topics matching ``pattern`` (or any of several).
 
         An event matching several patterns of one handler reaches it once. ``name`` (default:
-        the handler's qualified name) identifies it in logs and errors; a second registration
-        under the same name replaces the first.
+        the handler's qualified name, numbered when another handler has it) identifies it in
+        logs and in ``last_error``; a second registration under the same name replaces the
+        first.
         """
         if not callable(handler):
             raise InvalidInput(f"the handler for {pattern!r} is not callable")
-        label = name or getattr(handler, "__qualname__", None) or repr(handler)
+        label = name or self._default_name(handler)
         if not _NAME.match(label):
-            label = re.sub(r"[^A-Za-z0-9_.:-]", "_", label)[:100]
+            raise InvalidInput(f"handler name {label!r} must be 1-100 letters, digits or _ . : -")
         texts = [pattern] if isinstance(pattern, str) else list(pattern)
         if not texts:
             raise InvalidInput(f"handler {label!r} needs at least one pattern")
         patterns = tuple(Pattern.parse(t) for t in texts)
         self._subscriptions[label] = Subscription(label, patterns, handler)
         return handler
+
+    def _default_name(self, handler: Handler) -> str:
+        base = re.sub(r"[^A-Za-z0-9_.:-]", "_", getattr(handler, "__qualname__", "handler"))[:90]
+        label, n = base, 1
+        # Two different lambdas must not replace each other just because they share a name.
+        while label in self._subscriptions and self._subscriptions[label].handler is not handler:
+            n += 1
+            label = f"{base}-{n}"
+        return label
 
     def subscribe(
         self, pattern: str | Sequence[str], *, name: str | None = None
