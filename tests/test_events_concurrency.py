@@ -1,9 +1,10 @@
-"""Two dispatchers on one database: each event once, and never seq n+1 before seq n."""
+"""Two dispatchers on one database: never seq n+1 before seq n; a lost lease is not overwritten."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -103,3 +104,25 @@ def test_two_dispatchers_in_threads_deliver_each_event_once_in_order(payment, se
     assert in_seq_order(delivered)
     with payment.db.connect() as conn:
         assert set(conn.execute(select(outbox.c.status)).scalars()) == {"delivered"}
+
+
+def test_a_dispatcher_whose_lease_expired_does_not_overwrite_the_takeover(
+    payment, second, clerk, clock
+):
+    payment.start("payment", clerk)
+    seen: list[str] = []
+    inner = EventBus()
+    inner.on("*", lambda e: seen.append("b"))
+    outer = EventBus()
+
+    def too_slow(event: Event) -> None:
+        clock.advance(timedelta(minutes=2))  # A overruns its one-minute lease; B takes over
+        dispatch_pending(second, inner, worker_id="b")
+        seen.append("a")
+
+    outer.on("*", too_slow)
+    run = dispatch_pending(payment, outer, worker_id="a", lease=timedelta(minutes=1))
+    assert (run.delivered, run.lost, seen) == (0, 1, ["b", "a"])  # at least once: twice here
+    with payment.db.connect() as conn:
+        row = conn.execute(select(outbox.c.status, outbox.c.attempts)).one()
+    assert tuple(row) == ("delivered", 2)

@@ -91,6 +91,7 @@ def test_webhook_posts_the_event_signed_with_the_secret(payment, clerk, receiver
     assert headers["X-Workflow-Event-Id"] == str(document["id"])
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # sink logic, not SQL
 def test_a_tampered_body_fails_signature_verification(payment, clerk, receiver, tmp_path):
     bus = load_sinks(webhook_config(tmp_path, receiver.url))
     payment.start("payment", clerk)
@@ -100,6 +101,7 @@ def test_a_tampered_body_fails_signature_verification(payment, clerk, receiver, 
     assert not verify_signature(SECRET.encode(), forged, headers["X-Workflow-Signature"])
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # sink logic, not SQL
 def test_webhook_server_error_leaves_the_event_pending_with_the_reason(
     payment, clerk, receiver, tmp_path
 ):
@@ -125,6 +127,7 @@ def test_webhook_timeout_is_a_delivery_failure():
         silent.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # sink logic, not SQL
 def test_jsonl_sink_appends_one_line_per_event(payment, clerk, tmp_path):
     bus = load_sinks(
         write_sinks(tmp_path, "sinks:\n  - {name: journal, type: jsonl, path: out/events.jsonl}\n")
