@@ -158,7 +158,9 @@ class EventBus:
     because a row counts as delivered once the handlers of the dispatcher that took it succeeded.
 
     >>> bus = EventBus()
-    >>> bus.on("plan_drafting.*.returned", lambda event: None, name="tell-unit")
+    >>> handler = bus.on("plan_drafting.*.returned", lambda event: None, name="tell-unit")
+    >>> bus.names
+    ['tell-unit']
     """
 
     def __init__(self) -> None:
