@@ -9,12 +9,23 @@ from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
+from workflow.dispatch import (
+    DispatchRun,
+    OutboxEntry,
+    RetryPolicy,
+    dispatch_pending,
+    get_event,
+    list_events,
+    publish,
+    retry_event,
+)
 from workflow.engine import MAX_PAYLOAD_BYTES, Engine
 from workflow.errors import (
     AuditError,
     ConcurrentModification,
     DefinitionError,
     DefinitionIssue,
+    DeliveryFailed,
     GuardFailed,
     InvalidInput,
     NotFound,
@@ -24,6 +35,8 @@ from workflow.errors import (
     UnknownTrigger,
     WorkflowError,
 )
+from workflow.events import Event, EventBus
+from workflow.notifications import NextActorNotices, who_acts_next
 from workflow.records import (
     Actor,
     AuditEvent,
@@ -33,6 +46,7 @@ from workflow.records import (
     Instance,
 )
 from workflow.registry import GuardContext, Registry, default_registry
+from workflow.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
 from workflow.timers import TimerRun, run_due_timers
 
@@ -51,18 +65,26 @@ __all__ = [
     "Definition",
     "DefinitionError",
     "DefinitionIssue",
+    "DeliveryFailed",
     "DeployResult",
     "DeployedDefinition",
+    "DispatchRun",
     "Engine",
+    "Event",
+    "EventBus",
     "FireResult",
     "FrozenClock",
     "GuardContext",
     "GuardFailed",
     "Instance",
     "InvalidInput",
+    "JsonLinesSink",
+    "NextActorNotices",
     "NotFound",
+    "OutboxEntry",
     "PermissionDenied",
     "Registry",
+    "RetryPolicy",
     "SchemaOutOfDate",
     "StartRequest",
     "SystemClock",
@@ -70,12 +92,21 @@ __all__ = [
     "TransitionNotAllowed",
     "UnknownTrigger",
     "VerificationReport",
+    "WebhookSink",
     "WorkflowError",
     "__version__",
     "default_registry",
     "definition_json_schema",
+    "dispatch_pending",
+    "get_event",
+    "list_events",
+    "load_sinks",
     "parse_instant",
+    "publish",
     "require_aware",
+    "retry_event",
     "run_due_timers",
     "validate_definition",
+    "verify_signature",
+    "who_acts_next",
 ]

@@ -147,3 +147,13 @@ class AuditError(WorkflowError):
     def __init__(self, problems: Sequence[object]) -> None:
         self.problems = tuple(problems)
         super().__init__(f"audit verification failed for {len(self.problems)} chain(s)")
+
+
+class DeliveryFailed(WorkflowError):
+    """A sink could not deliver an event (HTTP error, timeout, unwritable file); it is retried."""
+
+    def __init__(self, sink: str, event_id: int, why: str) -> None:
+        self.sink = sink
+        self.event_id = event_id
+        self.why = why
+        super().__init__(f"sink {sink!r} could not deliver event {event_id}: {why}")

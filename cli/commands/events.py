@@ -1,0 +1,159 @@
+"""``workflow events``: run the outbox dispatcher, list events and dead letters, retry one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from cli.context import State, json_option, pass_state
+
+
+@click.group("events")
+def group() -> None:
+    """Deliver committed transitions to sinks (JSON Lines file, signed webhook)."""
+
+
+@group.command("run")
+@click.option(
+    "--sinks",
+    "sinks_file",
+    envvar="WORKFLOW_EVENT_SINKS",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sinks file (YAML or JSON); env WORKFLOW_EVENT_SINKS.",
+)
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between passes.")
+@click.option("--batch", default=20, show_default=True, help="Rows leased per round.")
+@click.option("--lease", "lease_seconds", default=300, show_default=True, help="Lease, seconds.")
+@click.option("--max-attempts", default=8, show_default=True, help="Failures before dead.")
+@click.option("--worker-id", help="Lease owner name (default host:pid:random).")
+@json_option
+@pass_state
+def run(
+    state: State,
+    sinks_file: Path,
+    once: bool,
+    poll: float,
+    batch: int,
+    lease_seconds: int,
+    max_attempts: int,
+    worker_id: str | None,
+    as_json: bool,
+) -> None:
+    """Deliver pending events at least once, in order per instance, retrying with backoff.
+
+    Several dispatchers may run against one database; they must share the same sinks file.
+
+    \b
+    Example:
+      workflow events run --sinks sinks.yaml --once
+    """
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from cli.output import emit_json
+    from workflow import RetryPolicy, dispatch_pending, load_sinks
+
+    bus = load_sinks(sinks_file)
+    engine = state.engine()
+    policy = RetryPolicy(max_attempts=max_attempts)
+    lease = timedelta(seconds=lease_seconds)
+    stop = threading.Event()
+    # A service manager stops us with SIGTERM: finish the round in hand, then exit cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            done = dispatch_pending(
+                engine, bus, worker_id=worker_id, batch=batch, lease=lease, policy=policy
+            )
+            if as_json:
+                emit_json(asdict(done))
+            elif done.claimed or once:
+                click.echo(
+                    f"delivered {done.delivered}, retrying {done.retrying}, dead {done.dead}"
+                    + (f", lease lost {done.lost}" if done.lost else "")
+                )
+            if once:
+                return
+            stop.wait(poll)
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopped", err=True)
+
+
+@group.command("list")
+@click.option("--failed", is_flag=True, help="Only dead letters (same as --status dead).")
+@click.option(
+    "--status", type=click.Choice(["pending", "leased", "delivered", "dead"]), help="Filter."
+)
+@click.option("--instance", "instance_id", type=int, help="Only this instance's events.")
+@click.option("--limit", default=100, show_default=True, help="At most this many, newest first.")
+@json_option
+@pass_state
+def list_(
+    state: State,
+    failed: bool,
+    status: str | None,
+    instance_id: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List outbox events, newest first, with their delivery status and last error.
+
+    \b
+    Example:
+      workflow events list --failed
+    """
+    from cli.output import emit_json, table
+    from workflow import list_events
+
+    entries = list_events(
+        state.engine(),
+        status="dead" if failed else status,
+        instance_id=instance_id,
+        limit=limit,
+    )
+    if as_json:
+        emit_json([asdict(e) for e in entries])
+        return
+    table(
+        ["id", "instance", "topic", "status", "attempts", "next attempt", "last error"],
+        [
+            [
+                e.id,
+                e.instance_id,
+                e.topic,
+                e.status,
+                e.attempts,
+                e.next_attempt_at if e.status == "pending" else None,
+                (e.last_error or "")[:80],
+            ]
+            for e in entries
+        ],
+    )
+
+
+@group.command("retry")
+@click.argument("event_id", type=int)
+@click.option("--by", default="admin", show_default=True, help="Who re-queues it (audited).")
+@json_option
+@pass_state
+def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
+    """Re-queue a dead event for delivery now, with a fresh count of attempts.
+
+    \b
+    Example:
+      workflow events retry 42
+    """
+    from cli.output import emit_json
+    from workflow import retry_event
+
+    entry = retry_event(state.engine(), event_id, by=by)
+    if as_json:
+        emit_json(asdict(entry))
+    else:
+        click.echo(f"event {entry.id} ({entry.topic}) is pending again")
