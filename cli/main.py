@@ -80,6 +80,6 @@ def run(argv: list[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
-def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run(sys.argv[1:]))
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: exits with the code of :func:`run`."""
+    sys.exit(run(sys.argv[1:] if argv is None else argv))

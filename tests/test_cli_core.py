@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import PAYMENT
 
 from cli.main import run as cli_run
-from tests.conftest import PAYMENT
 
 
 @pytest.fixture
