@@ -9,6 +9,31 @@ from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
+from workflow.demo import DemoResult, run_demo
+from workflow.directive_file import DirectiveFileError, parse_deadline
+from workflow.directive_report import HEADERS as REPORT_HEADERS
+from workflow.directive_report import (
+    DirectiveReport,
+    ItemStatus,
+    directive_report,
+    render_csv,
+    render_markdown,
+    report_json,
+)
+from workflow.directive_report import summary_lines as report_summary_lines
+from workflow.directive_report import table_rows as report_table_rows
+from workflow.directives import (
+    DirectiveConflict,
+    DirectiveImport,
+    DirectiveRecord,
+    Unit,
+    UnitsImport,
+    get_directive,
+    import_directive,
+    import_units,
+    list_units,
+    report_difficulty,
+)
 from workflow.engine import MAX_PAYLOAD_BYTES, Engine
 from workflow.errors import (
     AuditError,
@@ -41,6 +66,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_URL",
     "MAX_PAYLOAD_BYTES",
+    "REPORT_HEADERS",
     "Actor",
     "AuditError",
     "AuditEvent",
@@ -51,8 +77,14 @@ __all__ = [
     "Definition",
     "DefinitionError",
     "DefinitionIssue",
+    "DemoResult",
     "DeployResult",
     "DeployedDefinition",
+    "DirectiveConflict",
+    "DirectiveFileError",
+    "DirectiveImport",
+    "DirectiveRecord",
+    "DirectiveReport",
     "Engine",
     "FireResult",
     "FrozenClock",
@@ -60,6 +92,7 @@ __all__ = [
     "GuardFailed",
     "Instance",
     "InvalidInput",
+    "ItemStatus",
     "NotFound",
     "PermissionDenied",
     "Registry",
@@ -68,14 +101,29 @@ __all__ = [
     "SystemClock",
     "TimerRun",
     "TransitionNotAllowed",
+    "Unit",
+    "UnitsImport",
     "UnknownTrigger",
     "VerificationReport",
     "WorkflowError",
     "__version__",
     "default_registry",
     "definition_json_schema",
+    "directive_report",
+    "get_directive",
+    "import_directive",
+    "import_units",
+    "list_units",
+    "parse_deadline",
     "parse_instant",
+    "render_csv",
+    "render_markdown",
+    "report_difficulty",
+    "report_json",
+    "report_summary_lines",
+    "report_table_rows",
     "require_aware",
+    "run_demo",
     "run_due_timers",
     "validate_definition",
 ]
