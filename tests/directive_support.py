@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
-from workflow import Actor, Engine, import_directive, import_units
+from workflow import Actor, Clock, Engine, import_directive, import_units
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = sorted((ROOT / "definitions").glob("*.yaml"))
@@ -22,10 +24,31 @@ def deploy(engine: Engine, *names: str) -> Engine:
     return engine
 
 
-def imported(engine: Engine) -> Engine:
-    """Every definition deployed, the units registered and 19-CV/ĐUK imported."""
-    deploy(engine)
-    import_units(engine, UNITS)
+FAN_OUT_WORKFLOWS = (
+    "dissemination",
+    "plan_drafting",
+    "signing",
+    "archiving",
+    "directive",
+    "inspection",
+)
+"""What importing 19-CV/ĐUK and finishing its chains needs deployed."""
+
+
+def few_units(folder: Path, base: int = 3) -> Path:
+    """A units file with the bodies of the Khối and only ``base`` base units (fast fan-out)."""
+    blocks = UNITS.read_text(encoding="utf-8").split("\n  - ")
+    kept = [b for b in blocks[1:] if "kind: base" not in b]
+    kept += [b for b in blocks[1:] if "kind: base" in b][:base]
+    path = folder / "few_units.yaml"
+    path.write_text("units:\n  - " + "\n  - ".join(kept), encoding="utf-8")
+    return path
+
+
+def imported(engine: Engine, units: Path = UNITS) -> Engine:
+    """The definitions deployed, the units registered and 19-CV/ĐUK imported."""
+    deploy(engine, *FAN_OUT_WORKFLOWS)
+    import_units(engine, units)
     import_directive(engine, DIRECTIVE)
     return engine
 
@@ -50,3 +73,23 @@ def plan(**overrides: object) -> dict[str, object]:
     }
     content.update(overrides)
     return {k: v for k, v in content.items() if v is not None}
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def sqlite_copy(folder: Path, clock: Clock, *, units: bool = False) -> Engine:
+    """A SQLite engine on a copy of a database with every definition deployed (and the few
+    units registered when ``units``): YAML parsing is slow, so it is done once per run."""
+    key = "units" if units else "plain"
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="wf-domain-")) / "template.db"
+        with Engine.open(f"sqlite:///{template}") as engine:
+            deploy(engine)
+            if units:
+                import_units(engine, few_units(template.parent))
+        _TEMPLATES[key] = template
+    path = folder / "domain.db"
+    shutil.copy(template, path)
+    return Engine.open(f"sqlite:///{path}", clock=clock)

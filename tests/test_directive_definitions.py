@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from directive_support import DEFINITIONS, SYSTEM, deploy, plan, secretary
+from directive_support import DEFINITIONS, SYSTEM, plan, secretary, sqlite_copy
 
 from workflow import (
     Actor,
@@ -43,23 +42,13 @@ UNIT = "db_so_tai_chinh"
 def test_definition_file_is_valid(path: Path) -> None:
     definition = validate_definition(path)
     assert definition.name == path.stem
-    assert definition.labels.vi and definition.labels.en
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database with every definition deployed, copied by each test (parsing is slow)."""
-    path = tmp_path_factory.mktemp("domain") / "template.db"
-    with Engine.open(f"sqlite:///{path}") as engine:
-        deploy(engine)
-    return path
+    assert definition.labels.vi
+    assert definition.labels.en
 
 
 @pytest.fixture
-def domain(template: Path, tmp_path: Path, clock: FrozenClock) -> Iterator[Engine]:
-    path = tmp_path / "domain.db"
-    shutil.copy(template, path)
-    with Engine.open(f"sqlite:///{path}", clock=clock) as engine:
+def domain(tmp_path: Path, clock: FrozenClock) -> Iterator[Engine]:
+    with sqlite_copy(tmp_path, clock) as engine:
         yield engine
 
 
