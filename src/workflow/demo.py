@@ -53,6 +53,7 @@ class _Sim:
     timers_fired: int = 0
     events: list[tuple[datetime, int, Callable[[], None]]] = field(default_factory=list)
     events_run: bool = False
+    ids: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def at(self, when: datetime, action: Callable[[], None]) -> None:
         self.events.append((when, len(self.events), action))
@@ -79,16 +80,16 @@ class _Sim:
             action()
 
     def instance(self, unit: str, item: str, workflow: str) -> int:
-        found = [
-            i
-            for i in self.engine.instances(
-                workflow=workflow, unit=unit, directive_id=self.directive_id, limit=20
-            )
-            if i.item_key == item
-        ]
-        if not found:
+        key = (unit, item, workflow)
+        if key not in self.ids:
+            # one read per workflow: the chains' children appear as their parents move on
+            for found in self.engine.instances(
+                workflow=workflow, directive_id=self.directive_id, limit=10_000
+            ):
+                self.ids.setdefault((found.unit or "", found.item_key or "", workflow), found.id)
+        if key not in self.ids:
             raise NotFound("instance", f"{workflow} of {unit} for item {item}")
-        return found[0].id
+        return self.ids[key]
 
     def fire(
         self, unit: str, item: str, workflow: str, trigger: str, actor: Actor, **kw: Any
