@@ -11,7 +11,6 @@ from directive_support import (
     DIRECTIVE,
     FAN_OUT_WORKFLOWS,
     NUMBER,
-    UNITS,
     deploy,
     few_units,
     imported,
@@ -36,8 +35,6 @@ from workflow import (
 )
 from workflow.store.tables import directives, instances
 
-BASE_UNITS = 32
-FAN_OUT = {"1": BASE_UNITS, "2.1": 3, "2.2": BASE_UNITS, "4.1": 1, "4.2": 1}
 SMALL = {"1": 3, "2.1": 3, "2.2": 3, "4.1": 1, "4.2": 1}
 
 
@@ -53,12 +50,12 @@ def count(engine, table, *where) -> int:
         return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
-def test_import_starts_one_instance_per_addressed_unit_and_item(engine):
+def test_import_starts_one_instance_per_addressed_unit_and_item(engine, tmp_path):
     deploy(engine, *FAN_OUT_WORKFLOWS)
-    import_units(engine, UNITS)
+    import_units(engine, few_units(tmp_path))
     result = import_directive(engine, DIRECTIVE)
-    assert dict(result.started) == FAN_OUT
-    assert count(engine, instances) == sum(FAN_OUT.values())
+    assert dict(result.started) == SMALL
+    assert count(engine, instances) == sum(SMALL.values())
     plans = engine.instances(workflow="plan_drafting", directive_id=result.directive.id)
     assert {i.item_key for i in plans} == {"2.1", "2.2"}
 
@@ -148,8 +145,8 @@ def approved_plan(engine, unit: str) -> int:
     return next(i.id for i in engine.instances(workflow="signing", unit=unit))
 
 
-def test_a_secretary_signs_only_for_their_own_unit(engine, tmp_path):
-    imported(engine, few_units(tmp_path))
+def test_a_secretary_signs_only_for_their_own_unit(domain):
+    engine = imported_into(domain)
     signing = approved_plan(engine, "db_so_tai_chinh")
     with pytest.raises(PermissionDenied, match="not the own unit"):
         engine.fire(signing, "sign", secretary("db_so_ke_hoach_dau_tu"), payload=sign_payload())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, json_option, pass_state
+from cli.context import State, actor_option, json_option, pass_state
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -124,3 +124,33 @@ def units_list(state: State, kind: str | None, as_json: bool) -> None:
         emit_json([u.__dict__ for u in rows])
         return
     table(["code", "kind", "name"], [[u.code, u.kind, u.name_vi] for u in rows])
+
+
+@group.command("difficulty")
+@click.argument("number")
+@actor_option
+@click.option("--description", required=True, help="The difficulty (khó khăn, vướng mắc).")
+@click.option("--proposal", help="What the unit proposes (kiến nghị).")
+@click.option("--item", "item_key", default="3", show_default=True, help="The directive's item.")
+@pass_state
+def difficulty(
+    state: State, number: str, actor_id: str, description: str, proposal: str | None, item_key: str
+) -> None:
+    """Report a difficulty upward under directive NUMBER, for the Standing Committee to resolve.
+
+    \b
+    Example:
+      workflow directive difficulty 19-CV/ĐUK --actor bi_thu.db_dien_luc \\
+        --description "Người lao động làm theo ca"
+    """
+    from workflow import report_difficulty
+
+    result = report_difficulty(
+        state.engine(),
+        number,
+        state.actor(actor_id),
+        description=description,
+        proposal=proposal,
+        item_key=item_key,
+    )
+    click.echo(f"reported as instance {result.instance.id} ({result.instance.state})")
