@@ -171,3 +171,12 @@ def test_item_is_done_only_when_its_chain_is_archived(domain):
     assert (row().state, row().done) == ("received", False)
     engine.fire(archive, "archive", office, payload={"archive_code": "HS-1"})
     assert (row().stages, row().done) == (3, True)
+
+
+def test_units_import_again_changes_nothing(domain):
+    again = import_units(domain, few_units(domain_folder(domain)))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 9)
+
+
+def domain_folder(engine: Engine) -> Path:
+    return Path(engine.db.url.database or ".").parent

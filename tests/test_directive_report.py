@@ -184,6 +184,10 @@ def test_demo_plays_the_directive_past_its_deadline(tmp_path):
     assert "69 instances started (item 1: 32, item 2.1: 3, item 2.2: 32" in timeline
     for event in ("REFUSED plan", "sent back", "was escalated", "inspection scheduled"):
         assert event in timeline
+    escalated = result.highlights["difficulty escalated by a timer"]
+    with Engine.open(result.url) as engine:
+        actors = [e.actor for e in engine.history(escalated)]
+    assert actors[1] == "system:timer"
 
 
 def load_units_of_kind(kind: str):

@@ -60,11 +60,16 @@ def command(db_path: str, quiet: bool) -> None:
     db = f"sqlite:///{result.db_path}"
     click.echo()
     click.echo("Try next:")
-    for line in (
+    lines = [
         f"workflow --db {db} directive report 19-CV/ĐUK --format markdown",
-        f"workflow --db {db} list --workflow plan_drafting --state revising",
-        f"workflow --db {db} history {result.report.rows[0].current_id}",
+        f"workflow --db {db} list --workflow signing --state awaiting_signature",
+    ]
+    lines += [
+        f"workflow --db {db} history {i}    # {what}" for what, i in result.highlights.items()
+    ]
+    lines += [
         f"workflow --db {db} audit verify",
         f"workflow --db {db} definitions show plan_drafting",
-    ):
+    ]
+    for line in lines:
         click.echo(f"  {line}")

@@ -9,7 +9,7 @@ come from :func:`~workflow.timers.run_due_timers`, as in production.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,6 +42,8 @@ class DemoResult:
     verification: VerificationReport
     timers_fired: int
     instances: int
+    highlights: Mapping[str, int] = field(default_factory=dict)
+    """Instances worth a look (their history tells a story), by what happened to them."""
 
 
 @dataclass
@@ -54,6 +56,7 @@ class _Sim:
     events: list[tuple[datetime, int, Callable[[], None]]] = field(default_factory=list)
     events_run: bool = False
     ids: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    highlights: dict[str, int] = field(default_factory=dict)
 
     def at(self, when: datetime, action: Callable[[], None]) -> None:
         self.events.append((when, len(self.events), action))
@@ -261,6 +264,7 @@ def _revision_story(sim: _Sim, unit: str, name: str) -> None:
             payload={"revision_reason": reason},
         )
         sim.note(f"{unit}: plan sent back for revision: {reason}")
+        sim.highlights["plan sent back and revised"] = sim.instance(unit, "2.2", "plan_drafting")
 
     def revise() -> None:
         content = plan_content(name)
@@ -345,6 +349,7 @@ def _difficulty_story(sim: _Sim, unit: str) -> None:
             payload={"resolution": "Đồng ý quán triệt theo ca; Ban Tuyên giáo hỗ trợ tài liệu"},
         )
         sim.note(f"{unit}: difficulty (was {state}) resolved by the Standing Committee")
+        sim.highlights["difficulty escalated by a timer"] = found
 
     sim.at(_local(9, 11), report)
     sim.at(_local(14, 10), resolve)
@@ -392,6 +397,7 @@ def _oversight_story(sim: _Sim, first: str) -> None:
             PROPAGANDA,
             payload={"contributions": "Đề nghị kiểm tra trước các đơn vị chậm ban hành văn bản"},
         )
+        sim.highlights["annual inspection"] = sim.instance("uy_ban_kiem_tra", "4.2", "inspection")
         sim.note(f"annual inspection scheduled for {len(payload['inspected_units'])} committees")
 
     sim.at(_local(16, 9), report)
@@ -432,4 +438,13 @@ def run_demo(
         report = directive_report(engine, NUMBER)
         verification = engine.verify()
         count = len(engine.instances(limit=10_000))
-    return DemoResult(path, url, tuple(sim.timeline), report, verification, sim.timers_fired, count)
+    return DemoResult(
+        path,
+        url,
+        tuple(sim.timeline),
+        report,
+        verification,
+        sim.timers_fired,
+        count,
+        dict(sim.highlights),
+    )
