@@ -9,7 +9,7 @@ definitions with ``spawn`` effects; this module only starts the first link of ea
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -321,8 +321,3 @@ def report_difficulty(
         item_key=item_key,
     )
 
-
-def unit_names(engine: Engine, codes: Iterable[str]) -> dict[str, Unit]:
-    """The registered units among ``codes``."""
-    wanted = set(codes)
-    return {u.code: u for u in list_units(engine) if u.code in wanted}
