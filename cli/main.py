@@ -9,6 +9,7 @@ import click
 
 from cli import errors
 from cli.commands import actors, audit, db, definitions, events, instances
+from cli.commands import actors, audit, db, definitions, demo, directives, instances
 from cli.context import State
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
@@ -51,6 +52,9 @@ cli.add_command(actors.group)
 cli.add_command(audit.group)
 cli.add_command(db.group)
 cli.add_command(events.group)
+cli.add_command(directives.group)
+cli.add_command(directives.units_group)
+cli.add_command(demo.command)
 for command in instances.COMMANDS:
     cli.add_command(command)
 

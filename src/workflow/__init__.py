@@ -18,6 +18,30 @@ from workflow.dispatch import (
     list_events,
     publish,
     retry_event,
+from workflow.demo import DemoResult, run_demo
+from workflow.directive_file import DirectiveFileError, parse_deadline
+from workflow.directive_report import HEADERS as REPORT_HEADERS
+from workflow.directive_report import (
+    DirectiveReport,
+    ItemStatus,
+    directive_report,
+    render_csv,
+    render_markdown,
+    report_json,
+)
+from workflow.directive_report import summary_lines as report_summary_lines
+from workflow.directive_report import table_rows as report_table_rows
+from workflow.directives import (
+    DirectiveConflict,
+    DirectiveImport,
+    DirectiveRecord,
+    Unit,
+    UnitsImport,
+    get_directive,
+    import_directive,
+    import_units,
+    list_units,
+    report_difficulty,
 )
 from workflow.engine import MAX_PAYLOAD_BYTES, Engine
 from workflow.errors import (
@@ -55,6 +79,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_URL",
     "MAX_PAYLOAD_BYTES",
+    "REPORT_HEADERS",
     "Actor",
     "AuditError",
     "AuditEvent",
@@ -69,6 +94,14 @@ __all__ = [
     "DeployResult",
     "DeployedDefinition",
     "DispatchRun",
+    "DemoResult",
+    "DeployResult",
+    "DeployedDefinition",
+    "DirectiveConflict",
+    "DirectiveFileError",
+    "DirectiveImport",
+    "DirectiveRecord",
+    "DirectiveReport",
     "Engine",
     "Event",
     "EventBus",
@@ -80,6 +113,7 @@ __all__ = [
     "InvalidInput",
     "JsonLinesSink",
     "NextActorNotices",
+    "ItemStatus",
     "NotFound",
     "OutboxEntry",
     "PermissionDenied",
@@ -90,6 +124,8 @@ __all__ = [
     "SystemClock",
     "TimerRun",
     "TransitionNotAllowed",
+    "Unit",
+    "UnitsImport",
     "UnknownTrigger",
     "VerificationReport",
     "WebhookSink",
@@ -105,6 +141,21 @@ __all__ = [
     "publish",
     "require_aware",
     "retry_event",
+    "directive_report",
+    "get_directive",
+    "import_directive",
+    "import_units",
+    "list_units",
+    "parse_deadline",
+    "parse_instant",
+    "render_csv",
+    "render_markdown",
+    "report_difficulty",
+    "report_json",
+    "report_summary_lines",
+    "report_table_rows",
+    "require_aware",
+    "run_demo",
     "run_due_timers",
     "validate_definition",
     "verify_signature",

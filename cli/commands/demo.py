@@ -1,0 +1,75 @@
+"""``workflow demo``: play directive 19-CV/ĐUK on a fresh SQLite file and print the outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _default(relative: str) -> str:
+    """``relative`` under the working directory if it is there, else under the source tree."""
+    here = Path(relative)
+    return str(here if here.exists() else ROOT / relative)
+
+
+@click.command("demo")
+@click.option(
+    "--db",
+    "db_path",
+    default="demo.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite file to create (replaced if it exists).",
+)
+@click.option("--quiet", is_flag=True, help="Print only the report and the audit result.")
+def command(db_path: str, quiet: bool) -> None:
+    """Simulate 19-CV/ĐUK from 07/09/2020 past its deadline and print the progress report.
+
+    \b
+    Example:
+      workflow demo
+      workflow --db sqlite:///demo.db directive report 19-CV/ĐUK --format markdown
+    """
+    from cli.output import table
+    from workflow import REPORT_HEADERS, report_summary_lines, report_table_rows, run_demo
+
+    result = run_demo(
+        db_path,
+        definitions_dir=_default("definitions"),
+        units_file=_default("examples/units.yaml"),
+        directive_file=_default("examples/19-CV-DUK.yaml"),
+    )
+    if not quiet:
+        click.echo("== timeline (Asia/Ho_Chi_Minh) ==")
+        for line in result.timeline:
+            click.echo(line)
+        click.echo(f"timers fired (reminders, overdue marks, escalation): {result.timers_fired}")
+        click.echo()
+    click.echo("== progress report ==")
+    for line in report_summary_lines(result.report):
+        click.echo(line)
+    click.echo()
+    table(REPORT_HEADERS, report_table_rows(result.report))
+    click.echo()
+    v = result.verification
+    status = "ok" if v.ok else "TAMPERED"
+    click.echo(f"== audit: {status}: {v.chains} chains, {v.events} events verified ==")
+    db = f"sqlite:///{result.db_path}"
+    click.echo()
+    click.echo("Try next:")
+    lines = [
+        f"workflow --db {db} directive report 19-CV/ĐUK --format markdown",
+        f"workflow --db {db} list --workflow signing --state awaiting_signature",
+    ]
+    lines += [
+        f"workflow --db {db} history {i}    # {what}" for what, i in result.highlights.items()
+    ]
+    lines += [
+        f"workflow --db {db} audit verify",
+        f"workflow --db {db} definitions show plan_drafting",
+    ]
+    for line in lines:
+        click.echo(f"  {line}")

@@ -1,0 +1,156 @@
+"""``workflow directive`` and ``workflow units``: import directives and units, report progress."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import State, actor_option, json_option, pass_state
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+@click.group("directive")
+def group() -> None:
+    """Import directives (YAML) and report how their items stand, unit by unit."""
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--by", default="admin", show_default=True, help="Who imports (audited).")
+@json_option
+@pass_state
+def import_(state: State, file: str, by: str, as_json: bool) -> None:
+    """Import a directive FILE and start one instance per addressed unit and item.
+
+    A second import of the same number changes nothing and says so.
+
+    \b
+    Example:
+      workflow units import examples/units.yaml
+      workflow directive import examples/19-CV-DUK.yaml
+    """
+    from cli.output import emit_json
+    from workflow import import_directive
+
+    result = import_directive(state.engine(), file, by=by)
+    if as_json:
+        emit_json(
+            {
+                "number": result.directive.number,
+                "id": result.directive.id,
+                "created": result.created,
+                "started": dict(result.started),
+                "message": result.message,
+            }
+        )
+    else:
+        click.echo(result.message)
+
+
+@group.command("report")
+@click.argument("number")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--at", metavar="INSTANT", help="Report as of this ISO-8601 instant (default: now).")
+@pass_state
+def report(state: State, number: str, fmt: str, at: str | None) -> None:
+    """Where every item of directive NUMBER stands, per unit: overdue, totals, percent done.
+
+    \b
+    Example:
+      workflow directive report 19-CV/ĐUK --format markdown
+    """
+    from cli.output import emit_json, table
+    from workflow import REPORT_HEADERS as headers
+    from workflow import (
+        directive_report,
+        parse_instant,
+        render_csv,
+        render_markdown,
+        report_json,
+        report_summary_lines,
+        report_table_rows,
+    )
+
+    result = directive_report(
+        state.engine(), number, at=None if at is None else parse_instant(at, "--at")
+    )
+    if fmt == "json":
+        emit_json(report_json(result))
+    elif fmt == "csv":
+        click.echo(render_csv(result), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(result), nl=False)
+    else:
+        for line in report_summary_lines(result):
+            click.echo(line)
+        click.echo()
+        table(headers, report_table_rows(result))
+
+
+@click.group("units")
+def units_group() -> None:
+    """The registry of units (đơn vị) that directives are addressed to."""
+
+
+@units_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_state
+def units_import(state: State, file: str) -> None:
+    """Create or update the units listed in FILE.
+
+    \b
+    Example:
+      workflow units import examples/units.yaml
+    """
+    from workflow import import_units
+
+    result = import_units(state.engine(), file)
+    click.echo(
+        f"units: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    )
+
+
+@units_group.command("list")
+@click.option("--kind", help="Only units of this kind (e.g. base).")
+@json_option
+@pass_state
+def units_list(state: State, kind: str | None, as_json: bool) -> None:
+    """List registered units."""
+    from cli.output import emit_json, table
+    from workflow import list_units
+
+    rows = list_units(state.engine(), kind)
+    if as_json:
+        emit_json([u.__dict__ for u in rows])
+        return
+    table(["code", "kind", "name"], [[u.code, u.kind, u.name_vi] for u in rows])
+
+
+@group.command("difficulty")
+@click.argument("number")
+@actor_option
+@click.option("--description", required=True, help="The difficulty (khó khăn, vướng mắc).")
+@click.option("--proposal", help="What the unit proposes (kiến nghị).")
+@click.option("--item", "item_key", default="3", show_default=True, help="The directive's item.")
+@pass_state
+def difficulty(
+    state: State, number: str, actor_id: str, description: str, proposal: str | None, item_key: str
+) -> None:
+    """Report a difficulty upward under directive NUMBER, for the Standing Committee to resolve.
+
+    \b
+    Example:
+      workflow directive difficulty 19-CV/ĐUK --actor bi_thu.db_dien_luc \\
+        --description "Người lao động làm theo ca"
+    """
+    from workflow import report_difficulty
+
+    result = report_difficulty(
+        state.engine(),
+        number,
+        state.actor(actor_id),
+        description=description,
+        proposal=proposal,
+        item_key=item_key,
+    )
+    click.echo(f"reported as instance {result.instance.id} ({result.instance.state})")

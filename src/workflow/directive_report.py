@@ -1,0 +1,312 @@
+"""The progress report of a directive (item 4 of 19-CV/ĐUK): per unit, where each item stands.
+
+An item of a unit is the chain its import started (plan → signing → archiving): it is done when
+every instance of the chain is in a final state, and overdue when it is not done and its deadline
+has passed (or was done after it). Read-only; renderers return text and never print.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from workflow.clock import require_aware
+from workflow.directives import DirectiveRecord, directive_in
+from workflow.engine import Engine
+from workflow.store.database import read_transaction
+from workflow.store.tables import instances, units
+
+DONE, DONE_LATE, OPEN, OVERDUE = "done", "done_late", "open", "overdue"
+STATUS_LABELS = {
+    DONE: "hoàn thành đúng hạn",
+    DONE_LATE: "hoàn thành trễ hạn",
+    OPEN: "đang thực hiện",
+    OVERDUE: "quá hạn",
+}
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """One item of one unit: the chain's current stage and whether it is done or overdue."""
+
+    unit: str | None
+    unit_name: str
+    item: str
+    root_id: int
+    current_id: int
+    workflow: str
+    state: str
+    state_label: str
+    stages: int
+    due_at: datetime | None
+    done: bool
+    completed_at: datetime | None
+    status: str
+    overdue_by: timedelta | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    items: int
+    done: int
+    done_on_time: int
+    done_late: int
+    open: int
+    overdue: int
+
+    @property
+    def percent_done(self) -> float:
+        return round(100.0 * self.done / self.items, 1) if self.items else 0.0
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    unit: str | None
+    unit_name: str
+    items: int
+    done: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class DirectiveReport:
+    directive: DirectiveRecord
+    at: datetime
+    rows: tuple[ItemStatus, ...]
+    units: tuple[UnitSummary, ...]
+    totals: Totals
+
+
+def directive_report(engine: Engine, number: str, *, at: datetime | None = None) -> DirectiveReport:
+    """Where every item of directive ``number`` stands at ``at`` (the engine's clock by default)."""
+    now = engine.now() if at is None else require_aware(at, "at")
+    with read_transaction(engine.db) as conn:
+        record = directive_in(conn, number)
+        names = {r.code: r.name_vi for r in conn.execute(select(units.c.code, units.c.name_vi))}
+        rows = conn.execute(
+            select(instances).where(instances.c.directive_id == record.id).order_by(instances.c.id)
+        ).all()
+        children: dict[int, list[Any]] = defaultdict(list)
+        for row in rows:
+            if row.parent_id is not None:
+                children[int(row.parent_id)].append(row)
+        statuses = [
+            _status(conn, engine, row, _chain(row, children), names, now)
+            for row in rows
+            if row.parent_id is None
+        ]
+    statuses.sort(key=lambda s: (s.unit or "", _item_order(s.item), s.root_id))
+    return DirectiveReport(
+        record, now, tuple(statuses), tuple(_unit_summaries(statuses)), _totals(statuses)
+    )
+
+
+def _item_order(key: str) -> tuple[int | str, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+
+
+def _chain(root: Any, children: dict[int, list[Any]]) -> list[Any]:
+    chain, frontier = [root], [root]
+    while frontier:
+        node = frontier.pop()
+        for child in children.get(int(node.id), ()):
+            chain.append(child)
+            frontier.append(child)
+    return chain
+
+
+def _status(
+    conn: Connection,
+    engine: Engine,
+    root: Any,
+    chain: list[Any],
+    names: dict[str, str],
+    now: datetime,
+) -> ItemStatus:
+    active = [r for r in chain if r.active]
+    current = max(active or chain, key=lambda r: int(r.id))
+    done = not active
+    completed_at = max(r.updated_at for r in chain) if done else None
+    due = next((r.due_at for r in chain if r.due_at is not None), None)
+    overdue_by: timedelta | None = None
+    if done:
+        late = due is not None and completed_at is not None and completed_at > due
+        status = DONE_LATE if late else DONE
+        if late:
+            overdue_by = completed_at - due  # type: ignore[operator]
+    elif due is not None and now > due:
+        status, overdue_by = OVERDUE, now - due
+    else:
+        status = OPEN
+    definition = engine.machine_for(conn, current.workflow, current.definition_version).definition
+    labels = definition.state(current.state).labels
+    return ItemStatus(
+        unit=root.unit,
+        unit_name=names.get(root.unit or "", root.unit or ""),
+        item=root.item_key or "",
+        root_id=int(root.id),
+        current_id=int(current.id),
+        workflow=current.workflow,
+        state=current.state,
+        state_label=labels.vi if labels else current.state,
+        stages=len(chain),
+        due_at=due,
+        done=done,
+        completed_at=completed_at,
+        status=status,
+        overdue_by=overdue_by,
+    )
+
+
+def _unit_summaries(statuses: list[ItemStatus]) -> list[UnitSummary]:
+    by_unit: dict[str | None, list[ItemStatus]] = defaultdict(list)
+    for s in statuses:
+        by_unit[s.unit].append(s)
+    return [
+        UnitSummary(
+            unit,
+            items[0].unit_name,
+            len(items),
+            sum(s.done for s in items),
+            sum(s.status in (OVERDUE, DONE_LATE) for s in items),
+        )
+        for unit, items in by_unit.items()
+    ]
+
+
+def _totals(statuses: list[ItemStatus]) -> Totals:
+    count = {k: sum(s.status == k for s in statuses) for k in (DONE, DONE_LATE, OPEN, OVERDUE)}
+    return Totals(
+        items=len(statuses),
+        done=count[DONE] + count[DONE_LATE],
+        done_on_time=count[DONE],
+        done_late=count[DONE_LATE],
+        open=count[OPEN],
+        overdue=count[OVERDUE],
+    )
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+HEADERS = (
+    "unit",
+    "đơn vị",
+    "item",
+    "stage",
+    "tình trạng",
+    "deadline",
+    "status",
+    "late by",
+    "instance",
+)
+
+
+def format_delay(delta: timedelta | None) -> str:
+    """``3d 04h`` (days and hours): how long past the deadline."""
+    if delta is None:
+        return ""
+    hours = int(delta.total_seconds() // 3600)
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def table_rows(report: DirectiveReport) -> list[list[str]]:
+    """One row of text per unit and item, in :data:`HEADERS` order (times in local time)."""
+    zone = ZoneInfo(report.directive.timezone)
+    return [
+        [
+            s.unit or "",
+            s.unit_name,
+            s.item,
+            f"{s.workflow}.{s.state}",
+            s.state_label,
+            _local(s.due_at, zone),
+            s.status,
+            format_delay(s.overdue_by),
+            str(s.current_id),
+        ]
+        for s in report.rows
+    ]
+
+
+def summary_lines(report: DirectiveReport) -> list[str]:
+    """The header and totals of the report, as lines of text."""
+    d, t = report.directive, report.totals
+    zone = ZoneInfo(d.timezone)
+    return [
+        f"{d.number} — {d.issuing_body}, {d.place}, {d.issued_on}",
+        d.subject,
+        f"as of {_local(report.at, zone)} ({d.timezone})",
+        f"items: {t.items}; done: {t.done} ({t.percent_done}%), on time {t.done_on_time}, "
+        f"late {t.done_late}; open: {t.open}; overdue: {t.overdue}",
+    ]
+
+
+def render_csv(report: DirectiveReport) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADERS)
+    writer.writerows(table_rows(report))
+    return buffer.getvalue()
+
+
+def render_markdown(report: DirectiveReport) -> str:
+    def cells(values: Any) -> str:
+        return "| " + " | ".join(str(v).replace("|", "\\|") for v in values) + " |"
+
+    lines = [f"# {report.directive.number}", ""]
+    lines += [f"- {line}" for line in summary_lines(report)[1:]]
+    lines += ["", cells(HEADERS), cells("---" for _ in HEADERS)]
+    lines += [cells(row) for row in table_rows(report)]
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: DirectiveReport) -> dict[str, Any]:
+    """The report as JSON values (instants in ISO-8601 UTC, delays in seconds)."""
+    d, t = report.directive, report.totals
+
+    def instant(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+    return {
+        "directive": {
+            "number": d.number,
+            "issuing_body": d.issuing_body,
+            "place": d.place,
+            "issued_on": d.issued_on,
+            "subject": d.subject,
+            "timezone": d.timezone,
+        },
+        "at": instant(report.at),
+        "totals": {
+            "items": t.items,
+            "done": t.done,
+            "done_on_time": t.done_on_time,
+            "done_late": t.done_late,
+            "open": t.open,
+            "overdue": t.overdue,
+            "percent_done": t.percent_done,
+        },
+        "units": [u.__dict__ for u in report.units],
+        "items": [
+            {
+                **{k: v for k, v in s.__dict__.items() if k not in ("due_at", "completed_at")},
+                "due_at": instant(s.due_at),
+                "completed_at": instant(s.completed_at),
+                "overdue_by": None if s.overdue_by is None else int(s.overdue_by.total_seconds()),
+            }
+            for s in report.rows
+        ],
+    }
