@@ -8,8 +8,7 @@ import sys
 import click
 
 from cli import errors
-from cli.commands import actors, audit, db, definitions, events, instances
-from cli.commands import actors, audit, db, definitions, demo, directives, instances
+from cli.commands import actors, audit, db, definitions, demo, directives, events, instances
 from cli.context import State
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;

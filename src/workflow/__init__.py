@@ -9,15 +9,6 @@ from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
-from workflow.dispatch import (
-    DispatchRun,
-    OutboxEntry,
-    RetryPolicy,
-    dispatch_pending,
-    get_event,
-    list_events,
-    publish,
-    retry_event,
 from workflow.demo import DemoResult, run_demo
 from workflow.directive_file import DirectiveFileError, parse_deadline
 from workflow.directive_report import HEADERS as REPORT_HEADERS
@@ -42,6 +33,16 @@ from workflow.directives import (
     import_units,
     list_units,
     report_difficulty,
+)
+from workflow.dispatch import (
+    DispatchRun,
+    OutboxEntry,
+    RetryPolicy,
+    dispatch_pending,
+    get_event,
+    list_events,
+    publish,
+    retry_event,
 )
 from workflow.engine import MAX_PAYLOAD_BYTES, Engine
 from workflow.errors import (
@@ -91,9 +92,6 @@ __all__ = [
     "DefinitionError",
     "DefinitionIssue",
     "DeliveryFailed",
-    "DeployResult",
-    "DeployedDefinition",
-    "DispatchRun",
     "DemoResult",
     "DeployResult",
     "DeployedDefinition",
@@ -102,6 +100,7 @@ __all__ = [
     "DirectiveImport",
     "DirectiveRecord",
     "DirectiveReport",
+    "DispatchRun",
     "Engine",
     "Event",
     "EventBus",
@@ -111,9 +110,9 @@ __all__ = [
     "GuardFailed",
     "Instance",
     "InvalidInput",
+    "ItemStatus",
     "JsonLinesSink",
     "NextActorNotices",
-    "ItemStatus",
     "NotFound",
     "OutboxEntry",
     "PermissionDenied",
@@ -133,21 +132,18 @@ __all__ = [
     "__version__",
     "default_registry",
     "definition_json_schema",
-    "dispatch_pending",
-    "get_event",
-    "list_events",
-    "load_sinks",
-    "parse_instant",
-    "publish",
-    "require_aware",
-    "retry_event",
     "directive_report",
+    "dispatch_pending",
     "get_directive",
+    "get_event",
     "import_directive",
     "import_units",
+    "list_events",
     "list_units",
+    "load_sinks",
     "parse_deadline",
     "parse_instant",
+    "publish",
     "render_csv",
     "render_markdown",
     "report_difficulty",
@@ -155,6 +151,7 @@ __all__ = [
     "report_summary_lines",
     "report_table_rows",
     "require_aware",
+    "retry_event",
     "run_demo",
     "run_due_timers",
     "validate_definition",
