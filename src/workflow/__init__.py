@@ -7,6 +7,7 @@ from workflow._apply import StartRequest
 from workflow.audit import ChainProblem, VerificationReport
 from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
+from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
 from workflow.engine import MAX_PAYLOAD_BYTES, Engine
@@ -17,6 +18,7 @@ from workflow.errors import (
     DefinitionIssue,
     GuardFailed,
     InvalidInput,
+    MigrationRefused,
     NotFound,
     PermissionDenied,
     SchemaOutOfDate,
@@ -24,6 +26,7 @@ from workflow.errors import (
     UnknownTrigger,
     WorkflowError,
 )
+from workflow.migration import InstanceMove, MigrationPlan, MigrationRequest, migrate_instances
 from workflow.records import (
     Actor,
     AuditEvent,
@@ -35,6 +38,13 @@ from workflow.records import (
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
 from workflow.timers import TimerRun, run_due_timers
+from workflow.versions import (
+    AdminChange,
+    diff_versions,
+    parse_version_ref,
+    retire_version,
+    set_workflow_disabled,
+)
 
 __version__ = "0.1.0"
 
@@ -42,6 +52,7 @@ __all__ = [
     "DEFAULT_URL",
     "MAX_PAYLOAD_BYTES",
     "Actor",
+    "AdminChange",
     "AuditError",
     "AuditEvent",
     "ChainProblem",
@@ -49,17 +60,23 @@ __all__ = [
     "ConcurrentModification",
     "DatabaseOptions",
     "Definition",
+    "DefinitionDiff",
     "DefinitionError",
     "DefinitionIssue",
     "DeployResult",
     "DeployedDefinition",
+    "DiffEntry",
     "Engine",
     "FireResult",
     "FrozenClock",
     "GuardContext",
     "GuardFailed",
     "Instance",
+    "InstanceMove",
     "InvalidInput",
+    "MigrationPlan",
+    "MigrationRefused",
+    "MigrationRequest",
     "NotFound",
     "PermissionDenied",
     "Registry",
@@ -74,8 +91,14 @@ __all__ = [
     "__version__",
     "default_registry",
     "definition_json_schema",
+    "diff_definitions",
+    "diff_versions",
+    "migrate_instances",
     "parse_instant",
+    "parse_version_ref",
     "require_aware",
+    "retire_version",
     "run_due_timers",
+    "set_workflow_disabled",
     "validate_definition",
 ]

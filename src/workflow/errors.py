@@ -147,3 +147,12 @@ class AuditError(WorkflowError):
     def __init__(self, problems: Sequence[object]) -> None:
         self.problems = tuple(problems)
         super().__init__(f"audit verification failed for {len(self.problems)} chain(s)")
+
+
+class MigrationRefused(WorkflowError):
+    """A migration would leave instances broken; ``problems`` names each one. Nothing changed."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        self.problems = tuple(problems)
+        detail = "".join(f"\n  {p}" for p in self.problems)
+        super().__init__(message + detail)
