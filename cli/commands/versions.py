@@ -45,30 +45,30 @@ def retire(state: State, ref: str, by: str, as_json: bool) -> None:
         )
 
 
-@click.command("disable")
-@click.argument("name")
-@by_option
-@json_option
-@pass_state
-def disable(state: State, name: str, by: str, as_json: bool) -> None:
-    """Disable a workflow: no new instances of any version; running ones carry on."""
-    from workflow import set_workflow_disabled
+def _switch(disabled: bool) -> click.Command:
+    verb = "disable" if disabled else "enable"
 
-    change = set_workflow_disabled(state.engine(), name, True, actor=by)
-    _report(change, as_json, "disabled", "already disabled:")
+    @click.command(verb)
+    @click.argument("name")
+    @by_option
+    @json_option
+    @pass_state
+    def command(state: State, name: str, by: str, as_json: bool) -> None:
+        from workflow import set_workflow_disabled
+
+        change = set_workflow_disabled(state.engine(), name, disabled, actor=by)
+        _report(change, as_json, f"{verb}d", f"already {verb}d:")
+
+    command.help = (
+        "Disable a workflow: no new instances of any version; running ones carry on."
+        if disabled
+        else "Enable a disabled workflow again."
+    )
+    return command
 
 
-@click.command("enable")
-@click.argument("name")
-@by_option
-@json_option
-@pass_state
-def enable(state: State, name: str, by: str, as_json: bool) -> None:
-    """Enable a disabled workflow again."""
-    from workflow import set_workflow_disabled
-
-    change = set_workflow_disabled(state.engine(), name, False, actor=by)
-    _report(change, as_json, "enabled", "already enabled:")
+disable = _switch(True)
+enable = _switch(False)
 
 
 @click.command("diff")
