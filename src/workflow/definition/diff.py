@@ -34,7 +34,7 @@ class DiffEntry:
 
     def __str__(self) -> str:
         if self.change == "changed":
-            detail: str | None = f"{self.before} -> {self.after}"
+            detail: str | None = f"{self.before} => {self.after}"
         else:
             detail = self.after if self.change == "added" else self.before
         return f"{SIGNS[self.change]} {self.kind} {self.subject}: {detail}"
@@ -195,14 +195,19 @@ def _transition_changes(
     old: m.TransitionSpec, new: m.TransitionSpec, key: str
 ) -> Iterator[DiffEntry]:
     for attribute, before, after in (
-        ("sources", ", ".join(old.sources), ", ".join(new.sources)),
-        ("roles", ", ".join(old.roles), ", ".join(new.roles)),
+        ("sources", f"[{', '.join(old.sources)}]", f"[{', '.join(new.sources)}]"),
+        ("roles", f"[{', '.join(old.roles)}]", f"[{', '.join(new.roles)}]"),
         ("units", old.unit_scope, new.unit_scope),
         ("require_reason", str(old.require_reason).lower(), str(new.require_reason).lower()),
         ("labels", _labels(old.labels), _labels(new.labels)),
     ):
         if before != after:
             yield DiffEntry("changed", "transition", f"{key} {attribute}", before, after)
+    yield from _parts(old, new, key)
+
+
+def _parts(old: m.TransitionSpec, new: m.TransitionSpec, key: str) -> Iterator[DiffEntry]:
+    """The guards and effects one transition has and the other has not."""
     yield from _multiset(
         [describe_guard(g) for g in old.guards],
         [describe_guard(g) for g in new.guards],
@@ -262,17 +267,15 @@ def diff_definitions(
                 for t in state.timers
             )
     old_t, new_t = _numbered(old.transitions), _numbered(new.transitions)
-    entries += (
-        DiffEntry("removed", "transition", k, before=_transition(t))
-        for k, t in old_t.items()
-        if k not in new_t
-    )
-    entries += (
-        DiffEntry("added", "transition", k, after=_transition(t))
-        for k, t in new_t.items()
-        if k not in old_t
-    )
+    gone = m.TransitionSpec(0, "", (), "", ())  # compared with it, everything is added/removed
+    for key, t in old_t.items():
+        if key not in new_t:
+            entries.append(DiffEntry("removed", "transition", key, before=_transition(t)))
+            entries += _parts(t, gone, key)
     for key, t in new_t.items():
-        if key in old_t:
+        if key not in old_t:
+            entries.append(DiffEntry("added", "transition", key, after=_transition(t)))
+            entries += _parts(gone, t, key)
+        else:
             entries += _transition_changes(old_t[key], t, key)
     return DefinitionDiff(new.name, old_version, new_version, tuple(entries))
