@@ -47,13 +47,10 @@ def test_diff_of_a_known_pair():
 
 
 def test_diff_shows_guards_effects_and_timers_of_a_matched_transition_and_state():
-    changed = (
-        REVIEW_V1.replace("after: P3D", "after: P2D")
-        .replace(
-            "{trigger: approve, source: review, dest: approved, roles: [reviewer]}",
-            "{trigger: approve, source: review, dest: approved, roles: [reviewer], "
-            "guards: [{compare: {field: title, op: ne, value: ''}}], effects: [{stamp: title}]}",
-        )
+    changed = REVIEW_V1.replace("after: P3D", "after: P2D").replace(
+        "{trigger: approve, source: review, dest: approved, roles: [reviewer]}",
+        "{trigger: approve, source: review, dest: approved, roles: [reviewer], "
+        "guards: [{compare: {field: title, op: ne, value: ''}}], effects: [{stamp: title}]}",
     )
     diff = diff_definitions(load_text(REVIEW_V1), load_text(changed))
     assert [str(entry) for entry in diff.entries] == [
@@ -142,3 +139,10 @@ def test_retire_disable_and_enable_through_the_cli(engine, database_url, capsys)
     assert run_cli(capsys, database_url, "definitions enable review_flow")[1] == (
         "enabled review_flow\n"
     )
+
+
+def test_starting_when_every_version_is_retired_says_so(engine):
+    engine.deploy_text(REVIEW_V1, filename="v1.yaml")
+    retire_version(engine, "review_flow", 1)
+    with pytest.raises(InvalidInput, match="every version of review_flow is retired"):
+        engine.start("review_flow", DRAFTER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -201,3 +202,42 @@ def test_data_of_a_retyped_field_refuses(engine):
     with pytest.raises(MigrationRefused, match="title must be a whole number"):
         migrate_instances(engine, MigrationRequest("review_flow", 1, 2))
 
+
+def test_migrate_cli_dry_run_then_refusal_then_migration(v1_running, database_url, capsys):
+    from cli_runner import run_cli
+
+    engine, in_draft, in_review = v1_running
+    engine.deploy_text(REVIEW_V2, filename="review_v2.yaml")
+    code, out = run_cli(capsys, database_url, "migrate review_flow --from 1 --to 2")
+    assert code == 1
+    assert f"instance {in_review}: review -> ?: refused: state 'review' has no counterpart" in out
+    dry = "migrate review_flow --from 1 --to 2 --map review=checking --dry-run"
+    code, out = run_cli(capsys, database_url, dry)
+    assert (code, out.splitlines()[-1]) == (
+        0,
+        "would migrate 2 instance(s) of review_flow from @1 to @2",
+    )
+    assert engine.get(in_review).definition_version == 1
+    code, out = run_cli(capsys, database_url, dry.replace("--dry-run", "--json"))
+    assert code == 0
+    assert json.loads(out)["applied"] is True
+    assert engine.get(in_review).state == "checking"
+    assert engine.get(in_draft).definition_version == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("--to 2 --map review", "expected OLD_STATE=NEW_STATE"),
+        ("--to 2 --where colour=red", "expected state=STATE or unit=UNIT"),
+        ("--to 1", "nothing to migrate"),
+    ],
+)
+def test_migrate_cli_rejects_bad_options_with_exit_code_2(
+    engine, database_url, capsys, options, message
+):
+    from cli_runner import run_cli
+
+    engine.deploy_text(REVIEW_V1, filename="review_v1.yaml")
+    code, out = run_cli(capsys, database_url, f"migrate review_flow --from 1 {options}")
+    assert (code, message in out) == (2, True)
