@@ -1,9 +1,9 @@
 """The difference between two versions of a definition, as a list of entries.
 
 States, fields, roles and timers are matched by name (timers by trigger); transitions by
-trigger and destination (the n-th such pair matches the n-th), so a transition whose sources,
-roles, guards or effects change shows as *changed*, and its guards and effects as added or
-removed entries of their own. Guards, effects and timers are described in the words of the file.
+trigger (the n-th transition of a trigger matches the n-th), so a transition whose sources,
+destination, roles, guards or effects change shows as *changed*, and its guards and effects as
+added or removed entries of their own. Guards, effects and timers are described in the words of the file.
 """
 
 from __future__ import annotations
@@ -126,12 +126,8 @@ def _state(state: m.StateSpec) -> str:
     return ", ".join(flags) or "intermediate"
 
 
-def _transition_key(t: m.TransitionSpec) -> str:
-    return f"{t.trigger} -> {t.dest}"
-
-
 def _transition(t: m.TransitionSpec) -> str:
-    return f"from [{', '.join(t.sources)}] roles [{', '.join(t.roles)}]"
+    return f"[{', '.join(t.sources)}] -> {t.dest} roles [{', '.join(t.roles)}]"
 
 
 # --- comparison ----------------------------------------------------------------------------------
@@ -166,7 +162,7 @@ def _numbered(transitions: tuple[m.TransitionSpec, ...]) -> dict[str, m.Transiti
     seen: Counter[str] = Counter()
     out: dict[str, m.TransitionSpec] = {}
     for t in transitions:
-        key = _transition_key(t)
+        key = t.trigger
         seen[key] += 1
         out[key if seen[key] == 1 else f"{key} #{seen[key]}"] = t
     return out
@@ -196,6 +192,7 @@ def _transition_changes(
 ) -> Iterator[DiffEntry]:
     for attribute, before, after in (
         ("sources", f"[{', '.join(old.sources)}]", f"[{', '.join(new.sources)}]"),
+        ("dest", old.dest, new.dest),
         ("roles", f"[{', '.join(old.roles)}]", f"[{', '.join(new.roles)}]"),
         ("units", old.unit_scope, new.unit_scope),
         ("require_reason", str(old.require_reason).lower(), str(new.require_reason).lower()),
