@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from cli.context import State, json_option, pass_state
 
+if TYPE_CHECKING:
+    from workflow import AdminChange
+
 by_option = click.option("--by", default="admin", show_default=True, help="Who acts (audited).")
 
 
-def _report(change: object, as_json: bool, done: str, already: str) -> None:
+def _report(change: AdminChange, as_json: bool, done: str, already: str) -> None:
     from dataclasses import asdict
 
     from cli.output import emit_json
 
     if as_json:
-        emit_json(asdict(change))  # type: ignore[call-overload]
+        emit_json(asdict(change))
         return
-    changed = getattr(change, "changed", False)
-    click.echo(f"{done if changed else already} {getattr(change, 'subject', '')}")
+    click.echo(f"{done if change.changed else already} {change.subject}")
 
 
 @click.command("retire")

@@ -3,7 +3,8 @@
 States, fields, roles and timers are matched by name (timers by trigger); transitions by
 trigger (the n-th transition of a trigger matches the n-th), so a transition whose sources,
 destination, roles, guards or effects change shows as *changed*, and its guards and effects as
-added or removed entries of their own. Guards, effects and timers are described in the words of the file.
+added or removed entries of their own. Guards, effects and timers are described in the words
+of the file.
 """
 
 from __future__ import annotations
