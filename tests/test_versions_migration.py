@@ -90,6 +90,21 @@ def test_mapped_state_cancels_old_timers_and_creates_the_new_states(v1_running):
     ]
 
 
+def test_timer_created_by_a_migration_fires_under_the_new_version(v1_running, clock):
+    from workflow import run_due_timers
+
+    engine, _, in_review = v1_running
+    engine.deploy_text(REVIEW_V2, filename="review_v2.yaml")
+    migrate_instances(engine, MigrationRequest("review_flow", 1, 2, {"review": "checking"}))
+    clock.advance(timedelta(days=4))  # v1's reminder (P3D) would be due; it was cancelled
+    assert run_due_timers(engine).fired == 0
+    clock.advance(timedelta(days=1))  # v2's reminder counts P5D from the migration
+    assert run_due_timers(engine).fired == 1
+    last = engine.history(in_review)[-1]
+    assert (last.trigger, last.to_state, last.definition_version) == ("remind", "checking", 2)
+    assert engine.verify().ok
+
+
 def test_missing_mapping_refuses_and_changes_nothing(v1_running):
     engine, _, in_review = v1_running
     engine.deploy_text(REVIEW_V2, filename="review_v2.yaml")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -161,7 +161,10 @@ def migrate_instances(
                 f"{request.workflow}@{request.from_version}->{request.to_version}",
                 actor,
                 {
-                    "instances": [move.instance_id for move in plan.moves],
+                    # each instance's own chain holds its migrated event; here, the extent
+                    "count": len(plan.moves),
+                    "first_instance": plan.moves[0].instance_id,
+                    "last_instance": plan.moves[-1].instance_id,
                     "mapping": dict(request.mapping),
                     "states": sorted(request.states),
                     "units": sorted(request.units),
@@ -243,15 +246,15 @@ def _move(
             f"state {state!r} has no counterpart in {request.workflow}@{request.to_version}; "
             f"give --map {state}=STATE"
         )
-        return _with(base, problem=problem)
+        return replace(base, problem=problem)
     notes, problems = _data_fit(data, new)
-    base = _with(base, to_state=target, notes=tuple(notes))
+    base = replace(base, to_state=target, notes=tuple(notes))
     if problems:
-        return _with(base, problem="data does not fit the new version: " + "; ".join(problems))
+        return replace(base, problem="data does not fit the new version: " + "; ".join(problems))
     triggers = tuple(str(t.trigger) for t in timers)
     if state in mapping:
         created = tuple(r["trigger"] for r in timer_rows(new.state(target), 0, data, now, 0))
-        return _with(base, reenters=True, timers_cancelled=triggers, timers_created=created)
+        return replace(base, reenters=True, timers_cancelled=triggers, timers_created=created)
     stranded = [
         f"{t.trigger} (due {t.due_at:%Y-%m-%d %H:%M}Z)"
         for t in timers
@@ -263,13 +266,8 @@ def _move(
             f"{request.workflow}@{request.to_version} cannot fire them from {state!r}; "
             f"give --map {state}=STATE to re-enter a state with the new timers"
         )
-        return _with(base, problem=problem)
-    return _with(base, timers_kept=triggers)
-
-
-def _with(move: InstanceMove, **changes: Any) -> InstanceMove:
-    values = {**move.__dict__, **changes}
-    return InstanceMove(**values)
+        return replace(base, problem=problem)
+    return replace(base, timers_kept=triggers)
 
 
 def _data_fit(data: Mapping[str, Any], new: m.Definition) -> tuple[list[str], list[str]]:
