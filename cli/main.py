@@ -8,7 +8,17 @@ import sys
 import click
 
 from cli import errors
-from cli.commands import actors, audit, db, definitions, demo, directives, events, instances
+from cli.commands import (
+    actors,
+    audit,
+    db,
+    definitions,
+    demo,
+    directives,
+    events,
+    instances,
+    versions,
+)
 from cli.context import State
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
@@ -47,6 +57,9 @@ def cli(ctx: click.Context, db_url: str, verbose: bool) -> None:
 
 
 cli.add_command(definitions.group)
+for command in versions.DEFINITION_COMMANDS:
+    definitions.group.add_command(command)
+cli.add_command(versions.migrate)
 cli.add_command(actors.group)
 cli.add_command(audit.group)
 cli.add_command(db.group)

@@ -81,13 +81,14 @@ def list_(state: State, as_json: bool) -> None:
         emit_json([r.__dict__ for r in rows])
         return
     table(
-        ["workflow", "version", "live", "retired", "deployed_at", "hash"],
+        ["workflow", "version", "live", "retired", "disabled", "deployed_at", "hash"],
         [
             [
                 r.workflow,
                 r.version,
                 r.live_instances,
                 "yes" if r.retired else "",
+                "yes" if r.disabled else "",
                 r.deployed_at,
                 r.content_hash[:12],
             ]

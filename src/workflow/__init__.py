@@ -7,6 +7,7 @@ from workflow._apply import StartRequest
 from workflow.audit import ChainProblem, VerificationReport
 from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
+from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
 from workflow.demo import DemoResult, run_demo
@@ -53,6 +54,7 @@ from workflow.errors import (
     DeliveryFailed,
     GuardFailed,
     InvalidInput,
+    MigrationRefused,
     NotFound,
     PermissionDenied,
     SchemaOutOfDate,
@@ -61,6 +63,7 @@ from workflow.errors import (
     WorkflowError,
 )
 from workflow.events import Event, EventBus
+from workflow.migration import InstanceMove, MigrationPlan, MigrationRequest, migrate_instances
 from workflow.notifications import NextActorNotices, who_acts_next
 from workflow.records import (
     Actor,
@@ -74,6 +77,13 @@ from workflow.registry import GuardContext, Registry, default_registry
 from workflow.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
 from workflow.timers import TimerRun, run_due_timers
+from workflow.versions import (
+    AdminChange,
+    diff_versions,
+    parse_version_ref,
+    retire_version,
+    set_workflow_disabled,
+)
 
 __version__ = "0.1.0"
 
@@ -82,6 +92,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "REPORT_HEADERS",
     "Actor",
+    "AdminChange",
     "AuditError",
     "AuditEvent",
     "ChainProblem",
@@ -89,12 +100,14 @@ __all__ = [
     "ConcurrentModification",
     "DatabaseOptions",
     "Definition",
+    "DefinitionDiff",
     "DefinitionError",
     "DefinitionIssue",
     "DeliveryFailed",
     "DemoResult",
     "DeployResult",
     "DeployedDefinition",
+    "DiffEntry",
     "DirectiveConflict",
     "DirectiveFileError",
     "DirectiveImport",
@@ -109,9 +122,13 @@ __all__ = [
     "GuardContext",
     "GuardFailed",
     "Instance",
+    "InstanceMove",
     "InvalidInput",
     "ItemStatus",
     "JsonLinesSink",
+    "MigrationPlan",
+    "MigrationRefused",
+    "MigrationRequest",
     "NextActorNotices",
     "NotFound",
     "OutboxEntry",
@@ -132,6 +149,8 @@ __all__ = [
     "__version__",
     "default_registry",
     "definition_json_schema",
+    "diff_definitions",
+    "diff_versions",
     "directive_report",
     "dispatch_pending",
     "get_directive",
@@ -141,8 +160,10 @@ __all__ = [
     "list_events",
     "list_units",
     "load_sinks",
+    "migrate_instances",
     "parse_deadline",
     "parse_instant",
+    "parse_version_ref",
     "publish",
     "render_csv",
     "render_markdown",
@@ -151,9 +172,11 @@ __all__ = [
     "report_summary_lines",
     "report_table_rows",
     "require_aware",
+    "retire_version",
     "retry_event",
     "run_demo",
     "run_due_timers",
+    "set_workflow_disabled",
     "validate_definition",
     "verify_signature",
     "who_acts_next",

@@ -90,6 +90,8 @@ class Catalog:
         if version is None:
             row = repo.latest_definition(conn, workflow, include_retired=not startable)
             if row is None:
+                if startable and repo.latest_definition(conn, workflow) is not None:
+                    raise InvalidInput(f"every version of {workflow} is retired; deploy a new one")
                 raise NotFound("deployed workflow", workflow)
             if startable:
                 owner = repo.workflow_row(conn, workflow)

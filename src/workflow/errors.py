@@ -157,3 +157,12 @@ class DeliveryFailed(WorkflowError):
         self.event_id = event_id
         self.why = why
         super().__init__(f"sink {sink!r} could not deliver event {event_id}: {why}")
+
+
+class MigrationRefused(WorkflowError):
+    """A migration would leave instances broken; ``problems`` names each one. Nothing changed."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        self.problems = tuple(problems)
+        detail = "".join(f"\n  {p}" for p in self.problems)
+        super().__init__(message + detail)
