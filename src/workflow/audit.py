@@ -111,6 +111,14 @@ class ChainVerifier:
             self._fail(self.expected_seq, f"event {self.expected_seq} is {what} (found {seq})")
             return
         if row["prev_hash"] != self.prev_hash:
+            if seq > 1 and event_hash(row) == row["hash"]:
+                # This event is intact, so the one before it changed after being linked to.
+                self._fail(
+                    seq - 1,
+                    f"hash differs from the one event {seq} links to (the event was "
+                    f"rewritten and re-hashed, or event {seq}'s link was edited)",
+                )
+                return
             self._fail(seq, "previous-hash link does not match the event before it")
             return
         if event_hash(row) != row["hash"]:
@@ -140,7 +148,10 @@ class ChainVerifier:
             )
         if head.last_hash != self.prev_hash:
             return ChainProblem(
-                self.instance_id, None, "instance's last hash does not match the chain's last event"
+                self.instance_id,
+                count,
+                "hash is not the instance's last hash (the event was rewritten and re-hashed, "
+                "or the instance row was edited)",
             )
         if head.state != self.last_state:
             return ChainProblem(
