@@ -8,14 +8,16 @@ import sys
 import click
 
 from cli import errors
-from cli.commands import actors, audit, db, definitions, instances
+from cli.commands import actors, audit, db, definitions, graphs, instances
 from cli.context import State
+from cli.help import SectionedGroup
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
 3 audit verification found tampering; 4 concurrent modification (retry)."""
 
 
 @click.group(
+    cls=SectionedGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
@@ -38,6 +40,12 @@ def cli(ctx: click.Context, db_url: str, verbose: bool) -> None:
     Example:
       workflow definitions deploy definitions/plan_drafting.yaml
       workflow start plan_drafting --actor alice --unit chi_bo_1
+
+    Every read command takes --json (fields in docs/cli.md).
+
+    \b
+    Shell completion, e.g. in ~/.bashrc (zsh: zsh_source, fish: fish_source):
+      eval "$(_WORKFLOW_COMPLETE=bash_source workflow)"
     """
     from cli.logs import configure
 
@@ -52,6 +60,8 @@ cli.add_command(audit.group)
 cli.add_command(db.group)
 for command in instances.COMMANDS:
     cli.add_command(command)
+cli.add_command(graphs.instance_graph)
+definitions.group.add_command(graphs.definition_graph)
 
 
 def main(argv: list[str] | None = None) -> None:
