@@ -36,13 +36,13 @@ def use_color(stream: Any = None) -> bool:
     """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
     if os.environ.get("NO_COLOR"):
         return False
-    stream = stream or click.get_text_stream("stdout")
+    stream = stream or sys.stdout
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def paint(text: str, color: str, *, err: bool = False) -> str:
     """``text`` in ``color`` when :func:`use_color` allows it, else unchanged."""
-    stream = click.get_text_stream("stderr" if err else "stdout")
+    stream = sys.stderr if err else sys.stdout
     return click.style(text, fg=color, bold=True) if use_color(stream) else text
 
 

@@ -25,7 +25,9 @@ def _key() -> bytes | None:
 
 def _open_out(path: str) -> IO[str]:
     if path == "-":
-        return click.get_text_stream("stdout")
+        import sys
+
+        return sys.stdout
     return click.open_file(path, "w", encoding="utf-8", atomic=True)
 
 

@@ -139,12 +139,18 @@ class ChainVerifier:
         count = self.expected_seq - 1
         if count == 0:
             return ChainProblem(self.instance_id, None, "instance has no audit events")
-        if head.version != count:
+        if head.version > count:
             return ChainProblem(
                 self.instance_id,
-                None,
-                f"instance version {head.version} but the chain has {count} "
-                "events (events were removed or added)",
+                count + 1,
+                f"missing: the instance is at version {head.version} but the chain ends at "
+                f"event {count} (its tail was cut off)",
+            )
+        if head.version < count:
+            return ChainProblem(
+                self.instance_id,
+                head.version + 1,
+                f"is past the instance's version {head.version} (events were added)",
             )
         if head.last_hash != self.prev_hash:
             return ChainProblem(

@@ -73,7 +73,7 @@ def to_mermaid(definition: m.Definition, highlight: Highlight | None = None) -> 
     """A Mermaid flowchart (renders on GitHub, GitLab and in most Markdown viewers)."""
     highlight = highlight or Highlight()
     ids = {s.name: f"s{i}" for i, s in enumerate(definition.states)}
-    lines = ["flowchart LR", "  start((" ")) --> " + ids[definition.initial_state.name]]
+    lines = ["flowchart LR", '  start((" ")) --> ' + ids[definition.initial_state.name]]
     for state in definition.states:
         text = _label(state).replace('"', "#quot;").replace("\n", "<br/>")
         shape = f'[["{text}"]]' if state.final else f'("{text}")'
