@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        # one line, like every other expected error; the usage is a --help away
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
         sys.exit(errors.BAD_INPUT)
     except Exception as exc:
         code = errors.exit_code_for(exc)

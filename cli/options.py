@@ -28,7 +28,7 @@ class Instant(click.ParamType):
         try:
             return parse_instant(text, param.name if param and param.name else "time")
         except InvalidInput as exc:
-            self.fail(f"{exc} (give an offset, e.g. 2024-05-01T08:00:00+07:00 or ...Z)")
+            self.fail(str(exc))
 
 
 INSTANT = Instant()

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from audit_cli_support import run
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 
-from audit_cli_support import run
 from workflow import (
     AuditFilter,
     Engine,
@@ -171,6 +171,7 @@ def test_tampering_in_the_database_is_named_by_its_first_bad_row(
         assert verify_log(audit_rows(payment)).ok, "a consistent rewrite needs the checkpoint"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # offline: the database plays no part
 @pytest.mark.parametrize(("mutation", "needs_checkpoint", "first_bad"), CASES)
 def test_tampering_is_found_in_an_export_offline(
     payment, chains, mutation, needs_checkpoint, first_bad
@@ -195,6 +196,7 @@ def test_cli_verify_exits_3_and_names_instance_and_event(payment, chains, databa
     assert result.err.strip() == "error: audit verification failed for 1 chain(s)"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the CLI path; the backend matrix is above
 def test_cli_verify_reports_every_broken_chain(payment, chains, database_url):
     a, b = chains
     with payment.db.begin() as conn:
@@ -207,6 +209,7 @@ def test_cli_verify_reports_every_broken_chain(payment, chains, database_url):
     assert found == [(a, 3), (b, 1)]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the CLI path; the backend matrix is above
 def test_cli_checkpoint_catches_a_truncation_the_chain_cannot(
     payment, chains, database_url, tmp_path
 ):
@@ -221,6 +224,7 @@ def test_cli_checkpoint_catches_a_truncation_the_chain_cannot(
     assert f"instance {a}, event 4: events 4..5 were removed since the checkpoint" in result.out
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the CLI path; the backend matrix is above
 def test_edited_checkpoint_is_refused_as_tampering(payment, chains, database_url, tmp_path):
     saved = tmp_path / "cp.json"
     env = {"WORKFLOW_AUDIT_KEY": KEY.decode()}
@@ -231,6 +235,7 @@ def test_edited_checkpoint_is_refused_as_tampering(payment, chains, database_url
     assert "signature does not match" in result.err
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the CLI path; the backend matrix is above
 def test_signed_checkpoint_needs_the_key(payment, chains, database_url, tmp_path):
     saved = tmp_path / "cp.json"
     run(database_url, "audit", "checkpoint", "-o", str(saved), env={"WORKFLOW_AUDIT_KEY": "k"})
@@ -239,8 +244,9 @@ def test_signed_checkpoint_needs_the_key(payment, chains, database_url, tmp_path
     assert "set WORKFLOW_AUDIT_KEY" in result.err
 
 
-def test_filtered_export_is_verified_as_far_as_it_goes(payment, chains):
-    a, _ = chains
+@pytest.mark.parametrize("backend", ["sqlite"])  # the CLI path; the backend matrix is above
+@pytest.mark.usefixtures("chains")
+def test_filtered_export_is_verified_as_far_as_it_goes(payment):
     buffer = io.StringIO()
     flt = AuditFilter(trigger="pay")
     write_audit_jsonl(audit_rows(payment, flt), buffer, export_header({}, False, payment.now()))

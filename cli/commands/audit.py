@@ -183,7 +183,9 @@ def _event_record(event: Any) -> dict[str, Any]:
 @click.option("--instance", "instance_id", type=int, help="Only this instance.")
 @click.option("--workflow", help="Only instances of this workflow.")
 @click.option("--directive", "directive_id", type=int, help="Only instances of this directive.")
-@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(1), default=1000, show_default=True, help="At most N events."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one event per line.")
 @pass_state
 def search(state: State, limit: int, as_json: bool, **filters: Any) -> None:
@@ -268,6 +270,7 @@ def export(state: State, fmt: str, output: str, **filters: Any) -> None:
         else:
             header = export_header(flt.as_dict(), flt.whole_chains, engine.now())
             count = write_audit_jsonl(rows, out, header)
+    out.flush()
     if output != "-":
         out.close()
         click.echo(f"exported {count} events to {output}", err=True)
@@ -296,6 +299,7 @@ def checkpoint(state: State, output: str, as_json: bool) -> None:
     taken = take_checkpoint(state.engine())
     out = _open_out(output)
     write_checkpoint(taken, out, key)
+    out.flush()
     if output != "-":
         out.close()
     summary = {

@@ -145,7 +145,13 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
 @click.option("--workflow", help="Only instances of this workflow.")
 @click.option("--state", "state_name", help="Only instances in this state.")
 @click.option("--unit", help="Only instances of this unit.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="At most N instances.",
+)
 @json_option
 @pass_state
 def list_(
