@@ -276,3 +276,42 @@ def test_colour_on_a_terminal_unless_no_color(db):
     green = b"\x1b[32m"  # the colour of "ok"; the progress bar's cursor codes are not colour
     assert green in on_terminal({"NO_COLOR": ""})
     assert green not in on_terminal({"NO_COLOR": "1"})
+
+
+# --- exports verified offline ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_verifies_offline_without_the_database(db, tmp_path, fmt):
+    run(db, "fire", "1", "cancel", "--actor", "c1", "--reason", '\\N, "trùng"')
+    run(db, "start", "payment", "--actor", "c1", "--data", '{"note": "\\\\N"}')
+    export = tmp_path / f"audit.{fmt}"
+    assert run(db, "audit", "export", "--format", fmt, "-o", str(export)).code == 0
+    result = run("sqlite:////nonexistent/dir/none.db", "audit", "verify", "--file", str(export))
+    assert result.code == 0, result.err
+    assert result.out.startswith("ok: 2 chains, 4 events verified")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_an_edited_export_fails_offline_verification(db, tmp_path, fmt):
+    export = tmp_path / f"audit.{fmt}"
+    run(db, "audit", "export", "--format", fmt, "-o", str(export))
+    export.write_text(export.read_text().replace("Một phần", "Toàn bộ"))
+    result = run(db, "audit", "verify", "--file", str(export), "--json")
+    assert result.code == 3
+    assert result.json()["problems"] == [
+        {
+            "instance_id": 1,
+            "seq": 2,
+            "problem": "content does not match its hash (the event was edited)",
+        }
+    ]
+
+
+def test_export_filters_and_progress_stays_off_the_pipe(db, tmp_path):
+    result = run(db, "audit", "export", "--actor", "c1", "--since", "2000-01-01")
+    header, *events = result.jsonl()
+    assert header["filters"] == {"actor": "c1", "since": "2000-01-01T00:00:00+00:00"}
+    assert header["whole_chains"] is False
+    assert len(events) == 3
+    assert result.err == ""
