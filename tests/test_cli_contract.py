@@ -157,11 +157,12 @@ def test_svg_without_graphviz_says_how_to_install_it(db, tmp_path):
 
 
 def test_vietnamese_text_lines_up_in_tables(db):
-    run(db, "fire", "1", "cancel", "--actor", "c1", "--reason", "Hủy vì trùng")
+    run(db, "actors", "add", "người-dùng-2", "--role", "clerk", "--unit", "Tổ 1")
     lines = run(db, "actors", "list").out.splitlines()
     from cli.output import width
 
     assert width(lines[0].split("unit")[0]) == width(lines[2].split("Phòng")[0])
+    assert width(lines[0].split("unit")[0]) == width(lines[3].split("Tổ 1")[0])
 
 
 def _leaf_commands(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
