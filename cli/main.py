@@ -19,13 +19,16 @@ from cli.commands import (
     instances,
     versions,
 )
+from cli.commands import actors, audit, db, definitions, graphs, instances
 from cli.context import State
+from cli.help import SectionedGroup
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
 3 audit verification found tampering; 4 concurrent modification (retry)."""
 
 
 @click.group(
+    cls=SectionedGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
@@ -48,6 +51,12 @@ def cli(ctx: click.Context, db_url: str, verbose: bool) -> None:
     Example:
       workflow definitions deploy definitions/plan_drafting.yaml
       workflow start plan_drafting --actor alice --unit chi_bo_1
+
+    Every read command takes --json (fields in docs/cli.md).
+
+    \b
+    Shell completion, e.g. in ~/.bashrc (zsh: zsh_source, fish: fish_source):
+      eval "$(_WORKFLOW_COMPLETE=bash_source workflow)"
     """
     from cli.logs import configure
 
@@ -69,6 +78,8 @@ cli.add_command(directives.units_group)
 cli.add_command(demo.command)
 for command in instances.COMMANDS:
     cli.add_command(command)
+cli.add_command(graphs.instance_graph)
+definitions.group.add_command(graphs.definition_graph)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -83,6 +94,12 @@ def run(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return errors.BAD_INPUT
+        # one line, like every other expected error; the usage is a --help away
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(errors.BAD_INPUT)
     except Exception as exc:
         code = errors.exit_code_for(exc)
         if code == errors.INTERNAL:

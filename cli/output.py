@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +23,34 @@ def _default(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
+    """One JSON document, indented, UTF-8 text kept readable."""
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_default))
+
+
+def emit_jsonl(value: Any) -> None:
+    """One JSON Lines record (a stream of records is one per line)."""
+    click.echo(json.dumps(value, ensure_ascii=False, default=_default))
+
+
+def use_color(stream: Any = None) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def paint(text: str, color: str, *, err: bool = False) -> str:
+    """``text`` in ``color`` when :func:`use_color` allows it, else unchanged."""
+    stream = sys.stderr if err else sys.stdout
+    return click.style(text, fg=color, bold=True) if use_color(stream) else text
+
+
+def progress(iterable: Any, length: int | None, label: str) -> Any:
+    """A progress bar on stderr when it is a terminal; the plain iterable otherwise."""
+    if length is None or not sys.stderr.isatty():
+        return nullcontext(iterable)
+    return click.progressbar(iterable, length=length, label=label, file=sys.stderr)
 
 
 def width(text: str) -> int:

@@ -38,7 +38,12 @@ def add(
 @json_option
 @pass_state
 def list_(state: State, as_json: bool) -> None:
-    """List registered actors."""
+    """List registered actors.
+
+    \b
+    Example:
+      workflow actors list --json
+    """
     from cli.output import emit_json, table
 
     actors = state.engine().actors()

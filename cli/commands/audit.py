@@ -1,48 +1,320 @@
-"""``workflow audit``: verify the hash chains."""
+"""``workflow audit``: verify the hash chains, search, export, checkpoint."""
 
 from __future__ import annotations
+
+import os
+from typing import IO, Any
 
 import click
 
 from cli.context import State, json_option, pass_state
+from cli.options import since_option, until_option
+
+KEY_ENV = "WORKFLOW_AUDIT_KEY"
 
 
 @click.group("audit")
 def group() -> None:
-    """Read and verify the append-only, hash-chained audit log."""
+    """Search, export, checkpoint and verify the hash-chained log."""
+
+
+def _key() -> bytes | None:
+    key = os.environ.get(KEY_ENV)
+    return key.encode("utf-8") if key else None
+
+
+def _open_out(path: str) -> IO[str]:
+    if path == "-":
+        import sys
+
+        return sys.stdout
+    return click.open_file(path, "w", encoding="utf-8", atomic=True)
 
 
 @group.command("verify")
 @click.option("--instance", "instance_id", type=int, help="Verify one instance's chain only.")
+@click.option(
+    "--file",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Verify an export (from `workflow audit export`) instead of the database.",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also detect truncation and rewrites since this checkpoint.",
+)
+@json_option
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    instance_id: int | None,
+    export_file: str | None,
+    checkpoint_file: str | None,
+    as_json: bool,
+) -> None:
+    """Walk every chain; exit code 3 lists each broken chain with its first bad event.
+
+    Without --file the database is read (and needed); with --file nothing but the export is.
+
+    \b
+    Examples:
+      workflow audit verify
+      workflow audit verify --checkpoint checkpoints/2024-05-01.json
+      workflow audit verify --file audit.jsonl --checkpoint checkpoints/2024-05-01.json
+    """
+    from cli.output import emit_json, paint
+    from workflow import AuditError, read_checkpoint
+
+    checkpoint = None
+    if checkpoint_file:
+        with open(checkpoint_file, encoding="utf-8") as handle:
+            checkpoint = read_checkpoint(handle, _key(), checkpoint_file)
+    if export_file:
+        result = _verify_file(export_file, checkpoint, instance_id)
+    else:
+        result = _verify_database(ctx.find_object(State), checkpoint, instance_id)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        for problem in result.problems:
+            click.echo(f"{paint('BROKEN', 'red')} {problem}")
+        status = paint("ok", "green") if result.ok else paint("TAMPERED", "red")
+        extra = (
+            f", {result.partial_chains} partial (filtered export)" if result.partial_chains else ""
+        )
+        if checkpoint is not None:
+            signed = "signed" if result.checkpoint_signed else "unsigned"
+            extra += f"; {result.checkpoint_chains} chains checked against the {signed} checkpoint"
+        click.echo(f"{status}: {result.chains} chains, {result.events} events verified{extra}")
+    if not result.ok:
+        raise AuditError(result.problems)
+
+
+def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> Any:
+    from cli.output import progress
+    from workflow import (
+        AuditFilter,
+        ChainProblem,
+        audit_rows,
+        count_audit_rows,
+        instances_without_events,
+        verify_log,
+    )
+
+    engine = state.engine()
+    flt = AuditFilter(instance_id=instance_id)
+    total = count_audit_rows(engine, flt) if _tty() else None
+    with progress(audit_rows(engine, flt), total, "verifying") as rows:
+        only = None if instance_id is None else [instance_id]
+        result = verify_log(rows, checkpoint=checkpoint, only=only)
+    if instance_id is None:
+        for orphan in instances_without_events(engine):
+            result.chains += 1
+            result.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
+    return result
+
+
+def _verify_file(path: str, checkpoint: Any, instance_id: int | None) -> Any:
+    from workflow import InvalidInput, read_export, verify_log
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        export = read_export(handle, path)
+        filters = export.header.get("filters", {})
+        only: list[int] | None = None
+        if checkpoint is not None:
+            if not export.header:
+                raise InvalidInput(
+                    "a checkpoint is checked against the database or a JSON Lines export "
+                    "(its header says what was exported); this is a CSV export"
+                )
+            if set(filters) - {"instance_id"} or not export.whole_chains:
+                raise InvalidInput(
+                    "a checkpoint is checked against the database or an export of every "
+                    f"chain (or of one instance); {path} was filtered by {', '.join(filters)}"
+                )
+            only = [int(filters["instance_id"])] if "instance_id" in filters else None
+        events = export.events
+        if instance_id is not None:
+            events = (e for e in events if int(e["instance_id"]) == instance_id)
+            only = [instance_id]
+        return verify_log(
+            events, whole_chains=export.whole_chains, checkpoint=checkpoint, only=only
+        )
+
+
+def _tty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def _filter(**values: Any) -> Any:
+    from workflow import AuditFilter
+
+    return AuditFilter(**values)
+
+
+def _event_record(event: Any) -> dict[str, Any]:
+    return {
+        "instance_id": event.instance_id,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at,
+        "actor": event.actor,
+        "actor_roles": list(event.actor_roles),
+        "actor_unit": event.actor_unit,
+        "kind": event.kind,
+        "trigger": event.trigger,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "reason": event.reason,
+        "workflow": event.workflow,
+        "definition_version": event.definition_version,
+        "hash": event.hash,
+    }
+
+
+@group.command("search")
+@click.option("--actor", help="Only events by this actor.")
+@click.option("--trigger", help="Only events of this trigger (`start` is not a trigger).")
+@since_option
+@until_option
+@click.option("--instance", "instance_id", type=int, help="Only this instance.")
+@click.option("--workflow", help="Only instances of this workflow.")
+@click.option("--directive", "directive_id", type=int, help="Only instances of this directive.")
+@click.option(
+    "--limit", type=click.IntRange(1), default=1000, show_default=True, help="At most N events."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one event per line.")
+@pass_state
+def search(state: State, limit: int, as_json: bool, **filters: Any) -> None:
+    """Find audit events across instances by actor, trigger and time range, oldest first.
+
+    \b
+    Examples:
+      workflow audit search --actor alice --since 2024-05-01 --until 2024-05-31T23:59:59Z
+      workflow audit search --trigger approve --json | jq .instance_id
+    """
+    from cli.output import emit_jsonl, table
+    from workflow import search_audit
+
+    events = search_audit(state.engine(), _filter(**filters), limit=limit)
+    if as_json:
+        for event in events:
+            emit_jsonl(_event_record(event))
+        return
+    table(
+        ["when", "instance", "seq", "actor", "roles", "trigger", "from", "to", "reason"],
+        [
+            [
+                e.occurred_at,
+                e.instance_id,
+                e.seq,
+                e.actor,
+                ",".join(e.actor_roles),
+                e.trigger or e.kind,
+                e.from_state,
+                e.to_state,
+                e.reason,
+            ]
+            for e in events
+        ],
+    )
+
+
+@group.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines (with a header record) or CSV.",
+)
+@since_option
+@until_option
+@click.option("--instance", "instance_id", type=int, help="Only this instance.")
+@click.option("--directive", "directive_id", type=int, help="Only instances of this directive.")
+@click.option("--workflow", help="Only instances of this workflow.")
+@click.option("--actor", help="Only events by this actor.")
+@click.option("-o", "--output", default="-", metavar="FILE", help="Write here (default stdout).")
+@pass_state
+def export(state: State, fmt: str, output: str, **filters: Any) -> None:
+    """Export audit events, streaming, with what is needed to verify them offline.
+
+    Every hashed field, each event's hash and its instance's head are exported;
+    `workflow audit verify --file` checks the export without the database.
+
+    \b
+    Examples:
+      workflow audit export -o audit.jsonl
+      workflow audit export --format csv --since 2024-01-01 --actor alice -o alice.csv
+    """
+    from cli.output import progress
+    from workflow import (
+        audit_rows,
+        count_audit_rows,
+        export_header,
+        write_audit_csv,
+        write_audit_jsonl,
+    )
+
+    engine = state.engine()
+    flt = _filter(**filters)
+    total = count_audit_rows(engine, flt) if _tty() and output != "-" else None
+    out = _open_out(output)
+    with progress(audit_rows(engine, flt), total, "exporting") as rows:
+        if fmt == "csv":
+            count = write_audit_csv(rows, out)
+        else:
+            header = export_header(flt.as_dict(), flt.whole_chains, engine.now())
+            count = write_audit_jsonl(rows, out, header)
+    out.flush()
+    if output != "-":
+        out.close()
+        click.echo(f"exported {count} events to {output}", err=True)
+
+
+@group.command("checkpoint")
+@click.option(
+    "-o", "--output", required=True, metavar="FILE", help="Where to write it (- for stdout)."
+)
 @json_option
 @pass_state
-def verify(state: State, instance_id: int | None, as_json: bool) -> None:
-    """Walk every chain; exit code 3 names the first broken link of each bad chain.
+def checkpoint(state: State, output: str, as_json: bool) -> None:
+    """Write the head hash and length of every chain, to keep somewhere else.
+
+    Signed with HMAC-SHA256 when WORKFLOW_AUDIT_KEY is set. Later,
+    `workflow audit verify --checkpoint FILE` detects chains truncated or rewritten since.
 
     \b
     Example:
-      workflow audit verify
+      WORKFLOW_AUDIT_KEY=... workflow audit checkpoint -o /backup/audit-$(date +%F).json
     """
     from cli.output import emit_json
-    from workflow import AuditError
+    from workflow import take_checkpoint, write_checkpoint
 
-    report = state.engine().verify(instance_id)
+    key = _key()
+    taken = take_checkpoint(state.engine())
+    out = _open_out(output)
+    write_checkpoint(taken, out, key)
+    out.flush()
+    if output != "-":
+        out.close()
+    summary = {
+        "file": output,
+        "created_at": taken.created_at,
+        "chains": len(taken.chains),
+        "events": sum(c.length for c in taken.chains),
+        "signed": key is not None,
+    }
     if as_json:
-        emit_json(
-            {
-                "ok": report.ok,
-                "chains": report.chains,
-                "events": report.events,
-                "problems": [
-                    {"instance_id": p.instance_id, "seq": p.seq, "problem": p.problem}
-                    for p in report.problems
-                ],
-            }
-        )
-    else:
-        for problem in report.problems:
-            click.echo(f"BROKEN {problem}")
-        status = "ok" if report.ok else "TAMPERED"
-        click.echo(f"{status}: {report.chains} chains, {report.events} events verified")
-    if not report.ok:
-        raise AuditError(report.problems)
+        emit_json(summary)
+        return
+    how = "signed with HMAC-SHA256" if key else f"unsigned (set {KEY_ENV} to sign it)"
+    click.echo(
+        f"checkpoint of {summary['chains']} chains ({summary['events']} events) written to "
+        f"{output}, {how}",
+        err=output == "-",
+    )

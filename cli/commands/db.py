@@ -15,7 +15,12 @@ def group() -> None:
 @group.command("upgrade")
 @pass_state
 def upgrade(state: State) -> None:
-    """Upgrade the database schema to this version's head (never done implicitly on servers)."""
+    """Upgrade the database schema to this version's head (never done implicitly on servers).
+
+    \b
+    Example:
+      workflow --db postgresql+psycopg://app@db/workflow db upgrade
+    """
     engine = state.engine(check_schema=False)
     engine.upgrade_schema()
     current, head = engine.schema_revision()
@@ -26,7 +31,12 @@ def upgrade(state: State) -> None:
 @json_option
 @pass_state
 def current(state: State, as_json: bool) -> None:
-    """Say where the database schema stands."""
+    """Say where the database schema stands.
+
+    \b
+    Example:
+      workflow db current --json
+    """
     from cli.output import emit_json
 
     current_rev, head = state.engine(check_schema=False).schema_revision()

@@ -73,7 +73,12 @@ def deploy(state: State, files: tuple[str, ...], by: str, as_json: bool) -> None
 @json_option
 @pass_state
 def list_(state: State, as_json: bool) -> None:
-    """List deployed definitions, every version, with live instance counts."""
+    """List deployed definitions, every version, with live instance counts.
+
+    \b
+    Example:
+      workflow definitions list --json
+    """
     from cli.output import emit_json, table
 
     rows = state.engine().deployed()
@@ -148,7 +153,12 @@ def show(state: State, name: str, as_json: bool) -> None:
 
 @group.command("schema")
 def schema() -> None:
-    """Print the JSON Schema of definition files (for editors)."""
+    """Print the JSON Schema of definition files (for editors).
+
+    \b
+    Example:
+      workflow definitions schema > definition.schema.json
+    """
     from cli.output import emit_json
     from workflow import definition_json_schema
 

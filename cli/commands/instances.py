@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cli.context import State, actor_option, json_option, pass_state
+from cli.options import INSTANT
 
 
 def _instance_dict(instance: Any) -> dict[str, Any]:
@@ -120,7 +121,12 @@ def fire(
 @json_option
 @pass_state
 def show(state: State, instance_id: int, as_json: bool) -> None:
-    """Show one instance: state, version and data."""
+    """Show one instance: state, version and data.
+
+    \b
+    Example:
+      workflow show 42 --json
+    """
     from cli.output import emit_json
 
     instance = state.engine().get(instance_id)
@@ -139,7 +145,13 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
 @click.option("--workflow", help="Only instances of this workflow.")
 @click.option("--state", "state_name", help="Only instances in this state.")
 @click.option("--unit", help="Only instances of this unit.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="At most N instances.",
+)
 @json_option
 @pass_state
 def list_(
@@ -150,7 +162,12 @@ def list_(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List instances, newest first."""
+    """List instances, newest first.
+
+    \b
+    Example:
+      workflow list --workflow plan_drafting --state submitted --json
+    """
     from cli.output import emit_json, table
 
     rows = state.engine().instances(workflow=workflow, state=state_name, unit=unit, limit=limit)
@@ -168,18 +185,36 @@ def list_(
 
 @click.command("history")
 @click.argument("instance_id", type=int)
+@click.option(
+    "--at",
+    type=INSTANT,
+    help="Replay the log: the state and data as they were at TIME.",
+)
 @json_option
 @pass_state
-def history(state: State, instance_id: int, as_json: bool) -> None:
-    """The audit timeline of one instance: when, who, trigger, from -> to, reason."""
+def history(state: State, instance_id: int, at: Any, as_json: bool) -> None:
+    """The audit timeline of an instance (or its state at a past time).
+
+    Shows when, who, role, trigger, from -> to and reason.
+
+    With --at, the state and data at that instant, replayed from the audit log.
+
+    \b
+    Examples:
+      workflow history 42
+      workflow history 42 --at 2024-05-01T17:00:00+07:00 --json
+    """
     from cli.output import emit_json, table
 
+    if at is not None:
+        _history_at(state, instance_id, at, as_json)
+        return
     events = state.engine().history(instance_id)
     if as_json:
         emit_json([asdict(e) for e in events])
         return
     table(
-        ["seq", "when", "actor", "roles", "trigger", "from", "to", "reason"],
+        ["seq", "when", "actor", "roles", "trigger", "from -> to", "reason"],
         [
             [
                 e.seq,
@@ -187,13 +222,44 @@ def history(state: State, instance_id: int, as_json: bool) -> None:
                 e.actor,
                 ",".join(e.actor_roles),
                 e.trigger or e.kind,
-                e.from_state or "",
-                e.to_state,
+                f"{e.from_state} -> {e.to_state}" if e.from_state else f"-> {e.to_state}",
                 e.reason or "",
             ]
             for e in events
         ],
     )
+
+
+def _history_at(state: State, instance_id: int, at: Any, as_json: bool) -> None:
+    from cli.output import emit_json
+    from workflow import state_at
+
+    snap = state_at(state.engine(), instance_id, at)
+    event = snap.last_event
+    if as_json:
+        emit_json(
+            {
+                "instance_id": snap.instance_id,
+                "at": snap.at,
+                "state": snap.state,
+                "data": dict(snap.data),
+                "version": snap.version,
+                "since": snap.active_since,
+                "last_event": {
+                    "seq": event.seq,
+                    "trigger": event.trigger,
+                    "actor": event.actor,
+                    "occurred_at": event.occurred_at,
+                    "hash": event.hash,
+                },
+            }
+        )
+        return
+    click.echo(f"instance {snap.instance_id} at {snap.at.isoformat()}:")
+    click.echo(f"  state:   {snap.state} (since {snap.active_since.isoformat()})")
+    click.echo(f"  version: {snap.version} (event by {event.actor}: {event.trigger or event.kind})")
+    for key, value in sorted(snap.data.items()):
+        click.echo(f"  {key}: {value}")
 
 
 COMMANDS = (start, fire, show, list_, history)

@@ -5,7 +5,27 @@ The public API; everything else is private to the package and may change.
 
 from workflow._apply import StartRequest
 from workflow.audit import ChainProblem, VerificationReport
+from workflow.audit_export import EXPORT_FIELDS, ExportFile, export_header, read_export
+from workflow.audit_export import write_csv as write_audit_csv
+from workflow.audit_export import write_jsonl as write_audit_jsonl
+from workflow.audit_reads import (
+    AuditFilter,
+    Snapshot,
+    audit_rows,
+    count_audit_rows,
+    instances_without_events,
+    state_at,
+)
+from workflow.audit_reads import search as search_audit
+from workflow.audit_verify import LogVerification, verify_log
 from workflow.catalog import validate_definition
+from workflow.checkpoints import (
+    Checkpoint,
+    CheckpointSignatureError,
+    read_checkpoint,
+    take_checkpoint,
+    write_checkpoint,
+)
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
 from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
 from workflow.definition.model import Definition
@@ -65,6 +85,7 @@ from workflow.errors import (
 from workflow.events import Event, EventBus
 from workflow.migration import InstanceMove, MigrationPlan, MigrationRequest, migrate_instances
 from workflow.notifications import NextActorNotices, who_acts_next
+from workflow.graphs import GRAPH_FORMATS, Highlight, path_of, render_graph, taken_path
 from workflow.records import (
     Actor,
     AuditEvent,
@@ -89,13 +110,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_URL",
+    "EXPORT_FIELDS",
+    "GRAPH_FORMATS",
     "MAX_PAYLOAD_BYTES",
     "REPORT_HEADERS",
     "Actor",
     "AdminChange",
     "AuditError",
     "AuditEvent",
+    "AuditFilter",
     "ChainProblem",
+    "Checkpoint",
+    "CheckpointSignatureError",
     "Clock",
     "ConcurrentModification",
     "DatabaseOptions",
@@ -117,10 +143,12 @@ __all__ = [
     "Engine",
     "Event",
     "EventBus",
+    "ExportFile",
     "FireResult",
     "FrozenClock",
     "GuardContext",
     "GuardFailed",
+    "Highlight",
     "Instance",
     "InstanceMove",
     "InvalidInput",
@@ -130,12 +158,14 @@ __all__ = [
     "MigrationRefused",
     "MigrationRequest",
     "NextActorNotices",
+    "LogVerification",
     "NotFound",
     "OutboxEntry",
     "PermissionDenied",
     "Registry",
     "RetryPolicy",
     "SchemaOutOfDate",
+    "Snapshot",
     "StartRequest",
     "SystemClock",
     "TimerRun",
@@ -147,6 +177,8 @@ __all__ = [
     "WebhookSink",
     "WorkflowError",
     "__version__",
+    "audit_rows",
+    "count_audit_rows",
     "default_registry",
     "definition_json_schema",
     "diff_definitions",
@@ -171,6 +203,13 @@ __all__ = [
     "report_json",
     "report_summary_lines",
     "report_table_rows",
+    "export_header",
+    "instances_without_events",
+    "parse_instant",
+    "path_of",
+    "read_checkpoint",
+    "read_export",
+    "render_graph",
     "require_aware",
     "retire_version",
     "retry_event",
@@ -180,4 +219,13 @@ __all__ = [
     "validate_definition",
     "verify_signature",
     "who_acts_next",
+    "search_audit",
+    "state_at",
+    "take_checkpoint",
+    "taken_path",
+    "validate_definition",
+    "verify_log",
+    "write_audit_csv",
+    "write_audit_jsonl",
+    "write_checkpoint",
 ]

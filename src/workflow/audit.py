@@ -111,6 +111,14 @@ class ChainVerifier:
             self._fail(self.expected_seq, f"event {self.expected_seq} is {what} (found {seq})")
             return
         if row["prev_hash"] != self.prev_hash:
+            if seq > 1 and event_hash(row) == row["hash"]:
+                # This event is intact, so the one before it changed after being linked to.
+                self._fail(
+                    seq - 1,
+                    f"hash differs from the one event {seq} links to (the event was "
+                    f"rewritten and re-hashed, or event {seq}'s link was edited)",
+                )
+                return
             self._fail(seq, "previous-hash link does not match the event before it")
             return
         if event_hash(row) != row["hash"]:
@@ -131,16 +139,25 @@ class ChainVerifier:
         count = self.expected_seq - 1
         if count == 0:
             return ChainProblem(self.instance_id, None, "instance has no audit events")
-        if head.version != count:
+        if head.version > count:
             return ChainProblem(
                 self.instance_id,
-                None,
-                f"instance version {head.version} but the chain has {count} "
-                "events (events were removed or added)",
+                count + 1,
+                f"missing: the instance is at version {head.version} but the chain ends at "
+                f"event {count} (its tail was cut off)",
+            )
+        if head.version < count:
+            return ChainProblem(
+                self.instance_id,
+                head.version + 1,
+                f"is past the instance's version {head.version} (events were added)",
             )
         if head.last_hash != self.prev_hash:
             return ChainProblem(
-                self.instance_id, None, "instance's last hash does not match the chain's last event"
+                self.instance_id,
+                count,
+                "hash is not the instance's last hash (the event was rewritten and re-hashed, "
+                "or the instance row was edited)",
             )
         if head.state != self.last_state:
             return ChainProblem(

@@ -1,0 +1,40 @@
+"""``workflow --help`` lists commands in sections, so people find the one they need."""
+
+from __future__ import annotations
+
+import click
+
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Definitions", ("definitions", "actors")),
+    ("Instances", ("start", "fire", "show", "list", "history", "graph")),
+    ("Directives", ("directive", "directives")),
+    ("Timers", ("timers",)),
+    ("Audit", ("audit",)),
+    ("Database", ("db",)),
+)
+
+
+class SectionedGroup(click.Group):
+    """A group whose help lists its commands under the headings of :data:`SECTIONS`.
+
+    Commands added later by other modules and not named there appear under "Other commands".
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = {
+            name: command
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        }
+        placed: set[str] = set()
+        limit = formatter.width - 6 - max((len(n) for n in commands), default=0)
+        for title, names in (*SECTIONS, ("Other commands", tuple(sorted(commands)))):
+            rows = [
+                (name, commands[name].get_short_help_str(limit))
+                for name in names
+                if name in commands and name not in placed
+            ]
+            placed.update(name for name, _ in rows)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)

@@ -1,0 +1,250 @@
+"""Audit exports (JSON Lines or CSV) that carry everything needed to re-verify them offline.
+
+Every exported event carries each hashed field exactly as it was hashed (``payload``, ``data``
+and ``actor_roles`` as their canonical JSON text, ``occurred_at`` in the hash's own spelling),
+its ``hash``, and the head of its instance (``head_state``, ``head_version``,
+``head_last_hash``). A JSON Lines export starts with a header record saying which filters made
+it; a CSV export is one header row of column names, then one row per event.
+
+In CSV a null is written ``\\N`` (as PostgreSQL's COPY does) and a text beginning with a
+backslash gets one more, so every value reads back exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from workflow.audit import (
+    HASHED_FIELDS,
+    ChainProblem,
+    ChainVerifier,
+    VerificationReport,
+    event_hash,
+    format_instant,
+    head_of,
+    verify_rows,
+)
+from workflow.errors import InvalidInput
+
+EXPORT_FORMAT = "workflow-audit-export"
+EXPORT_VERSION = 1
+HEAD_FIELDS = ("head_state", "head_version", "head_last_hash")
+EXPORT_FIELDS = (*HASHED_FIELDS, "hash", *HEAD_FIELDS)
+_INTEGER_FIELDS = frozenset({"instance_id", "seq", "definition_version", "head_version"})
+_NULL = "\\N"
+
+
+def export_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One audit row (with its instance head) as an export record, in :data:`EXPORT_FIELDS`."""
+    record = {name: row[name] for name in EXPORT_FIELDS}
+    occurred = record["occurred_at"]
+    if isinstance(occurred, datetime):
+        record["occurred_at"] = format_instant(occurred)
+    return record
+
+
+def export_header(
+    filters: Mapping[str, Any], whole_chains: bool, exported_at: datetime
+) -> dict[str, Any]:
+    """The first record of a JSON Lines export."""
+    return {
+        "record": "header",
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": format_instant(exported_at),
+        "filters": dict(filters),
+        "whole_chains": whole_chains,
+        "fields": list(EXPORT_FIELDS),
+    }
+
+
+def write_jsonl(rows: Iterable[Mapping[str, Any]], out: IO[str], header: Mapping[str, Any]) -> int:
+    """Write the header then one event per line; returns the number of events written."""
+    out.write(json.dumps(dict(header), ensure_ascii=False) + "\n")
+    count = 0
+    for row in rows:
+        out.write(json.dumps({"record": "event", **export_record(row)}, ensure_ascii=False))
+        out.write("\n")
+        count += 1
+    return count
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return _NULL
+    if isinstance(value, str) and value.startswith("\\"):
+        return "\\" + value
+    return value
+
+
+def _csv_value(name: str, text: str) -> Any:
+    if text == _NULL:
+        return None
+    if text.startswith("\\"):
+        return text[1:]
+    return int(text) if name in _INTEGER_FIELDS else text
+
+
+def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> int:
+    """Write a header row then one row per event; returns the number of events written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_FIELDS)
+    count = 0
+    for row in rows:
+        record = export_record(row)
+        writer.writerow([_csv_cell(record[name]) for name in EXPORT_FIELDS])
+        count += 1
+    return count
+
+
+@dataclass
+class ExportFile:
+    """An opened export: its header (``{}`` for CSV) and its events, read lazily."""
+
+    header: dict[str, Any]
+    events: Iterator[dict[str, Any]]
+
+    @property
+    def whole_chains(self) -> bool:
+        return bool(self.header.get("whole_chains"))
+
+
+def read_export(handle: IO[str], name: str = "export") -> ExportFile:
+    """Open a JSON Lines or CSV export (told apart by its first line)."""
+    first = handle.readline()
+    if first.startswith("{"):
+        header = _json_line(first, name, 1)
+        if header.get("format") != EXPORT_FORMAT:
+            raise InvalidInput(f"{name} is not a workflow audit export (no header record)")
+        return ExportFile(header, _jsonl_events(handle, name))
+    columns = next(csv.reader([first]), [])
+    missing = [c for c in EXPORT_FIELDS if c not in columns]
+    if missing:
+        raise InvalidInput(
+            f"{name} is neither a JSON Lines nor a CSV audit export "
+            f"(missing columns: {', '.join(missing)})"
+        )
+    return ExportFile({}, _csv_events(handle, columns, name))
+
+
+def _json_line(text: str, name: str, number: int) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{name}, line {number}: not JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{name}, line {number}: not a JSON object")
+    return value
+
+
+def _checked(record: dict[str, Any], name: str, number: int) -> dict[str, Any]:
+    missing = [f for f in EXPORT_FIELDS if f not in record]
+    if missing:
+        raise InvalidInput(f"{name}, line {number}: missing {', '.join(missing)}")
+    return record
+
+
+def _jsonl_events(handle: IO[str], name: str) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(handle, start=2):
+        if line.strip():
+            yield _checked(_json_line(line, name, number), name, number)
+
+
+def _csv_events(handle: IO[str], columns: list[str], name: str) -> Iterator[dict[str, Any]]:
+    for number, cells in enumerate(csv.reader(handle), start=2):
+        if len(cells) != len(columns):
+            raise InvalidInput(f"{name}, line {number}: {len(cells)} cells for {len(columns)}")
+        try:
+            yield {col: _csv_value(col, text) for col, text in zip(columns, cells, strict=True)}
+        except ValueError:
+            raise InvalidInput(f"{name}, line {number}: a number column is not a number") from None
+
+
+@dataclass
+class PartialVerification:
+    """Checks what a filtered export allows: each event's own hash, and links and states between
+    consecutive events; a chain counts as ``partial`` when events of it were filtered out."""
+
+    report: VerificationReport = field(default_factory=VerificationReport)
+    partial_chains: int = 0
+
+
+def verify_events(rows: Iterable[Mapping[str, Any]], *, whole_chains: bool) -> PartialVerification:
+    """Verify exported events sorted by (instance, seq), streaming.
+
+    ``whole_chains`` demands complete chains (seq 1..n agreeing with the instance head), as the
+    database check does; otherwise gaps are allowed and only what is present is checked.
+    """
+    if whole_chains:
+        return PartialVerification(verify_rows(rows))
+    result = PartialVerification()
+    chain: _Gapped | None = None
+    for row in rows:
+        if chain is None or chain.instance_id != int(row["instance_id"]):
+            if chain is not None:
+                chain.close(result)
+            chain = _Gapped(int(row["instance_id"]), head_of(row))
+        chain.feed(row)
+        result.report.events += 1
+    if chain is not None:
+        chain.close(result)
+    return result
+
+
+class _Gapped:
+    """One chain with events possibly filtered out: a fresh link check after every gap."""
+
+    def __init__(self, instance_id: int, head: Any) -> None:
+        self.instance_id = instance_id
+        self.head = head
+        self.inner = ChainVerifier(instance_id)
+        self.first_seq: int | None = None
+        self.last_seq = 0
+        self.gaps = False
+        self.problem: ChainProblem | None = None
+
+    def feed(self, row: Mapping[str, Any]) -> None:
+        if self.problem is not None:
+            return
+        seq = int(row["seq"])
+        if seq <= self.last_seq:
+            self.problem = ChainProblem(self.instance_id, seq, "duplicated or reordered")
+            return
+        if event_hash(row) != row["hash"]:
+            self.problem = ChainProblem(
+                self.instance_id, seq, "content does not match its hash (the event was edited)"
+            )
+            return
+        if self.first_seq is None or seq != self.last_seq + 1:
+            self.gaps = self.gaps or self.first_seq is not None or seq != 1
+            self.first_seq = self.first_seq or seq
+            self.inner = ChainVerifier(self.instance_id)
+            self.inner.expected_seq = seq
+            self.inner.prev_hash = str(row["prev_hash"])
+        self.inner.feed(row)
+        self.problem = self.inner.problem
+        self.last_seq = seq
+
+    def close(self, result: PartialVerification) -> None:
+        result.report.chains += 1
+        problem = self.problem
+        if problem is None and not self.gaps and self.head is not None:
+            if self.last_seq == self.head.version:
+                problem = self.inner.finish(self.head)
+            elif self.last_seq > self.head.version:
+                problem = ChainProblem(
+                    self.instance_id,
+                    self.head.version + 1,
+                    f"the chain runs past the instance version {self.head.version}",
+                )
+            else:
+                result.partial_chains += 1
+        elif problem is None:
+            result.partial_chains += 1
+        if problem is not None:
+            result.report.problems.append(problem)

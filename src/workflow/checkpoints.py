@@ -1,0 +1,181 @@
+"""Checkpoints: the head hash and length of every chain, kept outside the database.
+
+A hash chain shows that events were edited, removed or reordered inside it, but not that its
+tail was cut off or that the whole chain was rewritten and re-hashed: someone with write access
+to the database can do both and leave a consistent chain. A checkpoint written earlier (and kept
+elsewhere) catches both: every chain it lists must still have at least as many events, and the
+event at the recorded length must still have the recorded hash. With ``WORKFLOW_AUDIT_KEY`` set
+the checkpoint is signed with HMAC-SHA256, so the checkpoint itself cannot be rewritten either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy import func, select
+
+from workflow.audit import ChainProblem, canonical_json, format_instant
+from workflow.engine import Engine
+from workflow.errors import AuditError, InvalidInput, WorkflowError
+from workflow.store.database import read_transaction
+from workflow.store.tables import audit_events
+
+CHECKPOINT_FORMAT = "workflow-audit-checkpoint"
+CHECKPOINT_VERSION = 1
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
+
+
+@dataclass(frozen=True)
+class ChainMark:
+    """One chain as the checkpoint saw it."""
+
+    instance_id: int
+    length: int
+    head_hash: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    created_at: str
+    chains: tuple[ChainMark, ...]
+    signed: bool = False
+
+    def body(self) -> dict[str, Any]:
+        """The signed part of the checkpoint document."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "created_at": self.created_at,
+            "chains": [
+                {"instance_id": c.instance_id, "length": c.length, "head_hash": c.head_hash}
+                for c in self.chains
+            ],
+        }
+
+
+def take_checkpoint(engine: Engine) -> Checkpoint:
+    """The last event (seq and hash) of every chain, read from the audit rows themselves."""
+    last = (
+        select(audit_events.c.instance_id, func.max(audit_events.c.seq).label("seq"))
+        .group_by(audit_events.c.instance_id)
+        .subquery()
+    )
+    query = (
+        select(audit_events.c.instance_id, audit_events.c.seq, audit_events.c.hash)
+        .join(
+            last,
+            (last.c.instance_id == audit_events.c.instance_id) & (last.c.seq == audit_events.c.seq),
+        )
+        .order_by(audit_events.c.instance_id)
+    )
+    with read_transaction(engine.db) as conn:
+        chains = tuple(ChainMark(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(query))
+    return Checkpoint(format_instant(engine.now()), chains)
+
+
+def _sign(body: Mapping[str, Any], key: bytes) -> str:
+    return hmac.new(key, canonical_json(dict(body)).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def write_checkpoint(checkpoint: Checkpoint, out: IO[str], key: bytes | None = None) -> None:
+    """Write the checkpoint as one JSON document, signed when ``key`` is given."""
+    document = checkpoint.body()
+    document["signature"] = (
+        {"algorithm": SIGNATURE_ALGORITHM, "value": _sign(checkpoint.body(), key)} if key else None
+    )
+    json.dump(document, out, ensure_ascii=False, indent=1)
+    out.write("\n")
+
+
+class CheckpointSignatureError(AuditError):
+    """The checkpoint's signature does not match: the checkpoint itself was altered."""
+
+    def __init__(self, message: str) -> None:
+        self.problems = ()
+        WorkflowError.__init__(self, message)
+
+
+def read_checkpoint(handle: IO[str], key: bytes | None, name: str = "checkpoint") -> Checkpoint:
+    """Read and authenticate a checkpoint.
+
+    A signed checkpoint needs ``key`` (else :class:`~workflow.InvalidInput`); a signature that
+    does not match raises :class:`CheckpointSignatureError`.
+    """
+    try:
+        document = json.load(handle)
+        if document.get("format") != CHECKPOINT_FORMAT:
+            raise InvalidInput(f"{name} is not a workflow audit checkpoint")
+        chains = tuple(
+            ChainMark(int(c["instance_id"]), int(c["length"]), str(c["head_hash"]))
+            for c in document["chains"]
+        )
+        checkpoint = Checkpoint(str(document["created_at"]), chains)
+        signature = document.get("signature")
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(f"{name} is not a readable checkpoint ({exc})") from None
+    if not signature:
+        return checkpoint
+    if not key:
+        raise InvalidInput(f"{name} is signed: set WORKFLOW_AUDIT_KEY to the key that signed it")
+    expected = _sign(checkpoint.body(), key)
+    if not hmac.compare_digest(expected, str(signature.get("value", ""))):
+        raise CheckpointSignatureError(
+            f"{name}: signature does not match (the checkpoint was altered or the key is wrong)"
+        )
+    return Checkpoint(checkpoint.created_at, chains, signed=True)
+
+
+class CheckpointCheck:
+    """Compares a stream of audit rows against a checkpoint, in one pass.
+
+    Memory grows with the number of chains in the checkpoint, not with the number of events.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, only: Iterable[int] | None = None) -> None:
+        keep = None if only is None else set(only)
+        self.marks = {
+            c.instance_id: c for c in checkpoint.chains if keep is None or c.instance_id in keep
+        }
+        self.seen: dict[int, int] = {}
+        self.hash_at_mark: dict[int, str] = {}
+
+    def feed(self, row: Mapping[str, Any]) -> None:
+        instance_id = int(row["instance_id"])
+        mark = self.marks.get(instance_id)
+        if mark is None:
+            return
+        seq = int(row["seq"])
+        self.seen[instance_id] = max(seq, self.seen.get(instance_id, 0))
+        if seq == mark.length:
+            self.hash_at_mark[instance_id] = str(row["hash"])
+
+    def problems(self) -> list[ChainProblem]:
+        """Every chain listed in the checkpoint that was truncated or rewritten since."""
+        found = []
+        for instance_id, mark in sorted(self.marks.items()):
+            length = self.seen.get(instance_id, 0)
+            if length < mark.length:
+                gone = "the whole chain is gone" if length == 0 else "its tail was cut off"
+                found.append(
+                    ChainProblem(
+                        instance_id,
+                        length + 1,
+                        f"events {length + 1}..{mark.length} were removed since the checkpoint "
+                        f"({gone})",
+                    )
+                )
+            elif self.hash_at_mark.get(instance_id) != mark.head_hash:
+                found.append(
+                    ChainProblem(
+                        instance_id,
+                        mark.length,
+                        f"event {mark.length} no longer has the hash the checkpoint recorded "
+                        "(the chain was rewritten at or before this event)",
+                    )
+                )
+        return found
