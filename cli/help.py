@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Definitions", ("definitions", "actors")),
+    ("Definitions", ("definitions", "migrate", "actors")),
     ("Instances", ("start", "fire", "show", "list", "history", "graph")),
-    ("Directives", ("directive", "directives")),
+    ("Directives", ("directive", "units", "demo")),
     ("Timers", ("timers",)),
+    ("Events", ("events",)),
     ("Audit", ("audit",)),
     ("Database", ("db",)),
 )

@@ -16,10 +16,10 @@ from cli.commands import (
     demo,
     directives,
     events,
+    graphs,
     instances,
     versions,
 )
-from cli.commands import actors, audit, db, definitions, graphs, instances
 from cli.context import State
 from cli.help import SectionedGroup
 
@@ -105,8 +105,10 @@ def run(argv: list[str] | None = None) -> int:
         if code == errors.INTERNAL:
             if os.environ.get("WORKFLOW_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} "
-                       "(set WORKFLOW_DEBUG=1 for details)", err=True)
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (set WORKFLOW_DEBUG=1 for details)",
+                err=True,
+            )
         else:
             click.echo(f"error: {exc}", err=True)
         return code
