@@ -7,6 +7,7 @@ database with a unique name and drops it at the end, and each test gets its own 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -102,11 +103,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head; each test gets a copy (cheaper than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "workflow.db"
+    with Engine.open(f"sqlite:///{path}") as engine, engine.db.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """An empty, migrated database on the backend under test."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'workflow.db'}"
+        path = tmp_path / "workflow.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        path.chmod(0o600)
+        return f"sqlite:///{path}"
     server = request.getfixturevalue("postgres_server_url")
     url = _postgres_schema_url(server)
     with Engine(url, check_schema=False) as setup:
