@@ -8,7 +8,7 @@ import sys
 import click
 
 from cli import errors
-from cli.commands import actors, audit, db, definitions, instances
+from cli.commands import actors, audit, db, definitions, instances, timers
 from cli.context import State
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
@@ -50,6 +50,7 @@ cli.add_command(definitions.group)
 cli.add_command(actors.group)
 cli.add_command(audit.group)
 cli.add_command(db.group)
+cli.add_command(timers.group)
 for command in instances.COMMANDS:
     cli.add_command(command)
 

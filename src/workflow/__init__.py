@@ -7,6 +7,8 @@ from workflow._apply import StartRequest
 from workflow.audit import ChainProblem, VerificationReport
 from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
+from workflow.deadlines import due_instances, due_within, overdue
+from workflow.definition.durations import parse_span
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
 from workflow.engine import MAX_PAYLOAD_BYTES, Engine
@@ -34,7 +36,15 @@ from workflow.records import (
 )
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
-from workflow.timers import TimerRun, run_due_timers
+from workflow.timers import (
+    TimerInfo,
+    TimerRun,
+    claim_due,
+    drain_due_timers,
+    list_timers,
+    run_due_timers,
+)
+from workflow.worker import run_worker
 
 __version__ = "0.1.0"
 
@@ -66,16 +76,25 @@ __all__ = [
     "SchemaOutOfDate",
     "StartRequest",
     "SystemClock",
+    "TimerInfo",
     "TimerRun",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "VerificationReport",
     "WorkflowError",
     "__version__",
+    "claim_due",
     "default_registry",
     "definition_json_schema",
+    "drain_due_timers",
+    "due_instances",
+    "due_within",
+    "list_timers",
+    "overdue",
     "parse_instant",
+    "parse_span",
     "require_aware",
     "run_due_timers",
+    "run_worker",
     "validate_definition",
 ]

@@ -42,3 +42,24 @@ def format_duration(delta: timedelta) -> str:
     if time:
         out += "T" + time
     return out if out not in {"P", "-P"} else "PT0S"
+
+
+_SPAN = re.compile(r"^(?P<count>\d+)\s*(?P<unit>[smhdw])$")
+_SPAN_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_span(text: str) -> timedelta:
+    """A positive span for options: ``3d``, ``12h``, ``30m``, ``45s``, ``2w`` or ISO ``P3D``."""
+    match = _SPAN.match(text.strip().lower())
+    if match:
+        delta = timedelta(**{_SPAN_UNITS[match["unit"]]: int(match["count"])})
+    else:
+        try:
+            delta = parse_duration(text)
+        except ValueError:
+            raise ValueError(
+                f"{text!r} is not a span: write 3d, 12h, 30m, 45s, 2w or an ISO duration (P3D)"
+            ) from None
+    if delta <= timedelta(0):
+        raise ValueError(f"{text!r} must be longer than zero")
+    return delta

@@ -160,12 +160,14 @@ class TimerSpec:
 
     Absolute timers are due at the instant in ``at_field`` (a ``datetime`` field) plus ``offset``
     (negative for "three days before"); relative timers are due ``after`` entering the state.
+    With a ``zone`` (IANA name) whole days count on that zone's calendar (see ``zones.shift``).
     """
 
     trigger: str
     at_field: str | None = None
     offset: timedelta = timedelta(0)
     after: timedelta | None = None
+    zone: str | None = None
 
 
 # --- states, transitions, the definition -------------------------------------------------------
