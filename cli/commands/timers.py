@@ -171,18 +171,15 @@ def list_(
 def deadline_rows(
     engine: Any, overdue: bool, due_within: str | None, filters: dict[str, Any], limit: int
 ) -> list[Any]:
-    """The rows of ``workflow list --overdue`` / ``--due-within SPAN`` (at most one of them)."""
-    from workflow import due_within as within_query
-    from workflow import overdue as overdue_query
-    from workflow import parse_span
+    """The rows of ``workflow list --overdue`` / ``--due-within SPAN`` (one of the two)."""
+    from workflow import due_instances, parse_span
 
     if overdue and due_within is not None:
         raise click.UsageError("give --overdue or --due-within, not both")
-    if overdue:
-        return overdue_query(engine, **filters, limit=limit)
-    assert due_within is not None
-    try:
-        span = parse_span(due_within)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--due-within") from None
-    return within_query(engine, span, **filters, limit=limit)
+    within = None
+    if due_within is not None:
+        try:
+            within = parse_span(due_within)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--due-within") from None
+    return due_instances(engine, overdue=overdue, within=within, **filters, limit=limit)

@@ -7,7 +7,7 @@ from workflow._apply import StartRequest
 from workflow.audit import ChainProblem, VerificationReport
 from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
-from workflow.deadlines import due_instances, due_within, overdue
+from workflow.deadlines import due_instances
 from workflow.definition.durations import parse_span
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
@@ -41,6 +41,7 @@ from workflow.timers import (
     TimerRun,
     claim_due,
     drain_due_timers,
+    fire_claimed,
     list_timers,
     run_due_timers,
 )
@@ -87,10 +88,9 @@ __all__ = [
     "default_registry",
     "definition_json_schema",
     "drain_due_timers",
+    "fire_claimed",
     "due_instances",
-    "due_within",
     "list_timers",
-    "overdue",
     "parse_instant",
     "parse_span",
     "require_aware",

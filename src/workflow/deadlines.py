@@ -22,21 +22,29 @@ from workflow.store.tables import instances
 def due_instances(
     engine: Engine,
     *,
-    before: datetime,
-    not_before: datetime | None = None,
+    overdue: bool = False,
+    within: timedelta | None = None,
+    now: datetime | None = None,
     workflow: str | None = None,
     state: str | None = None,
     unit: str | None = None,
     limit: int = 100,
 ) -> list[Instance]:
-    """Active instances with ``not_before <= due_at < before``, soonest deadline first."""
-    query = select(instances).where(
-        instances.c.active.is_(True),
-        instances.c.due_at.is_not(None),
-        instances.c.due_at < require_aware(before, "before"),
-    )
-    if not_before is not None:
-        query = query.where(instances.c.due_at >= require_aware(not_before, "not_before"))
+    """Live instances by deadline, soonest first: ``overdue`` ones (``due_at < now``) or those
+    not yet overdue that fall due ``within`` the given span (``now <= due_at < now + within``).
+
+    ``now`` is the engine's clock unless given; give exactly one of ``overdue`` and ``within``.
+    """
+    if overdue == (within is not None):
+        raise InvalidInput("ask for overdue instances or for those due within a span, not both")
+    if within is not None and within <= timedelta(0):
+        raise InvalidInput("the span of a due-within query must be longer than zero")
+    moment = engine.now() if now is None else require_aware(now, "now")
+    query = select(instances).where(instances.c.active.is_(True), instances.c.due_at.is_not(None))
+    if within is None:
+        query = query.where(instances.c.due_at < moment)
+    else:
+        query = query.where(instances.c.due_at >= moment, instances.c.due_at < moment + within)
     for column, value in (
         (instances.c.workflow, workflow),
         (instances.c.state, state),
@@ -47,44 +55,3 @@ def due_instances(
     query = query.order_by(instances.c.due_at, instances.c.id).limit(limit)
     with read_transaction(engine.db) as conn:
         return [to_instance(r) for r in conn.execute(query).all()]
-
-
-def overdue(
-    engine: Engine,
-    *,
-    now: datetime | None = None,
-    workflow: str | None = None,
-    state: str | None = None,
-    unit: str | None = None,
-    limit: int = 100,
-) -> list[Instance]:
-    """Live instances whose deadline has passed at ``now`` (the engine's clock by default)."""
-    moment = engine.now() if now is None else now
-    return due_instances(
-        engine, before=moment, workflow=workflow, state=state, unit=unit, limit=limit
-    )
-
-
-def due_within(
-    engine: Engine,
-    within: timedelta,
-    *,
-    now: datetime | None = None,
-    workflow: str | None = None,
-    state: str | None = None,
-    unit: str | None = None,
-    limit: int = 100,
-) -> list[Instance]:
-    """Live instances not yet overdue whose deadline falls in the next ``within``."""
-    if within <= timedelta(0):
-        raise InvalidInput("the window of --due-within must be longer than zero")
-    moment = engine.now() if now is None else require_aware(now, "now")
-    return due_instances(
-        engine,
-        before=moment + within,
-        not_before=moment,
-        workflow=workflow,
-        state=state,
-        unit=unit,
-        limit=limit,
-    )

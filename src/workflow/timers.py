@@ -159,7 +159,7 @@ def run_due_timers(
             rest = [t.id for t in claimed[index:]]
             _release(engine, rest, worker_id)
             return TimerRun(len(claimed), fired, failed, skipped, len(rest))
-        outcome = _fire_one(engine, timer, moment, worker_id)
+        outcome = fire_claimed(engine, timer, moment, worker_id)
         fired += outcome == "fired"
         failed += outcome == "failed"
         skipped += outcome == "skipped"
@@ -233,7 +233,9 @@ def list_timers(
     ]
 
 
-def _fire_one(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: str) -> str:
+def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: str) -> str:
+    """Fire one timer this worker claimed: ``"fired"``, ``"skipped"`` (a race lost, handed back
+    for the next pass) or ``"failed"`` (the rules refused it; the row keeps the reason)."""
     try:
         engine.fire_timer(
             timer.id,
