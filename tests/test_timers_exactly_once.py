@@ -79,7 +79,7 @@ def test_two_workers_never_claim_the_same_timer(expiry, clock):
     first = claim_due(expiry, now=now, worker_id="a", limit=2, lease=LEASE)
     second = claim_due(expiry, now=now, worker_id="b", lease=LEASE)
     third = claim_due(expiry, now=now, worker_id="c", lease=LEASE)
-    assert len(first) == 2 and len(second) == 1 and third == []
+    assert (len(first), len(second), third) == (2, 1, [])
     assert not {t.id for t in first} & {t.id for t in second}
 
 
