@@ -26,21 +26,27 @@ def zone(name: str) -> ZoneInfo:
         ) from exc
 
 
-def shift(moment: datetime, delta: timedelta, zone_name: str | None = None) -> datetime:
-    """``moment + delta``; with a zone, whole days move the local calendar date, not 24 hours.
+def shift(
+    moment: datetime,
+    delta: timedelta,
+    zone_name: str | None = None,
+    calendar_days: int | None = None,
+) -> datetime:
+    """``moment + delta``; with a zone, ``calendar_days`` of it move the local date, not 24 hours.
 
-    A local time that does not exist (the hour skipped in spring) or exists twice (the hour
-    repeated in autumn) resolves as :mod:`zoneinfo` does with ``fold=0``: a skipped wall time
-    lands after the gap, a repeated one on its first occurrence.
+    ``calendar_days`` (signed) is the part of ``delta`` written as days and weeks (``P1D``, not
+    ``PT24H``); by default, every whole day of ``delta``. The rest is elapsed time. A local time
+    that does not exist (the hour skipped in spring) or exists twice (the hour repeated in autumn)
+    resolves as :mod:`zoneinfo` does with ``fold=0``: a skipped wall time lands after the gap, a
+    repeated one on its first occurrence.
     """
     if zone_name is None:
         return moment + delta
-    sign = -1 if delta < timedelta(0) else 1
-    magnitude = abs(delta)
-    days = timedelta(days=magnitude.days)
-    elapsed = magnitude - days
-    local = moment.astimezone(zone(zone_name))
-    # Wall-clock arithmetic: drop the offset, move the date, then let the zone decide the offset.
-    wall = local.replace(tzinfo=None) + sign * days
-    landed = wall.replace(tzinfo=zone(zone_name)).astimezone(UTC)
-    return landed + sign * elapsed
+    if calendar_days is None:
+        whole = abs(delta).days
+        calendar_days = -whole if delta < timedelta(0) else whole
+    days = timedelta(days=calendar_days)
+    tz = zone(zone_name)
+    # Wall-clock arithmetic: drop the offset, move the date, then let the zone pick the offset.
+    wall = moment.astimezone(tz).replace(tzinfo=None) + days
+    return wall.replace(tzinfo=tz).astimezone(UTC) + (delta - days)

@@ -30,6 +30,15 @@ def parse_duration(text: str) -> timedelta:
     return -delta if parts["sign"] == "-" else delta
 
 
+def calendar_days(text: str) -> int:
+    """The signed days and weeks written in ``text`` (``-P1W2D`` → -9; ``PT48H`` → 0)."""
+    match = _DURATION.match(text.strip().upper())
+    if not match:
+        raise ValueError(f"{text!r} is not an ISO-8601 duration")
+    days = 7 * int(match["weeks"] or 0) + int(match["days"] or 0)
+    return -days if match["sign"] == "-" else days
+
+
 def format_duration(delta: timedelta) -> str:
     """The inverse of :func:`parse_duration`, for messages and diffs."""
     sign = "-" if delta < timedelta(0) else ""

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflow.definition import model as m
-from workflow.definition.durations import parse_duration
+from workflow.definition.durations import calendar_days, parse_duration
 from workflow.errors import InvalidInput
 from workflow.zones import zone
 
@@ -242,6 +242,7 @@ def _timer(timer: TimerModel) -> m.TimerSpec:
         offset=parse_duration(timer.offset) if timer.offset else m.TimerSpec.offset,
         after=parse_duration(timer.after) if timer.after else None,
         zone=timer.zone,
+        calendar_days=calendar_days(timer.after or timer.offset or "PT0S"),
     )
 
 
