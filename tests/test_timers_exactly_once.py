@@ -149,6 +149,15 @@ def test_a_refused_timer_is_marked_failed_not_retried(expiry, registry, clock):
     assert run_due_timers(expiry, worker_id="a").claimed == 0
 
 
+def test_a_bug_in_a_registered_function_parks_the_timer_as_failed(expiry, registry, clock):
+    registry.effects["on_expire"] = lambda ctx: 1 / 0
+    start(expiry)
+    clock.advance(timedelta(hours=2))
+    assert run_due_timers(expiry, worker_id="a").failed == 1
+    (row,) = list_timers(expiry, status="failed")
+    assert row.last_error == "ZeroDivisionError: division by zero"
+
+
 def test_stop_finishes_the_timer_in_hand_and_hands_back_the_rest(expiry, registry, clock):
     ids = start(expiry, 3)
     stop = threading.Event()

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
@@ -249,8 +250,13 @@ def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: 
         # hand it back so the next pass sees its current status and version.
         _release(engine, [timer.id], worker_id)
         return "skipped"
-    except WorkflowError as exc:
-        _fail(engine, timer.id, worker_id, str(exc))
+    except SQLAlchemyError:
+        raise  # the database itself is failing: keep the claim; its lease will expire
+    except Exception as exc:
+        # Either way retrying will not help: park the timer as failed, with the reason on its
+        # row (the log gets only the class, since a message may quote instance data).
+        reason = str(exc) if isinstance(exc, WorkflowError) else f"{type(exc).__name__}: {exc}"
+        _fail(engine, timer.id, worker_id, reason)
         log.warning(
             "timer.failed",
             timer=timer.id,
