@@ -18,7 +18,7 @@ from workflow import (
 )
 from workflow.definition import model as m
 from workflow.definition.durations import calendar_days, parse_duration
-from workflow.zones import shift
+from workflow.definition.zones import shift
 
 
 def utc(text: str) -> datetime:

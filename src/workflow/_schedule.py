@@ -8,7 +8,7 @@ from typing import Any
 
 from workflow.clock import parse_instant
 from workflow.definition import model as m
-from workflow.zones import shift
+from workflow.definition.zones import shift
 
 
 def due_at(timer: m.TimerSpec, data: Mapping[str, Any], entered_at: datetime) -> datetime | None:

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from workflow.definition import model as m
 from workflow.definition.durations import calendar_days, parse_duration
+from workflow.definition.zones import zone
 from workflow.errors import InvalidInput
-from workflow.zones import zone
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """Names of workflows, states, triggers, roles and fields: lower_snake_case."""
