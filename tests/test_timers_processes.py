@@ -87,12 +87,14 @@ def _drain(url: str, now: str, worker: str, barrier, results) -> None:  # runs i
     results.put((worker, run.fired))
 
 
-@pytest.mark.parametrize(("workers", "count"), [(4, 1000)])
+# (worker processes, due timers); SQLite has one writer at a time: fewer keep the suite fast.
+LOADS = {"postgresql": (4, 1000), "sqlite": (3, 150)}
+
+
 def test_several_worker_processes_apply_each_due_timer_exactly_once(
-    engine, database_url, backend, clock, workers, count
+    engine, database_url, backend, clock
 ):
-    if backend == "sqlite":
-        workers, count = 3, 150  # one writer at a time: fewer timers keep the suite fast
+    workers, count = LOADS[backend]
     start_many(engine, count)
     now = (clock.now() + timedelta(hours=2)).isoformat()
     context = multiprocessing.get_context("spawn")
@@ -118,7 +120,8 @@ def test_several_worker_processes_apply_each_due_timer_exactly_once(
     assert claimers >= 2
 
 
-def test_sigterm_stops_the_polling_worker_cleanly(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_polling_worker_cleanly(tmp_path, signum):
     url = f"sqlite:///{tmp_path / 'wf.db'}"
     with Engine.open(url):
         pass
@@ -130,7 +133,7 @@ def test_sigterm_stops_the_polling_worker_cleanly(tmp_path):
     ) as worker:
         assert worker.stderr is not None
         ready = worker.stderr.readline()
-        worker.send_signal(signal.SIGTERM)
+        worker.send_signal(signum)
         out, _ = worker.communicate(timeout=30)
     assert "timer worker running" in ready
     assert worker.returncode == 0
