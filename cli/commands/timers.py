@@ -47,7 +47,7 @@ def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any
 )
 @click.option(
     "--poll-interval",
-    type=click.FloatRange(0, 3600),
+    type=click.FloatRange(0.01, 3600),
     default=1.0,
     show_default=True,
     help="Seconds to wait when nothing is due.",
