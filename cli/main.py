@@ -18,6 +18,7 @@ from cli.commands import (
     events,
     graphs,
     instances,
+    timers,
     versions,
 )
 from cli.context import State
@@ -76,6 +77,7 @@ cli.add_command(events.group)
 cli.add_command(directives.group)
 cli.add_command(directives.units_group)
 cli.add_command(demo.command)
+cli.add_command(timers.group)
 for command in instances.COMMANDS:
     cli.add_command(command)
 cli.add_command(graphs.instance_graph)

@@ -145,6 +145,12 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
 @click.option("--workflow", help="Only instances of this workflow.")
 @click.option("--state", "state_name", help="Only instances in this state.")
 @click.option("--unit", help="Only instances of this unit.")
+@click.option("--overdue", is_flag=True, help="Only live instances past their deadline.")
+@click.option(
+    "--due-within",
+    metavar="SPAN",
+    help="Only live instances due in the next SPAN (3d, 12h, P1W), soonest first.",
+)
 @click.option(
     "--limit",
     type=click.IntRange(1, 10_000),
@@ -159,25 +165,43 @@ def list_(
     workflow: str | None,
     state_name: str | None,
     unit: str | None,
+    overdue: bool,
+    due_within: str | None,
     limit: int,
     as_json: bool,
 ) -> None:
-    """List instances, newest first.
+    """List instances, newest first (--overdue, --due-within: soonest deadline first).
 
     \b
-    Example:
+    Examples:
       workflow list --workflow plan_drafting --state submitted --json
+      workflow list --overdue
+      workflow list --due-within 3d
     """
     from cli.output import emit_json, table
 
-    rows = state.engine().instances(workflow=workflow, state=state_name, unit=unit, limit=limit)
+    filters: dict[str, Any] = {"workflow": workflow, "state": state_name, "unit": unit}
+    if overdue or due_within is not None:
+        from cli.commands.timers import deadline_rows
+
+        rows = deadline_rows(state.engine(), overdue, due_within, filters, limit)
+    else:
+        rows = state.engine().instances(**filters, limit=limit)
     if as_json:
         emit_json([_instance_dict(i) for i in rows])
         return
     table(
-        ["id", "workflow", "state", "version", "unit", "updated_at"],
+        ["id", "workflow", "state", "version", "unit", "updated_at", "due_at"],
         [
-            [i.id, f"{i.workflow}@{i.definition_version}", i.state, i.version, i.unit, i.updated_at]
+            [
+                i.id,
+                f"{i.workflow}@{i.definition_version}",
+                i.state,
+                i.version,
+                i.unit,
+                i.updated_at,
+                i.due_at,
+            ]
             for i in rows
         ],
     )

@@ -27,7 +27,9 @@ from workflow.checkpoints import (
     write_checkpoint,
 )
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
+from workflow.deadlines import due_instances
 from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
+from workflow.definition.durations import parse_span
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
 from workflow.demo import DemoResult, run_demo
@@ -97,7 +99,15 @@ from workflow.records import (
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
-from workflow.timers import TimerRun, run_due_timers
+from workflow.timers import (
+    TimerInfo,
+    TimerRun,
+    claim_due,
+    drain_due_timers,
+    fire_claimed,
+    list_timers,
+    run_due_timers,
+)
 from workflow.versions import (
     AdminChange,
     diff_versions,
@@ -105,6 +115,7 @@ from workflow.versions import (
     retire_version,
     set_workflow_disabled,
 )
+from workflow.worker import run_worker
 
 __version__ = "0.1.0"
 
@@ -168,6 +179,7 @@ __all__ = [
     "Snapshot",
     "StartRequest",
     "SystemClock",
+    "TimerInfo",
     "TimerRun",
     "TransitionNotAllowed",
     "Unit",
@@ -178,6 +190,7 @@ __all__ = [
     "WorkflowError",
     "__version__",
     "audit_rows",
+    "claim_due",
     "count_audit_rows",
     "default_registry",
     "definition_json_schema",
@@ -185,18 +198,23 @@ __all__ = [
     "diff_versions",
     "directive_report",
     "dispatch_pending",
+    "drain_due_timers",
+    "due_instances",
     "export_header",
+    "fire_claimed",
     "get_directive",
     "get_event",
     "import_directive",
     "import_units",
     "instances_without_events",
     "list_events",
+    "list_timers",
     "list_units",
     "load_sinks",
     "migrate_instances",
     "parse_deadline",
     "parse_instant",
+    "parse_span",
     "parse_version_ref",
     "path_of",
     "publish",
@@ -214,6 +232,7 @@ __all__ = [
     "retry_event",
     "run_demo",
     "run_due_timers",
+    "run_worker",
     "search_audit",
     "set_workflow_disabled",
     "state_at",

@@ -218,8 +218,10 @@ def fire_in(
             row.id, row.version, None if current is None else current.version
         )
     audit_id = repo.insert_audit(conn, audit)
-    if request.timer_id is not None:
-        repo.mark_timer_fired(conn, request.timer_id, now)
+    if request.timer_id is not None and not repo.mark_timer_fired(conn, request.timer_id, now):
+        # Another worker fired this timer (or a transition cancelled it) since we read it: the
+        # conditional update is the fence that makes a retried claim apply nothing.
+        raise ConcurrentModification(row.id, None, None)
     if dest.name != row.state:
         # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.
         repo.cancel_pending_timers(conn, row.id, now)

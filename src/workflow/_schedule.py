@@ -8,17 +8,19 @@ from typing import Any
 
 from workflow.clock import parse_instant
 from workflow.definition import model as m
+from workflow.definition.zones import shift
 
 
 def due_at(timer: m.TimerSpec, data: Mapping[str, Any], entered_at: datetime) -> datetime | None:
     """When ``timer`` is due, or None when its field is not set (an absolute timer with no date)."""
     if timer.after is not None:
-        return entered_at + timer.after
+        return shift(entered_at, timer.after, timer.zone, timer.calendar_days)
     assert timer.at_field is not None
     value = data.get(timer.at_field)
     if not value:
         return None
-    return parse_instant(str(value), timer.at_field) + timer.offset
+    moment = parse_instant(str(value), timer.at_field)
+    return shift(moment, timer.offset, timer.zone, timer.calendar_days)
 
 
 def timer_rows(

@@ -242,14 +242,23 @@ class Engine:
         )
 
     def fire_timer(
-        self, timer_id: int, instance_id: int, trigger: str, *, now: datetime | None = None
+        self,
+        timer_id: int,
+        instance_id: int,
+        trigger: str,
+        *,
+        now: datetime | None = None,
+        expected_version: int | None = None,
     ) -> FireResult:
         """Fire a due timer as ``system:timer``.
 
         The timer row is marked fired in the transition's own transaction, so a timer's
-        transition is applied at most once however often it is tried.
+        transition is applied at most once however often it is tried; ``expected_version``
+        (the instance version seen when the timer was claimed) refuses a stale claim.
         """
-        request = FireRequest(instance_id, trigger, Actor.system(), {}, None, None, timer_id)
+        request = FireRequest(
+            instance_id, trigger, Actor.system(), {}, None, expected_version, timer_id
+        )
         return self._run(
             lambda conn, at: fire_in(conn, self.machine_for, self.registry, request, at),
             request.actor,

@@ -2,45 +2,90 @@
 
 Timer rows are written by the engine in the same transaction as the transition that enters a
 state, and cancelled by the one that leaves it. A worker claims due rows (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL; SQLite serialises claims through its single writer), then fires each one
-through :meth:`Engine.fire_timer`, which marks the row fired in the transition's own transaction:
-a timer's transition is applied exactly once, even when a claim is retried after a lease expires.
+LOCKED`` on PostgreSQL; on SQLite every claim is a ``BEGIN IMMEDIATE`` write, so claims queue
+behind the single writer), then fires each one through :meth:`Engine.fire_timer`, which marks the
+row fired in the transition's own transaction, guarded by the timer id (only a pending or claimed
+row can be marked) and by the instance version seen at claim time. A timer's transition is thus
+applied exactly once, even when a worker dies and its claims are taken again after the lease.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import socket
+import threading
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
-from workflow.errors import ConcurrentModification, WorkflowError
-from workflow.store.tables import timers
+from workflow.errors import ConcurrentModification, InvalidInput, WorkflowError
+from workflow.store.database import read_transaction
+from workflow.store.tables import instances, timers
 
 log = structlog.get_logger("workflow.timers")
 
 DEFAULT_LEASE = timedelta(minutes=5)
+STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
 
 
 @dataclass(frozen=True)
 class TimerRun:
-    """What one pass of the worker did."""
+    """What one pass (or a whole run) of the worker did.
+
+    ``skipped`` timers lost a race (fired, cancelled or moved by someone else) and were handed
+    back; ``released`` ones were claimed but handed back unfired because the worker was stopping.
+    """
 
     claimed: int
     fired: int
     failed: int
     skipped: int
+    released: int = 0
+
+    def __add__(self, other: TimerRun) -> TimerRun:
+        return TimerRun(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+NOTHING = TimerRun(0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
 class ClaimedTimer:
+    """A timer this worker holds until ``lease_expires_at``, with the instance version it saw."""
+
     id: int
     instance_id: int
     trigger: str
     due_at: datetime
+    instance_version: int
+
+
+@dataclass(frozen=True)
+class TimerInfo:
+    """One timer row, for ``workflow timers list``."""
+
+    id: int
+    instance_id: int
+    workflow: str
+    state: str
+    trigger: str
+    due_at: datetime
+    status: str
+    attempts: int
+    claimed_by: str | None
+    lease_expires_at: datetime | None
+    fired_at: datetime | None
+    last_error: str | None
+
+
+def default_worker_id() -> str:
+    """``host:pid``: unique among live workers, readable in ``timers list``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def claim_due(
@@ -51,21 +96,31 @@ def claim_due(
     limit: int = 100,
     lease: timedelta = DEFAULT_LEASE,
 ) -> list[ClaimedTimer]:
-    """Claim up to ``limit`` due timers (pending, or claimed under an expired lease)."""
+    """Claim up to ``limit`` due timers (pending, or claimed under a lease that has expired)."""
     now = require_aware(now, "now")
+    _check_positive(limit, lease)
     claimable = or_(
         timers.c.status == "pending",
         (timers.c.status == "claimed") & (timers.c.lease_expires_at < now),
     )
     query = (
-        select(timers.c.id, timers.c.instance_id, timers.c.trigger, timers.c.due_at)
+        select(
+            timers.c.id,
+            timers.c.instance_id,
+            timers.c.trigger,
+            timers.c.due_at,
+            instances.c.version,
+        )
+        .join(instances, instances.c.id == timers.c.instance_id)
         .where(claimable, timers.c.due_at <= now)
         .order_by(timers.c.due_at, timers.c.id)
         .limit(limit)
     )
     with engine.transaction() as conn:
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            # Lock only the timer rows: instances stay free for people's transitions, and a
+            # row another worker is claiming right now is skipped instead of waited for.
+            query = query.with_for_update(skip_locked=True, of=timers)
         rows = conn.execute(query).all()
         if rows:
             conn.execute(
@@ -78,7 +133,10 @@ def claim_due(
                     attempts=timers.c.attempts + 1,
                 )
             )
-    return [ClaimedTimer(int(r.id), int(r.instance_id), r.trigger, r.due_at) for r in rows]
+    return [
+        ClaimedTimer(int(r.id), int(r.instance_id), r.trigger, r.due_at, int(r.version))
+        for r in rows
+    ]
 
 
 def run_due_timers(
@@ -88,34 +146,142 @@ def run_due_timers(
     worker_id: str = "worker",
     limit: int = 100,
     lease: timedelta = DEFAULT_LEASE,
+    stop: threading.Event | None = None,
 ) -> TimerRun:
-    """Claim and fire every timer due at ``now`` (the engine's clock by default), once."""
+    """One pass: claim up to ``limit`` timers due at ``now`` (default: the engine clock), fire each.
+
+    When ``stop`` is set the timer in hand is finished and the rest of the claim is handed back.
+    """
     moment = engine.now() if now is None else require_aware(now, "now")
     claimed = claim_due(engine, now=moment, worker_id=worker_id, limit=limit, lease=lease)
     fired = failed = skipped = 0
-    for timer in claimed:
-        try:
-            engine.fire_timer(timer.id, timer.instance_id, timer.trigger, now=moment)
-            fired += 1
-        except ConcurrentModification:
-            # Fired or cancelled by someone else meanwhile, or the instance moved: release it
-            # so the next pass sees its current status.
-            _release(engine, timer.id, worker_id)
-            skipped += 1
-        except WorkflowError as exc:
-            _fail(engine, timer.id, str(exc))
-            log.warning(
-                "timer.failed",
-                timer=timer.id,
-                instance=timer.instance_id,
-                trigger=timer.trigger,
-                error=type(exc).__name__,
-            )
-            failed += 1
+    for index, timer in enumerate(claimed):
+        if stop is not None and stop.is_set():
+            rest = [t.id for t in claimed[index:]]
+            _release(engine, rest, worker_id)
+            return TimerRun(len(claimed), fired, failed, skipped, len(rest))
+        outcome = fire_claimed(engine, timer, moment, worker_id)
+        fired += outcome == "fired"
+        failed += outcome == "failed"
+        skipped += outcome == "skipped"
     return TimerRun(len(claimed), fired, failed, skipped)
 
 
-def _release(engine: Engine, timer_id: int, worker_id: str) -> None:
+def drain_due_timers(
+    engine: Engine,
+    *,
+    now: datetime | None = None,
+    worker_id: str | None = None,
+    batch: int = 100,
+    lease: timedelta = DEFAULT_LEASE,
+    stop: threading.Event | None = None,
+) -> TimerRun:
+    """Pass after pass until nothing due at ``now`` is left (``workflow timers run --once``).
+
+    A fired timer may enter a state whose own timers are already due (an escalation three days
+    after a deadline long past); those fire in a later pass of the same run.
+    """
+    moment = engine.now() if now is None else require_aware(now, "now")
+    me = worker_id or default_worker_id()
+    total = NOTHING
+    while stop is None or not stop.is_set():
+        run = run_due_timers(engine, now=moment, worker_id=me, limit=batch, lease=lease, stop=stop)
+        total += run
+        if run.claimed == 0 or run.fired + run.failed == 0:
+            # Nothing due, or only races lost: stop rather than spin on rows others hold.
+            break
+    return total
+
+
+def list_timers(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    instance_id: int | None = None,
+    limit: int = 100,
+) -> list[TimerInfo]:
+    """Timer rows, soonest due first, optionally only one status or one instance's."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"timer status {status!r} is not one of {', '.join(STATUSES)}")
+    query = (
+        select(timers, instances.c.workflow)
+        .join(instances, instances.c.id == timers.c.instance_id)
+        .order_by(timers.c.due_at, timers.c.id)
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(timers.c.status == status)
+    if instance_id is not None:
+        query = query.where(timers.c.instance_id == instance_id)
+    with read_transaction(engine.db) as conn:
+        rows = conn.execute(query).all()
+    return [
+        TimerInfo(
+            id=int(r.id),
+            instance_id=int(r.instance_id),
+            workflow=r.workflow,
+            state=r.state,
+            trigger=r.trigger,
+            due_at=r.due_at,
+            status=r.status,
+            attempts=int(r.attempts),
+            claimed_by=r.claimed_by,
+            lease_expires_at=r.lease_expires_at,
+            fired_at=r.fired_at,
+            last_error=r.last_error,
+        )
+        for r in rows
+    ]
+
+
+def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: str) -> str:
+    """Fire one timer this worker claimed: ``"fired"``, ``"skipped"`` (a race lost, handed back
+    for the next pass) or ``"failed"`` (the rules refused it; the row keeps the reason)."""
+    try:
+        engine.fire_timer(
+            timer.id,
+            timer.instance_id,
+            timer.trigger,
+            now=now,
+            expected_version=timer.instance_version,
+        )
+    except ConcurrentModification:
+        # Fired or cancelled by someone else meanwhile, or the instance moved since the claim:
+        # hand it back so the next pass sees its current status and version.
+        _release(engine, [timer.id], worker_id)
+        return "skipped"
+    except SQLAlchemyError:
+        raise  # the database itself is failing: keep the claim; its lease will expire
+    except Exception as exc:
+        # Either way retrying will not help: park the timer as failed, with the reason on its
+        # row (the log gets only the class, since a message may quote instance data).
+        reason = str(exc) if isinstance(exc, WorkflowError) else f"{type(exc).__name__}: {exc}"
+        _fail(engine, timer.id, worker_id, reason)
+        log.warning(
+            "timer.failed",
+            timer=timer.id,
+            instance=timer.instance_id,
+            trigger=timer.trigger,
+            error=type(exc).__name__,
+        )
+        return "failed"
+    return "fired"
+
+
+def _release(engine: Engine, timer_ids: list[int], worker_id: str) -> None:
+    with engine.transaction() as conn:
+        conn.execute(
+            update(timers)
+            .where(
+                timers.c.id.in_(timer_ids),
+                timers.c.status == "claimed",
+                timers.c.claimed_by == worker_id,
+            )
+            .values(status="pending", claimed_by=None, lease_expires_at=None)
+        )
+
+
+def _fail(engine: Engine, timer_id: int, worker_id: str, error: str) -> None:
     with engine.transaction() as conn:
         conn.execute(
             update(timers)
@@ -124,14 +290,12 @@ def _release(engine: Engine, timer_id: int, worker_id: str) -> None:
                 timers.c.status == "claimed",
                 timers.c.claimed_by == worker_id,
             )
-            .values(status="pending", claimed_by=None, lease_expires_at=None)
-        )
-
-
-def _fail(engine: Engine, timer_id: int, error: str) -> None:
-    with engine.transaction() as conn:
-        conn.execute(
-            update(timers)
-            .where(timers.c.id == timer_id)
             .values(status="failed", last_error=error[:2000], lease_expires_at=None)
         )
+
+
+def _check_positive(limit: int, lease: timedelta) -> None:
+    if limit < 1:
+        raise InvalidInput(f"a batch is at least 1 timer, not {limit}")
+    if lease <= timedelta(0):
+        raise InvalidInput("a lease must be longer than zero")

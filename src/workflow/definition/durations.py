@@ -30,6 +30,15 @@ def parse_duration(text: str) -> timedelta:
     return -delta if parts["sign"] == "-" else delta
 
 
+def calendar_days(text: str) -> int:
+    """The signed days and weeks written in ``text`` (``-P1W2D`` → -9; ``PT48H`` → 0)."""
+    match = _DURATION.match(text.strip().upper())
+    if not match:
+        raise ValueError(f"{text!r} is not an ISO-8601 duration")
+    days = 7 * int(match["weeks"] or 0) + int(match["days"] or 0)
+    return -days if match["sign"] == "-" else days
+
+
 def format_duration(delta: timedelta) -> str:
     """The inverse of :func:`parse_duration`, for messages and diffs."""
     sign = "-" if delta < timedelta(0) else ""
@@ -42,3 +51,24 @@ def format_duration(delta: timedelta) -> str:
     if time:
         out += "T" + time
     return out if out not in {"P", "-P"} else "PT0S"
+
+
+_SPAN = re.compile(r"^(?P<count>\d+)\s*(?P<unit>[smhdw])$")
+_SPAN_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_span(text: str) -> timedelta:
+    """A positive span for options: ``3d``, ``12h``, ``30m``, ``45s``, ``2w`` or ISO ``P3D``."""
+    match = _SPAN.match(text.strip().lower())
+    if match:
+        delta = timedelta(**{_SPAN_UNITS[match["unit"]]: int(match["count"])})
+    else:
+        try:
+            delta = parse_duration(text)
+        except ValueError:
+            raise ValueError(
+                f"{text!r} is not a span: write 3d, 12h, 30m, 45s, 2w or an ISO duration (P3D)"
+            ) from None
+    if delta <= timedelta(0):
+        raise ValueError(f"{text!r} must be longer than zero")
+    return delta

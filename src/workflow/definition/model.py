@@ -160,12 +160,16 @@ class TimerSpec:
 
     Absolute timers are due at the instant in ``at_field`` (a ``datetime`` field) plus ``offset``
     (negative for "three days before"); relative timers are due ``after`` entering the state.
+    With a ``zone`` (IANA name) the ``calendar_days`` written in the duration (``P1D``, not
+    ``PT24H``) count on that zone's calendar, so they keep the local hour across DST changes.
     """
 
     trigger: str
     at_field: str | None = None
     offset: timedelta = timedelta(0)
     after: timedelta | None = None
+    zone: str | None = None
+    calendar_days: int = 0
 
 
 # --- states, transitions, the definition -------------------------------------------------------

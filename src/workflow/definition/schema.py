@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflow.definition import model as m
-from workflow.definition.durations import parse_duration
+from workflow.definition.durations import calendar_days, parse_duration
+from workflow.definition.zones import zone
+from workflow.errors import InvalidInput
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """Names of workflows, states, triggers, roles and fields: lower_snake_case."""
@@ -94,18 +96,32 @@ class EffectModel(_Strict):
 
 
 class TimerModel(_Strict):
-    """``at`` (a datetime field, with an optional signed ``offset``) or ``after`` (a duration)."""
+    """``at`` (a datetime field, with an optional signed ``offset``) or ``after`` (a duration).
+
+    ``zone`` (an IANA name) makes the days of ``offset``/``after`` calendar days in that zone.
+    """
 
     trigger: Name
     at: Name | None = None
     offset: str | None = None
     after: str | None = None
+    zone: str | None = None
 
     @field_validator("offset", "after")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
             parse_duration(value)
+        return value
+
+    @field_validator("zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zone(value)
+            except InvalidInput as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")
@@ -218,6 +234,8 @@ def _timer(timer: TimerModel) -> m.TimerSpec:
         at_field=timer.at,
         offset=parse_duration(timer.offset) if timer.offset else m.TimerSpec.offset,
         after=parse_duration(timer.after) if timer.after else None,
+        zone=timer.zone,
+        calendar_days=calendar_days(timer.after or timer.offset or "PT0S"),
     )
 
 

@@ -1,0 +1,185 @@
+"""Timers: run the worker (once, or until SIGINT/SIGTERM) and list timer rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from cli.context import State, json_option, pass_state
+
+STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
+
+
+@click.group("timers")
+def group() -> None:
+    """Durable deadlines and reminders: fire due timers, list timer rows."""
+
+
+def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from workflow import parse_span
+
+    if value is None:
+        return None
+    try:
+        return parse_span(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+@group.command("run")
+@click.option("--once", is_flag=True, help="Fire every timer due now, then exit.")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO",
+    help="With --once: the moment to run at, with an offset (2020-09-15T08:00:00+07:00).",
+)
+@click.option("--worker-id", help="Name of this worker in claims (default: host:pid).")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--lease",
+    default="5m",
+    show_default=True,
+    callback=_span,
+    help="How long a claim is held before another worker may take it (30s, 5m, PT5M).",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.01, 3600),
+    default=1.0,
+    show_default=True,
+    help="Seconds to wait when nothing is due.",
+)
+@json_option
+@pass_state
+def run(
+    state: State,
+    once: bool,
+    now_text: str | None,
+    worker_id: str | None,
+    batch: int,
+    lease: Any,
+    poll_interval: float,
+    as_json: bool,
+) -> None:
+    """Fire due timers as system:timer, each exactly once.
+
+    Without --once the worker polls until SIGINT or SIGTERM, then finishes the timer in hand,
+    hands back the rest of its claim and exits 0. Several workers may run at once.
+
+    \b
+    Example:
+      workflow timers run --once --now 2020-09-15T08:00:00+07:00
+      workflow timers run --worker-id w1 --poll-interval 5
+    """
+    import threading
+
+    from workflow import drain_due_timers, parse_instant, run_worker
+
+    if now_text is not None and not once:
+        raise click.UsageError("--now goes with --once (a polling worker follows the real clock)")
+    now = None if now_text is None else parse_instant(now_text, "--now")
+    engine = state.engine()
+    stop = threading.Event()
+    restore = _stop_on_signals(stop)
+    try:
+        if once:
+            total = drain_due_timers(
+                engine,
+                now=now,
+                worker_id=worker_id,
+                batch=batch,
+                lease=lease,
+                stop=stop,
+            )
+        else:
+            click.echo("timer worker running; SIGINT or SIGTERM stops it", err=True)
+            total = run_worker(
+                engine, stop, poll_interval, worker_id=worker_id, batch=batch, lease=lease
+            )
+    finally:
+        restore()
+    if as_json:
+        from cli.output import emit_json
+
+        emit_json(asdict(total))
+        return
+    click.echo(
+        f"fired {total.fired}, failed {total.failed}, skipped {total.skipped}, "
+        f"handed back {total.released} (claimed {total.claimed})"
+    )
+
+
+def _stop_on_signals(stop: Any) -> Any:
+    """SIGINT/SIGTERM set ``stop`` (finish the timer in hand); a second SIGINT interrupts."""
+    import signal
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, _frame: Any) -> None:
+        stop.set()
+        signal.signal(signum, previous[signum])
+
+    for sig in previous:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+@group.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only timers with this status.")
+@click.option("--instance", "instance_id", type=int, help="Only this instance's timers.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
+@pass_state
+def list_(
+    state: State, status: str | None, instance_id: int | None, limit: int, as_json: bool
+) -> None:
+    """List timer rows, soonest due first."""
+    from cli.output import emit_json, table
+    from workflow import list_timers
+
+    rows = list_timers(state.engine(), status=status, instance_id=instance_id, limit=limit)
+    if as_json:
+        emit_json([asdict(t) for t in rows])
+        return
+    table(
+        ["id", "instance", "workflow", "state", "trigger", "due_at", "status", "tries", "by"],
+        [
+            [
+                t.id,
+                t.instance_id,
+                t.workflow,
+                t.state,
+                t.trigger,
+                t.due_at,
+                t.status,
+                t.attempts,
+                t.claimed_by,
+            ]
+            for t in rows
+        ],
+    )
+
+
+def deadline_rows(
+    engine: Any, overdue: bool, due_within: str | None, filters: dict[str, Any], limit: int
+) -> list[Any]:
+    """The rows of ``workflow list --overdue`` / ``--due-within SPAN`` (one of the two)."""
+    from workflow import due_instances, parse_span
+
+    if overdue and due_within is not None:
+        raise click.UsageError("give --overdue or --due-within, not both")
+    within = None
+    if due_within is not None:
+        try:
+            within = parse_span(due_within)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--due-within") from None
+    return due_instances(engine, overdue=overdue, within=within, **filters, limit=limit)
