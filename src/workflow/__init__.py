@@ -33,6 +33,7 @@ from workflow.records import (
     Instance,
 )
 from workflow.registry import GuardContext, Registry, default_registry
+from workflow.retry import retry_on_conflict
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
 from workflow.timers import TimerRun, run_due_timers
 
@@ -76,6 +77,7 @@ __all__ = [
     "definition_json_schema",
     "parse_instant",
     "require_aware",
+    "retry_on_conflict",
     "run_due_timers",
     "validate_definition",
 ]

@@ -150,7 +150,7 @@ def fire_in(
     now: datetime,
 ) -> Applied:
     """Authorize, guard, move, persist and audit one transition on an open transaction."""
-    row = repo.instance_row(conn, request.instance_id)
+    row = repo.instance_row(conn, request.instance_id, for_update=True)
     if row is None:
         raise NotFound("instance", request.instance_id)
     if request.expected_version is not None and row.version != request.expected_version:

@@ -80,7 +80,11 @@ class Engine:
         self.db = create_database_engine(url, options)
         self.catalog = Catalog(self.registry)
         if check_schema:
-            self._ensure_schema()
+            try:
+                self._ensure_schema()
+            except BaseException:
+                self.db.dispose()  # a refused engine must not leave its connection to the GC
+                raise
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
