@@ -7,6 +7,7 @@ from workflow._apply import StartRequest
 from workflow.audit import ChainProblem, VerificationReport
 from workflow.catalog import validate_definition
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
+from workflow.dbcopy import CopyReport, copy_database
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
 from workflow.engine import MAX_PAYLOAD_BYTES, Engine
@@ -48,6 +49,7 @@ __all__ = [
     "ChainProblem",
     "Clock",
     "ConcurrentModification",
+    "CopyReport",
     "DatabaseOptions",
     "Definition",
     "DefinitionError",
@@ -73,6 +75,7 @@ __all__ = [
     "VerificationReport",
     "WorkflowError",
     "__version__",
+    "copy_database",
     "default_registry",
     "definition_json_schema",
     "parse_instant",
