@@ -103,3 +103,34 @@ def test_disjoint_instances_from_several_processes_never_conflict(database_url: 
         assert {engine.get(i).version for i in ids} == {1 + steps}
         assert engine.verify().ok
         assert half_applied(engine) == []
+
+
+def test_cli_fire_that_lost_the_race_exits_4(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import main
+
+    (instance_id,) = _ring_instance(database_url)
+    with Engine.open(database_url) as engine:
+        engine.add_actor(WORKER.id, WORKER.roles)
+        engine.fire(instance_id, "forward", WORKER)
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "--db",
+                database_url,
+                "fire",
+                str(instance_id),
+                "forward",
+                "--actor",
+                WORKER.id,
+                "--expected-version",
+                "1",
+            ]
+        )
+    err = capsys.readouterr().err
+    assert exited.value.code == 4
+    assert err.strip().splitlines() == [
+        f"error: instance {instance_id} was modified concurrently "
+        "(expected version 1, found 2); reload and retry"
+    ]

@@ -7,6 +7,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import CreateSchema
+
+from workflow.store.database import SCHEMA_OPTION
 
 SCRIPT_LOCATION = "workflow.store:migrations"
 
@@ -33,8 +36,16 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` in one transaction."""
+    """Upgrade the schema to ``revision`` in one transaction.
+
+    On PostgreSQL the schema named by ``?schema=`` is created first if it does not exist, so a
+    new tenant needs nothing but ``workflow db upgrade``.
+    """
     with engine.begin() as connection:
+        schema = engine.get_execution_options().get(SCHEMA_OPTION)
+        if schema and connection.dialect.name == "postgresql":
+            # the name was checked against [a-z_][a-z0-9_]* when the engine was made
+            connection.execute(CreateSchema(schema, if_not_exists=True))
         command.upgrade(_config(connection), revision)
 
 
