@@ -182,3 +182,16 @@ def crash(url: str, instance_ids: Sequence[int], point: str, seed: int) -> None:
             instance_id = rng.choice(instance_ids)
             trigger = rng.choice(("forward", "back"))
             outcome(lambda: engine.fire(instance_id, trigger, WORKER))  # noqa: B023
+
+
+def tick(url: str, now: Any, worker_id: str, passes: int, barrier: Any, results: Any) -> None:
+    """A timer worker: ``passes`` passes of ``run_due_timers`` at ``now``, started together."""
+    from workflow import run_due_timers
+
+    quiet()
+    fired = 0
+    with Engine.open(url) as engine:
+        barrier.wait()
+        for _ in range(passes):
+            fired += run_due_timers(engine, now=now, worker_id=worker_id, limit=5).fired
+    results.put(fired)

@@ -134,3 +134,39 @@ def test_cli_fire_that_lost_the_race_exits_4(
         f"error: instance {instance_id} was modified concurrently "
         "(expected version 1, found 2); reload and retry"
     ]
+
+
+def test_timer_workers_in_several_processes_fire_each_timer_once(database_url: str) -> None:
+    from datetime import timedelta
+
+    from conftest import START
+    from scaleout_procs import tick
+    from test_timers_basic import DRAFTER, REMINDERS
+
+    from workflow import run_due_timers
+
+    procs, count = 3, 12
+    with Engine.open(database_url) as engine:
+        engine.deploy_text(REMINDERS, filename="reminders.yaml")
+        deadline = (START + timedelta(days=3)).isoformat()
+        ids = [
+            engine.start("reminders", DRAFTER, data={"deadline": deadline}).instance.id
+            for _ in range(count)
+        ]
+    # Both timers of every instance are due: `remind` (a self-transition) and `mark_overdue`.
+    now = START + timedelta(days=4)
+    barrier = FORK.Barrier(procs, timeout=BARRIER_TIMEOUT)
+    fired = run_workers(tick, [(database_url, now, f"w{w}", 4, barrier) for w in range(procs)])
+    with Engine.open(database_url) as engine:
+        fired.append(run_due_timers(engine, now=now, worker_id="sweeper").fired)
+        triggers = Counter(e.trigger for i in ids for e in engine.history(i)[1:])
+        print(
+            f"\ntimer workers: {procs} processes, {count} instances -> fired={sum(fired)} "
+            f"{dict(triggers)}"
+        )
+        assert triggers["mark_overdue"] == count
+        assert triggers["remind"] <= count
+        assert sum(fired) == sum(triggers.values())
+        assert {engine.get(i).state for i in ids} == {"overdue"}
+        assert engine.verify().ok
+        assert half_applied(engine) == []
