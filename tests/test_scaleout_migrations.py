@@ -188,3 +188,18 @@ def test_db_current_reports_a_schema_behind_and_upgrade_fixes_it(
     assert (code, migrate.head_revision() in out) == (0, True)
     code, out = _cli(capsys, "--db", blank_url, "db", "current")
     assert "up to date" in out
+
+
+def test_a_database_newer_than_the_code_is_refused_without_advice_to_upgrade(
+    engine: Engine, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with engine.db.begin() as conn:  # as if a newer release had migrated it
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dcafe'"))
+    with pytest.raises(SchemaOutOfDate, match="newer than this version") as caught:
+        Engine.open(database_url)
+    assert caught.value.ahead
+    code, out = _cli(capsys, "--db", database_url, "db", "current")
+    assert (code, "newer than this version of workflow" in out) == (0, True)
+    code, out = _cli(capsys, "--db", database_url, "db", "upgrade")
+    assert code == 2
+    assert "run the newer version of workflow" in out

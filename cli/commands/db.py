@@ -29,11 +29,26 @@ def current(state: State, as_json: bool) -> None:
     """Say where the database schema stands."""
     from cli.output import emit_json
 
-    current_rev, head = state.engine(check_schema=False).schema_revision()
+    engine = state.engine(check_schema=False)
+    current_rev, head = engine.schema_revision()
+    ahead = not engine.schema_known(current_rev)
     if as_json:
-        emit_json({"current": current_rev, "head": head, "up_to_date": current_rev == head})
+        emit_json(
+            {
+                "current": current_rev,
+                "head": head,
+                "up_to_date": current_rev == head,
+                "ahead": ahead,
+            }
+        )
         return
-    status = "up to date" if current_rev == head else "behind: run `workflow db upgrade`"
+    status = (
+        "up to date"
+        if current_rev == head
+        else "newer than this version of workflow"
+        if ahead
+        else "behind: run `workflow db upgrade`"
+    )
     click.echo(f"database at revision {current_rev or 'none'}, head {head}: {status}")
 
 

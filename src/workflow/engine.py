@@ -110,6 +110,8 @@ class Engine:
             raise InvalidInput(f"cannot open database {self.db.url!r}: {exc.orig}") from exc
         if current == head:
             return
+        if not migrate.is_known(current):
+            raise SchemaOutOfDate(current, head, ahead=True)
         empty = current is None and not inspect(self.db).get_table_names()
         if empty and self.db.dialect.name == "sqlite":
             migrate.upgrade(self.db)
@@ -123,6 +125,11 @@ class Engine:
     def schema_revision(self) -> tuple[str | None, str]:
         """(where the database stands, what this code needs)."""
         return migrate.current_revision(self.db), migrate.head_revision()
+
+    @staticmethod
+    def schema_known(revision: str | None) -> bool:
+        """Whether ``revision`` is one of this code's migrations (False: the database is newer)."""
+        return migrate.is_known(revision)
 
     # --- definitions -------------------------------------------------------------------------
 

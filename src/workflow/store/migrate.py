@@ -6,9 +6,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateSchema
 
+from workflow.errors import SchemaOutOfDate
 from workflow.store.database import SCHEMA_OPTION
 
 SCRIPT_LOCATION = "workflow.store:migrations"
@@ -29,6 +31,16 @@ def head_revision() -> str:
     return head
 
 
+def is_known(revision: str | None) -> bool:
+    """Whether this code's migrations contain ``revision`` (None: a database never migrated)."""
+    if revision is None:
+        return True
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def current_revision(engine: Engine) -> str | None:
     """Where the database stands (None for a database never migrated)."""
     with engine.connect() as connection:
@@ -41,6 +53,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     On PostgreSQL the schema named by ``?schema=`` is created first if it does not exist, so a
     new tenant needs nothing but ``workflow db upgrade``.
     """
+    current = current_revision(engine)
+    if not is_known(current):
+        raise SchemaOutOfDate(current, head_revision(), ahead=True)
     with engine.begin() as connection:
         schema = engine.get_execution_options().get(SCHEMA_OPTION)
         if schema and connection.dialect.name == "postgresql":
