@@ -35,5 +35,11 @@ bench-quick: $(STAMP)
 soak: $(STAMP)
 	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -m "not slow" tests/reliability
 
+# the full-size multi-process proofs (16 processes x 200 rounds, 50 kills per configuration)
+.PHONY: scaleout
+scaleout: $(STAMP)
+	WORKFLOW_CONTENTION_ROUNDS=200 WORKFLOW_CRASH_KILLS_PER_POINT=10 \
+		$(BIN)/pytest -s tests/test_scaleout_concurrency.py tests/test_scaleout_crash.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache workflow.db workflow.db-*

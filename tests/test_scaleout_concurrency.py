@@ -1,8 +1,9 @@
 """Concurrency proven with real processes (issue 5), on SQLite and PostgreSQL.
 
 Workers are forked once and kept for the whole run, synchronised per round by a Barrier, so that
-every round really is N processes firing at the same moment. Sizes can be raised for a soak run:
-``WORKFLOW_CONTENTION_PROCS`` and ``WORKFLOW_CONTENTION_ROUNDS``.
+every round really is N processes firing at the same moment. ``make test`` runs 16 processes x
+50 rounds; ``make scaleout`` runs the full 16 x 200 (``WORKFLOW_CONTENTION_PROCS`` and
+``WORKFLOW_CONTENTION_ROUNDS`` set the sizes).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from scaleout_procs import (
 from workflow import Engine
 
 PROCS = int(os.environ.get("WORKFLOW_CONTENTION_PROCS", "16"))
-ROUNDS = int(os.environ.get("WORKFLOW_CONTENTION_ROUNDS", "200"))
+ROUNDS = int(os.environ.get("WORKFLOW_CONTENTION_ROUNDS", "50"))
 
 
 def _ring_instance(url: str, count: int = 1) -> list[int]:
@@ -66,7 +67,7 @@ def test_one_winner_per_round_when_processes_fire_the_same_trigger(database_url:
 
 def test_two_triggers_fired_at_once_follow_edges_of_the_definition(database_url: str) -> None:
     (instance_id,) = _ring_instance(database_url)
-    procs, rounds = 4, 40
+    procs, rounds = 4, 20
     barrier = FORK.Barrier(procs, timeout=BARRIER_TIMEOUT)
     # Half the workers fire `forward`, half fire `back`, with no expected version: both may win
     # a round, one after the other, but never from a state the instance has already left.
@@ -90,7 +91,7 @@ def test_two_triggers_fired_at_once_follow_edges_of_the_definition(database_url:
 
 
 def test_disjoint_instances_from_several_processes_never_conflict(database_url: str) -> None:
-    procs, per_proc, steps = 4, 3, 10
+    procs, per_proc, steps = 3, 2, 8
     ids = _ring_instance(database_url, procs * per_proc)
     shares = [ids[w::procs] for w in range(procs)]
     per_worker = run_workers(march, [(database_url, share, steps) for share in shares])
@@ -145,7 +146,7 @@ def test_timer_workers_in_several_processes_fire_each_timer_once(database_url: s
 
     from workflow import run_due_timers
 
-    procs, count = 3, 12
+    procs, count = 3, 8
     with Engine.open(database_url) as engine:
         engine.deploy_text(REMINDERS, filename="reminders.yaml")
         deadline = (START + timedelta(days=3)).isoformat()

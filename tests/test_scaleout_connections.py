@@ -132,3 +132,17 @@ def test_sqlite_lock_held_elsewhere_becomes_concurrent_modification(tmp_path: Pa
             other.execute("ROLLBACK")
             other.close()
         assert engine.fire(instance_id, "forward", WORKER).instance.version == 2
+
+
+def test_a_fire_naming_its_version_does_not_queue_behind_a_row_being_changed(server: str) -> None:
+    with _upgraded(_tenant(server)) as engine:
+        engine.deploy_text(RING, filename="ring.yaml")
+        instance_id = engine.start("ring", WORKER).instance.id
+        with engine.db.connect() as other, other.begin():
+            other.execute(  # another process, mid-transition on this instance
+                text("SELECT id FROM instances WHERE id = :id FOR UPDATE"), {"id": instance_id}
+            )
+            with pytest.raises(ConcurrentModification) as caught:
+                engine.fire(instance_id, "forward", WORKER, expected_version=1)
+        assert caught.value.instance_id == instance_id
+        assert engine.fire(instance_id, "forward", WORKER, expected_version=1).instance.version == 2

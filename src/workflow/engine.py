@@ -245,12 +245,18 @@ class Engine:
             expected_version,
         )
         _check_json(request.payload, "payload")
-        return self._run(
-            lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
-            actor,
-            f"fire {trigger} on {instance_id}",
-            idempotency_key,
-        )
+        try:
+            return self._run(
+                lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
+                actor,
+                f"fire {trigger} on {instance_id}",
+                idempotency_key,
+            )
+        except ConcurrentModification as exc:
+            if exc.instance_id:
+                raise
+            # the database refused a lock (busy, NOWAIT): name the instance for the caller
+            raise ConcurrentModification(request.instance_id, None, None) from exc
 
     def fire_timer(
         self, timer_id: int, instance_id: int, trigger: str, *, now: datetime | None = None

@@ -191,9 +191,20 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             with connection.begin():
                 yield connection
     except OperationalError as exc:
-        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+        if _is_contention(exc.orig):
             raise ConcurrentModification(0, None, None) from exc
         raise
+
+
+# PostgreSQL: lock_not_available (NOWAIT), serialization_failure, deadlock_detected.
+_CONTENTION_STATES = frozenset({"55P03", "40001", "40P01"})
+
+
+def _is_contention(orig: BaseException | None) -> bool:
+    """Whether a driver error means "another writer got there first" (not a broken database)."""
+    if getattr(orig, "sqlstate", None) in _CONTENTION_STATES:
+        return True
+    return "locked" in str(orig) or "busy" in str(orig)
 
 
 @contextmanager
