@@ -2,7 +2,7 @@
 
 Workers are forked once and kept for the whole run, synchronised per round by a Barrier, so that
 every round really is N processes firing at the same moment. ``make test`` runs 16 processes x
-50 rounds; ``make scaleout`` runs the full 16 x 200 (``WORKFLOW_CONTENTION_PROCS`` and
+30 rounds; ``make scaleout`` runs the full 16 x 200 (``WORKFLOW_CONTENTION_PROCS`` and
 ``WORKFLOW_CONTENTION_ROUNDS`` set the sizes).
 """
 
@@ -28,7 +28,7 @@ from scaleout_procs import (
 from workflow import Engine
 
 PROCS = int(os.environ.get("WORKFLOW_CONTENTION_PROCS", "16"))
-ROUNDS = int(os.environ.get("WORKFLOW_CONTENTION_ROUNDS", "50"))
+ROUNDS = int(os.environ.get("WORKFLOW_CONTENTION_ROUNDS", "30"))
 
 
 def _ring_instance(url: str, count: int = 1) -> list[int]:

@@ -57,10 +57,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     if not is_known(current):
         raise SchemaOutOfDate(current, head_revision(), ahead=True)
     with engine.begin() as connection:
-        schema = engine.get_execution_options().get(SCHEMA_OPTION)
-        if schema and connection.dialect.name == "postgresql":
-            # the name was checked against [a-z_][a-z0-9_]* when the engine was made
-            connection.execute(CreateSchema(schema, if_not_exists=True))
+        if connection.dialect.name == "postgresql":
+            # A migration may rewrite a large table: the app's statement timeout is not for it.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            schema = engine.get_execution_options().get(SCHEMA_OPTION)
+            if schema:
+                # the name was checked against [a-z_][a-z0-9_]* when the engine was made
+                connection.execute(CreateSchema(schema, if_not_exists=True))
         command.upgrade(_config(connection), revision)
 
 
