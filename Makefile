@@ -35,10 +35,10 @@ bench-quick: $(STAMP)
 soak: $(STAMP)
 	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -m "not slow" tests/reliability
 
-# the full-size multi-process proofs (16 processes x 200 rounds, 50 kills per configuration)
+# the multi-process proofs, bigger: 32 processes x 300 rounds, 100 kills per configuration
 .PHONY: scaleout
 scaleout: $(STAMP)
-	WORKFLOW_CONTENTION_ROUNDS=200 WORKFLOW_CRASH_KILLS_PER_POINT=10 \
+	WORKFLOW_CONTENTION_PROCS=32 WORKFLOW_CONTENTION_ROUNDS=300 WORKFLOW_CRASH_KILLS_PER_POINT=20 \
 		$(BIN)/pytest -s tests/test_scaleout_concurrency.py tests/test_scaleout_crash.py
 
 clean:

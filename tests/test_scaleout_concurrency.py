@@ -1,9 +1,8 @@
 """Concurrency proven with real processes (issue 5), on SQLite and PostgreSQL.
 
 Workers are forked once and kept for the whole run, synchronised per round by a Barrier, so that
-every round really is N processes firing at the same moment. ``make test`` runs 16 processes x
-30 rounds; ``make scaleout`` runs the full 16 x 200 (``WORKFLOW_CONTENTION_PROCS`` and
-``WORKFLOW_CONTENTION_ROUNDS`` set the sizes).
+every round really is N processes firing at the same moment: 16 processes x 200 rounds by
+default (``WORKFLOW_CONTENTION_PROCS`` and ``WORKFLOW_CONTENTION_ROUNDS`` change the sizes).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from scaleout_procs import (
 from workflow import Engine
 
 PROCS = int(os.environ.get("WORKFLOW_CONTENTION_PROCS", "16"))
-ROUNDS = int(os.environ.get("WORKFLOW_CONTENTION_ROUNDS", "30"))
+ROUNDS = int(os.environ.get("WORKFLOW_CONTENTION_ROUNDS", "200"))
 
 
 def _ring_instance(url: str, count: int = 1) -> list[int]:

@@ -3,7 +3,7 @@
 Afterwards the database is intact (``PRAGMA integrity_check`` on SQLite), every chain verifies,
 and no transition is half-applied: for every instance the state is the last audit row's
 destination and the version is the number of audit rows. Kills per configuration default to
-3 per crash point (15 kills) in ``make test`` and 10 (50 kills) in ``make scaleout``
+3 per crash point (15 kills) in ``make test`` and 20 (100 kills) in ``make scaleout``
 (``WORKFLOW_CRASH_KILLS_PER_POINT``).
 """
 
