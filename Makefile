@@ -35,5 +35,11 @@ bench-quick: $(STAMP)
 soak: $(STAMP)
 	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -m "not slow" tests/reliability
 
+# the multi-process proofs, bigger: 32 processes x 300 rounds, 100 kills per configuration
+.PHONY: scaleout
+scaleout: $(STAMP)
+	WORKFLOW_CONTENTION_PROCS=32 WORKFLOW_CONTENTION_ROUNDS=300 WORKFLOW_CRASH_KILLS_PER_POINT=20 \
+		$(BIN)/pytest -s tests/test_scaleout_concurrency.py tests/test_scaleout_crash.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache workflow.db workflow.db-*

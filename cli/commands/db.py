@@ -39,9 +39,67 @@ def current(state: State, as_json: bool) -> None:
     """
     from cli.output import emit_json
 
-    current_rev, head = state.engine(check_schema=False).schema_revision()
+    engine = state.engine(check_schema=False)
+    current_rev, head = engine.schema_revision()
+    ahead = not engine.schema_known(current_rev)
     if as_json:
-        emit_json({"current": current_rev, "head": head, "up_to_date": current_rev == head})
+        emit_json(
+            {
+                "current": current_rev,
+                "head": head,
+                "up_to_date": current_rev == head,
+                "ahead": ahead,
+            }
+        )
         return
-    status = "up to date" if current_rev == head else "behind: run `workflow db upgrade`"
+    status = (
+        "up to date"
+        if current_rev == head
+        else "newer than this version of workflow"
+        if ahead
+        else "behind: run `workflow db upgrade`"
+    )
     click.echo(f"database at revision {current_rev or 'none'}, head {head}: {status}")
+
+
+@group.command("copy")
+@click.option(
+    "--to", "target_url", required=True, metavar="URL", help="An empty database to copy into."
+)
+@json_option
+@pass_state
+def copy(state: State, target_url: str, as_json: bool) -> None:
+    """Copy every row of this database into an empty one, then verify its audit chains there.
+
+    The way to move from SQLite to PostgreSQL: definitions, workflows, instances, the audit
+    log, timers, outbox, actors, units, directives and administrators' events, keys and hashes
+    included. A target that has rows is refused; an empty one gets the schema first.
+
+    \b
+    Example:
+      workflow --db sqlite:///workflow.db db copy --to postgresql+psycopg://app@db/workflow
+    """
+    from cli.output import emit_json
+    from workflow import AuditError, copy_database
+
+    report = copy_database(state.engine(), target_url)
+    if as_json:
+        emit_json(
+            {
+                "target": report.target,
+                "rows": dict(report.rows),
+                "chains": report.verification.chains,
+                "events": report.verification.events,
+                "ok": report.ok,
+            }
+        )
+    else:
+        for table, count in report.rows.items():
+            click.echo(f"{table:<20} {count:>10,} rows")
+        status = "ok" if report.ok else "TAMPERED"
+        click.echo(
+            f"copied to {report.target}; audit verify {status}: "
+            f"{report.verification.chains} chains, {report.verification.events} events"
+        )
+    if not report.ok:
+        raise AuditError(report.verification.problems)

@@ -30,6 +30,7 @@ from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, requi
 from workflow.deadlines import due_instances
 from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
 from workflow.definition.durations import parse_span
+from workflow.dbcopy import CopyReport, copy_database
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
 from workflow.demo import DemoResult, run_demo
@@ -98,6 +99,7 @@ from workflow.records import (
 )
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
+from workflow.retry import retry_on_conflict
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
 from workflow.timers import (
     TimerInfo,
@@ -135,6 +137,7 @@ __all__ = [
     "CheckpointSignatureError",
     "Clock",
     "ConcurrentModification",
+    "CopyReport",
     "DatabaseOptions",
     "Definition",
     "DefinitionDiff",
@@ -192,6 +195,7 @@ __all__ = [
     "audit_rows",
     "claim_due",
     "count_audit_rows",
+    "copy_database",
     "default_registry",
     "definition_json_schema",
     "diff_definitions",
@@ -231,6 +235,7 @@ __all__ = [
     "retire_version",
     "retry_event",
     "run_demo",
+    "retry_on_conflict",
     "run_due_timers",
     "run_worker",
     "search_audit",

@@ -150,7 +150,11 @@ def fire_in(
     now: datetime,
 ) -> Applied:
     """Authorize, guard, move, persist and audit one transition on an open transaction."""
-    row = repo.instance_row(conn, request.instance_id)
+    # A caller naming the version it saw loses to anyone already changing the row: fail at once
+    # rather than queue behind them for a version that will no longer be current.
+    row = repo.instance_row(
+        conn, request.instance_id, for_update=True, nowait=request.expected_version is not None
+    )
     if row is None:
         raise NotFound("instance", request.instance_id)
     if request.expected_version is not None and row.version != request.expected_version:

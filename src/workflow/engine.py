@@ -80,7 +80,11 @@ class Engine:
         self.db = create_database_engine(url, options)
         self.catalog = Catalog(self.registry)
         if check_schema:
-            self._ensure_schema()
+            try:
+                self._ensure_schema()
+            except BaseException:
+                self.db.dispose()  # a refused engine must not leave its connection to the GC
+                raise
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
@@ -106,6 +110,8 @@ class Engine:
             raise InvalidInput(f"cannot open database {self.db.url!r}: {exc.orig}") from exc
         if current == head:
             return
+        if not migrate.is_known(current):
+            raise SchemaOutOfDate(current, head, ahead=True)
         empty = current is None and not inspect(self.db).get_table_names()
         if empty and self.db.dialect.name == "sqlite":
             migrate.upgrade(self.db)
@@ -119,6 +125,11 @@ class Engine:
     def schema_revision(self) -> tuple[str | None, str]:
         """(where the database stands, what this code needs)."""
         return migrate.current_revision(self.db), migrate.head_revision()
+
+    @staticmethod
+    def schema_known(revision: str | None) -> bool:
+        """Whether ``revision`` is one of this code's migrations (False: the database is newer)."""
+        return migrate.is_known(revision)
 
     # --- definitions -------------------------------------------------------------------------
 
@@ -234,12 +245,18 @@ class Engine:
             expected_version,
         )
         _check_json(request.payload, "payload")
-        return self._run(
-            lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
-            actor,
-            f"fire {trigger} on {instance_id}",
-            idempotency_key,
-        )
+        try:
+            return self._run(
+                lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
+                actor,
+                f"fire {trigger} on {instance_id}",
+                idempotency_key,
+            )
+        except ConcurrentModification as exc:
+            if exc.instance_id:
+                raise
+            # the database refused a lock (busy, NOWAIT): name the instance for the caller
+            raise ConcurrentModification(request.instance_id, None, None) from exc
 
     def fire_timer(
         self,

@@ -132,9 +132,16 @@ class InvalidInput(WorkflowError):
 class SchemaOutOfDate(WorkflowError):
     """The database schema is not at the revision this code needs."""
 
-    def __init__(self, current: str | None, head: str) -> None:
+    def __init__(self, current: str | None, head: str, *, ahead: bool = False) -> None:
         self.current = current
         self.head = head
+        self.ahead = ahead
+        if ahead:
+            super().__init__(
+                f"database schema is at revision {current}, newer than this version of "
+                f"workflow knows (it needs {head}): run the newer version of workflow"
+            )
+            return
         super().__init__(
             f"database schema is at revision {current or 'none'}, this version of workflow "
             f"needs {head}: run `workflow db upgrade`"

@@ -2,13 +2,16 @@
 
 SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for write transactions (so
 two writers queue instead of failing half-way); a new SQLite file is created with mode 0600.
-PostgreSQL gets pre-ping, a statement timeout and an optional schema (``search_path``).
+PostgreSQL gets pre-ping, a statement timeout, an idle-in-transaction timeout, an
+``application_name`` and an optional schema (``search_path``), so several tenants or test runs
+can share one server.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +27,9 @@ from workflow.errors import ConcurrentModification, InvalidInput
 
 DEFAULT_URL = "sqlite:///workflow.db"
 _WRITE = "workflow_write"
+SCHEMA_OPTION = "workflow_schema"
+"""Execution option naming the PostgreSQL schema the engine works in (``?schema=``)."""
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def _json_dumps(value: Any) -> str:
@@ -38,9 +44,13 @@ class DatabaseOptions:
     sqlite_synchronous: str = "normal"
     busy_timeout_ms: int = 30_000
     statement_timeout_ms: int = 30_000
+    idle_in_transaction_timeout_ms: int = 60_000
     schema: str | None = None
     pool_size: int = 5
     max_overflow: int = 10
+    pool_timeout_s: int = 30
+    pool_recycle_s: int = 1800
+    application_name: str = "workflow"
 
 
 _URL_OPTIONS = {
@@ -48,9 +58,13 @@ _URL_OPTIONS = {
     "synchronous": "sqlite_synchronous",
     "busy_timeout_ms": "busy_timeout_ms",
     "statement_timeout_ms": "statement_timeout_ms",
+    "idle_in_transaction_timeout_ms": "idle_in_transaction_timeout_ms",
     "schema": "schema",
     "pool_size": "pool_size",
     "max_overflow": "max_overflow",
+    "pool_timeout_s": "pool_timeout_s",
+    "pool_recycle_s": "pool_recycle_s",
+    "application_name": "application_name",
 }
 
 
@@ -61,6 +75,8 @@ def _split_options(url: URL, options: DatabaseOptions) -> tuple[URL, DatabaseOpt
             raw = url.query[key]
             text = raw if isinstance(raw, str) else raw[-1]
             default = getattr(options, attribute)
+            if isinstance(default, int) and not text.isdigit():
+                raise InvalidInput(f"database URL option {key}={text!r} must be a whole number")
             values[attribute] = int(text) if isinstance(default, int) else text
     if not values:
         return url, options
@@ -134,18 +150,30 @@ def _create_private_file(path: Path) -> None:
 def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    server_options = f"-c statement_timeout={int(opts.statement_timeout_ms)}"
+    # Server-side limits, so that a stuck statement or a client that vanished mid-transaction
+    # (another machine, a cut network) cannot hold an instance's row lock for ever.
+    server_options = (
+        f"-c statement_timeout={int(opts.statement_timeout_ms)}"
+        f" -c idle_in_transaction_session_timeout={int(opts.idle_in_transaction_timeout_ms)}"
+    )
     if opts.schema:
-        if not opts.schema.replace("_", "").isalnum():
-            raise InvalidInput(f"schema name {opts.schema!r} must be letters, digits and _")
+        if not _SCHEMA_NAME.fullmatch(opts.schema):
+            raise InvalidInput(
+                f"schema name {opts.schema!r} must be lower-case letters, digits and _ "
+                "(not starting with a digit, at most 63 characters)"
+            )
         server_options += f" -c search_path={opts.schema}"
     return create_engine(
         url,
         json_serializer=_json_dumps,
+        # A connection the server or a proxy dropped is replaced at checkout, not failed on.
         pool_pre_ping=True,
         pool_size=opts.pool_size,
         max_overflow=opts.max_overflow,
-        connect_args={"options": server_options},
+        pool_timeout=opts.pool_timeout_s,
+        pool_recycle=opts.pool_recycle_s,
+        connect_args={"options": server_options, "application_name": opts.application_name},
+        execution_options={SCHEMA_OPTION: opts.schema} if opts.schema else {},
     )
 
 
@@ -163,9 +191,20 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             with connection.begin():
                 yield connection
     except OperationalError as exc:
-        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+        if _is_contention(exc.orig):
             raise ConcurrentModification(0, None, None) from exc
         raise
+
+
+# PostgreSQL: lock_not_available (NOWAIT), serialization_failure, deadlock_detected.
+_CONTENTION_STATES = frozenset({"55P03", "40001", "40P01"})
+
+
+def _is_contention(orig: BaseException | None) -> bool:
+    """Whether a driver error means "another writer got there first" (not a broken database)."""
+    if getattr(orig, "sqlstate", None) in _CONTENTION_STATES:
+        return True
+    return "locked" in str(orig) or "busy" in str(orig)
 
 
 @contextmanager

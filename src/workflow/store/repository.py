@@ -81,8 +81,17 @@ def deployed_definitions(conn: Connection, workflow: str | None = None) -> Seque
 # --- instances -----------------------------------------------------------------------------------
 
 
-def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
-    return conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+def instance_row(
+    conn: Connection, instance_id: int, *, for_update: bool = False, nowait: bool = False
+) -> Row[Any] | None:
+    """The instance row; ``for_update`` locks it until commit (PostgreSQL; SQLite's write
+    transaction already holds the database lock), so a concurrent writer waits, then reads the
+    new version, instead of computing a transition that cannot commit. With ``nowait`` a row
+    another transaction is changing raises at once (lock_not_available) instead of waiting."""
+    query = select(instances).where(instances.c.id == instance_id)
+    if for_update:
+        query = query.with_for_update(nowait=nowait)
+    return conn.execute(query).first()
 
 
 def instance_rows(

@@ -1,0 +1,148 @@
+"""Connection handling (issue 5): options from the URL, pre-ping, statement timeout, schemas,
+and SQLite's lock turned into ConcurrentModification."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from scaleout_procs import RING, WORKER
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from workflow import ConcurrentModification, Engine, InvalidInput, SchemaOutOfDate
+
+
+def _show(engine: Engine, setting: str) -> str:
+    with engine.db.connect() as conn:
+        return str(conn.execute(text(f"SHOW {setting}")).scalar_one())
+
+
+@pytest.fixture
+def server(postgres_server_url: str) -> str:
+    """The test run's PostgreSQL database (each test picks its own schema in it)."""
+    return postgres_server_url
+
+
+def _tenant(server: str, **options: object) -> str:
+    query = "&".join(
+        f"{k}={v}" for k, v in {"schema": f"t_{uuid.uuid4().hex[:10]}", **options}.items()
+    )
+    return f"{server}?{query}"
+
+
+def _upgraded(url: str) -> Engine:
+    with Engine(url, check_schema=False) as setup:
+        setup.upgrade_schema()  # creates the schema named in the URL, then the tables
+    return Engine.open(url)
+
+
+def test_postgres_session_settings_come_from_the_url(server: str) -> None:
+    url = _tenant(
+        server,
+        statement_timeout_ms=1234,
+        idle_in_transaction_timeout_ms=5678,
+        application_name="wf_worker",
+    )
+    with _upgraded(url) as engine:
+        schema = url.split("schema=")[1].split("&")[0]
+        assert _show(engine, "search_path") == schema
+        assert _show(engine, "statement_timeout") == "1234ms"
+        assert _show(engine, "idle_in_transaction_session_timeout") == "5678ms"
+        assert _show(engine, "application_name") == "wf_worker"
+
+
+def test_postgres_pool_settings_come_from_the_url(server: str) -> None:
+    url = _tenant(server, pool_size=3, max_overflow=2, pool_timeout_s=7, pool_recycle_s=60)
+    with Engine(url, check_schema=False) as engine:
+        pool = engine.db.pool
+        assert (pool.size(), pool._max_overflow, pool._timeout, pool._recycle) == (3, 2, 7, 60)  # type: ignore[attr-defined]
+        assert pool._pre_ping  # type: ignore[attr-defined]
+
+
+def test_statement_timeout_cancels_a_long_statement(server: str) -> None:
+    with Engine(_tenant(server, statement_timeout_ms=50), check_schema=False) as engine:
+        with pytest.raises(OperationalError) as caught, engine.db.connect() as conn:
+            conn.execute(text("SELECT pg_sleep(10)"))
+        assert getattr(caught.value.orig, "sqlstate", None) == "57014"  # query_canceled
+
+
+def test_pre_ping_replaces_a_connection_the_server_dropped(server: str) -> None:
+    with _upgraded(_tenant(server, pool_size=1)) as engine:
+        engine.deploy_text(RING, filename="ring.yaml")
+        instance_id = engine.start("ring", WORKER).instance.id
+        with engine.db.connect() as conn:
+            backend_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
+        admin.dispose()
+        assert engine.fire(instance_id, "forward", WORKER).instance.version == 2
+
+
+def test_schemas_keep_tenants_on_one_server_apart(server: str) -> None:
+    with _upgraded(_tenant(server)) as first, _upgraded(_tenant(server)) as second:
+        first.deploy_text(RING, filename="ring.yaml")
+        first.start("ring", WORKER)
+        assert len(first.instances()) == 1
+        assert second.instances() == []
+        assert second.deployed() == []
+
+
+def test_a_schema_that_does_not_exist_is_refused_as_behind(server: str) -> None:
+    with pytest.raises(SchemaOutOfDate, match="workflow db upgrade"):
+        Engine.open(_tenant(server))
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("pool_size=many", "whole number"),
+        ("statement_timeout_ms=-5", "whole number"),
+        ("schema=Tenant-A", "schema name"),
+        ("schema=1tenant", "schema name"),
+    ],
+)
+def test_bad_connection_options_are_refused(query: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        Engine("postgresql+psycopg://nobody@127.0.0.1:1/none?" + query, check_schema=False)
+
+
+def test_sqlite_pragmas_come_from_the_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}?journal_mode=delete&busy_timeout_ms=1234"
+    with Engine.open(url) as engine, engine.db.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "delete"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 1234
+
+
+def test_sqlite_lock_held_elsewhere_becomes_concurrent_modification(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    with Engine.open(f"sqlite:///{path}?busy_timeout_ms=50") as engine:
+        engine.deploy_text(RING, filename="ring.yaml")
+        instance_id = engine.start("ring", WORKER).instance.id
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process's writer, holding the lock
+        try:
+            with pytest.raises(ConcurrentModification) as caught:
+                engine.fire(instance_id, "forward", WORKER)
+            assert "locked" not in str(caught.value)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert engine.fire(instance_id, "forward", WORKER).instance.version == 2
+
+
+def test_a_fire_naming_its_version_does_not_queue_behind_a_row_being_changed(server: str) -> None:
+    with _upgraded(_tenant(server)) as engine:
+        engine.deploy_text(RING, filename="ring.yaml")
+        instance_id = engine.start("ring", WORKER).instance.id
+        with engine.db.connect() as other, other.begin():
+            other.execute(  # another process, mid-transition on this instance
+                text("SELECT id FROM instances WHERE id = :id FOR UPDATE"), {"id": instance_id}
+            )
+            with pytest.raises(ConcurrentModification) as caught:
+                engine.fire(instance_id, "forward", WORKER, expected_version=1)
+        assert caught.value.instance_id == instance_id
+        assert engine.fire(instance_id, "forward", WORKER, expected_version=1).instance.version == 2
