@@ -94,14 +94,12 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
-        return errors.BAD_INPUT
         # one line, like every other expected error; the usage is a --help away
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             hint = f" (see `{exc.ctx.command_path} --help`)"
         click.echo(f"error: {exc.format_message()}{hint}", err=True)
-        sys.exit(errors.BAD_INPUT)
+        return errors.BAD_INPUT
     except Exception as exc:
         code = errors.exit_code_for(exc)
         if code == errors.INTERNAL:

@@ -82,7 +82,7 @@ READS: list[tuple[tuple[str, ...], str, set[str]]] = [
         "instance_id", "workflow", "version", "current", "path", "taken", "format", "diagram"}),
     (("audit", "search", "--actor", "c1"), "lines", SEARCH_EVENT),
     (("audit", "verify"), "object", VERIFY),
-    (("db", "current"), "object", {"current", "head", "up_to_date"}),
+    (("db", "current"), "object", {"current", "head", "up_to_date", "ahead"}),
 ]  # fmt: skip
 
 

@@ -49,7 +49,14 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
 
 @group.command("report")
 @click.argument("number")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--at", metavar="INSTANT", help="Report as of this ISO-8601 instant (default: now).")
 @pass_state
 def report(state: State, number: str, fmt: str, at: str | None) -> None:
@@ -115,7 +122,12 @@ def units_import(state: State, file: str) -> None:
 @json_option
 @pass_state
 def units_list(state: State, kind: str | None, as_json: bool) -> None:
-    """List registered units."""
+    """List registered units.
+
+    \b
+    Example:
+      workflow units list --kind base --json
+    """
     from cli.output import emit_json, table
     from workflow import list_units
 

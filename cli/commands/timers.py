@@ -37,7 +37,13 @@ def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any
     help="With --once: the moment to run at, with an offset (2020-09-15T08:00:00+07:00).",
 )
 @click.option("--worker-id", help="Name of this worker in claims (default: host:pid).")
-@click.option("--batch", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Timers claimed per pass.",
+)
 @click.option(
     "--lease",
     default="5m",
@@ -135,13 +141,24 @@ def _stop_on_signals(stop: Any) -> Any:
 @group.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only timers with this status.")
 @click.option("--instance", "instance_id", type=int, help="Only this instance's timers.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="At most N timers.",
+)
 @json_option
 @pass_state
 def list_(
     state: State, status: str | None, instance_id: int | None, limit: int, as_json: bool
 ) -> None:
-    """List timer rows, soonest due first."""
+    """List timer rows, soonest due first.
+
+    \b
+    Example:
+      workflow timers list --status pending --json
+    """
     from cli.output import emit_json, table
     from workflow import list_timers
 

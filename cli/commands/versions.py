@@ -64,9 +64,11 @@ def _switch(disabled: bool) -> click.Command:
         _report(change, as_json, f"{verb}d", f"already {verb}d:")
 
     command.help = (
-        "Disable a workflow: no new instances of any version; running ones carry on."
+        "Disable a workflow: no new instances of any version; running ones carry on.\n\n"
+        "\b\nExample:\n  workflow definitions disable plan_drafting"
         if disabled
-        else "Enable a disabled workflow again."
+        else "Enable a disabled workflow again.\n\n"
+        "\b\nExample:\n  workflow definitions enable plan_drafting"
     )
     return command
 

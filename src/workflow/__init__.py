@@ -27,10 +27,10 @@ from workflow.checkpoints import (
     write_checkpoint,
 )
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
+from workflow.dbcopy import CopyReport, copy_database
 from workflow.deadlines import due_instances
 from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
 from workflow.definition.durations import parse_span
-from workflow.dbcopy import CopyReport, copy_database
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
 from workflow.demo import DemoResult, run_demo
@@ -98,8 +98,8 @@ from workflow.records import (
     Instance,
 )
 from workflow.registry import GuardContext, Registry, default_registry
-from workflow.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
 from workflow.retry import retry_on_conflict
+from workflow.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
 from workflow.timers import (
     TimerInfo,
@@ -194,8 +194,8 @@ __all__ = [
     "__version__",
     "audit_rows",
     "claim_due",
-    "count_audit_rows",
     "copy_database",
+    "count_audit_rows",
     "default_registry",
     "definition_json_schema",
     "diff_definitions",
@@ -234,8 +234,8 @@ __all__ = [
     "require_aware",
     "retire_version",
     "retry_event",
-    "run_demo",
     "retry_on_conflict",
+    "run_demo",
     "run_due_timers",
     "run_worker",
     "search_audit",
