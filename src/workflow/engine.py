@@ -32,6 +32,14 @@ from workflow.errors import (
     SchemaOutOfDate,
     WorkflowError,
 )
+from workflow.limits import (
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    MAX_ITEM_KEY_CHARS,
+    MAX_NAME_CHARS,
+    MAX_UNIT_CHARS,
+    check_optional,
+    check_text,
+)
 from workflow.records import (
     Actor,
     AuditEvent,
@@ -182,7 +190,7 @@ class Engine:
         request = StartRequest(
             data or {}, unit, tuple(coordinating_units), directive_id, item_key, parent_id
         )
-        _check_json(request.data, "data")
+        _check_start(workflow, request, idempotency_key)
         return self._run(
             lambda conn, now: start_in(
                 conn, self.machine_for, self.registry, workflow, request, actor, now
@@ -234,6 +242,7 @@ class Engine:
             expected_version,
         )
         _check_json(request.payload, "payload")
+        check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
         return self._run(
             lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
             actor,
@@ -376,6 +385,8 @@ class Engine:
     ) -> Actor:
         """Register (or update) an actor for the CLI, which looks roles up by id."""
         actor = Actor(actor_id, roles, unit)
+        check_optional(name, "actor name", MAX_NAME_CHARS)
+        check_text(by, "by", MAX_NAME_CHARS)
         now = self.now()
         with self.transaction() as conn:
             repo.upsert_actor(conn, actor.id, sorted(actor.roles), unit, name, now)
@@ -385,6 +396,7 @@ class Engine:
         return actor
 
     def actor(self, actor_id: str) -> Actor:
+        check_text(actor_id, "actor id")
         with read_transaction(self.db) as conn:
             row = repo.actor_row(conn, actor_id)
         if row is None:
@@ -439,15 +451,28 @@ def _instance_id(value: object) -> int:
 def _reason(reason: str | None) -> str | None:
     if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS):
         raise InvalidInput(f"a reason is text of at most {MAX_REASON_CHARS} characters")
-    return reason
+    # A NUL is refused, not escaped: PostgreSQL TEXT cannot store it, and a reason is read by
+    # people, so both backends refuse it the same way (docs/guarantees.md).
+    return check_optional(reason, "reason")
+
+
+def _check_start(workflow: str, request: StartRequest, idempotency_key: str | None) -> None:
+    check_text(workflow, "workflow name", MAX_NAME_CHARS)
+    _check_json(request.data, "data")
+    check_optional(request.unit, "unit", MAX_UNIT_CHARS)
+    for unit in request.coordinating_units:
+        check_text(unit, "coordinating unit", MAX_UNIT_CHARS)
+    check_optional(request.item_key, "item key", MAX_ITEM_KEY_CHARS)
+    check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
 
 
 def _check_json(value: Mapping[str, Any], what: str) -> None:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{what} must be a JSON object")
     try:
-        encoded = canonical_json(dict(value))
+        encoded = canonical_json(dict(value)).encode("utf-8")
     except (TypeError, ValueError) as exc:
+        # ValueError covers NaN/infinity and lone surrogates (UnicodeEncodeError).
         raise InvalidInput(f"{what} is not JSON: {exc}") from exc
-    if len(encoded.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+    if len(encoded) > MAX_PAYLOAD_BYTES:
         raise InvalidInput(f"{what} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")

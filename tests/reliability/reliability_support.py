@@ -1,0 +1,94 @@
+"""Shared by the reliability suite: hypothesis profiles, databases for examples, run counters.
+
+Hypothesis runs many examples inside one pytest test, so the per-test ``database_url`` fixture
+cannot give each example its own database. Instead each test builds a :class:`DatabasePool`:
+SQLite examples get a copy of a database migrated once; PostgreSQL examples share a migrated
+schema (a fresh one every ``ROTATE`` examples, so the soak run does not verify ever-growing
+logs) and stay apart by using their own workflow name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from sqlalchemy import create_engine, text
+
+from workflow import Engine
+
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+
+# CI: a few seconds per backend. Soak (`make soak`): minutes, long runs of steps.
+settings.register_profile(
+    "ci",
+    max_examples=8,
+    stateful_step_count=20,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "soak",
+    max_examples=400,
+    stateful_step_count=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+COUNTS: Counter[str] = Counter()
+"""Printed at the end of the session by ``tests/reliability/conftest.py``."""
+
+
+def profile(**overrides: object) -> settings:
+    """The active profile's settings (``HYPOTHESIS_PROFILE``), with overrides."""
+    return settings(settings.get_profile(PROFILE), **overrides)  # type: ignore[arg-type]
+
+
+def count(key: str, amount: int = 1) -> None:
+    COUNTS[key] += amount
+
+
+class DatabasePool:
+    """Hands out a migrated database URL for each hypothesis example."""
+
+    ROTATE = 10
+
+    def __init__(self, backend: str, workdir: Path, server_url: str | None = None) -> None:
+        self.backend = backend
+        self.workdir = workdir
+        self.server_url = server_url
+        self.handed = 0
+        self._shared: str | None = None
+        if backend == "sqlite":
+            self._template = workdir / "template.db"
+            with Engine.open(f"sqlite:///{self._template}"):
+                pass
+
+    def next_url(self) -> str:
+        self.handed += 1
+        if self.backend == "sqlite":
+            path = self.workdir / f"example-{self.handed}.db"
+            shutil.copyfile(self._template, path)
+            path.chmod(0o600)
+            return f"sqlite:///{path}"
+        if self._shared is None or self.handed % self.ROTATE == 0:
+            assert self.server_url is not None
+            self._shared = new_postgres_schema(self.server_url)
+        return self._shared
+
+
+def new_postgres_schema(server_url: str) -> str:
+    """A new migrated schema in the run's PostgreSQL database."""
+    schema = f"r_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = f"{server_url}?schema={schema}"
+    with Engine(url, check_schema=False) as setup:
+        setup.upgrade_schema()
+    return url
