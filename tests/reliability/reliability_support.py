@@ -9,16 +9,20 @@ logs) and stay apart by using their own workflow name.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from workflow import Engine
+from workflow.store.tables import metadata
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 
@@ -92,3 +96,28 @@ def new_postgres_schema(server_url: str) -> str:
     with Engine(url, check_schema=False) as setup:
         setup.upgrade_schema()
     return url
+
+
+RUNNER = Path(__file__).resolve().parent / "cli_runner.py"
+
+
+def run_cli(work: Path, db: str, runs: list[list[str]], env: dict[str, str] | None = None) -> dict:
+    """Run each argv through the real CLI in one fresh interpreter (see ``cli_runner.py``)."""
+    spec, out = work / "spec.json", work / "results.json"
+    spec.write_text(json.dumps({"db": db, "runs": runs}), encoding="utf-8")
+    subprocess.run(
+        [sys.executable, str(RUNNER), str(spec), str(out)],
+        check=True,
+        timeout=240,
+        env={**os.environ, **(env or {})},
+    )
+    return dict(json.loads(out.read_text(encoding="utf-8")))
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table: the test that an error wrote nothing compares these before and after."""
+    with engine.db.connect() as conn:
+        return {
+            t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in metadata.sorted_tables
+        }

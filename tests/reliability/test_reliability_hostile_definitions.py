@@ -7,20 +7,14 @@ the file and the line, no traceback, no row written, and stay under the caps bel
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from reliability_support import count
-from sqlalchemy import func, select
+from reliability_support import count, row_counts, run_cli
 
 from workflow import DefinitionError, Engine
-from workflow.store.tables import metadata
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "definitions"
-RUNNER = Path(__file__).resolve().parent / "corpus_runner.py"
 HUGE_BYTES = 24 * 1024 * 1024
 
 CPU_CAP_S = 2.0
@@ -77,17 +71,20 @@ def corpus_files(huge_file: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def cli_results(corpus_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One fresh interpreter runs the CLI over the whole corpus (see corpus_runner.py)."""
+    """One fresh interpreter runs validate and deploy over the whole corpus."""
     work = tmp_path_factory.mktemp("corpus")
-    out = work / "results.json"
     url = f"sqlite:///{work / 'corpus.db'}"
-    subprocess.run(
-        [sys.executable, str(RUNNER), str(out), url, *map(str, corpus_files.values())],
-        check=True,
-        timeout=240,
-    )
-    results = json.loads(out.read_text(encoding="utf-8"))
-    results["by_name"] = {Path(k).name: (k, v) for k, v in results["cases"].items()}
+    runs = []
+    for path in corpus_files.values():
+        runs.append(["definitions", "validate", str(path)])
+        runs.append(["--db", url, "definitions", "deploy", str(path)])
+    results = run_cli(work, url, runs)
+    by_name: dict[str, tuple[str, dict]] = {}
+    for path, validate, deploy in zip(
+        corpus_files.values(), results["runs"][::2], results["runs"][1::2], strict=True
+    ):
+        by_name[path.name] = (str(path), {"validate": validate, "deploy": deploy})
+    results["by_name"] = by_name
     return results
 
 
@@ -115,19 +112,11 @@ def test_cli_refuses_hostile_file(name: str, command: str, cli_results: dict) ->
     count("hostile definitions (CLI):passed")
 
 
-def _rows(engine: Engine) -> int:
-    with engine.db.connect() as conn:
-        return sum(
-            int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-            for t in metadata.sorted_tables
-        )
-
-
 def test_api_deploy_refuses_every_hostile_file(
     engine: Engine, corpus_files: dict[str, Path]
 ) -> None:
     """On both backends: a DefinitionError naming the file for each, and no row written."""
-    before = _rows(engine)
+    before = row_counts(engine)
     for name, path in corpus_files.items():
         count("hostile definitions (API):total")
         with pytest.raises(DefinitionError) as raised:
@@ -135,4 +124,4 @@ def test_api_deploy_refuses_every_hostile_file(
         assert all(issue.file == str(path) for issue in raised.value.issues), name
         assert raised.value.issues[0].line == EXPECTED[name][0], name
         count("hostile definitions (API):passed")
-    assert _rows(engine) == before
+    assert row_counts(engine) == before
