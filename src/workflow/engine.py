@@ -293,12 +293,10 @@ class Engine:
                     to_event(_must(repo.audit_row(conn, applied.instance_id, applied.seq))),
                 )
         except WorkflowError as exc:
+            # No message: a guard's refusal quotes the value it saw, which may come from the
+            # payload, and payload values are never logged. The caller gets the full error.
             log.info(
-                "transition.refused",
-                action=action,
-                actor=actor.id,
-                error=type(exc).__name__,
-                message=str(exc),
+                "transition.refused", action=action, actor=actor.id, error=type(exc).__name__
             )
             raise
         log.info(
