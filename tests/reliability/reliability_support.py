@@ -47,9 +47,18 @@ COUNTS: Counter[str] = Counter()
 """Printed at the end of the session by ``tests/reliability/conftest.py``."""
 
 
-def profile(**overrides: object) -> settings:
-    """The active profile's settings (``HYPOTHESIS_PROFILE``), with overrides."""
-    return settings(settings.get_profile(PROFILE), **overrides)  # type: ignore[arg-type]
+SOAK_FACTOR = 25
+"""How many more examples a fuzz test runs under the soak profile than in CI."""
+
+
+def profile(max_examples: int | None = None) -> settings:
+    """The active profile's settings (``HYPOTHESIS_PROFILE``); ``max_examples`` is the CI
+    count of a fuzz test, multiplied by :data:`SOAK_FACTOR` under the soak profile."""
+    active = settings.get_profile(PROFILE)
+    if max_examples is None:
+        return settings(active)
+    factor = SOAK_FACTOR if PROFILE == "soak" else 1
+    return settings(active, max_examples=max_examples * factor)
 
 
 def count(key: str, amount: int = 1) -> None:

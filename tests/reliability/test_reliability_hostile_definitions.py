@@ -26,6 +26,7 @@ RSS_CAP_KB = 64 * 1024
 EXPECTED = {
     "billion_laughs.yaml": (4, "anchors"),
     "code_in_guard.yaml": (15, "guards[0].function"),
+    "control_chars.yaml": (2, "is not allowed in YAML"),
     "deep_mappings.yaml": (3, "nesting deeper than 32"),
     "deep_sequences.yaml": (2, "nesting deeper than 32"),
     "duplicate_keys.yaml": (10, "duplicate key 'name'"),
