@@ -33,7 +33,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 
 soak: $(STAMP)
-	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -m "not slow" tests/reliability
+	HYPOTHESIS_PROFILE=soak $(BIN)/pytest --timeout=0 -m "not slow" tests/reliability
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache workflow.db workflow.db-*

@@ -21,9 +21,12 @@ from cli.main import main
 from workflow import Engine
 from workflow.store.tables import metadata
 
+_ENGINES: dict[str, Engine] = {}
+
 
 def row_counts(url: str) -> dict[str, int]:
-    with Engine(url, check_schema=False) as engine, engine.db.connect() as conn:
+    engine = _ENGINES.get(url) or _ENGINES.setdefault(url, Engine(url, check_schema=False))
+    with engine.db.connect() as conn:
         return {
             t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
             for t in metadata.sorted_tables

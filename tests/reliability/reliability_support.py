@@ -29,8 +29,8 @@ PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 # CI: a few seconds per backend. Soak (`make soak`): minutes, long runs of steps.
 settings.register_profile(
     "ci",
-    max_examples=8,
-    stateful_step_count=20,
+    max_examples=5,
+    stateful_step_count=15,
     deadline=None,
     derandomize=False,
     suppress_health_check=[HealthCheck.too_slow],

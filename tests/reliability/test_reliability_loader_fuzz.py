@@ -80,7 +80,7 @@ def loads_or_refuses(source: str | bytes) -> None:
     assert all(issue.file == "fuzz.yaml" for issue in refusal.issues)
 
 
-@profile(max_examples=100)
+@profile(max_examples=80)
 @given(st.text())
 def test_random_text(source: str) -> None:
     loads_or_refuses(source)
@@ -118,7 +118,7 @@ def _paths(value: object, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]
 PATHS = _paths(VALID)[1:]
 
 
-@profile(max_examples=100)
+@profile(max_examples=60)
 @given(st.lists(st.tuples(st.sampled_from(PATHS), structures), min_size=1, max_size=3))
 def test_mutated_valid_definition(mutations: list[tuple[tuple[Any, ...], object]]) -> None:
     """A valid definition with random parts replaced by random values."""
