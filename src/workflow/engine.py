@@ -159,6 +159,7 @@ class Engine:
 
     def definition(self, workflow: str, version: int | None = None) -> m.Definition:
         """The deployed definition (the newest version unless one is named)."""
+        check_text(workflow, "workflow name")
         with read_transaction(self.db) as conn:
             return self.catalog.machine(conn, workflow, version, startable=False).definition
 
@@ -338,6 +339,8 @@ class Engine:
         before_id: int | None = None,
     ) -> list[Instance]:
         """Instances matching every filter given, newest first; page with ``before_id``."""
+        for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
+            check_optional(value, what)
         with read_transaction(self.db) as conn:
             rows = repo.instance_rows(
                 conn,

@@ -109,6 +109,8 @@ REFUSALS: list[tuple[str, Any, type[WorkflowError]]] = [
     ("NUL in start unit", lambda e, i: e.start("orders", CLERK, unit="u\x00"), InvalidInput),
     ("NUL in idempotency key", lambda e, i: e.fire(i, "annotate", CLERK, idempotency_key="k\x00"), InvalidInput),
     ("NUL in actor lookup", lambda e, i: e.actor("a\x00"), InvalidInput),
+    ("NUL in a list filter", lambda e, i: e.instances(workflow="orders\x00"), InvalidInput),
+    ("NUL in a definition lookup", lambda e, i: e.definition("orders\x00"), InvalidInput),
     ("actor id of 201 chars", lambda e, i: e.fire(i, "annotate", Actor("a" * 201, ["clerk"])), InvalidInput),
     ("unit of 101 chars", lambda e, i: e.start("orders", CLERK, unit="u" * 101), InvalidInput),
     ("idempotency key of 201 chars", lambda e, i: e.fire(i, "annotate", CLERK, idempotency_key="k" * 201), InvalidInput),
