@@ -53,10 +53,12 @@ SOAK_FACTOR = 25
 
 def profile(max_examples: int | None = None) -> settings:
     """The active profile's settings (``HYPOTHESIS_PROFILE``); ``max_examples`` is the CI
-    count of a fuzz test, multiplied by :data:`SOAK_FACTOR` under the soak profile."""
+    count of a fuzz test, multiplied by :data:`SOAK_FACTOR` under the soak profile.
+    ``RELIABILITY_MAX_EXAMPLES`` sets the model check's count (a soak of a chosen length)."""
     active = settings.get_profile(PROFILE)
     if max_examples is None:
-        return settings(active)
+        chosen = os.environ.get("RELIABILITY_MAX_EXAMPLES")
+        return settings(active, max_examples=int(chosen)) if chosen else settings(active)
     factor = SOAK_FACTOR if PROFILE == "soak" else 1
     return settings(active, max_examples=max_examples * factor)
 
