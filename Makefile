@@ -33,7 +33,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 
 soak: $(STAMP)
-	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -m "not slow" tests/reliability
+	HYPOTHESIS_PROFILE=soak $(BIN)/pytest --timeout=0 -m "not slow" tests/reliability
 
 # the multi-process proofs, bigger: 32 processes x 300 rounds, 100 kills per configuration
 .PHONY: scaleout

@@ -13,7 +13,7 @@ SRC = ROOT / "src" / "workflow"
 # The layer of each module (by path relative to src/workflow); a module may import only
 # modules of its own layer or below.
 LAYERS = {
-    "errors": 0, "clock": 0, "records": 0,
+    "errors": 0, "clock": 0, "records": 0, "limits": 0,
     "definition": 1,
     "registry": 2,
     "store": 3, "audit": 3,

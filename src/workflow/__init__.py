@@ -68,7 +68,7 @@ from workflow.dispatch import (
     publish,
     retry_event,
 )
-from workflow.engine import MAX_PAYLOAD_BYTES, Engine
+from workflow.engine import Engine
 from workflow.errors import (
     AuditError,
     ConcurrentModification,
@@ -87,6 +87,7 @@ from workflow.errors import (
 )
 from workflow.events import Event, EventBus
 from workflow.graphs import GRAPH_FORMATS, Highlight, path_of, render_graph, taken_path
+from workflow.limits import MAX_PAYLOAD_BYTES
 from workflow.migration import InstanceMove, MigrationPlan, MigrationRequest, migrate_instances
 from workflow.notifications import NextActorNotices, who_acts_next
 from workflow.records import (

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workflow._apply import Applied, FireRequest, StartRequest, fire_in, start_in
 from workflow._machine import CompiledMachine
-from workflow.audit import ChainProblem, VerificationReport, canonical_json, verify_rows
+from workflow.audit import ChainProblem, VerificationReport, verify_rows
 from workflow.catalog import Catalog, deployed_definitions
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
@@ -31,6 +31,17 @@ from workflow.errors import (
     NotFound,
     SchemaOutOfDate,
     WorkflowError,
+)
+from workflow.limits import (
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    MAX_ITEM_KEY_CHARS,
+    MAX_NAME_CHARS,
+    MAX_UNIT_CHARS,
+    check_instance_id,
+    check_json_object,
+    check_optional,
+    check_reason,
+    check_text,
 )
 from workflow.records import (
     Actor,
@@ -53,10 +64,6 @@ from workflow.store.database import (
 from workflow.store.mapping import to_event, to_instance
 
 log = structlog.get_logger("workflow")
-
-MAX_PAYLOAD_BYTES = 64 * 1024
-MAX_REASON_CHARS = 4000
-MAX_INSTANCE_ID = 2**63 - 1
 
 
 class Engine:
@@ -162,6 +169,7 @@ class Engine:
 
     def definition(self, workflow: str, version: int | None = None) -> m.Definition:
         """The deployed definition (the newest version unless one is named)."""
+        check_text(workflow, "workflow name")
         with read_transaction(self.db) as conn:
             return self.catalog.machine(conn, workflow, version, startable=False).definition
 
@@ -193,7 +201,7 @@ class Engine:
         request = StartRequest(
             data or {}, unit, tuple(coordinating_units), directive_id, item_key, parent_id
         )
-        _check_json(request.data, "data")
+        _check_start(workflow, request, idempotency_key)
         return self._run(
             lambda conn, now: start_in(
                 conn, self.machine_for, self.registry, workflow, request, actor, now
@@ -237,14 +245,15 @@ class Engine:
         instance is not at ``expected_version``) or :class:`~workflow.NotFound`.
         """
         request = FireRequest(
-            _instance_id(instance_id),
+            check_instance_id(instance_id),
             trigger,
             actor,
             payload or {},
-            _reason(reason),
+            check_reason(reason),
             expected_version,
         )
-        _check_json(request.payload, "payload")
+        check_json_object(request.payload, "payload")
+        check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
         try:
             return self._run(
                 lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
@@ -310,13 +319,9 @@ class Engine:
                     to_event(_must(repo.audit_row(conn, applied.instance_id, applied.seq))),
                 )
         except WorkflowError as exc:
-            log.info(
-                "transition.refused",
-                action=action,
-                actor=actor.id,
-                error=type(exc).__name__,
-                message=str(exc),
-            )
+            # No message: a guard's refusal quotes the value it saw, which may come from the
+            # payload, and payload values are never logged. The caller gets the full error.
+            log.info("transition.refused", action=action, actor=actor.id, error=type(exc).__name__)
             raise
         log.info(
             "transition.applied",
@@ -340,7 +345,7 @@ class Engine:
 
     def get(self, instance_id: int) -> Instance:
         with read_transaction(self.db) as conn:
-            row = repo.instance_row(conn, _instance_id(instance_id))
+            row = repo.instance_row(conn, check_instance_id(instance_id))
         if row is None:
             raise NotFound("instance", instance_id)
         return to_instance(row)
@@ -357,6 +362,8 @@ class Engine:
         before_id: int | None = None,
     ) -> list[Instance]:
         """Instances matching every filter given, newest first; page with ``before_id``."""
+        for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
+            check_optional(value, what)
         with read_transaction(self.db) as conn:
             rows = repo.instance_rows(
                 conn,
@@ -373,7 +380,7 @@ class Engine:
     def history(self, instance_id: int) -> list[AuditEvent]:
         """Every audit event of one instance, oldest first."""
         with read_transaction(self.db) as conn:
-            if repo.instance_row(conn, _instance_id(instance_id)) is None:
+            if repo.instance_row(conn, check_instance_id(instance_id)) is None:
                 raise NotFound("instance", instance_id)
             return [to_event(r) for r in repo.history_rows(conn, instance_id)]
 
@@ -402,6 +409,8 @@ class Engine:
     ) -> Actor:
         """Register (or update) an actor for the CLI, which looks roles up by id."""
         actor = Actor(actor_id, roles, unit)
+        check_optional(name, "actor name", MAX_NAME_CHARS)
+        check_text(by, "by", MAX_NAME_CHARS)
         now = self.now()
         with self.transaction() as conn:
             repo.upsert_actor(conn, actor.id, sorted(actor.roles), unit, name, now)
@@ -411,6 +420,7 @@ class Engine:
         return actor
 
     def actor(self, actor_id: str) -> Actor:
+        check_text(actor_id, "actor id")
         with read_transaction(self.db) as conn:
             row = repo.actor_row(conn, actor_id)
         if row is None:
@@ -454,26 +464,11 @@ def _must(row: Any) -> Any:
     return row
 
 
-def _instance_id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"instance id {value!r} is not a whole number")
-    if not 0 < value <= MAX_INSTANCE_ID:
-        raise NotFound("instance", value)
-    return value
-
-
-def _reason(reason: str | None) -> str | None:
-    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS):
-        raise InvalidInput(f"a reason is text of at most {MAX_REASON_CHARS} characters")
-    return reason
-
-
-def _check_json(value: Mapping[str, Any], what: str) -> None:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{what} must be a JSON object")
-    try:
-        encoded = canonical_json(dict(value))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{what} is not JSON: {exc}") from exc
-    if len(encoded.encode("utf-8")) > MAX_PAYLOAD_BYTES:
-        raise InvalidInput(f"{what} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")
+def _check_start(workflow: str, request: StartRequest, idempotency_key: str | None) -> None:
+    check_text(workflow, "workflow name", MAX_NAME_CHARS)
+    check_json_object(request.data, "data")
+    check_optional(request.unit, "unit", MAX_UNIT_CHARS)
+    for unit in request.coordinating_units:
+        check_text(unit, "coordinating unit", MAX_UNIT_CHARS)
+    check_optional(request.item_key, "item key", MAX_ITEM_KEY_CHARS)
+    check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow.errors import InvalidInput
+from workflow.limits import MAX_ACTOR_ID_CHARS, MAX_UNIT_CHARS, check_optional, check_text
 
 SYSTEM_TIMER = "system:timer"
 
@@ -28,8 +29,14 @@ class Actor:
             raise InvalidInput("an actor needs a non-empty id")
         if isinstance(roles, str):
             roles = (roles,)
+        roles = frozenset(roles)
+        # Checked here so that every entry point (API, CLI, timers) refuses the same values.
+        check_text(id, "actor id", MAX_ACTOR_ID_CHARS)
+        for role in roles:
+            check_text(role, "role", MAX_ACTOR_ID_CHARS)
+        check_optional(unit, "actor unit", MAX_UNIT_CHARS)
         object.__setattr__(self, "id", id)
-        object.__setattr__(self, "roles", frozenset(roles))
+        object.__setattr__(self, "roles", roles)
         object.__setattr__(self, "unit", unit)
 
     @classmethod

@@ -84,7 +84,13 @@ def read_yaml(source: bytes | str, filename: str) -> tuple[object, Marks]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise _issue(filename, line, f"not valid UTF-8 (byte {exc.start})") from exc
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)
+    except yaml.reader.ReaderError as exc:
+        # The reader refuses control characters up front, before the loader exists.
+        line = text[: exc.position].count("\n") + 1
+        message = f"character {chr(exc.character)!r} is not allowed in YAML"
+        raise _issue(filename, line, message) from None
     marks = Marks()
     try:
         node = loader.get_single_node()

@@ -1,0 +1,370 @@
+"""Stateful property test: the engine against the plain reference model, on both backends.
+
+Rules start instances, fire random triggers as random actors with random payloads and reasons,
+move the clock and run due timers, restart the engine on the same database and deploy new
+definition versions. After every step the engine must agree with the model on every instance's
+state, data, version and audit log; every chain must verify; every audited edge must exist in
+the definition version it was taken under.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from reference_model import (
+    MAX_VERSION,
+    Event,
+    ModelInstance,
+    predict,
+    render,
+    rules,
+    triggers,
+    type_problem,
+)
+from reliability_support import DatabasePool, count, profile
+
+from workflow import (
+    Actor,
+    Engine,
+    FrozenClock,
+    InvalidInput,
+    NotFound,
+    Registry,
+    WorkflowError,
+    run_due_timers,
+)
+
+LATEST_START = datetime(2021, 3, 1, 8, 0, tzinfo=UTC)
+# Each example starts its clock 30 days before the one before it (and runs for less than that),
+# so timers left pending by earlier examples in a shared PostgreSQL schema are never due in it.
+EXAMPLE_SPACING = timedelta(days=30)
+
+ACTORS = [
+    # Hypothesis draws (and shrinks towards) the first entries most: the busiest actor first.
+    Actor(":name", ["clerk", "boss", "auditor"], "u1"),
+    Actor("clerk-u1", ["clerk"], "u1"),
+    Actor("boss", ["boss"], "u1"),
+    Actor("kiểm soát\u202eviên", ["auditor"], "u2"),  # right-to-left override in the id
+    Actor("clerk-u2", ["clerk"], "u2"),
+    Actor("clerk-no-unit", ["clerk"]),
+    Actor("x'); DROP TABLE instances; --", []),
+    Actor("robot", ["system"]),
+]
+TRIGGERS = [*triggers(MAX_VERSION), "bogus", "' OR 1=1 --", ":trigger"]
+HOSTILE_KEYS = ["x", "'; DELETE FROM audit_events; --", ":name", "\u202e", "a\x00b"]
+
+amounts = st.one_of(st.integers(-50, 600), st.none(), st.sampled_from(["12", " ", ""]))
+payloads = st.fixed_dictionaries(
+    {},
+    optional={
+        "amount": amounts,
+        "note": st.text(max_size=12),
+        "extra": st.dictionaries(st.sampled_from(HOSTILE_KEYS), st.text(max_size=8), max_size=2),
+    },
+)
+reasons = st.one_of(st.sampled_from(["lý do ✓", "  "]), st.text(max_size=16), st.none())
+workflow_numbers = itertools.count(1)
+
+
+class EngineVersusModel(RuleBasedStateMachine):
+    """One example: its own workflow name, a database from the pool, a frozen clock."""
+
+    pool: DatabasePool
+
+    def __init__(self) -> None:
+        super().__init__()
+        count("model check: examples")
+        self.url = self.pool.next_url()
+        number = next(workflow_numbers)
+        self.name = f"mc{number}_{self.pool.backend[:2]}"
+        self.clock = FrozenClock(LATEST_START - number * EXAMPLE_SPACING)
+        self.engine = self._open()
+        self.version = 1
+        self.engine.deploy_text(render(self.name, 1), filename=f"{self.name}.yaml")
+        self.instances: dict[int, ModelInstance] = {}
+        self.definitions: dict[int, Any] = {}
+
+    def _open(self) -> Engine:
+        return Engine.open(self.url, clock=self.clock, registry=Registry())
+
+    def teardown(self) -> None:
+        self.engine.close()
+
+    # --- rules ------------------------------------------------------------------------------
+
+    @initialize(amount=st.integers(0, 300), unit=st.sampled_from(["u1", "u2"]))
+    def first_instances(self, amount: int, unit: str) -> None:
+        """Every run starts with two instances, so firing rules apply from the first step."""
+        self.start(ACTORS[0], unit, amount, None)
+        self.start(ACTORS[1], "u1", None, "ghi chú")
+
+    @rule(
+        actor=st.sampled_from(ACTORS),
+        unit=st.sampled_from(["u1", "u2", None]),
+        amount=amounts,
+        note=st.one_of(st.none(), st.text(max_size=10)),
+    )
+    def start(self, actor: Actor, unit: str | None, amount: Any, note: str | None) -> None:
+        count("model check: steps")
+        data = {k: v for k, v in {"amount": amount, "note": note}.items() if v is not None}
+        if type_problem(data):
+            with pytest.raises(InvalidInput):
+                self.engine.start(self.name, actor, data=data, unit=unit)
+            return
+        result = self.engine.start(self.name, actor, data=data, unit=unit)
+        now = self.clock.now()
+        instance = ModelInstance(result.instance.id, self.version, unit, "draft", dict(data))
+        instance.enter("draft", now)
+        instance.log.append(
+            Event(
+                "start",
+                None,
+                None,
+                "draft",
+                actor.id,
+                tuple(sorted(actor.roles)),
+                actor.unit,
+                None,
+                {},
+                dict(data),
+                self.version,
+                now,
+            )
+        )
+        self.instances[instance.id] = instance
+
+    @precondition(lambda self: self.instances)
+    @rule(
+        pick=st.integers(0, 10**6),
+        trigger=st.sampled_from(TRIGGERS),
+        actor=st.sampled_from(ACTORS),
+        payload=payloads,
+        reason=reasons,
+    )
+    def fire_anything(
+        self, pick: int, trigger: str, actor: Actor, payload: dict[str, Any], reason: str | None
+    ) -> None:
+        """Any trigger (unknown ones and SQL-looking text included) as any actor."""
+        self._fire(self._pick(pick), trigger, actor, payload, reason)
+
+    @precondition(lambda self: self.instances)
+    @rule(
+        pick=st.integers(0, 10**6),
+        choice=st.integers(0, 50),
+        payload=payloads,
+        reason=reasons,
+    )
+    def fire_offered(
+        self, pick: int, choice: int, payload: dict[str, Any], reason: str | None
+    ) -> None:
+        """A trigger the instance's state offers, as an actor holding one of its roles."""
+        instance = self._pick(pick)
+        # System triggers are left to the timers (and to fire_anything's "robot" actor).
+        offered = [
+            r
+            for r in rules(instance.version)
+            if instance.state in r.sources and r.roles != ("system",)
+        ]
+        if not offered:
+            self._fire(instance, TRIGGERS[choice % len(TRIGGERS)], ACTORS[0], payload, reason)
+            return
+        chosen = offered[choice % len(offered)]
+        fitting = [a for a in ACTORS if a.roles & set(chosen.roles)] or ACTORS
+        self._fire(instance, chosen.trigger, fitting[choice % len(fitting)], payload, reason)
+
+    def _pick(self, pick: int) -> ModelInstance:
+        return list(self.instances.values())[pick % len(self.instances)]
+
+    def _fire(
+        self,
+        instance: ModelInstance,
+        trigger: str,
+        actor: Actor,
+        payload: dict[str, Any],
+        reason: str | None,
+    ) -> None:
+        count("model check: steps")
+        expected: Any = InvalidInput if reason is not None and "\x00" in reason else None
+        if expected is None:
+            expected = predict(instance, trigger, actor, payload, reason)
+        if isinstance(expected, type):
+            count(f"model check: refused ({expected.__name__})")
+            with pytest.raises(expected):
+                self.engine.fire(instance.id, trigger, actor, payload=payload, reason=reason)
+            return
+        chosen, data = expected
+        self.engine.fire(instance.id, trigger, actor, payload=payload, reason=reason)
+        count("model check: transitions applied")
+        self._apply(instance, trigger, chosen.dest, actor, payload, reason, data)
+
+    @precondition(lambda self: self.instances)
+    @rule(offset=st.sampled_from([1, 1000, 2**62]))
+    def fire_missing_instance(self, offset: int) -> None:
+        count("model check: steps")
+        with pytest.raises(NotFound):
+            self.engine.fire(max(self.instances) + offset, "submit", ACTORS[0])
+
+    @rule(minutes=st.integers(0, 75))
+    def advance_clock_and_run_timers(self, minutes: int) -> None:
+        count("model check: steps")
+        self.clock.advance(timedelta(minutes=minutes))
+        now = self.clock.now()
+        due = sorted(
+            (i.timer[1], i.id) for i in self.instances.values() if i.timer and i.timer[1] <= now
+        )
+        run = run_due_timers(self.engine)
+        fired = 0
+        for _, instance_id in due:
+            instance = self.instances[instance_id]
+            assert instance.timer is not None
+            trigger = instance.timer[0]
+            system = Actor.system()
+            outcome = predict(instance, trigger, system, {}, None)
+            assert not isinstance(outcome, type), outcome
+            instance.timer = None  # fired: a self-transition keeps it fired, not pending
+            self._apply(instance, trigger, outcome[0].dest, system, {}, None, outcome[1])
+            fired += 1
+        assert (run.fired, run.failed) == (fired, 0)
+        count("model check: timers fired", fired)
+
+    @rule(now=st.sampled_from([False, False, False, True]))
+    def restart(self, now: bool) -> None:
+        """Close and reopen the engine on the same database (one time in four when drawn)."""
+        count("model check: steps")
+        if not now:
+            return
+        count("model check: restarts")
+        self.engine.close()
+        self.engine = self._open()
+
+    @precondition(lambda self: self.version < MAX_VERSION)
+    @rule()
+    def deploy_next_version(self) -> None:
+        count("model check: steps")
+        self.version += 1
+        result = self.engine.deploy_text(render(self.name, self.version), filename="next.yaml")
+        assert (result.version, result.created) == (self.version, True)
+
+    def _apply(
+        self,
+        instance: ModelInstance,
+        trigger: str,
+        dest: str,
+        actor: Actor,
+        payload: dict[str, Any],
+        reason: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        now = self.clock.now()
+        before = instance.state
+        instance.data = data
+        if dest != before:
+            instance.enter(dest, now)
+        instance.log.append(
+            Event(
+                "transition",
+                trigger,
+                before,
+                dest,
+                actor.id,
+                tuple(sorted(actor.roles)),
+                actor.unit,
+                reason,
+                payload,
+                dict(data),
+                instance.version,
+                now,
+            )
+        )
+
+    # --- invariants ---------------------------------------------------------------------------
+
+    @invariant()
+    def instances_match_the_model(self) -> None:
+        for instance in self.instances.values():
+            stored = self.engine.get(instance.id)
+            assert (stored.state, dict(stored.data)) == (instance.state, instance.data)
+            assert stored.version == len(instance.log)
+            assert stored.definition_version == instance.version
+            assert stored.active == (instance.state not in {"approved", "rejected", "expired"})
+
+    @invariant()
+    def audit_log_matches_the_model_and_its_definitions(self) -> None:
+        """The log is the model's log, seq 1..n, and each edge exists in its definition."""
+        for instance in self.instances.values():
+            events = self.engine.history(instance.id)
+            seen = [
+                Event(
+                    e.kind,
+                    e.trigger,
+                    e.from_state,
+                    e.to_state,
+                    e.actor,
+                    tuple(e.actor_roles),
+                    e.actor_unit,
+                    e.reason,
+                    dict(e.payload),
+                    dict(e.data),
+                    e.definition_version,
+                    e.occurred_at,
+                )
+                for e in events
+            ]
+            assert seen == instance.log
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+            for event in events:
+                self._assert_edge_exists(event)
+
+    def _assert_edge_exists(self, event: Any) -> None:
+        version = event.definition_version
+        if version not in self.definitions:
+            self.definitions[version] = self.engine.definition(self.name, version)
+        definition = self.definitions[version]
+        if event.kind == "start":
+            assert event.to_state == definition.initial_state.name
+            return
+        assert any(
+            t.trigger == event.trigger
+            and event.from_state in t.sources
+            and t.dest == event.to_state
+            for t in definition.transitions
+        ), event
+
+    @invariant()
+    def every_chain_verifies(self) -> None:
+        report = self.engine.verify()
+        assert report.ok, report.problems
+
+
+def test_engine_agrees_with_the_reference_model(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Random runs of starts, fires, timers, restarts and deploys never diverge from the model."""
+    server = request.getfixturevalue("postgres_server_url") if backend == "postgresql" else None
+    pool = DatabasePool(backend, tmp_path, server)
+    machine = type(f"EngineVersusModel_{backend}", (EngineVersusModel,), {"pool": pool})
+    run_state_machine_as_test(machine, settings=profile())
+    assert pool.handed > 0
+
+
+def test_model_check_counts_refusals_of_workflow_errors_only() -> None:
+    """The model only ever predicts the engine's typed errors, never a bare exception."""
+    instance = ModelInstance(1, 1, "u1", "draft", {})
+    for trigger in TRIGGERS:
+        for actor in ACTORS:
+            outcome = predict(instance, trigger, actor, {"amount": 5}, "why")
+            if isinstance(outcome, type):
+                assert issubclass(outcome, WorkflowError)
