@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow.audit import GENESIS, canonical_json, event_hash
@@ -21,6 +21,28 @@ from workflow.store.tables import (
     timers,
     workflows,
 )
+
+# Statements of the hot path, built once: on SQLite, building a statement and its cache key took
+# longer than running it (see docs/performance.md). UPDATEs take their SET columns from the keys
+# of the parameters; the WHERE clause uses bind names that are no column's name.
+_INSTANCE_BY_ID = select(instances).where(instances.c.id == bindparam("instance_id"))
+_INSERT_INSTANCE = insert(instances).returning(instances.c.id)
+_UPDATE_INSTANCE = update(instances).where(
+    instances.c.id == bindparam("_instance_id"), instances.c.version == bindparam("_seen_version")
+)
+_INSERT_AUDIT = insert(audit_events).returning(audit_events.c.id)
+_AUDIT_ROW = select(audit_events).where(
+    audit_events.c.instance_id == bindparam("instance_id"), audit_events.c.seq == bindparam("seq")
+)
+_CANCEL_TIMERS = (
+    update(timers)
+    .where(
+        timers.c.instance_id == bindparam("_instance_id"),
+        timers.c.status.in_(("pending", "claimed")),
+    )
+    .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
+)
+_INSERT_OUTBOX = insert(outbox)
 
 # --- definitions ---------------------------------------------------------------------------------
 
@@ -82,7 +104,7 @@ def deployed_definitions(conn: Connection, workflow: str | None = None) -> Seque
 
 
 def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
-    return conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+    return conn.execute(_INSTANCE_BY_ID, {"instance_id": instance_id}).first()
 
 
 def instance_rows(
@@ -112,7 +134,7 @@ def instance_rows(
 
 
 def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
-    result = conn.execute(insert(instances).values(**values).returning(instances.c.id))
+    result = conn.execute(_INSERT_INSTANCE, dict(values))
     return int(result.scalar_one())
 
 
@@ -121,9 +143,7 @@ def update_instance(
 ) -> bool:
     """Apply ``values`` only if the instance is still at ``seen_version`` (optimistic check)."""
     result = conn.execute(
-        update(instances)
-        .where(instances.c.id == instance_id, instances.c.version == seen_version)
-        .values(**values)
+        _UPDATE_INSTANCE, {**values, "_instance_id": instance_id, "_seen_version": seen_version}
     )
     return result.rowcount == 1
 
@@ -176,16 +196,12 @@ def audit_values(
 
 
 def insert_audit(conn: Connection, row: Mapping[str, Any]) -> int:
-    result = conn.execute(insert(audit_events).values(**row).returning(audit_events.c.id))
+    result = conn.execute(_INSERT_AUDIT, dict(row))
     return int(result.scalar_one())
 
 
 def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
-    return conn.execute(
-        select(audit_events).where(
-            audit_events.c.instance_id == instance_id, audit_events.c.seq == seq
-        )
-    ).first()
+    return conn.execute(_AUDIT_ROW, {"instance_id": instance_id, "seq": seq}).first()
 
 
 def history_rows(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
@@ -239,11 +255,7 @@ def remember_idempotency(
 
 
 def cancel_pending_timers(conn: Connection, instance_id: int, now: datetime) -> None:
-    conn.execute(
-        update(timers)
-        .where(timers.c.instance_id == instance_id, timers.c.status.in_(("pending", "claimed")))
-        .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
-    )
+    conn.execute(_CANCEL_TIMERS, {"_instance_id": instance_id})
 
 
 def insert_timers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -268,15 +280,16 @@ def insert_outbox(
     conn: Connection, audit_id: int, instance_id: int, topic: str, now: datetime
 ) -> None:
     conn.execute(
-        insert(outbox).values(
-            audit_id=audit_id,
-            instance_id=instance_id,
-            topic=topic,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        _INSERT_OUTBOX,
+        {
+            "audit_id": audit_id,
+            "instance_id": instance_id,
+            "topic": topic,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
     )
 
 
