@@ -64,11 +64,13 @@ class Sizes:
     fanout_units: int
     cli_runs: int
     rss_fires: int
+    own_processes: bool = True
+    """Verify and the memory figure in fresh processes (False for the smoke run: in this one)."""
 
 
 FULL = Sizes("full", 5, 10_000, 2_000, 2_000, 1_000_000, 5, 10_000, 7, 100_000)
 QUICK = Sizes("quick", 3, 1_500, 600, 400, 100_000, 5, 2_000, 5, 10_000)
-SMOKE = Sizes("smoke", 2, 60, 30, 20, 2_000, 2, 100, 2, 300)
+SMOKE = Sizes("smoke", 1, 40, 20, 10, 500, 2, 50, 1, 100, own_processes=False)
 
 
 def quiet_logs() -> None:

@@ -45,14 +45,16 @@ def parallel_rate(url: str, slices: Sequence[list[int]]) -> float:
     return sum(o[2] for o in outcomes) / (ended - begun)
 
 
-def rss_child(url: str, fires: int) -> None:
-    """Run in a fresh process: fire once on each of ``fires`` distinct instances; print RSS."""
-    quiet_logs()
-    engine, ids = prepared_engine(url, fires + 1_000)
-    engine_fires(engine, ids[:1_000])  # warm-up: compiled machine, statement caches, pool
+def rss(url: str, fires: int) -> dict[str, Any]:
+    """RSS before and after one fire on each of ``fires`` distinct instances, after a warm-up."""
+    warm = min(1_000, fires)
+    engine, ids = prepared_engine(url, fires + warm)
+    engine_fires(engine, ids[:warm])  # the compiled machine, statement caches, the pool
     before = rss_mb()
-    engine_fires(engine, ids[1_000:])
-    print(json.dumps({"fires": fires, "before_mb": before, "after_mb": rss_mb()}))
+    engine_fires(engine, ids[warm:])
+    after = rss_mb()
+    engine.close()
+    return {"fires": fires, "before_mb": before, "after_mb": after}
 
 
 def run_child(module: str, *args: str) -> dict[str, Any]:
@@ -91,4 +93,6 @@ def cli_times(folder: Path, runs: int) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    rss_child(sys.argv[1], int(sys.argv[2]))
+    # A fresh process, so that nothing measured before weighs on its memory.
+    quiet_logs()
+    print(json.dumps(rss(sys.argv[1], int(sys.argv[2]))))

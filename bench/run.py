@@ -132,7 +132,10 @@ def bench_scale(sizes: Sizes, folder: Path) -> dict[str, Any]:
     count, per = sizes.scale_instances, sizes.scale_events_per_instance
     load_s = timed(lambda: scale.populate(path, count, per))
     reads = scale.time_reads(path, sizes.runs, count)
-    verifies = [processes.run_child("bench.scale", path) for _ in range(sizes.runs)]
+    verifies = [
+        processes.run_child("bench.scale", path) if sizes.own_processes else scale.verify(path)
+        for _ in range(sizes.runs)
+    ]
     assert all(v["ok"] and v["events"] == count * per for v in verifies), verifies
     return {
         **reads,
@@ -157,8 +160,11 @@ def bench_fanout(sizes: Sizes, folder: Path) -> dict[str, Any]:
 
 
 def bench_rss(sizes: Sizes, folder: Path) -> dict[str, Any]:
-    out = processes.run_child(
-        "bench.processes", sqlite_url(folder, "rss.db"), str(sizes.rss_fires)
+    url = sqlite_url(folder, "rss.db")
+    out = (
+        processes.run_child("bench.processes", url, str(sizes.rss_fires))
+        if sizes.own_processes
+        else processes.rss(url, sizes.rss_fires)
     )
     return {"rss_growth_mb_100k_fires": out["after_mb"] - out["before_mb"], **out}
 
@@ -198,7 +204,7 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         "python_startup_s, a bare interpreter, in the same run",
     ]
     if not pg:
-        said.append("PostgreSQL not reachable: its figures are null")
+        said.append("PostgreSQL skipped or not reachable: its figures are null")
     return said
 
 
@@ -212,13 +218,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", metavar="SECTION,...", help=f"run only these sections ({', '.join(SECTIONS)})"
     )
+    parser.add_argument(
+        "--no-postgres", action="store_true", help="skip PostgreSQL (its figures are null)"
+    )
     args = parser.parse_args(argv)
     chosen = set(args.only.split(",")) if args.only else set(SECTIONS)
     if chosen - set(SECTIONS):
         parser.error(f"unknown section(s): {', '.join(sorted(chosen - set(SECTIONS)))}")
     sizes = FULL if args.full else SMOKE if args.smoke else QUICK
     quiet_logs()
-    pg = postgres_available()
+    pg = not args.no_postgres and postgres_available()
     started = time.perf_counter()
     details: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="workflow-bench-") as tmp:

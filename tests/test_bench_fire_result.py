@@ -29,7 +29,7 @@ def test_start_result_equals_the_stored_rows(payment):
 def test_smoke_benchmark_writes_every_key(tmp_path: Path):
     output = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--smoke", "--output", str(output)],
+        [sys.executable, "-m", "bench.run", "--smoke", "--no-postgres", "--output", str(output)],
         capture_output=True,
         text=True,
         check=False,
