@@ -69,7 +69,7 @@ class Sizes:
 
 
 FULL = Sizes("full", 5, 10_000, 2_000, 2_000, 1_000_000, 5, 10_000, 7, 100_000)
-QUICK = Sizes("quick", 3, 1_500, 600, 400, 100_000, 5, 2_000, 5, 10_000)
+QUICK = Sizes("quick", 3, 600, 100, 150, 10_000, 5, 1_000, 3, 3_000)
 SMOKE = Sizes("smoke", 1, 40, 20, 10, 500, 2, 50, 1, 100, own_processes=False)
 
 

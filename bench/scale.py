@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from bench.common import NOW, TICKET, median, quiet_logs
 from workflow import Actor, Engine, StartRequest
@@ -103,33 +103,59 @@ def populate(path: str, count: int, events: int) -> None:
     conn.close()
 
 
+OVERDUE = (
+    select(instances)
+    .where(instances.c.active == true(), instances.c.due_at < NOW)
+    .order_by(instances.c.due_at, instances.c.id)
+    .limit(100)
+)
+RAW_OVERDUE = (
+    "SELECT * FROM instances WHERE active = 1 AND due_at < ? ORDER BY due_at, id LIMIT 100"
+)
+RAW_HISTORY = "SELECT * FROM audit_events WHERE instance_id = ? ORDER BY seq"
+
+
 def overdue_page(engine: Engine) -> list[Any]:
     """The first 100 overdue items by due date (index ``(active, due_at)``), through the engine."""
-    query = (
-        select(instances)
-        .where(instances.c.active.is_(True), instances.c.due_at < NOW)
-        .order_by(instances.c.due_at, instances.c.id)
-        .limit(100)
-    )
     with engine.db.connect() as conn:
-        return list(conn.execute(query).all())
+        return list(conn.execute(OVERDUE).all())
+
+
+def _ms(action: Any) -> float:
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
 
 
 def time_reads(path: str, runs: int, count: int) -> dict[str, float]:
-    """Medians (ms) of the overdue page and of one instance's history, after a warm-up."""
+    """Medians (ms) of the overdue page and of one instance's history, and the same with sqlite3."""
+    raw = sqlite3.connect(path)
+    cutoff = NOW.strftime(_STAMP)
+    times: dict[str, list[float]] = {"overdue": [], "raw_overdue": [], "history": [],
+                                     "raw_history": []}  # fmt: skip
     with Engine(f"sqlite:///{path}") as engine:
-        overdue, history = [], []
         page = overdue_page(engine)
         assert len(page) == min(100, count // 10), len(page)
-        for run in range(max(runs, 5)):
-            started = time.perf_counter()
-            overdue_page(engine)
-            overdue.append((time.perf_counter() - started) * 1000)
+        for run in range(max(runs, 7)):
             target = 1 + (run * 7919) % count
-            started = time.perf_counter()
-            engine.history(target)
-            history.append((time.perf_counter() - started) * 1000)
-    return {"overdue_query_ms": median(overdue), "history_ms": median(history)}
+            times["overdue"].append(_ms(lambda: overdue_page(engine)))
+            times["raw_overdue"].append(
+                _ms(lambda: raw.execute(RAW_OVERDUE, (cutoff,)).fetchall())
+            )
+            times["history"].append(_ms(lambda t=target: engine.history(t)))
+            times["raw_history"].append(
+                _ms(lambda t=target: raw.execute(RAW_HISTORY, (t,)).fetchall())
+            )
+    raw.close()
+    found = {name: median(values) for name, values in times.items()}
+    return {
+        "overdue_query_ms": found["overdue"],
+        "overdue_raw_sqlite3_ms": found["raw_overdue"],
+        "overdue_vs_raw": found["raw_overdue"] / found["overdue"],
+        "history_ms": found["history"],
+        "history_raw_sqlite3_ms": found["raw_history"],
+        "history_vs_raw": found["raw_history"] / found["history"],
+    }
 
 
 def verify(path: str) -> dict[str, Any]:
