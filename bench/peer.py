@@ -39,7 +39,7 @@ class Ticket(Base):
     version: Mapped[int] = mapped_column()
     updated_at: Mapped[datetime]
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own convention
+    __mapper_args__ = {"version_id_col": version}
 
     def merge(self, payload: dict[str, Any]) -> None:
         self.data = {**self.data, **payload}

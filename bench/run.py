@@ -24,8 +24,18 @@ import sqlalchemy
 import transitions
 
 from bench import fire, peer, processes, scale
-from bench.common import FULL, QUICK, SMOKE, Sizes, median, postgres_available, postgres_database
-from bench.common import quiet_logs, sqlite_url, timed
+from bench.common import (
+    FULL,
+    QUICK,
+    SMOKE,
+    Sizes,
+    median,
+    postgres_available,
+    postgres_database,
+    quiet_logs,
+    sqlite_url,
+    timed,
+)
 
 RESULTS = Path(__file__).with_name("results.json")
 SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss")
@@ -38,7 +48,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "postgres_scaling_2proc": (">=", 1.6, "two engine processes ÷ one, PostgreSQL"),
     "overdue_query_ms": ("<=", 5.0, "first 100 overdue by due date"),
     "history_ms": ("<=", 2.0, "one instance's history"),
-    "report_ms": ("<=", 500.0, "state × unit counts of one directive's instances"),
+    "report_ms": ("<=", 500.0, "state x unit counts of one directive's instances"),
     "verify_events_per_s": (">=", 150_000, "Engine.verify() over every chain"),
     "verify_peak_rss_mb": ("<=", 200.0, "peak RSS of the verifying process"),
     "import_units_per_s": (">=", 10_000, "Engine.start_many fan-out"),
