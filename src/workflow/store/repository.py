@@ -34,6 +34,11 @@ _INSERT_AUDIT = insert(audit_events).returning(audit_events.c.id)
 _AUDIT_ROW = select(audit_events).where(
     audit_events.c.instance_id == bindparam("instance_id"), audit_events.c.seq == bindparam("seq")
 )
+_HISTORY = (
+    select(audit_events)
+    .where(audit_events.c.instance_id == bindparam("instance_id"))
+    .order_by(audit_events.c.seq)
+)
 _CANCEL_TIMERS = (
     update(timers)
     .where(
@@ -205,11 +210,7 @@ def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
 
 
 def history_rows(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
-    return conn.execute(
-        select(audit_events)
-        .where(audit_events.c.instance_id == instance_id)
-        .order_by(audit_events.c.seq)
-    ).all()
+    return conn.execute(_HISTORY, {"instance_id": instance_id}).all()
 
 
 def chain_rows(conn: Connection, instance_id: int | None = None) -> Iterator[Any]:
