@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.expression import ClauseElement
 
 from workflow.audit import GENESIS, canonical_json, event_hash
 from workflow.store.tables import (
@@ -147,9 +148,17 @@ def update_instance(
     conn: Connection, instance_id: int, seen_version: int, values: Mapping[str, Any]
 ) -> bool:
     """Apply ``values`` only if the instance is still at ``seen_version`` (optimistic check)."""
-    result = conn.execute(
-        _UPDATE_INSTANCE, {**values, "_instance_id": instance_id, "_seen_version": seen_version}
-    )
+    if any(isinstance(v, ClauseElement) for v in values.values()):
+        # An SQL expression (``version + 1``) cannot be a bound value: build this one.
+        statement = _UPDATE_INSTANCE.values(**values)
+        result = conn.execute(
+            statement, {"_instance_id": instance_id, "_seen_version": seen_version}
+        )
+    else:
+        result = conn.execute(
+            _UPDATE_INSTANCE,
+            {**values, "_instance_id": instance_id, "_seen_version": seen_version},
+        )
     return result.rowcount == 1
 
 
