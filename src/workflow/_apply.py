@@ -6,6 +6,7 @@ and its outbox row, all on the same connection, so that they commit together or 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,9 +26,10 @@ from workflow.errors import (
     PermissionDenied,
     UnknownTrigger,
 )
-from workflow.records import Actor
+from workflow.records import Actor, FireResult
 from workflow.registry import GuardContext, Registry
 from workflow.store import repository as repo
+from workflow.store.mapping import to_event, to_instance
 
 MachineLookup = Callable[[Connection, str, int | None], CompiledMachine]
 """(connection, workflow, version or None for the newest startable) → compiled machine."""
@@ -52,6 +54,14 @@ class Applied:
     audit_id: int
     from_state: str | None
     to_state: str
+    result: FireResult | None = None
+    """The instance and event as written, when built from the values in hand (no re-read)."""
+
+
+def _written(instance: Mapping[str, Any], audit: Mapping[str, Any], audit_id: int) -> FireResult:
+    """The result as a re-read would give it: JSON data comes back through a JSON round trip."""
+    stored = {**instance, "data": json.loads(json.dumps(instance["data"], ensure_ascii=False))}
+    return FireResult(to_instance(stored), to_event({**audit, "id": audit_id}))
 
 
 def _publish(
@@ -128,7 +138,8 @@ def start_in(
     repo.update_instance(conn, instance_id, 1, {"last_hash": row["hash"]})
     repo.insert_timers(conn, timer_rows(initial, instance_id, data, now, 1))
     _publish(conn, audit_id, instance_id, workflow, "start", initial.name, now)
-    return Applied(instance_id, 1, audit_id, None, initial.name)
+    result = _written({**values, "id": instance_id, "last_hash": row["hash"]}, row, audit_id)
+    return Applied(instance_id, 1, audit_id, None, initial.name, result)
 
 
 @dataclass(frozen=True)
@@ -202,20 +213,16 @@ def fire_in(
         prev_hash=row.last_hash,
     )
     dest = definition.state(spec.dest)
-    changed = repo.update_instance(
-        conn,
-        row.id,
-        row.version,
-        {
-            "state": dest.name,
-            "data": data,
-            "version": seq,
-            "active": not dest.final,
-            "due_at": instance_due_at(definition, data),
-            "updated_at": now,
-            "last_hash": audit["hash"],
-        },
-    )
+    updates = {
+        "state": dest.name,
+        "data": data,
+        "version": seq,
+        "active": not dest.final,
+        "due_at": instance_due_at(definition, data),
+        "updated_at": now,
+        "last_hash": audit["hash"],
+    }
+    changed = repo.update_instance(conn, row.id, row.version, updates)
     if not changed:
         current = repo.instance_row(conn, row.id)
         raise ConcurrentModification(
@@ -249,7 +256,8 @@ def fire_in(
             Actor(request.actor.id, request.actor.roles | {m.SYSTEM_ROLE}, request.actor.unit),
             now,
         )
-    return Applied(row.id, seq, audit_id, row.state, dest.name)
+    result = _written({**row._mapping, **updates}, audit, audit_id)
+    return Applied(row.id, seq, audit_id, row.state, dest.name, result)
 
 
 def _check_timer(conn: Connection, timer_id: int, instance: Any) -> None:

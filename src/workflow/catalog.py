@@ -87,6 +87,11 @@ class Catalog:
         self, conn: Connection, workflow: str, version: int | None, *, startable: bool = True
     ) -> CompiledMachine:
         """The machine of ``workflow@version``; for None the newest (startable) version."""
+        if version is not None:
+            # A deployed version never changes: a compiled one needs no query (the fire path).
+            cached = self._machines.get((workflow, version))
+            if cached is not None:
+                return cached
         if version is None:
             row = repo.latest_definition(conn, workflow, include_retired=not startable)
             if row is None:

@@ -314,7 +314,7 @@ class Engine:
                     repo.remember_idempotency(
                         conn, idempotency_key, applied.instance_id, applied.seq, now
                     )
-                result = FireResult(
+                result = applied.result or FireResult(
                     to_instance(_must(repo.instance_row(conn, applied.instance_id))),
                     to_event(_must(repo.audit_row(conn, applied.instance_id, applied.seq))),
                 )

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Row
 from workflow.records import AuditEvent, Instance
 
 
-def to_instance(row: Row[Any]) -> Instance:
-    r = row._mapping
+def to_instance(row: Any) -> Instance:
+    r = row._mapping if isinstance(row, Row) else row
     return Instance(
         id=int(r["id"]),
         workflow=r["workflow"],

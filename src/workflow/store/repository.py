@@ -6,8 +6,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.expression import ClauseElement
 
 from workflow.audit import GENESIS, canonical_json, event_hash
 from workflow.store.tables import (
@@ -21,6 +22,39 @@ from workflow.store.tables import (
     timers,
     workflows,
 )
+
+# Statements of the hot path, built once: on SQLite, building a statement and its cache key took
+# longer than running it (see docs/performance.md). UPDATEs take their SET columns from the keys
+# of the parameters; the WHERE clause uses bind names that are no column's name.
+_INSTANCE_FOR_UPDATE = (
+    select(instances).where(instances.c.id == bindparam("instance_id")).with_for_update()
+)
+_INSTANCE_FOR_UPDATE_NOWAIT = (
+    select(instances).where(instances.c.id == bindparam("instance_id")).with_for_update(nowait=True)
+)
+_INSTANCE_BY_ID = select(instances).where(instances.c.id == bindparam("instance_id"))
+_INSERT_INSTANCE = insert(instances).returning(instances.c.id)
+_UPDATE_INSTANCE = update(instances).where(
+    instances.c.id == bindparam("_instance_id"), instances.c.version == bindparam("_seen_version")
+)
+_INSERT_AUDIT = insert(audit_events).returning(audit_events.c.id)
+_AUDIT_ROW = select(audit_events).where(
+    audit_events.c.instance_id == bindparam("instance_id"), audit_events.c.seq == bindparam("seq")
+)
+_HISTORY = (
+    select(audit_events)
+    .where(audit_events.c.instance_id == bindparam("instance_id"))
+    .order_by(audit_events.c.seq)
+)
+_CANCEL_TIMERS = (
+    update(timers)
+    .where(
+        timers.c.instance_id == bindparam("_instance_id"),
+        timers.c.status.in_(("pending", "claimed")),
+    )
+    .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
+)
+_INSERT_OUTBOX = insert(outbox)
 
 # --- definitions ---------------------------------------------------------------------------------
 
@@ -88,10 +122,10 @@ def instance_row(
     transaction already holds the database lock), so a concurrent writer waits, then reads the
     new version, instead of computing a transition that cannot commit. With ``nowait`` a row
     another transaction is changing raises at once (lock_not_available) instead of waiting."""
-    query = select(instances).where(instances.c.id == instance_id)
-    if for_update:
-        query = query.with_for_update(nowait=nowait)
-    return conn.execute(query).first()
+    if not for_update or conn.dialect.name != "postgresql":
+        return conn.execute(_INSTANCE_BY_ID, {"instance_id": instance_id}).first()
+    statement = _INSTANCE_FOR_UPDATE_NOWAIT if nowait else _INSTANCE_FOR_UPDATE
+    return conn.execute(statement, {"instance_id": instance_id}).first()
 
 
 def instance_rows(
@@ -121,7 +155,7 @@ def instance_rows(
 
 
 def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
-    result = conn.execute(insert(instances).values(**values).returning(instances.c.id))
+    result = conn.execute(_INSERT_INSTANCE, dict(values))
     return int(result.scalar_one())
 
 
@@ -129,11 +163,17 @@ def update_instance(
     conn: Connection, instance_id: int, seen_version: int, values: Mapping[str, Any]
 ) -> bool:
     """Apply ``values`` only if the instance is still at ``seen_version`` (optimistic check)."""
-    result = conn.execute(
-        update(instances)
-        .where(instances.c.id == instance_id, instances.c.version == seen_version)
-        .values(**values)
-    )
+    if any(isinstance(v, ClauseElement) for v in values.values()):
+        # An SQL expression (``version + 1``) cannot be a bound value: build this one.
+        statement = _UPDATE_INSTANCE.values(**values)
+        result = conn.execute(
+            statement, {"_instance_id": instance_id, "_seen_version": seen_version}
+        )
+    else:
+        result = conn.execute(
+            _UPDATE_INSTANCE,
+            {**values, "_instance_id": instance_id, "_seen_version": seen_version},
+        )
     return result.rowcount == 1
 
 
@@ -185,24 +225,16 @@ def audit_values(
 
 
 def insert_audit(conn: Connection, row: Mapping[str, Any]) -> int:
-    result = conn.execute(insert(audit_events).values(**row).returning(audit_events.c.id))
+    result = conn.execute(_INSERT_AUDIT, dict(row))
     return int(result.scalar_one())
 
 
 def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
-    return conn.execute(
-        select(audit_events).where(
-            audit_events.c.instance_id == instance_id, audit_events.c.seq == seq
-        )
-    ).first()
+    return conn.execute(_AUDIT_ROW, {"instance_id": instance_id, "seq": seq}).first()
 
 
 def history_rows(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
-    return conn.execute(
-        select(audit_events)
-        .where(audit_events.c.instance_id == instance_id)
-        .order_by(audit_events.c.seq)
-    ).all()
+    return conn.execute(_HISTORY, {"instance_id": instance_id}).all()
 
 
 def chain_rows(conn: Connection, instance_id: int | None = None) -> Iterator[Any]:
@@ -248,11 +280,7 @@ def remember_idempotency(
 
 
 def cancel_pending_timers(conn: Connection, instance_id: int, now: datetime) -> None:
-    conn.execute(
-        update(timers)
-        .where(timers.c.instance_id == instance_id, timers.c.status.in_(("pending", "claimed")))
-        .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
-    )
+    conn.execute(_CANCEL_TIMERS, {"_instance_id": instance_id})
 
 
 def insert_timers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -277,15 +305,16 @@ def insert_outbox(
     conn: Connection, audit_id: int, instance_id: int, topic: str, now: datetime
 ) -> None:
     conn.execute(
-        insert(outbox).values(
-            audit_id=audit_id,
-            instance_id=instance_id,
-            topic=topic,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        _INSERT_OUTBOX,
+        {
+            "audit_id": audit_id,
+            "instance_id": instance_id,
+            "topic": topic,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
     )
 
 

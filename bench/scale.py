@@ -1,0 +1,217 @@
+"""Reads at scale: overdue items, one instance's history, chain verification, the fan-out report.
+
+The big tables are loaded with ``sqlite3`` directly (the engine's schema, made by its
+migrations) because starting a million instances one by one would measure the loader, not the
+reads. Every chain is a real SHA-256 chain, so ``Engine.verify`` finds no problem.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sqlite3
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, true
+
+from bench.common import NOW, TICKET, median, quiet_logs
+from workflow import Actor, Engine, StartRequest
+from workflow.audit import GENESIS, event_hash
+from workflow.store.tables import directives, instances
+
+_STAMP = "%Y-%m-%d %H:%M:%S.%f"
+_INSTANCE = (
+    "INSERT INTO instances (id, workflow, definition_version, state, data, version, active,"
+    " unit, coordinating_units, due_at, created_at, updated_at, last_hash)"
+    " VALUES (?, 'ticket', 1, ?, '{}', ?, ?, ?, '[]', ?, ?, ?, ?)"
+)
+_EVENT = (
+    "INSERT INTO audit_events (instance_id, seq, kind, trigger, from_state, to_state, actor,"
+    " actor_roles, actor_unit, reason, payload, data, workflow, definition_version,"
+    " definition_hash, occurred_at, prev_hash, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'clerk-1', '[\"clerk\"]', NULL, NULL, '{}', '{}', 'ticket', 1,"
+    " ?, ?, ?, ?)"
+)
+_CYCLE = ("open", "review")
+
+
+def _chain(instance_id: int, events: int, definition_hash: str) -> tuple[list[tuple], str, str]:
+    """``events`` audit rows of one instance (start, then submit/reopen back and forth)."""
+    rows, prev, state = [], GENESIS, "open"
+    for seq in range(1, events + 1):
+        at = NOW - timedelta(days=30) + timedelta(minutes=seq)
+        start = seq == 1
+        dest = "open" if start else _CYCLE[(seq - 1) % 2]
+        row: dict[str, Any] = {
+            "instance_id": instance_id,
+            "seq": seq,
+            "kind": "start" if start else "transition",
+            "trigger": None if start else ("submit" if dest == "review" else "reopen"),
+            "from_state": None if start else state,
+            "to_state": dest,
+            "actor": "clerk-1",
+            "actor_roles": '["clerk"]',
+            "actor_unit": None,
+            "reason": None,
+            "payload": "{}",
+            "data": "{}",
+            "workflow": "ticket",
+            "definition_version": 1,
+            "definition_hash": definition_hash,
+            "occurred_at": at,
+            "prev_hash": prev,
+        }
+        digest = event_hash(row)
+        rows.append(
+            (instance_id, seq, row["kind"], row["trigger"], row["from_state"], dest,
+             definition_hash, at.strftime(_STAMP), prev, digest)
+        )  # fmt: skip
+        prev, state = digest, dest
+    return rows, prev, state
+
+
+def populate(path: str, count: int, events: int) -> None:
+    """``count`` instances, ~10% overdue (active, due before NOW), each with ``events`` events."""
+    with Engine(f"sqlite:///{path}") as engine:
+        engine.deploy_text(TICKET, filename="ticket.yaml")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")  # a bulk load; the timed reads come after
+    (definition_hash,) = conn.execute("SELECT content_hash FROM definitions").fetchone()
+    created = (NOW - timedelta(days=30)).strftime(_STAMP)
+    chunk = 20_000
+    for first in range(1, count + 1, chunk):
+        instance_rows, event_rows = [], []
+        for instance_id in range(first, min(first + chunk, count + 1)):
+            chain, last, state = _chain(instance_id, events, definition_hash)
+            event_rows += chain
+            # Every tenth instance is overdue; the others are due later or have no deadline.
+            due = NOW - timedelta(hours=instance_id % 1000 + 1) if instance_id % 10 == 0 else (
+                NOW + timedelta(days=instance_id % 90 + 1) if instance_id % 10 < 6 else None
+            )
+            instance_rows.append(
+                (instance_id, state, events, 1, f"unit_{instance_id % 50}",
+                 None if due is None else due.strftime(_STAMP), created, created, last)
+            )  # fmt: skip
+        conn.execute("BEGIN")
+        conn.executemany(_INSTANCE, instance_rows)
+        conn.executemany(_EVENT, event_rows)
+        conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+OVERDUE = (
+    select(instances)
+    .where(instances.c.active == true(), instances.c.due_at < NOW)
+    .order_by(instances.c.due_at, instances.c.id)
+    .limit(100)
+)
+RAW_OVERDUE = (
+    "SELECT * FROM instances WHERE active = 1 AND due_at < ? ORDER BY due_at, id LIMIT 100"
+)
+RAW_HISTORY = "SELECT * FROM audit_events WHERE instance_id = ? ORDER BY seq"
+
+
+def overdue_page(engine: Engine) -> list[Any]:
+    """The first 100 overdue items by due date (index ``(active, due_at)``), through the engine."""
+    with engine.db.connect() as conn:
+        return list(conn.execute(OVERDUE).all())
+
+
+def _ms(action: Any) -> float:
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
+
+
+def time_reads(path: str, runs: int, count: int) -> dict[str, float]:
+    """Medians (ms) of the overdue page and of one instance's history, and the same with sqlite3."""
+    raw = sqlite3.connect(path)
+    cutoff = NOW.strftime(_STAMP)
+    times: dict[str, list[float]] = {"overdue": [], "raw_overdue": [], "history": [],
+                                     "raw_history": []}  # fmt: skip
+    with Engine(f"sqlite:///{path}") as engine:
+        page = overdue_page(engine)
+        assert len(page) == min(100, count // 10), len(page)
+        for run in range(max(runs, 7)):
+            target = 1 + (run * 7919) % count
+            times["overdue"].append(_ms(lambda: overdue_page(engine)))
+            times["raw_overdue"].append(
+                _ms(lambda: raw.execute(RAW_OVERDUE, (cutoff,)).fetchall())
+            )
+            times["history"].append(_ms(lambda t=target: engine.history(t)))
+            times["raw_history"].append(
+                _ms(lambda t=target: raw.execute(RAW_HISTORY, (t,)).fetchall())
+            )
+    raw.close()
+    found = {name: median(values) for name, values in times.items()}
+    return {
+        "overdue_query_ms": found["overdue"],
+        "overdue_raw_sqlite3_ms": found["raw_overdue"],
+        "overdue_vs_raw": found["raw_overdue"] / found["overdue"],
+        "history_ms": found["history"],
+        "history_raw_sqlite3_ms": found["raw_history"],
+        "history_vs_raw": found["raw_history"] / found["history"],
+    }
+
+
+def verify(path: str) -> dict[str, Any]:
+    """Verify every chain: events, ok, seconds and this process's peak RSS (MB)."""
+    with Engine(f"sqlite:///{path}") as engine:
+        started = time.perf_counter()
+        report = engine.verify()
+        elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"events": report.events, "ok": report.ok, "seconds": elapsed, "peak_rss_mb": peak_mb}
+
+
+def fanout(url: str, units: int) -> tuple[float, float]:
+    """(seconds to start ``units`` instances of one directive, ms for its progress counts)."""
+    with Engine(url) as engine:
+        engine.deploy_text(TICKET, filename="ticket.yaml")
+        with engine.transaction() as conn:
+            directive_id = conn.execute(
+                directives.insert()
+                .values(
+                    number="01-CT/TW",
+                    issuing_body="Ban Bí thư",
+                    place="Hà Nội",
+                    issued_on="2026-01-05",
+                    subject="bench",
+                    timezone="Asia/Ho_Chi_Minh",
+                    document={},
+                    content_hash="0" * 64,
+                    imported_at=NOW,
+                    imported_by="bench",
+                )
+                .returning(directives.c.id)
+            ).scalar_one()
+        requests = [
+            StartRequest(unit=f"unit_{n:05d}", directive_id=directive_id, item_key="1")
+            for n in range(units)
+        ]
+        started = time.perf_counter()
+        engine.start_many("ticket", Actor("importer", ["clerk"]), requests)
+        seconds = time.perf_counter() - started
+        report = (
+            select(instances.c.state, instances.c.unit, func.count().label("n"))
+            .where(instances.c.directive_id == directive_id)
+            .group_by(instances.c.state, instances.c.unit)
+        )
+        timings = []
+        for _ in range(5):
+            begun = time.perf_counter()
+            with engine.db.connect() as conn:
+                rows = conn.execute(report).all()
+            timings.append((time.perf_counter() - begun) * 1000)
+        assert sum(r.n for r in rows) == units
+    return seconds, median(timings)
+
+
+if __name__ == "__main__":
+    # A fresh process, so that its peak RSS is the verification's own.
+    quiet_logs()
+    print(json.dumps(verify(sys.argv[1])))
