@@ -10,58 +10,17 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import structlog
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support import PAYMENT, POSTGRES_ENV, START, postgres_schema_url
 
 from workflow import Actor, Engine, FrozenClock, Registry
 
-POSTGRES_ENV = "WORKFLOW_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
-START = datetime(2020, 9, 7, 8, 0, tzinfo=UTC)
-
-PAYMENT = """\
-name: payment
-labels: {vi: Thanh toán, en: Payment}
-roles:
-  clerk: {vi: Nhân viên, en: Clerk}
-  auditor: {vi: Kiểm toán, en: Auditor}
-fields:
-  amount: {type: number}
-  paid: {type: number}
-  note: {type: string}
-states:
-  open: {initial: true}
-  paid: {final: true}
-  cancelled: {final: true}
-transitions:
-  - trigger: pay
-    source: open
-    dest: paid
-    roles: [clerk]
-    guards:
-      - required: [paid]
-      - compare: {field: paid, op: ge, value: 100}
-    effects:
-      - merge: [paid, note]
-  - trigger: pay
-    source: open
-    dest: open
-    roles: [clerk]
-    guards:
-      - required: [paid]
-    effects:
-      - merge: [paid, note]
-  - trigger: cancel
-    source: open
-    dest: cancelled
-    roles: [clerk, auditor]
-    require_reason: true
-"""
 
 
 @pytest.fixture(scope="session")
@@ -88,16 +47,6 @@ def postgres_server_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _postgres_schema_url(server_url: str) -> str:
-    """A new schema in the run's database, migrated to head: one clean database per test."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return f"{server_url}?schema={schema}"
-
-
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -121,7 +70,7 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         path.chmod(0o600)
         return f"sqlite:///{path}"
     server = request.getfixturevalue("postgres_server_url")
-    url = _postgres_schema_url(server)
+    url = postgres_schema_url(server)
     with Engine(url, check_schema=False) as setup:
         setup.upgrade_schema()
     return url

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import pytest
 from audit_cli_support import run
-from conftest import PAYMENT
+from support import PAYMENT
 
 from cli.main import cli
 

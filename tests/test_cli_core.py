@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PAYMENT
+from support import PAYMENT
 
 from cli.main import run as cli_run
 

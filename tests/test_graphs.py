@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import PAYMENT
+from support import PAYMENT
 
 from workflow import Actor, Engine, InvalidInput, path_of, render_graph
 from workflow.definition.loader import load_text

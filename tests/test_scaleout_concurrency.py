@@ -139,8 +139,8 @@ def test_cli_fire_that_lost_the_race_exits_4(
 def test_timer_workers_in_several_processes_fire_each_timer_once(database_url: str) -> None:
     from datetime import timedelta
 
-    from conftest import START
     from scaleout_procs import tick
+    from support import START
     from test_timers_basic import DRAFTER, REMINDERS
 
     from workflow import run_due_timers

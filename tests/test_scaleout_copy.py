@@ -8,9 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PAYMENT, START
 from scaleout_procs import RING, WORKER
 from sqlalchemy import func, insert, select
+from support import PAYMENT, START
 from test_timers_basic import REMINDERS
 
 from cli.main import main

@@ -10,9 +10,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import START, _postgres_schema_url
 from scaleout_procs import RING, WORKER
 from sqlalchemy import MetaData, insert, inspect, text
+from support import START, postgres_schema_url
 
 from cli.main import main
 from workflow import Engine, SchemaOutOfDate
@@ -36,7 +36,7 @@ def blank_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
     """A database nobody has migrated: no tables at all."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'blank.db'}"
-    return _postgres_schema_url(request.getfixturevalue("postgres_server_url"))
+    return postgres_schema_url(request.getfixturevalue("postgres_server_url"))
 
 
 @pytest.fixture
