@@ -109,11 +109,11 @@ def new_postgres_schema(server_url: str) -> str:
     return url
 
 
-RUNNER = Path(__file__).resolve().parent / "cli_runner.py"
+RUNNER = Path(__file__).resolve().parent / "costed_cli_runs.py"
 
 
 def run_cli(work: Path, db: str, runs: list[list[str]], env: dict[str, str] | None = None) -> dict:
-    """Run each argv through the real CLI in one fresh interpreter (see ``cli_runner.py``)."""
+    """Run each argv through the real CLI in one fresh interpreter (see ``costed_cli_runs.py``)."""
     spec, out = work / "spec.json", work / "results.json"
     spec.write_text(json.dumps({"db": db, "runs": runs}), encoding="utf-8")
     subprocess.run(
