@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,3 +110,25 @@ def _fresh_logging_config() -> Iterator[None]:
     """CLI tests configure structlog; give every test structlog's defaults back."""
     yield
     structlog.reset_defaults()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what the reliability suite exercised (examples, steps, corpus cases), if it ran.
+
+    This lives here rather than in a ``tests/reliability/conftest.py``: a second module named
+    ``conftest`` would shadow this one for the test modules that ``from conftest import ...``.
+    """
+    support = sys.modules.get("reliability_support")
+    counts = getattr(support, "COUNTS", None)
+    if not counts:
+        return
+    terminalreporter.section(f"reliability counts (hypothesis profile {support.PROFILE!r})")
+    for key in sorted(counts):
+        if key.endswith(":total"):
+            continue
+        total = counts.get(key.replace(":passed", ":total"))
+        if key.endswith(":passed") and total is not None:
+            name = key.removesuffix(":passed")
+            terminalreporter.write_line(f"{name}: {counts[key]}/{total} passed")
+        else:
+            terminalreporter.write_line(f"{key}: {counts[key]}")

@@ -35,7 +35,7 @@ from workflow import (
     report_json,
     run_demo,
 )
-from workflow.directive_file import load_directive
+from workflow.directives.files import load_directive
 from workflow.store.tables import instances
 
 DEADLINE = datetime(2020, 9, 14, 17, 0, tzinfo=UTC)
@@ -191,6 +191,6 @@ def test_demo_plays_the_directive_past_its_deadline(tmp_path):
 
 
 def load_units_of_kind(kind: str):
-    from workflow.directive_file import load_units
+    from workflow.directives.files import load_units
 
     return [u for u in load_units(UNITS) if u.kind == kind]

@@ -6,7 +6,7 @@ import pytest
 from events_support import sample_event as event
 
 from workflow import EventBus, InvalidInput, NextActorNotices, who_acts_next
-from workflow.events import Pattern
+from workflow.events.bus import Pattern
 
 TOPIC = "plan_drafting.return.returned"
 

@@ -8,8 +8,8 @@ import pytest
 from support import PAYMENT
 
 from workflow import Actor, Engine, InvalidInput, path_of, render_graph
+from workflow.auditing.graphs import to_svg
 from workflow.definition.loader import load_text
-from workflow.graphs import to_svg
 
 DEFINITION = load_text(PAYMENT, "payment.yaml")
 

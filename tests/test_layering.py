@@ -10,8 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "workflow"
 
-# The layer of each module (by path relative to src/workflow); a module may import only
-# modules of its own layer or below.
+# The layer of each top-level module or package of src/workflow; a module may import only
+# modules of its own layer or below. Every top-level name must be listed: a new module is placed
+# in the architecture on purpose, not by default.
 LAYERS = {
     "errors": 0, "clock": 0, "records": 0, "limits": 0,
     "definition": 1,
@@ -20,16 +21,39 @@ LAYERS = {
     "_machine": 4, "_effects": 4, "_schedule": 4, "_apply": 4, "catalog": 4, "engine": 4,
     "__init__": 6,
 }
-DEFAULT_FEATURE_LAYER = 5  # timers, directives, reports, versions, events, ...
+FEATURE_LAYER = 5
+# Layer 5: the feature packages built on the engine (see docs/architecture.md).
+FEATURES = ("admin", "auditing", "directives", "events", "timers", "retry")
+LAYERS.update(dict.fromkeys(FEATURES, FEATURE_LAYER))
+
+# Which feature may use which other feature. Features are siblings: each stands on the engine,
+# and one leans on another only where the domain says so (the demo drives the timer worker).
+FEATURE_USES = {
+    "directives": {"timers"},
+}
+
+# Private core pieces some features reach for, beyond the engine's public methods. Pinned so a
+# new reach is a decision: migration recompiles machines and reschedules timers; a directive
+# import starts many instances in one transaction; the directive file reader reuses the
+# definition loader's error formatting.
+PRIVATE_CORE_USES = {
+    ("workflow.admin.migration", "workflow._machine"),
+    ("workflow.admin.migration", "workflow._schedule"),
+    ("workflow.directives.imports", "workflow._apply"),
+    ("workflow.directives.files", "workflow.definition.loader._clean_path"),
+    ("workflow.directives.files", "workflow.definition.loader._message"),
+}
 
 
-def layer_of(module: str) -> int:
+def top_of(module: str) -> str:
     parts = module.split(".")
     if parts[0] != "workflow":
         raise ValueError(module)
-    if len(parts) == 1:
-        return LAYERS["__init__"]
-    return LAYERS.get(parts[1], DEFAULT_FEATURE_LAYER)
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def layer_of(module: str) -> int:
+    return LAYERS[top_of(module)]
 
 
 def module_name(path: Path) -> str:
@@ -40,7 +64,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports_of(path: Path) -> list[str]:
+def imports_of(path: Path, *, names: bool = False) -> list[str]:
+    """The modules a file imports; with ``names``, also ``module.name`` for ``from m import n``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
@@ -48,10 +73,29 @@ def imports_of(path: Path) -> list[str]:
             found.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append(node.module)
+            if names:
+                found.extend(f"{node.module}.{alias.name}" for alias in node.names)
     return found
 
 
+def is_private(dotted: str) -> bool:
+    return any(part.startswith("_") and part != "__init__" for part in dotted.split("."))
+
+
 SOURCES = sorted(p for p in SRC.rglob("*.py") if "migrations" not in p.parts)
+FEATURE_SOURCES = [p for p in SOURCES if layer_of(module_name(p)) == FEATURE_LAYER]
+
+
+def test_every_top_level_module_has_a_layer():
+    tops = {p.relative_to(SRC).parts[0].removesuffix(".py") for p in SOURCES}
+    assert tops <= LAYERS.keys(), f"place these in LAYERS: {sorted(tops - LAYERS.keys())}"
+
+
+def test_feature_packages_have_their_modules():
+    # the flat list of feature modules is gone: each feature is a package (retry is one module)
+    assert FEATURE_SOURCES
+    for name in FEATURES:
+        assert (SRC / name / "__init__.py").is_file() or (SRC / f"{name}.py").is_file(), name
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
@@ -84,3 +128,35 @@ def test_library_never_prints_or_exits(path):
              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
     assert "print" not in calls
     assert "exit" not in calls
+
+
+def test_features_use_other_features_only_where_declared():
+    uses: dict[str, set[str]] = {}
+    for path in FEATURE_SOURCES:
+        own = top_of(module_name(path))
+        for m in imports_of(path):
+            if m.startswith("workflow.") and top_of(m) in FEATURES and top_of(m) != own:
+                uses.setdefault(own, set()).add(top_of(m))
+    undeclared = {f: used - FEATURE_USES.get(f, set()) for f, used in uses.items()}
+    assert not any(undeclared.values()), f"undeclared feature dependencies: {undeclared}"
+
+
+def test_no_feature_imports_another_features_private_helpers():
+    reaches = [(module_name(p), m) for p in FEATURE_SOURCES for m in imports_of(p, names=True)
+               if m.startswith("workflow.") and top_of(m) in FEATURES
+               and top_of(m) != top_of(module_name(p)) and is_private(m)]
+    assert not reaches
+
+
+def test_features_reach_into_private_core_only_where_pinned():
+    reaches = {(module_name(p), m) for p in FEATURE_SOURCES for m in imports_of(p, names=True)
+               if m.startswith("workflow.") and top_of(m) not in FEATURES and is_private(m)}
+    # a pair whose module is private covers its names too
+    reaches = {(name, m) for name, m in reaches
+               if not any(m.startswith(known + ".") for n, known in PRIVATE_CORE_USES if n == name)}
+    assert reaches == PRIVATE_CORE_USES
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_library_never_imports_the_cli(path):
+    assert not [m for m in imports_of(path) if m == "cli" or m.startswith("cli.")]

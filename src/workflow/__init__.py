@@ -4,11 +4,33 @@ The public API; everything else is private to the package and may change.
 """
 
 from workflow._apply import StartRequest
+from workflow.admin.dbcopy import CopyReport, copy_database
+from workflow.admin.migration import (
+    InstanceMove,
+    MigrationPlan,
+    MigrationRequest,
+    migrate_instances,
+)
+from workflow.admin.versions import (
+    AdminChange,
+    diff_versions,
+    parse_version_ref,
+    retire_version,
+    set_workflow_disabled,
+)
 from workflow.audit import ChainProblem, VerificationReport
-from workflow.audit_export import EXPORT_FIELDS, ExportFile, export_header, read_export
-from workflow.audit_export import write_csv as write_audit_csv
-from workflow.audit_export import write_jsonl as write_audit_jsonl
-from workflow.audit_reads import (
+from workflow.auditing.checkpoints import (
+    Checkpoint,
+    CheckpointSignatureError,
+    read_checkpoint,
+    take_checkpoint,
+    write_checkpoint,
+)
+from workflow.auditing.export import EXPORT_FIELDS, ExportFile, export_header, read_export
+from workflow.auditing.export import write_csv as write_audit_csv
+from workflow.auditing.export import write_jsonl as write_audit_jsonl
+from workflow.auditing.graphs import GRAPH_FORMATS, Highlight, path_of, render_graph, taken_path
+from workflow.auditing.reads import (
     AuditFilter,
     Snapshot,
     audit_rows,
@@ -16,37 +38,17 @@ from workflow.audit_reads import (
     instances_without_events,
     state_at,
 )
-from workflow.audit_reads import search as search_audit
-from workflow.audit_verify import LogVerification, verify_log
+from workflow.auditing.reads import search as search_audit
+from workflow.auditing.verify import LogVerification, verify_log
 from workflow.catalog import validate_definition
-from workflow.checkpoints import (
-    Checkpoint,
-    CheckpointSignatureError,
-    read_checkpoint,
-    take_checkpoint,
-    write_checkpoint,
-)
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
-from workflow.dbcopy import CopyReport, copy_database
-from workflow.deadlines import due_instances
 from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
 from workflow.definition.durations import parse_span
 from workflow.definition.model import Definition
 from workflow.definition.schema import json_schema as definition_json_schema
-from workflow.demo import DemoResult, run_demo
-from workflow.directive_file import DirectiveFileError, parse_deadline
-from workflow.directive_report import HEADERS as REPORT_HEADERS
-from workflow.directive_report import (
-    DirectiveReport,
-    ItemStatus,
-    directive_report,
-    render_csv,
-    render_markdown,
-    report_json,
-)
-from workflow.directive_report import summary_lines as report_summary_lines
-from workflow.directive_report import table_rows as report_table_rows
-from workflow.directives import (
+from workflow.directives.demo import DemoResult, run_demo
+from workflow.directives.files import DirectiveFileError, parse_deadline
+from workflow.directives.imports import (
     DirectiveConflict,
     DirectiveImport,
     DirectiveRecord,
@@ -58,16 +60,17 @@ from workflow.directives import (
     list_units,
     report_difficulty,
 )
-from workflow.dispatch import (
-    DispatchRun,
-    OutboxEntry,
-    RetryPolicy,
-    dispatch_pending,
-    get_event,
-    list_events,
-    publish,
-    retry_event,
+from workflow.directives.report import HEADERS as REPORT_HEADERS
+from workflow.directives.report import (
+    DirectiveReport,
+    ItemStatus,
+    directive_report,
+    render_csv,
+    render_markdown,
+    report_json,
 )
+from workflow.directives.report import summary_lines as report_summary_lines
+from workflow.directives.report import table_rows as report_table_rows
 from workflow.engine import Engine
 from workflow.errors import (
     AuditError,
@@ -85,11 +88,20 @@ from workflow.errors import (
     UnknownTrigger,
     WorkflowError,
 )
-from workflow.events import Event, EventBus
-from workflow.graphs import GRAPH_FORMATS, Highlight, path_of, render_graph, taken_path
+from workflow.events.bus import Event, EventBus
+from workflow.events.dispatch import (
+    DispatchRun,
+    OutboxEntry,
+    RetryPolicy,
+    dispatch_pending,
+    get_event,
+    list_events,
+    publish,
+    retry_event,
+)
+from workflow.events.notices import NextActorNotices, who_acts_next
+from workflow.events.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
 from workflow.limits import MAX_PAYLOAD_BYTES
-from workflow.migration import InstanceMove, MigrationPlan, MigrationRequest, migrate_instances
-from workflow.notifications import NextActorNotices, who_acts_next
 from workflow.records import (
     Actor,
     AuditEvent,
@@ -100,9 +112,8 @@ from workflow.records import (
 )
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.retry import retry_on_conflict
-from workflow.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
 from workflow.store.database import DEFAULT_URL, DatabaseOptions
-from workflow.timers import (
+from workflow.timers.claims import (
     TimerInfo,
     TimerRun,
     claim_due,
@@ -111,14 +122,8 @@ from workflow.timers import (
     list_timers,
     run_due_timers,
 )
-from workflow.versions import (
-    AdminChange,
-    diff_versions,
-    parse_version_ref,
-    retire_version,
-    set_workflow_disabled,
-)
-from workflow.worker import run_worker
+from workflow.timers.deadlines import due_instances
+from workflow.timers.worker import run_worker
 
 __version__ = "0.1.0"
 

@@ -44,7 +44,7 @@ settings.register_profile(
 )
 
 COUNTS: Counter[str] = Counter()
-"""Printed at the end of the session by ``tests/reliability/conftest.py``."""
+"""Printed at the end of the session by ``pytest_terminal_summary`` in ``tests/conftest.py``."""
 
 
 SOAK_FACTOR = 25

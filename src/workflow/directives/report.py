@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from workflow.clock import require_aware
-from workflow.directives import DirectiveRecord, directive_in
+from workflow.directives.imports import DirectiveRecord, directive_in
 from workflow.engine import Engine
 from workflow.store.database import read_transaction
 from workflow.store.tables import instances, units

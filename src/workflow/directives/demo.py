@@ -4,7 +4,7 @@ deadline of 15/09/2020. Returns what happened; the CLI prints it.
 Most units disseminate, draft, sign and archive in time; some are late; one plan is sent back
 for missing content and revised; one unit's difficulty is escalated by a timer to the Standing
 Committee; the Inspection Committee schedules the annual inspection. Reminders and overdue marks
-come from :func:`~workflow.timers.run_due_timers`, as in production.
+come from :func:`~workflow.timers.claims.run_due_timers`, as in production.
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ from zoneinfo import ZoneInfo
 
 from workflow.audit import VerificationReport
 from workflow.clock import FrozenClock
-from workflow.directive_report import DirectiveReport, directive_report
-from workflow.directives import import_directive, import_units, list_units, report_difficulty
+from workflow.directives.imports import (
+    import_directive,
+    import_units,
+    list_units,
+    report_difficulty,
+)
+from workflow.directives.report import DirectiveReport, directive_report
 from workflow.engine import Engine
 from workflow.errors import NotFound, WorkflowError
 from workflow.records import Actor
-from workflow.timers import run_due_timers
+from workflow.timers.claims import run_due_timers
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NUMBER = "19-CV/ĐUK"

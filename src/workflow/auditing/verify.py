@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.audit import ChainProblem
-from workflow.audit_export import verify_events
-from workflow.checkpoints import Checkpoint, CheckpointCheck
+from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
+from workflow.auditing.export import verify_events
 
 
 @dataclass

@@ -11,7 +11,7 @@ and fills it in::
     bus.on("*", notices.handler(print), name="notify")
 
 A key is a destination state name, or a topic pattern (``workflow.trigger.state``, see
-:mod:`workflow.events`) for finer choice; the first key that matches wins, in the mapping's
+:mod:`workflow.events.bus`) for finer choice; the first key that matches wins, in the mapping's
 order. Templates use ``$name`` placeholders (:class:`string.Template`, no attribute access):
 
 ``$unit`` the unit's Vietnamese name (else its code, else "đơn vị chưa xác định"),
@@ -26,7 +26,7 @@ import string
 from collections.abc import Callable, Mapping
 
 from workflow.errors import InvalidInput
-from workflow.events import Event, Handler, Pattern
+from workflow.events.bus import Event, Handler, Pattern
 
 UNKNOWN_UNIT = "đơn vị chưa xác định"
 PLACEHOLDERS = frozenset(

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from workflow._apply import StartRequest, start_in
 from workflow.audit import canonical_json
-from workflow.directive_file import (
+from workflow.directives.files import (
     DirectiveDoc,
     DirectiveFileError,
     DirectiveHeading,

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Row
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
-from workflow.events import Event, EventBus, event_from_row
+from workflow.events.bus import Event, EventBus, event_from_row
 from workflow.records import FireResult
 from workflow.store import outbox_rows as rows
 from workflow.store import repository as repo

@@ -3,8 +3,8 @@
 Every committed start and transition has an outbox row whose topic is
 ``<workflow>.<trigger>.<destination state>`` (the trigger of a start is ``start``). Handlers are
 registered on an :class:`EventBus` by name with a pattern over that topic; the dispatcher
-(:mod:`workflow.dispatch`) calls them after the transaction committed, at least once, in order per
-instance. See ``docs/events.md``.
+(:mod:`workflow.events.dispatch`) calls them after the transaction committed, at least once, in
+order per instance. See ``docs/events.md``.
 
 Pattern language (one pattern, three dot-separated parts ``workflow.trigger.state``):
 

@@ -15,7 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.engine import Engine
 from workflow.errors import WorkflowError
-from workflow.timers import DEFAULT_LEASE, NOTHING, TimerRun, default_worker_id, run_due_timers
+from workflow.timers.claims import (
+    DEFAULT_LEASE,
+    NOTHING,
+    TimerRun,
+    default_worker_id,
+    run_due_timers,
+)
 
 log = structlog.get_logger("workflow.worker")
 

@@ -6,7 +6,7 @@ A sinks file (YAML or JSON, read through the strict YAML loader) lists the sinks
       - name: journal
         type: jsonl
         path: events.jsonl            # relative to the sinks file
-        match: ["*"]                  # topic patterns, see workflow.events
+        match: ["*"]                  # topic patterns, see workflow.events.bus
       - name: office
         type: webhook
         url: https://office.example/hooks/workflow
@@ -14,7 +14,7 @@ A sinks file (YAML or JSON, read through the strict YAML loader) lists the sinks
         timeout_seconds: 5
         match: ["plan_drafting.*.returned", "*.*.archived"]
 
-:func:`load_sinks` turns it into an :class:`~workflow.events.EventBus`. Delivery is at least
+:func:`load_sinks` turns it into an :class:`~workflow.events.bus.EventBus`. Delivery is at least
 once: a receiver deduplicates on the event id (the ``id`` field, also the
 ``X-Workflow-Event-Id`` header).
 """
@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflow.definition.yamlsafe import read_yaml
 from workflow.errors import DefinitionError, DeliveryFailed, InvalidInput
-from workflow.events import Event, EventBus
+from workflow.events.bus import Event, EventBus
 
 SIGNATURE_HEADER = "X-Workflow-Signature"
 EVENT_ID_HEADER = "X-Workflow-Event-Id"

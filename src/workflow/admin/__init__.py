@@ -1,0 +1,9 @@
+"""Administration: operations on deployed definitions and on the database as a whole.
+
+:mod:`~workflow.admin.versions` retires versions, disables workflows and diffs two versions
+(each change recorded as an administrator's event); :mod:`~workflow.admin.migration` moves
+running instances from one definition version to another after checking that each one fits;
+:mod:`~workflow.admin.dbcopy` copies a whole database into an empty one (SQLite to PostgreSQL
+and back) and verifies the audit chains on arrival. These are the operator's verbs, run rarely
+and deliberately, never on the hot path of a transition.
+"""
