@@ -1,6 +1,7 @@
 """Run the real CLI many times in one fresh process, recording each run's output and cost.
 
-Usage: ``python costed_cli_runs.py SPEC.json OUT.json``; SPEC is ``{"db": URL, "runs": [argv, ...]}``.
+Usage: ``python costed_cli_runs.py SPEC.json OUT.json``;
+SPEC is ``{"db": URL, "runs": [argv, ...]}``.
 Each run calls ``cli.main.main(argv)`` with file descriptors 1 and 2 sent to files (so that
 logging, configured once per run, is captured too) and records the exit code, stdout, stderr,
 CPU seconds (``resource.getrusage``), how far peak resident memory rose, and the database's row
