@@ -171,8 +171,13 @@ def test_cli_import_twice_says_nothing_changed(cli_db):
     assert "already imported" in result.output
 
 
-def test_demo_plays_the_directive_past_its_deadline(tmp_path):
-    result = run_demo(tmp_path / "demo.db")
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo") / "demo.db")
+
+
+def test_demo_plays_the_directive_past_its_deadline(demo):
+    result = demo
     base = {u.code for u in load_units_of_kind("base")}
     assert base <= {r.unit for r in result.report.rows}
     assert result.verification.ok
@@ -188,6 +193,13 @@ def test_demo_plays_the_directive_past_its_deadline(tmp_path):
     with Engine.open(result.url) as engine:
         actors = [e.actor for e in engine.history(escalated)]
     assert actors[1] == "system:timer"
+
+
+def test_demo_announces_who_acts_next_from_the_outbox(demo):
+    notices = "\n".join(demo.notices)
+    assert "Văn phòng Đảng ủy Khối: tài liệu chờ lưu trữ từ Chi bộ Báo Đồng Khởi" in notices
+    assert "Chi bộ Sở Tư pháp: kế hoạch bị trả lại, cần chỉnh sửa" in notices
+    assert "khó khăn của Đảng bộ Kho bạc Nhà nước tỉnh chờ chỉ đạo tháo gỡ" in notices
 
 
 def load_units_of_kind(kind: str):

@@ -29,7 +29,7 @@ LAYERS.update(dict.fromkeys(FEATURES, FEATURE_LAYER))
 # Which feature may use which other feature. Features are siblings: each stands on the engine,
 # and one leans on another only where the domain says so (the demo drives the timer worker).
 FEATURE_USES = {
-    "directives": {"timers"},
+    "directives": {"timers", "events"},
 }
 
 # Private core pieces some features reach for, beyond the engine's public methods. Pinned so a

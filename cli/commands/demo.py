@@ -48,6 +48,11 @@ def command(db_path: str, quiet: bool) -> None:
             click.echo(line)
         click.echo(f"timers fired (reminders, overdue marks, escalation): {result.timers_fired}")
         click.echo()
+        click.echo(f"== who acts next: {len(result.notices)} notices from the outbox, e.g. ==")
+        for kind in ("thẩm định", "bị trả lại", "chờ ký", "chờ lưu trữ", "tháo gỡ"):
+            for line in [n for n in result.notices if kind in n][:2]:
+                click.echo(line)
+        click.echo()
     click.echo("== progress report ==")
     for line in report_summary_lines(result.report):
         click.echo(line)

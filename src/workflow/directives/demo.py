@@ -27,6 +27,9 @@ from workflow.directives.imports import (
 from workflow.directives.report import DirectiveReport, directive_report
 from workflow.engine import Engine
 from workflow.errors import NotFound, WorkflowError
+from workflow.events.bus import EventBus
+from workflow.events.dispatch import dispatch_pending
+from workflow.events.notices import NextActorNotices
 from workflow.records import Actor
 from workflow.timers.claims import run_due_timers
 
@@ -34,6 +37,20 @@ ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NUMBER = "19-CV/ĐUK"
 START = datetime(2020, 9, 7, 8, 0, tzinfo=ZONE)
 END = datetime(2020, 9, 25, 17, 0, tzinfo=ZONE)
+
+
+# Who must act next, announced from the outbox after each step (at least once, after commit).
+NOTICES = NextActorNotices(
+    {
+        "plan_drafting.*.submitted": "Cấp ủy $unit: kế hoạch chờ thẩm định",
+        "plan_drafting.*.revising": "$unit: kế hoạch bị trả lại, cần chỉnh sửa",
+        "signing.*.awaiting_signature": "Bí thư $unit: văn bản chờ ký ban hành",
+        "archiving.*.sent": "Văn phòng Đảng ủy Khối: tài liệu chờ lưu trữ từ $unit",
+        "difficulty_report.*.escalated": (
+            "Ban Thường vụ Đảng ủy Khối: khó khăn của $unit chờ chỉ đạo tháo gỡ"
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,8 @@ class DemoResult:
     instances: int
     highlights: Mapping[str, int] = field(default_factory=dict)
     """Instances worth a look (their history tells a story), by what happened to them."""
+    notices: tuple[str, ...] = ()
+    """"Who acts next" sentences delivered from the outbox, stamped with the simulated time."""
 
 
 @dataclass
@@ -62,6 +81,19 @@ class _Sim:
     events_run: bool = False
     ids: dict[tuple[str, str, str], int] = field(default_factory=dict)
     highlights: dict[str, int] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    bus: EventBus = field(default_factory=EventBus)
+
+    def __post_init__(self) -> None:
+        self.bus.on("*", NOTICES.handler(self._notice), name="who-acts-next")
+
+    def _notice(self, text: str) -> None:
+        stamp = self.clock.now().astimezone(ZONE).strftime("%d/%m %H:%M")
+        self.notices.append(f"{stamp}  {text}")
+
+    def deliver(self) -> None:
+        """Hand every committed event to the bus, as a dispatcher process would."""
+        dispatch_pending(self.engine, self.bus, now=self.clock.now(), worker_id="demo")
 
     def at(self, when: datetime, action: Callable[[], None]) -> None:
         self.events.append((when, len(self.events), action))
@@ -80,12 +112,14 @@ class _Sim:
             run = run_due_timers(self.engine, now=self.clock.now(), worker_id="demo")
             self.timers_fired += run.fired
             if run.claimed == 0:
+                self.deliver()
                 return
 
     def run(self) -> None:
         for when, _, action in sorted(self.events, key=lambda e: (e[0], e[1])):
             self.tick(when)
             action()
+            self.deliver()
 
     def instance(self, unit: str, item: str, workflow: str) -> int:
         key = (unit, item, workflow)
@@ -452,4 +486,5 @@ def run_demo(
         sim.timers_fired,
         count,
         dict(sim.highlights),
+        tuple(sim.notices),
     )
