@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -41,6 +42,22 @@ def state(ctx: click.Context) -> State:
 pass_state = click.make_pass_decorator(State)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def limit_option(what: str) -> Callable[[F], F]:
+    """``--limit N``: at most N rows of a list command (1..10,000, default 100)."""
+    return click.option(
+        "--limit",
+        type=click.IntRange(1, 10_000),
+        default=100,
+        show_default=True,
+        help=f"At most N {what}.",
+    )
+
+
 actor_option = click.option(
     "--actor",
     "actor_id",

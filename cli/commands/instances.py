@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.context import State, actor_option, json_option, pass_state
+from cli.context import State, actor_option, json_option, limit_option, pass_state
 from cli.options import INSTANT
 
 
@@ -151,13 +151,7 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
     metavar="SPAN",
     help="Only live instances due in the next SPAN (3d, 12h, P1W), soonest first.",
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 10_000),
-    default=100,
-    show_default=True,
-    help="At most N instances.",
-)
+@limit_option("instances")
 @json_option
 @pass_state
 def list_(

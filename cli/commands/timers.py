@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.context import State, json_option, pass_state
+from cli.context import State, json_option, limit_option, pass_state
 
 STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
 
@@ -141,13 +141,7 @@ def _stop_on_signals(stop: Any) -> Any:
 @group.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only timers with this status.")
 @click.option("--instance", "instance_id", type=int, help="Only this instance's timers.")
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 10_000),
-    default=100,
-    show_default=True,
-    help="At most N timers.",
-)
+@limit_option("timers")
 @json_option
 @pass_state
 def list_(
