@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -51,7 +51,9 @@ _CANCEL_TIMERS = (
     update(timers)
     .where(
         timers.c.instance_id == bindparam("_instance_id"),
-        timers.c.status.in_(("pending", "claimed")),
+        # Two plain comparisons, not IN: an IN list is an "expanding" parameter that
+        # SQLAlchemy re-renders into the SQL on every execution.
+        or_(timers.c.status == "pending", timers.c.status == "claimed"),
     )
     .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
 )
