@@ -9,19 +9,14 @@ from workflow import Actor, Engine, InvalidInput, StartRequest
 from workflow.store.tables import instances, outbox, timers
 
 EXPIRY = """\
-name: expiry
-labels: {vi: Hết hạn, en: Expiry}
-roles:
-  clerk: {vi: Nhân viên, en: Clerk}
-fields:
-  note: {type: string}
+name: batch
+labels: {vi: Lô, en: Batch}
+roles: {clerk: {vi: Nhân viên, en: Clerk}}
+fields: {note: {type: string}}
 states:
-  waiting:
-    initial: true
-    timers: [{trigger: expire, after: PT1H}]
-  expired: {final: true}
-transitions:
-  - {trigger: expire, source: waiting, dest: expired, roles: [system]}
+  queued: {initial: true, timers: [{trigger: lapse, after: PT2H}]}
+  lapsed: {final: true}
+transitions: [{trigger: lapse, source: queued, dest: lapsed, roles: [system]}]
 """
 
 CLERK = Actor("c", ["clerk"])
@@ -29,7 +24,7 @@ CLERK = Actor("c", ["clerk"])
 
 @pytest.fixture
 def expiry(engine: Engine) -> Engine:
-    engine.deploy_text(EXPIRY, filename="expiry.yaml")
+    engine.deploy_text(EXPIRY, filename="batch.yaml")
     return engine
 
 
@@ -46,9 +41,9 @@ def _shape(engine: Engine, instance_id: int) -> tuple[object, ...]:
 
 
 def test_batch_rows_match_single_starts(expiry: Engine) -> None:
-    single = expiry.start("expiry", CLERK, data={"note": "a"}, unit="u1").instance.id
+    single = expiry.start("batch", CLERK, data={"note": "a"}, unit="u1").instance.id
     batch = expiry.start_many(
-        "expiry", CLERK, [StartRequest(data={"note": "a"}, unit="u1") for _ in range(3)]
+        "batch", CLERK, [StartRequest(data={"note": "a"}, unit="u1") for _ in range(3)]
     )
     assert batch == sorted(batch)
     assert batch[0] > single
@@ -64,19 +59,19 @@ def test_batch_rows_match_single_starts(expiry: Engine) -> None:
 
 
 def test_batch_heads_hold_their_chain_hash(expiry: Engine) -> None:
-    ids = expiry.start_many("expiry", CLERK, [StartRequest() for _ in range(4)])
+    ids = expiry.start_many("batch", CLERK, [StartRequest() for _ in range(4)])
     with expiry.db.connect() as conn:
         heads = dict(conn.execute(select(instances.c.id, instances.c.last_hash)).all())
     assert [heads[i] for i in ids] == [expiry.history(i)[-1].hash for i in ids]
 
 
 def test_empty_batch_writes_nothing(expiry: Engine) -> None:
-    assert expiry.start_many("expiry", CLERK, []) == []
+    assert expiry.start_many("batch", CLERK, []) == []
 
 
 def test_one_bad_request_leaves_the_batch_unwritten(expiry: Engine) -> None:
     requests = [StartRequest(data={"note": "ok"}), StartRequest(data={"note": 5})]
     with pytest.raises(InvalidInput):
-        expiry.start_many("expiry", CLERK, requests)
+        expiry.start_many("batch", CLERK, requests)
     with expiry.db.connect() as conn:
         assert conn.execute(select(instances.c.id)).all() == []
