@@ -30,6 +30,7 @@ _VERSION_TABLE = "alembic_version"
 
 def _config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     if connection is not None:
