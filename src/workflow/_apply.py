@@ -7,7 +7,7 @@ and its outbox row, all on the same connection, so that they commit together or 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -76,16 +76,9 @@ def _publish(
     repo.insert_outbox(conn, audit_id, instance_id, f"{workflow}.{trigger}.{dest}", now)
 
 
-def start_in(
-    conn: Connection,
-    machines: MachineLookup,
-    registry: Registry,
-    workflow: str,
-    request: StartRequest,
-    actor: Actor,
-    now: datetime,
-) -> Applied:
-    """Create one instance in its initial state, with audit event 1, timers and outbox row."""
+def _startable(
+    conn: Connection, machines: MachineLookup, workflow: str, actor: Actor
+) -> CompiledMachine:
     compiled = machines(conn, workflow, None)
     definition = compiled.definition
     if definition.start_roles and not actor.roles & set(definition.start_roles):
@@ -94,10 +87,18 @@ def start_in(
             f"start {workflow}",
             f"needs one of the roles {', '.join(definition.start_roles)}",
         )
+    return compiled
+
+
+def _instance_values(
+    compiled: CompiledMachine, workflow: str, request: StartRequest, now: datetime
+) -> dict[str, Any]:
+    """The new instance row (without its id) in the initial state, data checked."""
+    definition = compiled.definition
     data = dict(request.data)
     check_fields(definition, data, f"data for {workflow}")
     initial = definition.initial_state
-    values = {
+    return {
         "workflow": workflow,
         "definition_version": compiled.version,
         "state": initial.name,
@@ -114,32 +115,89 @@ def start_in(
         "updated_at": now,
         "last_hash": GENESIS,
     }
-    instance_id = repo.insert_instance(conn, values)
-    row = repo.audit_values(
+
+
+def _start_audit(
+    compiled: CompiledMachine, instance_id: int, values: Mapping[str, Any], actor: Actor
+) -> dict[str, Any]:
+    """Audit event 1 of a new instance, hash included."""
+    return repo.audit_values(
         instance_id=instance_id,
         seq=1,
         kind="start",
         trigger=None,
         from_state=None,
-        to_state=initial.name,
+        to_state=values["state"],
         actor=actor.id,
         actor_roles=sorted(actor.roles),
         actor_unit=actor.unit,
         reason=None,
         payload={},
-        data=data,
-        workflow=workflow,
+        data=values["data"],
+        workflow=values["workflow"],
         definition_version=compiled.version,
         definition_hash=compiled.content_hash,
-        occurred_at=now,
+        occurred_at=values["created_at"],
         prev_hash=GENESIS,
     )
+
+
+def start_in(
+    conn: Connection,
+    machines: MachineLookup,
+    registry: Registry,
+    workflow: str,
+    request: StartRequest,
+    actor: Actor,
+    now: datetime,
+) -> Applied:
+    """Create one instance in its initial state, with audit event 1, timers and outbox row."""
+    compiled = _startable(conn, machines, workflow, actor)
+    initial = compiled.definition.initial_state
+    values = _instance_values(compiled, workflow, request, now)
+    instance_id = repo.insert_instance(conn, values)
+    row = _start_audit(compiled, instance_id, values, actor)
     audit_id = repo.insert_audit(conn, row)
     repo.update_instance(conn, instance_id, 1, {"last_hash": row["hash"]})
-    repo.insert_timers(conn, timer_rows(initial, instance_id, data, now, 1))
+    repo.insert_timers(conn, timer_rows(initial, instance_id, values["data"], now, 1))
     _publish(conn, audit_id, instance_id, workflow, "start", initial.name, now)
     result = _written({**values, "id": instance_id, "last_hash": row["hash"]}, row, audit_id)
     return Applied(instance_id, 1, audit_id, None, initial.name, result)
+
+
+def start_many_in(
+    conn: Connection,
+    machines: MachineLookup,
+    workflow: str,
+    requests: Iterable[StartRequest],
+    actor: Actor,
+    now: datetime,
+) -> list[int]:
+    """Start many instances with the rows of ``start_in``, each kind written in one batch.
+
+    Instances go first (their ids are in every other row), then audit events, heads, timers
+    and outbox rows: five statements for the whole fan-out instead of five per instance.
+    """
+    compiled = _startable(conn, machines, workflow, actor)
+    initial = compiled.definition.initial_state
+    values = [_instance_values(compiled, workflow, request, now) for request in requests]
+    if not values:
+        return []
+    ids = repo.insert_instances(conn, values)
+    audits = [_start_audit(compiled, i, v, actor) for i, v in zip(ids, values, strict=True)]
+    audit_ids = repo.insert_audits(conn, audits)
+    repo.set_first_hashes(conn, [(i, a["hash"]) for i, a in zip(ids, audits, strict=True)])
+    repo.insert_timers(
+        conn,
+        [
+            t
+            for i, v in zip(ids, values, strict=True)
+            for t in timer_rows(initial, i, v["data"], now, 1)
+        ],
+    )
+    topic = f"{workflow}.start.{initial.name}"
+    repo.insert_outbox_rows(conn, [(a, i, topic) for a, i in zip(audit_ids, ids, strict=True)], now)
+    return ids
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
+# What json.dumps(ensure_ascii=False, sort_keys=True, ...) builds on every call, built once.
+_CANONICAL = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+# json's own string encoder (C) with ensure_ascii=False: the spelling canonical_json gives.
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
 
 HASHED_FIELDS = (
     "instance_id",
@@ -39,23 +45,50 @@ HASHED_FIELDS = (
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 text kept as is: one byte string per value."""
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def format_instant(moment: datetime) -> str:
     """UTC, microseconds, ``Z``: the one spelling of an instant inside a hash."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # Same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ") (years 1000-9999), without its cost.
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{moment.isoformat(timespec='microseconds')[:26]}Z"
+
+
+# The hashed fields in canonical (sorted) order, each with its ``"name":`` prefix.
+_SORTED_FIELDS = tuple((name, _encode_str(name) + ":") for name in sorted(HASHED_FIELDS))
+
+
+def _material_json(row: Mapping[str, Any]) -> str:
+    """``canonical_json`` of the hashed fields, written field by field.
+
+    The fields are text, whole numbers or null, so the object can be spelled directly (about
+    three times faster than ``json.dumps`` with sorted keys); any other value goes through
+    ``canonical_json``, which keeps the bytes identical whatever the row holds.
+    """
+    parts = []
+    for name, prefix in _SORTED_FIELDS:
+        value = row[name]
+        kind = type(value)
+        if kind is str:
+            parts.append(prefix + _encode_str(value))
+        elif value is None:
+            parts.append(prefix + "null")
+        elif kind is int:
+            parts.append(prefix + int.__repr__(value))
+        elif name == "occurred_at" and isinstance(value, datetime):
+            parts.append(prefix + _encode_str(format_instant(value)))
+        else:
+            parts.append(prefix + canonical_json(value))
+    return "{" + ",".join(parts) + "}"
 
 
 def event_hash(row: Mapping[str, Any]) -> str:
     """The SHA-256 of an audit row's hashed fields (``payload`` and ``data`` as stored text)."""
-    material = {name: row[name] for name in HASHED_FIELDS}
-    occurred = material["occurred_at"]
-    if isinstance(occurred, datetime):
-        material["occurred_at"] = format_instant(occurred)
-    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_material_json(row).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from workflow._apply import Applied, FireRequest, StartRequest, fire_in, start_in
+from workflow._apply import (
+    Applied,
+    FireRequest,
+    StartRequest,
+    fire_in,
+    start_in,
+    start_many_in,
+)
 from workflow._machine import CompiledMachine
 from workflow.audit import ChainProblem, VerificationReport, verify_rows
 from workflow.catalog import Catalog, deployed_definitions
@@ -217,12 +224,7 @@ class Engine:
         """Start many instances in one transaction (all or none); returns their ids."""
         now = self.now()
         with self.transaction() as conn:
-            ids = [
-                start_in(
-                    conn, self.machine_for, self.registry, workflow, request, actor, now
-                ).instance_id
-                for request in requests
-            ]
+            ids = start_many_in(conn, self.machine_for, workflow, requests, actor, now)
         log.info("instances.started", workflow=workflow, count=len(ids), actor=actor.id)
         return ids
 

@@ -1,22 +1,36 @@
-"""Schema migrations through Alembic, run on our own connection; the scripts ship in the package."""
+"""Schema migrations through Alembic, run on our own connection; the scripts ship in the package.
+
+Alembic is imported only to migrate: the check every ``Engine`` makes at creation (is the
+database at this code's revision?) reads the revision graph from the scripts' own
+``revision = ...`` lines and the ``alembic_version`` table with one query, because importing
+Alembic took a fifth of a one-shot ``workflow fire`` (see docs/performance.md).
+"""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
+import ast
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateSchema
 
 from workflow.errors import SchemaOutOfDate
 from workflow.store.database import SCHEMA_OPTION
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 SCRIPT_LOCATION = "workflow.store:migrations"
+_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_VERSION_TABLE = "alembic_version"
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     if connection is not None:
@@ -24,19 +38,62 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache
+def _graph() -> dict[str, tuple[str, ...]] | None:
+    """revision → its down revisions, read from the scripts; None if a script is not plain."""
+    graph: dict[str, tuple[str, ...]] = {}
+    for path in sorted(_VERSIONS.glob("*.py")):
+        found: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and node.value is not None:
+                        try:
+                            found[target.id] = ast.literal_eval(node.value)
+                        except ValueError:
+                            found[target.id] = node.value
+        if "revision" not in found:
+            continue  # __init__.py and helpers
+        revision, down = found["revision"], found.get("down_revision")
+        downs = (down,) if isinstance(down, str) else tuple(down or ())
+        if not isinstance(revision, str) or not all(isinstance(d, str) for d in downs):
+            return None
+        graph[revision] = downs
+    return graph or None
+
+
+def _alembic_scripts() -> Any:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config())
+
+
 def head_revision() -> str:
     """The revision this version of the code needs."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    graph = _graph()
+    if graph is not None:
+        referenced = {d for downs in graph.values() for d in downs}
+        heads = [r for r in graph if r not in referenced]
+        if len(heads) == 1:
+            return heads[0]
+    # Anything unusual (several heads, computed ids): let Alembic decide and explain.
+    head = _alembic_scripts().get_current_head()
     assert head is not None
-    return head
+    return str(head)
 
 
 def is_known(revision: str | None) -> bool:
     """Whether this code's migrations contain ``revision`` (None: a database never migrated)."""
     if revision is None:
         return True
+    graph = _graph()
+    if graph is not None:
+        return revision in graph
+    from alembic.util import CommandError
+
     try:
-        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+        return _alembic_scripts().get_revision(revision) is not None
     except CommandError:
         return False
 
@@ -44,7 +101,16 @@ def is_known(revision: str | None) -> bool:
 def current_revision(engine: Engine) -> str | None:
     """Where the database stands (None for a database never migrated)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        # Same lookup as Alembic's MigrationContext: the table on the search path, if any.
+        if not inspect(connection).has_table(_VERSION_TABLE):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    if len(rows) > 1:
+        from alembic.runtime.migration import MigrationContext
+
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    return str(rows[0][0]) if rows else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -64,9 +130,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if schema:
                 # the name was checked against [a-z_][a-z0-9_]* when the engine was made
                 connection.execute(CreateSchema(schema, if_not_exists=True))
+        from alembic import command
+
         command.upgrade(_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     with engine.begin() as connection:
         command.downgrade(_config(connection), revision)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -38,6 +38,7 @@ _UPDATE_INSTANCE = update(instances).where(
     instances.c.id == bindparam("_instance_id"), instances.c.version == bindparam("_seen_version")
 )
 _INSERT_AUDIT = insert(audit_events).returning(audit_events.c.id)
+_INSERT_AUDIT_ROWS = insert(audit_events)
 _AUDIT_ROW = select(audit_events).where(
     audit_events.c.instance_id == bindparam("instance_id"), audit_events.c.seq == bindparam("seq")
 )
@@ -50,7 +51,9 @@ _CANCEL_TIMERS = (
     update(timers)
     .where(
         timers.c.instance_id == bindparam("_instance_id"),
-        timers.c.status.in_(("pending", "claimed")),
+        # Two plain comparisons, not IN: an IN list is an "expanding" parameter that
+        # SQLAlchemy re-renders into the SQL on every execution.
+        or_(timers.c.status == "pending", timers.c.status == "claimed"),
     )
     .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
 )
@@ -159,6 +162,40 @@ def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
     return int(result.scalar_one())
 
 
+def _new_ids(conn: Connection, table: str, count: int) -> list[int]:
+    """``count`` fresh ids for ``table``, ascending, taken inside the write transaction.
+
+    A batch with ``RETURNING`` in parameter order runs row by row (the tables have no sentinel
+    column), so a batch takes its ids first and inserts them: on PostgreSQL from the column's
+    sequence; on SQLite the next rowids, which is what SQLite would choose (no AUTOINCREMENT)
+    and safe because the write transaction holds the database's write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id'))"
+            " FROM generate_series(1, %(count)s)",
+            {"table": table, "count": count},
+        )
+        return sorted(int(i) for i in rows.scalars())
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()  # noqa: S608 - our table name
+    return list(range(int(top) + 1, int(top) + 1 + count))
+
+
+def insert_instances(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert many instances in one batch; their ids in the order of ``rows``."""
+    ids = _new_ids(conn, "instances", len(rows))
+    conn.execute(insert(instances), [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+def set_first_hashes(conn: Connection, heads: Sequence[tuple[int, str]]) -> None:
+    """Store each new instance's first ``last_hash`` (version 1), in one batch."""
+    conn.execute(
+        _UPDATE_INSTANCE,
+        [{"last_hash": h, "_instance_id": i, "_seen_version": 1} for i, h in heads],
+    )
+
+
 def update_instance(
     conn: Connection, instance_id: int, seen_version: int, values: Mapping[str, Any]
 ) -> bool:
@@ -227,6 +264,13 @@ def audit_values(
 def insert_audit(conn: Connection, row: Mapping[str, Any]) -> int:
     result = conn.execute(_INSERT_AUDIT, dict(row))
     return int(result.scalar_one())
+
+
+def insert_audits(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert many audit rows in one batch; their ids in the order of ``rows``."""
+    ids = _new_ids(conn, "audit_events", len(rows))
+    conn.execute(_INSERT_AUDIT_ROWS, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    return ids
 
 
 def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
@@ -304,8 +348,14 @@ def mark_timer_fired(conn: Connection, timer_id: int, now: datetime) -> bool:
 def insert_outbox(
     conn: Connection, audit_id: int, instance_id: int, topic: str, now: datetime
 ) -> None:
-    conn.execute(
-        _INSERT_OUTBOX,
+    insert_outbox_rows(conn, [(audit_id, instance_id, topic)], now)
+
+
+def insert_outbox_rows(
+    conn: Connection, events: Sequence[tuple[int, int, str]], now: datetime
+) -> None:
+    """One pending outbox row per (audit id, instance id, topic), in one batch."""
+    rows = [
         {
             "audit_id": audit_id,
             "instance_id": instance_id,
@@ -314,8 +364,11 @@ def insert_outbox(
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
-        },
-    )
+        }
+        for audit_id, instance_id, topic in events
+    ]
+    if rows:
+        conn.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
 
 
 # --- actors and the administrators' chain --------------------------------------------------------
