@@ -34,14 +34,11 @@ FEATURE_USES = {
 
 # Private core pieces some features reach for, beyond the engine's public methods. Pinned so a
 # new reach is a decision: migration recompiles machines and reschedules timers; a directive
-# import starts many instances in one transaction; the directive file reader reuses the
-# definition loader's error formatting.
+# import starts many instances in one transaction.
 PRIVATE_CORE_USES = {
     ("workflow.admin.migration", "workflow._machine"),
     ("workflow.admin.migration", "workflow._schedule"),
     ("workflow.directives.imports", "workflow._apply"),
-    ("workflow.directives.files", "workflow.definition.loader._clean_path"),
-    ("workflow.directives.files", "workflow.definition.loader._message"),
 }
 
 

@@ -83,6 +83,16 @@ class Catalog:
         )
         return DeployResult(definition.name, version, digest, created=True)
 
+    def remember(self, definition: m.Definition, deployed: DeployResult) -> None:
+        """Compile a version just deployed (and committed) from the definition already loaded,
+        so its first instance does not parse the same source again."""
+        key = (deployed.workflow, deployed.version)
+        with self._lock:
+            if key not in self._machines:
+                self._machines[key] = CompiledMachine(
+                    definition, deployed.content_hash, deployed.version, self.registry
+                )
+
     def machine(
         self, conn: Connection, workflow: str, version: int | None, *, startable: bool = True
     ) -> CompiledMachine:

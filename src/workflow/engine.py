@@ -171,6 +171,8 @@ class Engine:
         with self.transaction() as conn:
             result = self.catalog.deploy(conn, definition, raw, filename, actor, now)
         if result.created:
+            # only after commit: a rolled-back deploy must leave no machine behind
+            self.catalog.remember(definition, result)
             log.info("definition.deployed", workflow=result.workflow, version=result.version)
         return result
 

@@ -25,7 +25,7 @@ def load_text(
     try:
         doc = DefinitionModel.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionError(_schema_issues(exc, marks, filename, data)) from None
+        raise DefinitionError(schema_issues(exc, marks, filename, data)) from None
     definition = to_definition(doc, text, filename)
     findings = check(definition, names if names is not None else Names())
     if findings:
@@ -59,9 +59,13 @@ def load_file(path: str | FilePath, *, names: Names | None = None) -> m.Definiti
     return load_text(raw, str(file), names=names)
 
 
-def _schema_issues(
+def schema_issues(
     exc: ValidationError, marks: Marks, filename: str, data: Any
 ) -> list[DefinitionIssue]:
+    """A pydantic error as one issue per problem, each with file, line and key path.
+
+    Shared by every strict YAML file the engine reads (definitions, directives, units).
+    """
     issues: list[DefinitionIssue] = []
     seen: set[tuple[Path, str]] = set()
     for error in exc.errors():

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workflow.definition.loader import _clean_path, _message
+from workflow.definition.loader import schema_issues
 from workflow.definition.yamlsafe import MAX_BYTES, dotted, read_yaml
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput
 
@@ -207,13 +207,7 @@ def _validate(model: type[BaseModel], data: object, marks: Any, filename: str, w
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        issues = []
-        for error in exc.errors():
-            path = _clean_path(error["loc"], data)
-            issues.append(
-                DefinitionIssue(filename, marks.line_of(path), dotted(path), _message(error))
-            )
-        raise DirectiveFileError(what, issues) from None
+        raise DirectiveFileError(what, schema_issues(exc, marks, filename, data)) from None
 
 
 def load_units(path: str | Path) -> list[UnitModel]:
