@@ -1,13 +1,16 @@
 """Test-only crash hooks: SIGKILL this process at a chosen point inside ``Engine.fire``.
 
-Nothing here touches production code paths: :func:`install` wraps the repository functions the
-fire transaction calls (and listens to the engine's commit event) in *this* process only, and
+Nothing here touches production code paths: :func:`install` wraps the store function that writes
+a transition (and listens to the engine's commit event) in *this* process only, and
 does nothing until :meth:`Trap.arm` is called just before the fire that must die.
 
 Points, in the order a fire reaches them:
 
 - ``before_flush``: every read and decision is done, nothing is written yet;
-- ``between_update_and_audit``: the instance row is updated, its audit row is not inserted;
+- ``between_update_and_audit``: on SQLite the instance row is updated and its audit row not
+  inserted (the driver's trace callback kills the process as the INSERT is about to run); on
+  PostgreSQL both are one statement, so a thread kills the process within a few milliseconds of
+  sending it, landing before, inside or after the statement;
 - ``before_commit``: every row is written, COMMIT not yet sent;
 - ``during_commit``: a thread kills the process within a few milliseconds of COMMIT being sent,
   so the kill lands before, inside or just after the commit;
@@ -24,9 +27,10 @@ import time
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from workflow import Engine
-from workflow.store import repository
+from workflow.store import hotpath
 
 POINTS = ("before_flush", "between_update_and_audit", "before_commit", "during_commit", "anywhere")
 
@@ -45,6 +49,11 @@ def _die_soon(rng: random.Random, within_s: float) -> None:
     threading.Thread(target=kill, daemon=True).start()
 
 
+def _die_at_audit_insert(statement: str) -> None:
+    if statement.startswith("INSERT INTO audit_events"):
+        die()
+
+
 class Trap:
     """One crash point in one process; inert until armed."""
 
@@ -54,8 +63,7 @@ class Trap:
         self.point = point
         self.rng = rng
         self.armed = False
-        self._wrap("update_instance", "before_flush")
-        self._wrap("insert_audit", "between_update_and_audit")
+        self._wrap_write()
         event.listen(engine.db, "commit", self._on_commit)
 
     def arm(self) -> None:
@@ -63,15 +71,20 @@ class Trap:
         if self.point == "anywhere":
             _die_soon(self.rng, 0.02)
 
-    def _wrap(self, name: str, point: str) -> None:
-        original = getattr(repository, name)
+    def _wrap_write(self) -> None:
+        original = hotpath.write_transition
 
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if self.armed and self.point == point:
+        def wrapper(conn: Connection, change: hotpath.TransitionWrite) -> int | None:
+            if self.armed and self.point == "before_flush":
                 die()
-            return original(*args, **kwargs)
+            if self.armed and self.point == "between_update_and_audit":
+                if conn.dialect.name == "sqlite":
+                    conn.connection.driver_connection.set_trace_callback(_die_at_audit_insert)
+                else:
+                    _die_soon(self.rng, 0.003)
+            return original(conn, change)
 
-        setattr(repository, name, wrapper)
+        hotpath.write_transition = wrapper  # type: ignore[assignment]
 
     def _on_commit(self, _connection: Any) -> None:
         if not self.armed:

@@ -114,12 +114,14 @@ def test_repeated_idempotency_key_applies_once(payment, clerk):
 def test_failure_between_state_update_and_audit_insert_leaves_neither(payment, clerk, monkeypatch):
     instance = payment.start("payment", clerk).instance
     before = counts(payment)
+    real_audit_values = repository.audit_values
 
-    def crash(*_args, **_kwargs):
-        raise RuntimeError("simulated crash after the instance update")
+    def audit_reusing_seq_1(**fields):
+        # The instance update runs, then the audit insert breaks the (instance, seq) key.
+        return real_audit_values(**{**fields, "seq": 1})
 
-    monkeypatch.setattr(repository, "insert_audit", crash)
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    monkeypatch.setattr(repository, "audit_values", audit_reusing_seq_1)
+    with pytest.raises(ConcurrentModification):
         payment.fire(instance.id, "pay", clerk, payload={"paid": 500})
     monkeypatch.undo()
     assert counts(payment) == before

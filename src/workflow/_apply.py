@@ -28,6 +28,7 @@ from workflow.errors import (
 )
 from workflow.records import Actor, FireResult
 from workflow.registry import GuardContext, Registry
+from workflow.store import hotpath
 from workflow.store import repository as repo
 from workflow.store.mapping import to_event, to_instance
 
@@ -221,42 +222,45 @@ def fire_in(
     """Authorize, guard, move, persist and audit one transition on an open transaction."""
     # A caller naming the version it saw loses to anyone already changing the row: fail at once
     # rather than queue behind them for a version that will no longer be current.
-    row = repo.instance_row(
-        conn, request.instance_id, for_update=True, nowait=request.expected_version is not None
+    row = hotpath.instance_for_update(
+        conn, request.instance_id, nowait=request.expected_version is not None
     )
     if row is None:
         raise NotFound("instance", request.instance_id)
-    if request.expected_version is not None and row.version != request.expected_version:
-        raise ConcurrentModification(row.id, request.expected_version, row.version)
-    compiled = machines(conn, row.workflow, row.definition_version)
+    instance_id, workflow, state = row["id"], row["workflow"], row["state"]
+    if request.expected_version is not None and row["version"] != request.expected_version:
+        raise ConcurrentModification(instance_id, request.expected_version, row["version"])
+    compiled = machines(conn, workflow, row["definition_version"])
     definition = compiled.definition
     if request.trigger not in definition.triggers:
-        raise UnknownTrigger(row.id, row.workflow, request.trigger, definition.triggers)
+        raise UnknownTrigger(instance_id, workflow, request.trigger, definition.triggers)
     if request.timer_id is not None:
-        _check_timer(conn, request.timer_id, row)
+        _fire_timer_row(conn, request.timer_id, instance_id, state, now)
+    coordinating = tuple(row["coordinating_units"] or ())
     ctx = GuardContext(
-        instance_id=row.id,
-        workflow=row.workflow,
-        state=row.state,
+        instance_id=instance_id,
+        workflow=workflow,
+        state=state,
         trigger=request.trigger,
         actor_id=request.actor.id,
         actor_roles=request.actor.roles,
-        data=dict(row.data),
+        data=dict(row["data"]),
         payload=dict(request.payload),
         now=now,
     )
-    step = StepContext(ctx, request.actor, row.unit, tuple(row.coordinating_units or ()))
-    spec = compiled.step(row.state, request.trigger, step)
+    spec = compiled.step(
+        state, request.trigger, StepContext(ctx, request.actor, row["unit"], coordinating)
+    )
     if spec.require_reason and not (request.reason and request.reason.strip()):
         raise InvalidInput(f"{request.trigger!r} requires a reason (--reason)")
     data, spawns = apply_effects(definition, spec.effects, ctx, registry)
-    seq = int(row.version) + 1
+    seq = int(row["version"]) + 1
     audit = repo.audit_values(
-        instance_id=row.id,
+        instance_id=instance_id,
         seq=seq,
         kind="transition",
         trigger=request.trigger,
-        from_state=row.state,
+        from_state=state,
         to_state=spec.dest,
         actor=request.actor.id,
         actor_roles=sorted(request.actor.roles),
@@ -264,46 +268,42 @@ def fire_in(
         reason=request.reason,
         payload=request.payload,
         data=data,
-        workflow=row.workflow,
-        definition_version=row.definition_version,
+        workflow=workflow,
+        definition_version=row["definition_version"],
         definition_hash=compiled.content_hash,
         occurred_at=now,
-        prev_hash=row.last_hash,
+        prev_hash=row["last_hash"],
     )
     dest = definition.state(spec.dest)
-    updates = {
-        "state": dest.name,
-        "data": data,
-        "version": seq,
-        "active": not dest.final,
-        "due_at": instance_due_at(definition, data),
-        "updated_at": now,
-        "last_hash": audit["hash"],
-    }
-    changed = repo.update_instance(conn, row.id, row.version, updates)
-    if not changed:
-        current = repo.instance_row(conn, row.id)
-        raise ConcurrentModification(
-            row.id, row.version, None if current is None else current.version
-        )
-    audit_id = repo.insert_audit(conn, audit)
-    if request.timer_id is not None and not repo.mark_timer_fired(conn, request.timer_id, now):
-        # Another worker fired this timer (or a transition cancelled it) since we read it: the
-        # conditional update is the fence that makes a retried claim apply nothing.
-        raise ConcurrentModification(row.id, None, None)
-    if dest.name != row.state:
+    change = hotpath.TransitionWrite(
+        instance_id=instance_id,
+        seen_version=row["version"],
+        state=dest.name,
+        data=data,
+        active=not dest.final,
+        due_at=instance_due_at(definition, data),
+        now=now,
+        audit=audit,
+        topic=f"{workflow}.{request.trigger}.{dest.name}",
         # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.
-        repo.cancel_pending_timers(conn, row.id, now)
-        repo.insert_timers(conn, timer_rows(dest, row.id, data, now, seq))
-    _publish(conn, audit_id, row.id, row.workflow, request.trigger, dest.name, now)
+        leaving_state=dest.name != state,
+    )
+    audit_id = hotpath.write_transition(conn, change)
+    if audit_id is None:
+        current = repo.instance_row(conn, instance_id)
+        raise ConcurrentModification(
+            instance_id, row["version"], None if current is None else current.version
+        )
+    if change.leaving_state:
+        repo.insert_timers(conn, timer_rows(dest, instance_id, data, now, seq))
     for spawn in spawns:
         child = StartRequest(
             data={f: data[f] for f in spawn.copy if f in data},
-            unit=row.unit,
-            coordinating_units=tuple(row.coordinating_units or ()),
-            directive_id=row.directive_id,
-            item_key=row.item_key,
-            parent_id=row.id,
+            unit=row["unit"],
+            coordinating_units=coordinating,
+            directive_id=row["directive_id"],
+            item_key=row["item_key"],
+            parent_id=instance_id,
         )
         start_in(
             conn,
@@ -314,13 +314,26 @@ def fire_in(
             Actor(request.actor.id, request.actor.roles | {m.SYSTEM_ROLE}, request.actor.unit),
             now,
         )
-    result = _written({**row._mapping, **updates}, audit, audit_id)
-    return Applied(row.id, seq, audit_id, row.state, dest.name, result)
+    written = {
+        **row,
+        "state": dest.name,
+        "data": data,
+        "version": seq,
+        "active": change.active,
+        "due_at": change.due_at,
+        "updated_at": now,
+    }
+    return Applied(instance_id, seq, audit_id, state, dest.name, _written(written, audit, audit_id))
 
 
-def _check_timer(conn: Connection, timer_id: int, instance: Any) -> None:
+def _fire_timer_row(
+    conn: Connection, timer_id: int, instance_id: int, state: str, now: datetime
+) -> None:
+    """Mark the timer being fired as fired, or refuse: the conditional update is the fence that
+    makes a retried claim apply nothing once another worker (or a transition that cancelled the
+    timer) got there first."""
     timer = repo.timer_row(conn, timer_id)
-    if timer is None or timer.instance_id != instance.id:
+    if timer is None or timer.instance_id != instance_id:
         raise NotFound("timer", timer_id)
-    if timer.status not in ("pending", "claimed") or timer.state != instance.state:
-        raise ConcurrentModification(instance.id, None, None)
+    if timer.state != state or not repo.mark_timer_fired(conn, timer_id, now):
+        raise ConcurrentModification(instance_id, None, None)

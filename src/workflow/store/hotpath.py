@@ -1,0 +1,276 @@
+"""A transition's own reads and writes through the driver's cursor, with SQL prebuilt per dialect.
+
+Every transition reads its instance, then writes the instance, its audit event, its outbox row
+and (when it leaves a state) the cancellation of that state's timers. Through SQLAlchemy Core
+each of those statements cost about as much again as the database took to run it (see
+docs/performance.md), so they run here on the DBAPI cursor of the Core connection's own
+transaction: values are converted the way the column types convert them, and driver errors are
+raised as SQLAlchemy's exception classes, so callers handle one family of errors whichever path
+a statement took. On PostgreSQL the writes are one statement (data-modifying CTEs), one round
+trip instead of four.
+
+Everything else (rare paths, reports, administration) stays on Core in ``repository``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+
+from workflow.clock import require_aware
+from workflow.store.tables import audit_events, instances
+
+INSTANCE_COLUMNS = tuple(c.name for c in instances.c)
+AUDIT_COLUMNS = tuple(c.name for c in audit_events.c if c.name != "id")
+_JSON_COLUMNS = frozenset({"data", "coordinating_units"})
+_TIME_COLUMNS = frozenset({"due_at", "created_at", "updated_at"})
+_OUTBOX_COLUMNS = ("audit_id", "instance_id", "topic", "status", "attempts", "next_attempt_at",
+                   "created_at")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TransitionWrite:
+    """Everything one transition writes besides new timers: the instance's new values (applied
+    only if it is still at ``seen_version``), its audit row, its outbox topic."""
+
+    instance_id: int
+    seen_version: int
+    state: str
+    data: Mapping[str, Any]
+    active: bool
+    due_at: datetime | None
+    now: datetime
+    audit: Mapping[str, Any]
+    topic: str
+    leaving_state: bool
+    """Whether the instance leaves its state, which cancels that state's pending timers."""
+
+
+def _dumps(value: Any) -> str:
+    # The engine's json_serializer: compact, and Vietnamese text kept as it is.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sqlite_time(moment: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DateTime stores: naive UTC, microseconds always written."""
+    if moment is None:
+        return None
+    return require_aware(moment).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _instance(values: Sequence[Any]) -> dict[str, Any]:
+    row = dict(zip(INSTANCE_COLUMNS, values, strict=True))
+    for name in _JSON_COLUMNS:
+        if isinstance(row[name], str):
+            row[name] = json.loads(row[name])
+    for name in _TIME_COLUMNS:
+        row[name] = _aware(row[name])
+    row["active"] = bool(row["active"])
+    return row
+
+
+def _columns(names: Sequence[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _select_instance(lock: str, placeholder: str) -> str:
+    return f"SELECT {_columns(INSTANCE_COLUMNS)} FROM instances WHERE id = {placeholder}{lock}"  # noqa: S608 - our column names
+
+
+_SQLITE_SELECT = _select_instance("", "?")
+_SQLITE_UPDATE = (
+    "UPDATE instances SET state = ?, data = ?, version = ?, active = ?, due_at = ?,"
+    " updated_at = ?, last_hash = ? WHERE id = ? AND version = ?"
+)
+_SQLITE_AUDIT = (
+    f"INSERT INTO audit_events ({_columns(AUDIT_COLUMNS)})"  # noqa: S608 - our column names
+    f" VALUES ({', '.join('?' for _ in AUDIT_COLUMNS)})"
+)
+_CANCEL_SET = (
+    "SET status = 'cancelled', fired_at = NULL, last_error = NULL, lease_expires_at = NULL"
+)
+_SQLITE_CANCEL = (
+    f"UPDATE timers {_CANCEL_SET} WHERE instance_id = ? AND status IN ('pending', 'claimed')"
+)
+_SQLITE_OUTBOX = (
+    f"INSERT INTO outbox ({_columns(_OUTBOX_COLUMNS)})"  # noqa: S608 - our column names
+    " VALUES (?, ?, ?, 'pending', 0, ?, ?)"
+)
+
+
+def _typed(table: Table, names: Sequence[str], dialect: Dialect) -> str:
+    """``CAST(%(a_name)s AS type)`` for each column: a parameter in a SELECT list has no type
+    of its own, and PostgreSQL must not have to guess one (for a NULL, say)."""
+    return ", ".join(
+        f"CAST(%(a_{n})s AS {table.c[n].type.compile(dialect=dialect)})" for n in names
+    )
+
+
+_POSTGRES_SELECT = _select_instance(" FOR UPDATE", "%(instance_id)s")
+_POSTGRES_SELECT_NOWAIT = _select_instance(" FOR UPDATE NOWAIT", "%(instance_id)s")
+
+
+@cache
+def _postgres_write_sql(dialect: Dialect) -> str:
+    """One round trip: the update is the version check and the other writes hang off its
+    RETURNING, so if the instance moved meanwhile nothing at all is written."""
+    return f"""
+WITH moved AS (
+    UPDATE instances SET state = %(state)s, data = CAST(%(data)s AS json), version = %(seq)s,
+        active = %(active)s, due_at = %(due_at)s, updated_at = %(now)s, last_hash = %(hash)s
+    WHERE id = %(instance_id)s AND version = %(seen_version)s
+    RETURNING id
+), cancelled AS (
+    UPDATE timers {_CANCEL_SET}
+    WHERE %(leaving)s AND instance_id IN (SELECT id FROM moved)
+        AND status IN ('pending', 'claimed')
+), event AS (
+    INSERT INTO audit_events ({_columns(AUDIT_COLUMNS)})
+    SELECT {_typed(audit_events, AUDIT_COLUMNS, dialect)} FROM moved
+    RETURNING id
+), published AS (
+    INSERT INTO outbox ({_columns(_OUTBOX_COLUMNS)})
+    SELECT event.id, %(instance_id)s, %(topic)s, 'pending', 0, %(now)s, %(now)s FROM event
+)
+SELECT id FROM event
+"""  # noqa: S608 - our column names; every value is a bound parameter
+
+
+class _DriverCursor:
+    """The driver's cursor on ``conn``'s connection, its errors raised as SQLAlchemy's."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._dbapi_connection = conn.connection.driver_connection
+        assert self._dbapi_connection is not None
+        self.cursor = self._dbapi_connection.cursor()
+
+    def execute(self, statement: str, params: Any) -> Any:
+        try:
+            self.cursor.execute(statement, params)
+        except self._conn.dialect.loaded_dbapi.Error as exc:
+            raise self._wrapped(statement, exc) from exc
+        return self.cursor
+
+    def _wrapped(self, statement: str, exc: Any) -> StatementError:
+        dialect = self._conn.dialect
+        gone = dialect.is_disconnect(exc, self._dbapi_connection, self.cursor)
+        if gone:
+            # As Core does: a connection the server dropped never goes back to the pool.
+            self._conn.invalidate(exc)
+        wrapped: StatementError = DBAPIError.instance(
+            statement,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=gone,
+            dialect=dialect,
+        )
+        return wrapped
+
+
+@contextmanager
+def _cursor(conn: Connection) -> Iterator[_DriverCursor]:
+    driver = _DriverCursor(conn)
+    try:
+        yield driver
+    finally:
+        if not conn.invalidated:
+            driver.cursor.close()
+
+
+def instance_for_update(
+    conn: Connection, instance_id: int, *, nowait: bool = False
+) -> dict[str, Any] | None:
+    """The instance row as a dict of column values, locked until commit.
+
+    PostgreSQL locks the row (``FOR UPDATE``; with ``nowait`` a row another transaction is
+    changing raises lock_not_available at once); SQLite's write transaction already holds the
+    database's write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        statement = _POSTGRES_SELECT_NOWAIT if nowait else _POSTGRES_SELECT
+        params: Any = {"instance_id": instance_id}
+    else:
+        statement, params = _SQLITE_SELECT, (instance_id,)
+    with _cursor(conn) as cursor:
+        values = cursor.execute(statement, params).fetchone()
+    return None if values is None else _instance(values)
+
+
+def write_transition(conn: Connection, change: TransitionWrite) -> int | None:
+    """Apply ``change``: the audit row's id, or None (nothing written) if the instance moved."""
+    if conn.dialect.name == "postgresql":
+        return _postgres_write(conn, change)
+    return _sqlite_write(conn, change)
+
+
+def _postgres_write(conn: Connection, change: TransitionWrite) -> int | None:
+    params = {f"a_{name}": change.audit[name] for name in AUDIT_COLUMNS}
+    params.update(
+        instance_id=change.instance_id,
+        seen_version=change.seen_version,
+        state=change.state,
+        data=_dumps(change.data),
+        seq=change.audit["seq"],
+        active=change.active,
+        due_at=change.due_at,
+        now=change.now,
+        hash=change.audit["hash"],
+        leaving=change.leaving_state,
+        topic=change.topic,
+    )
+    with _cursor(conn) as cursor:
+        written = cursor.execute(_postgres_write_sql(conn.dialect), params).fetchone()
+    return None if written is None else int(written[0])
+
+
+def _sqlite_write(conn: Connection, change: TransitionWrite) -> int | None:
+    audit, now = change.audit, _sqlite_time(change.now)
+    with _cursor(conn) as cursor:
+        moved = cursor.execute(
+            _SQLITE_UPDATE,
+            (
+                change.state,
+                _dumps(change.data),
+                audit["seq"],
+                change.active,
+                _sqlite_time(change.due_at),
+                now,
+                audit["hash"],
+                change.instance_id,
+                change.seen_version,
+            ),
+        )
+        if moved.rowcount != 1:
+            return None
+        inserted = cursor.execute(
+            _SQLITE_AUDIT,
+            tuple(
+                _sqlite_time(audit[n]) if n == "occurred_at" else audit[n] for n in AUDIT_COLUMNS
+            ),
+        )
+        audit_id = int(inserted.lastrowid)
+        if change.leaving_state:
+            cursor.execute(_SQLITE_CANCEL, (change.instance_id,))
+        cursor.execute(_SQLITE_OUTBOX, (audit_id, change.instance_id, change.topic, now, now))
+    return audit_id

@@ -1,0 +1,120 @@
+"""The transition's driver-cursor path reads and writes exactly what Core would, on both backends."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from workflow import Engine
+from workflow.store import hotpath
+from workflow.store import repository as repo
+from workflow.store.database import write_transaction
+from workflow.store.tables import audit_events, outbox
+
+
+def _started(payment: Engine, clerk) -> int:
+    return payment.start(
+        "payment",
+        clerk,
+        data={"amount": 150, "note": "Kế hoạch số 19"},
+        unit="ban-tuyen-giao",
+        coordinating_units=["van-phong", "uy-ban-kiem-tra"],
+        item_key="plan",
+    ).instance.id
+
+
+def _change(payment: Engine, instance_id: int, **overrides) -> hotpath.TransitionWrite:
+    row = payment.get(instance_id)
+    audit = repo.audit_values(
+        instance_id=instance_id,
+        seq=row.version + 1,
+        kind="transition",
+        trigger="pay",
+        from_state=row.state,
+        to_state="paid",
+        actor="clerk-1",
+        actor_roles=["clerk"],
+        actor_unit=None,
+        reason=None,
+        payload={"paid": 987654},
+        data={"paid": 987654},
+        workflow="payment",
+        definition_version=1,
+        definition_hash="0" * 64,
+        occurred_at=payment.now(),
+        prev_hash="0" * 64,
+    )
+    change = hotpath.TransitionWrite(
+        instance_id=instance_id,
+        seen_version=row.version,
+        state="paid",
+        data={"paid": 987654},
+        active=False,
+        due_at=None,
+        now=payment.now(),
+        audit=audit,
+        topic="payment.pay.paid",
+        leaving_state=True,
+    )
+    return dataclasses.replace(change, **overrides)
+
+
+def _counts(payment: Engine) -> tuple[int, int]:
+    with payment.db.connect() as conn:
+        return (
+            conn.execute(select(func.count()).select_from(audit_events)).scalar_one(),
+            conn.execute(select(func.count()).select_from(outbox)).scalar_one(),
+        )
+
+
+def test_the_instance_row_equals_what_core_reads(payment, clerk):
+    instance_id = _started(payment, clerk)
+    with payment.transaction() as conn:
+        by_core = dict(repo.instance_row(conn, instance_id)._mapping)
+        by_driver = hotpath.instance_for_update(conn, instance_id)
+    assert by_driver == by_core
+
+
+def test_a_missing_instance_reads_as_none(payment):
+    with payment.transaction() as conn:
+        assert hotpath.instance_for_update(conn, 424242) is None
+
+
+def test_a_write_on_a_version_that_moved_writes_nothing(payment, clerk):
+    instance_id = _started(payment, clerk)
+    before = _counts(payment)
+    with payment.transaction() as conn:
+        stale = _change(payment, instance_id, seen_version=7)
+        assert hotpath.write_transition(conn, stale) is None
+    assert _counts(payment) == before
+    assert payment.get(instance_id).state == "open"
+
+
+def test_a_write_stores_the_instance_audit_row_and_outbox_row(payment, clerk):
+    instance_id = _started(payment, clerk)
+    change = _change(payment, instance_id)
+    with payment.transaction() as conn:
+        audit_id = hotpath.write_transition(conn, change)
+    stored = payment.get(instance_id)
+    assert (stored.state, stored.version, stored.active) == ("paid", 2, False)
+    assert stored.data == {"paid": 987654}
+    assert stored.updated_at == change.now
+    event = payment.history(instance_id)[-1]
+    assert (event.id, event.hash, event.occurred_at) == (
+        audit_id,
+        change.audit["hash"],
+        change.now,
+    )
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys_without_the_values(payment, clerk):
+    instance_id = _started(payment, clerk)
+    duplicate_seq = _change(payment, instance_id)
+    duplicate_seq = dataclasses.replace(duplicate_seq, audit={**duplicate_seq.audit, "seq": 1})
+    # under Engine.transaction(), which turns a unique violation into ConcurrentModification
+    with pytest.raises(IntegrityError) as caught, write_transaction(payment.db) as conn:
+        hotpath.write_transition(conn, duplicate_seq)
+    assert "987654" not in str(caught.value)
