@@ -1,4 +1,4 @@
-"""The transition's driver-cursor path reads and writes exactly what Core would, on both backends."""
+"""The driver-cursor path of a transition reads and writes exactly what Core would."""
 
 from __future__ import annotations
 
