@@ -51,7 +51,7 @@ def _change(payment: Engine, instance_id: int, **overrides) -> hotpath.Transitio
         instance_id=instance_id,
         seen_version=row.version,
         state="paid",
-        data={"paid": 987654},
+        data_json=hotpath.to_json({"paid": 987654}),
         active=False,
         due_at=None,
         now=payment.now(),

@@ -59,9 +59,11 @@ class Applied:
     """The instance and event as written, when built from the values in hand (no re-read)."""
 
 
-def _written(instance: Mapping[str, Any], audit: Mapping[str, Any], audit_id: int) -> FireResult:
-    """The result as a re-read would give it: JSON data comes back through a JSON round trip."""
-    stored = {**instance, "data": json.loads(json.dumps(instance["data"], ensure_ascii=False))}
+def _written(
+    instance: Mapping[str, Any], audit: Mapping[str, Any], audit_id: int, data_json: str
+) -> FireResult:
+    """The result as a re-read would give it: the data as decoded from its stored JSON text."""
+    stored = {**instance, "data": json.loads(data_json)}
     return FireResult(to_instance(stored), to_event({**audit, "id": audit_id}))
 
 
@@ -162,7 +164,9 @@ def start_in(
     repo.update_instance(conn, instance_id, 1, {"last_hash": row["hash"]})
     repo.insert_timers(conn, timer_rows(initial, instance_id, values["data"], now, 1))
     _publish(conn, audit_id, instance_id, workflow, "start", initial.name, now)
-    result = _written({**values, "id": instance_id, "last_hash": row["hash"]}, row, audit_id)
+    result = _written(
+        {**values, "id": instance_id}, row, audit_id, hotpath.to_json(values["data"])
+    )
     return Applied(instance_id, 1, audit_id, None, initial.name, result)
 
 
@@ -279,7 +283,7 @@ def fire_in(
         instance_id=instance_id,
         seen_version=row["version"],
         state=dest.name,
-        data=data,
+        data_json=hotpath.to_json(data),
         active=not dest.final,
         due_at=instance_due_at(definition, data),
         now=now,
@@ -323,7 +327,8 @@ def fire_in(
         "due_at": change.due_at,
         "updated_at": now,
     }
-    return Applied(instance_id, seq, audit_id, state, dest.name, _written(written, audit, audit_id))
+    result = _written(written, audit, audit_id, change.data_json)
+    return Applied(instance_id, seq, audit_id, state, dest.name, result)
 
 
 def _fire_timer_row(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Literal
 
 JSONScalar = str | int | float | bool | None
@@ -214,12 +215,17 @@ class Definition:
     source_text: str = field(default="", repr=False, compare=False)
     source_file: str = field(default="<string>", compare=False)
 
-    @property
+    # Cached: a frozen definition's derived lookups are asked for on every transition.
+    @cached_property
     def initial_state(self) -> StateSpec:
         return next(state for state in self.states if state.initial)
 
+    @cached_property
+    def _states_by_name(self) -> Mapping[str, StateSpec]:
+        return {state.name: state for state in self.states}
+
     def state(self, name: str) -> StateSpec:
-        return next(state for state in self.states if state.name == name)
+        return self._states_by_name[name]
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -229,7 +235,7 @@ class Definition:
     def final_states(self) -> frozenset[str]:
         return frozenset(state.name for state in self.states if state.final)
 
-    @property
+    @cached_property
     def triggers(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
 

@@ -9,7 +9,6 @@ can share one server.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -24,16 +24,13 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from workflow.errors import ConcurrentModification, InvalidInput
+from workflow.store.hotpath import driver_execute, to_json
 
 DEFAULT_URL = "sqlite:///workflow.db"
 _WRITE = "workflow_write"
 SCHEMA_OPTION = "workflow_schema"
 """Execution option naming the PostgreSQL schema the engine works in (``?schema=``)."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,7 @@ def _sqlite_engine(url: URL, opts: DatabaseOptions) -> Engine:
         _create_private_file(Path(path))
     engine = create_engine(
         url,
-        json_serializer=_json_dumps,
+        json_serializer=to_json,
         poolclass=StaticPool if in_memory else None,
         connect_args={"check_same_thread": False} if in_memory else {},
     )
@@ -130,7 +127,9 @@ def _sqlite_engine(url: URL, opts: DatabaseOptions) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver: every write transaction begins here, and Core's statement machinery
+        # costs several times what SQLite takes to run BEGIN.
+        driver_execute(connection, "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -165,7 +164,7 @@ def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
         server_options += f" -c search_path={opts.schema}"
     return create_engine(
         url,
-        json_serializer=_json_dumps,
+        json_serializer=to_json,
         # A connection the server or a proxy dropped is replaced at checkout, not failed on.
         pool_pre_ping=True,
         pool_size=opts.pool_size,
@@ -186,14 +185,23 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     a raw "database is locked".
     """
     try:
-        with engine.connect() as connection:
-            connection.execution_options(**{_WRITE: True})
-            with connection.begin():
-                yield connection
+        with _writer(engine).connect() as connection, connection.begin():
+            yield connection
     except OperationalError as exc:
         if _is_contention(exc.orig):
             raise ConcurrentModification(0, None, None) from exc
         raise
+
+
+_WRITERS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def _writer(engine: Engine) -> Engine:
+    """``engine`` with the write option set (same pool), made once rather than per transaction."""
+    writer = _WRITERS.get(engine)
+    if writer is None:
+        writer = _WRITERS[engine] = engine.execution_options(**{_WRITE: True})
+    return writer
 
 
 # PostgreSQL: lock_not_available (NOWAIT), serialization_failure, deadlock_detected.

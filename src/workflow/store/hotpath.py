@@ -15,8 +15,7 @@ Everything else (rare paths, reports, administration) stays on Core in ``reposit
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -45,7 +44,8 @@ class TransitionWrite:
     instance_id: int
     seen_version: int
     state: str
-    data: Mapping[str, Any]
+    data_json: str
+    """The instance's new data as stored (:func:`to_json`)."""
     active: bool
     due_at: datetime | None
     now: datetime
@@ -55,8 +55,8 @@ class TransitionWrite:
     """Whether the instance leaves its state, which cancels that state's pending timers."""
 
 
-def _dumps(value: Any) -> str:
-    # The engine's json_serializer: compact, and Vietnamese text kept as it is.
+def to_json(value: Any) -> str:
+    """How JSON columns are stored (the engine's json_serializer): compact, text kept as is."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -64,7 +64,9 @@ def _sqlite_time(moment: datetime | None) -> str | None:
     """The text SQLAlchemy's SQLite DateTime stores: naive UTC, microseconds always written."""
     if moment is None:
         return None
-    return require_aware(moment).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if moment.tzinfo is not UTC:
+        moment = require_aware(moment)
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _aware(value: Any) -> datetime | None:
@@ -157,11 +159,20 @@ SELECT id FROM event
 class _DriverCursor:
     """The driver's cursor on ``conn``'s connection, its errors raised as SQLAlchemy's."""
 
+    __slots__ = ("_conn", "_dbapi_connection", "cursor")
+
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._dbapi_connection = conn.connection.driver_connection
         assert self._dbapi_connection is not None
         self.cursor = self._dbapi_connection.cursor()
+
+    def __enter__(self) -> _DriverCursor:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if not self._conn.invalidated:
+            self.cursor.close()
 
     def execute(self, statement: str, params: Any) -> Any:
         try:
@@ -188,14 +199,10 @@ class _DriverCursor:
         return wrapped
 
 
-@contextmanager
-def _cursor(conn: Connection) -> Iterator[_DriverCursor]:
-    driver = _DriverCursor(conn)
-    try:
-        yield driver
-    finally:
-        if not conn.invalidated:
-            driver.cursor.close()
+def driver_execute(conn: Connection, statement: str) -> None:
+    """Run one parameterless statement (``BEGIN IMMEDIATE``) on the driver's cursor."""
+    with _DriverCursor(conn) as cursor:
+        cursor.execute(statement, ())
 
 
 def instance_for_update(
@@ -212,7 +219,7 @@ def instance_for_update(
         params: Any = {"instance_id": instance_id}
     else:
         statement, params = _SQLITE_SELECT, (instance_id,)
-    with _cursor(conn) as cursor:
+    with _DriverCursor(conn) as cursor:
         values = cursor.execute(statement, params).fetchone()
     return None if values is None else _instance(values)
 
@@ -230,7 +237,7 @@ def _postgres_write(conn: Connection, change: TransitionWrite) -> int | None:
         instance_id=change.instance_id,
         seen_version=change.seen_version,
         state=change.state,
-        data=_dumps(change.data),
+        data=change.data_json,
         seq=change.audit["seq"],
         active=change.active,
         due_at=change.due_at,
@@ -239,19 +246,20 @@ def _postgres_write(conn: Connection, change: TransitionWrite) -> int | None:
         leaving=change.leaving_state,
         topic=change.topic,
     )
-    with _cursor(conn) as cursor:
+    with _DriverCursor(conn) as cursor:
         written = cursor.execute(_postgres_write_sql(conn.dialect), params).fetchone()
     return None if written is None else int(written[0])
 
 
 def _sqlite_write(conn: Connection, change: TransitionWrite) -> int | None:
     audit, now = change.audit, _sqlite_time(change.now)
-    with _cursor(conn) as cursor:
+    occurred = _sqlite_time(audit["occurred_at"])
+    with _DriverCursor(conn) as cursor:
         moved = cursor.execute(
             _SQLITE_UPDATE,
             (
                 change.state,
-                _dumps(change.data),
+                change.data_json,
                 audit["seq"],
                 change.active,
                 _sqlite_time(change.due_at),
@@ -265,9 +273,7 @@ def _sqlite_write(conn: Connection, change: TransitionWrite) -> int | None:
             return None
         inserted = cursor.execute(
             _SQLITE_AUDIT,
-            tuple(
-                _sqlite_time(audit[n]) if n == "occurred_at" else audit[n] for n in AUDIT_COLUMNS
-            ),
+            [occurred if n == "occurred_at" else audit[n] for n in AUDIT_COLUMNS],
         )
         audit_id = int(inserted.lastrowid)
         if change.leaving_state:
