@@ -320,4 +320,3 @@ def report_difficulty(
         directive_id=record.id,
         item_key=item_key,
     )
-

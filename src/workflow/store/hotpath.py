@@ -15,18 +15,19 @@ Everything else (rare paths, reports, administration) stays on Core in ``reposit
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from workflow.clock import require_aware
 from workflow.store.tables import audit_events, instances
+from workflow.store.types import UTCDateTime
 
 INSTANCE_COLUMNS = tuple(c.name for c in instances.c)
 AUDIT_COLUMNS = tuple(c.name for c in audit_events.c if c.name != "id")
@@ -81,8 +82,9 @@ def _aware(value: Any) -> datetime | None:
 def _instance(values: Sequence[Any]) -> dict[str, Any]:
     row = dict(zip(INSTANCE_COLUMNS, values, strict=True))
     for name in _JSON_COLUMNS:
-        if isinstance(row[name], str):
-            row[name] = json.loads(row[name])
+        text = row[name]
+        if isinstance(text, str):
+            row[name] = [] if text == "[]" else json.loads(text)
     for name in _TIME_COLUMNS:
         row[name] = _aware(row[name])
     row["active"] = bool(row["active"])
@@ -180,6 +182,12 @@ class _DriverCursor:
         except self._conn.dialect.loaded_dbapi.Error as exc:
             raise self._wrapped(statement, exc) from exc
         return self.cursor
+
+    def executemany(self, statement: str, params: Sequence[Any]) -> None:
+        try:
+            self.cursor.executemany(statement, params)
+        except self._conn.dialect.loaded_dbapi.Error as exc:
+            raise self._wrapped(statement, exc) from exc
 
     def _wrapped(self, statement: str, exc: Any) -> StatementError:
         dialect = self._conn.dialect
@@ -280,3 +288,52 @@ def _sqlite_write(conn: Connection, change: TransitionWrite) -> int | None:
             cursor.execute(_SQLITE_CANCEL, (change.instance_id,))
         cursor.execute(_SQLITE_OUTBOX, (audit_id, change.instance_id, change.topic, now, now))
     return audit_id
+
+
+# --- batches: many rows of one table in one executemany ------------------------------------------
+
+Converter = Callable[[Any], Any] | None
+
+
+def _postgres_time(moment: datetime | None) -> datetime | None:
+    return None if moment is None else require_aware(moment)
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else to_json(value)
+
+
+@cache
+def _insert_plan(dialect: str, table: Table, names: tuple[str, ...]) -> tuple[str, list[Converter]]:
+    """The INSERT of ``names`` into ``table`` for ``dialect``, and each value's conversion as
+    its column type would do it."""
+    marks: list[str] = []
+    converters: list[Converter] = []
+    for name in names:
+        column_type = table.c[name].type
+        mark = "?" if dialect == "sqlite" else "%s"
+        if isinstance(column_type, UTCDateTime):
+            converters.append(_sqlite_time if dialect == "sqlite" else _postgres_time)
+        elif isinstance(column_type, JSON):
+            converters.append(_json_or_none)
+            mark = mark if dialect == "sqlite" else "CAST(%s AS json)"
+        else:
+            converters.append(None)
+        marks.append(mark)
+    statement = f"INSERT INTO {table.name} ({_columns(names)}) VALUES ({', '.join(marks)})"  # noqa: S608 - our names
+    return statement, converters
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (each with the same keys, ids included if wanted) in one executemany."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    statement, converters = _insert_plan(conn.dialect.name, table, names)
+    plan = tuple(zip(names, converters, strict=True))
+    params = [
+        tuple(row[name] if convert is None else convert(row[name]) for name, convert in plan)
+        for row in rows
+    ]
+    with _DriverCursor(conn) as cursor:
+        cursor.executemany(statement, params)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.expression import ClauseElement
 
 from workflow.audit import GENESIS, canonical_json, event_hash
+from workflow.store import hotpath
 from workflow.store.tables import (
     actors,
     admin_events,
@@ -38,7 +39,6 @@ _UPDATE_INSTANCE = update(instances).where(
     instances.c.id == bindparam("_instance_id"), instances.c.version == bindparam("_seen_version")
 )
 _INSERT_AUDIT = insert(audit_events).returning(audit_events.c.id)
-_INSERT_AUDIT_ROWS = insert(audit_events)
 _AUDIT_ROW = select(audit_events).where(
     audit_events.c.instance_id == bindparam("instance_id"), audit_events.c.seq == bindparam("seq")
 )
@@ -57,7 +57,6 @@ _CANCEL_TIMERS = (
     )
     .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
 )
-_INSERT_OUTBOX = insert(outbox)
 
 # --- definitions ---------------------------------------------------------------------------------
 
@@ -162,7 +161,7 @@ def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
     return int(result.scalar_one())
 
 
-def _new_ids(conn: Connection, table: str, count: int) -> list[int]:
+def new_ids(conn: Connection, table: str, count: int) -> list[int]:
     """``count`` fresh ids for ``table``, ascending, taken inside the write transaction.
 
     A batch with ``RETURNING`` in parameter order runs row by row (the tables have no sentinel
@@ -181,19 +180,9 @@ def _new_ids(conn: Connection, table: str, count: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + count))
 
 
-def insert_instances(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert many instances in one batch; their ids in the order of ``rows``."""
-    ids = _new_ids(conn, "instances", len(rows))
-    conn.execute(insert(instances), [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
-    return ids
-
-
-def set_first_hashes(conn: Connection, heads: Sequence[tuple[int, str]]) -> None:
-    """Store each new instance's first ``last_hash`` (version 1), in one batch."""
-    conn.execute(
-        _UPDATE_INSTANCE,
-        [{"last_hash": h, "_instance_id": i, "_seen_version": 1} for i, h in heads],
-    )
+def insert_instances(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many instances, ids (from :func:`new_ids`) included, in one batch."""
+    hotpath.insert_rows(conn, instances, rows)
 
 
 def update_instance(
@@ -266,11 +255,9 @@ def insert_audit(conn: Connection, row: Mapping[str, Any]) -> int:
     return int(result.scalar_one())
 
 
-def insert_audits(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert many audit rows in one batch; their ids in the order of ``rows``."""
-    ids = _new_ids(conn, "audit_events", len(rows))
-    conn.execute(_INSERT_AUDIT_ROWS, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
-    return ids
+def insert_audits(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many audit rows, ids (from :func:`new_ids`) included, in one batch."""
+    hotpath.insert_rows(conn, audit_events, rows)
 
 
 def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
@@ -328,8 +315,7 @@ def cancel_pending_timers(conn: Connection, instance_id: int, now: datetime) -> 
 
 
 def insert_timers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(timers), [dict(r) for r in rows])
+    hotpath.insert_rows(conn, timers, rows)
 
 
 def timer_row(conn: Connection, timer_id: int) -> Row[Any] | None:
@@ -367,8 +353,7 @@ def insert_outbox_rows(
         }
         for audit_id, instance_id, topic in events
     ]
-    if rows:
-        conn.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
+    hotpath.insert_rows(conn, outbox, rows)
 
 
 # --- actors and the administrators' chain --------------------------------------------------------
