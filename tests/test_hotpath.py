@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from support import PAYMENT, postgres_schema_url
 
 from workflow import Engine
 from workflow.store import hotpath
@@ -118,3 +121,36 @@ def test_a_driver_error_is_raised_as_sqlalchemys_without_the_values(payment, cle
     with pytest.raises(IntegrityError) as caught, write_transaction(payment.db) as conn:
         hotpath.write_transition(conn, duplicate_seq)
     assert "987654" not in str(caught.value)
+
+
+@pytest.fixture
+def postgres_payment(postgres_server_url: str) -> Iterator[Engine]:
+    url = postgres_schema_url(postgres_server_url)
+    with Engine(url, check_schema=False) as setup:
+        setup.upgrade_schema()
+    with Engine.open(url) as engine:
+        engine.deploy_text(PAYMENT, filename="payment.yaml")
+        yield engine
+
+
+def _read_after_the_server_drops_the_connection(
+    engine: Engine, admin: SAEngine, instance_id: int
+) -> None:
+    with write_transaction(engine.db) as conn:
+        backend_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
+        hotpath.instance_for_update(conn, instance_id)
+
+
+def test_a_connection_dropped_mid_transaction_is_invalidated_and_replaced(
+    postgres_payment, clerk, postgres_server_url
+):
+    instance_id = _started(postgres_payment, clerk)
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with pytest.raises(OperationalError) as caught:
+        _read_after_the_server_drops_the_connection(postgres_payment, admin, instance_id)
+    admin.dispose()
+    assert caught.value.connection_invalidated
+    fired = postgres_payment.fire(instance_id, "pay", clerk, payload={"paid": 120})
+    assert fired.instance.version == 2
