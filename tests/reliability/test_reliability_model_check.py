@@ -96,6 +96,8 @@ class EngineVersusModel(RuleBasedStateMachine):
         self.engine.deploy_text(render(self.name, 1), filename=f"{self.name}.yaml")
         self.instances: dict[int, ModelInstance] = {}
         self.definitions: dict[int, Any] = {}
+        self.keys: dict[str, tuple[int, int]] = {}
+        """Idempotency key → (instance, seq) of the transition it applied."""
 
     def _open(self) -> Engine:
         return Engine.open(self.url, clock=self.clock, registry=Registry())
@@ -185,6 +187,29 @@ class EngineVersusModel(RuleBasedStateMachine):
         fitting = [a for a in ACTORS if a.roles & set(chosen.roles)] or ACTORS
         self._fire(instance, chosen.trigger, fitting[choice % len(fitting)], payload, reason)
 
+    @precondition(lambda self: self.instances)
+    @rule(pick=st.integers(0, 10**6), choice=st.integers(0, 50), key=st.integers(0, 5))
+    def fire_with_idempotency_key(self, pick: int, choice: int, key: int) -> None:
+        """A key applies one transition once; any later fire with it replays that transition,
+        whatever it names; a refused fire does not use the key up."""
+        name = f"{self.name}-key-{key}"  # the database outlives the example: keys too
+        instance = self._pick(pick)
+        offered = [r for r in rules(instance.version) if instance.state in r.sources]
+        chosen = offered[choice % len(offered)] if offered else None
+        trigger = chosen.trigger if chosen else "submit"
+        fitting = [a for a in ACTORS if chosen and a.roles & set(chosen.roles)] or ACTORS
+        actor = fitting[choice % len(fitting)]
+        if name not in self.keys:
+            applied = self._fire(instance, trigger, actor, {}, None, idempotency_key=name)
+            if applied:
+                self.keys[name] = (instance.id, len(instance.log))
+            return
+        count("model check: steps")
+        count("model check: idempotent replays")
+        result = self.engine.fire(instance.id, trigger, actor, idempotency_key=name)
+        assert result.replayed
+        assert (result.event.instance_id, result.event.seq) == self.keys[name]
+
     def _pick(self, pick: int) -> ModelInstance:
         return list(self.instances.values())[pick % len(self.instances)]
 
@@ -195,7 +220,9 @@ class EngineVersusModel(RuleBasedStateMachine):
         actor: Actor,
         payload: dict[str, Any],
         reason: str | None,
-    ) -> None:
+        idempotency_key: str | None = None,
+    ) -> bool:
+        """Fire as the model predicts; whether a transition was applied."""
         count("model check: steps")
         expected: Any = InvalidInput if reason is not None and "\x00" in reason else None
         if expected is None:
@@ -203,12 +230,28 @@ class EngineVersusModel(RuleBasedStateMachine):
         if isinstance(expected, type):
             count(f"model check: refused ({expected.__name__})")
             with pytest.raises(expected):
-                self.engine.fire(instance.id, trigger, actor, payload=payload, reason=reason)
-            return
+                self.engine.fire(
+                    instance.id,
+                    trigger,
+                    actor,
+                    payload=payload,
+                    reason=reason,
+                    idempotency_key=idempotency_key,
+                )
+            return False
         chosen, data = expected
-        self.engine.fire(instance.id, trigger, actor, payload=payload, reason=reason)
+        result = self.engine.fire(
+            instance.id,
+            trigger,
+            actor,
+            payload=payload,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+        assert not result.replayed
         count("model check: transitions applied")
         self._apply(instance, trigger, chosen.dest, actor, payload, reason, data)
+        return True
 
     @precondition(lambda self: self.instances)
     @rule(offset=st.sampled_from([1, 1000, 2**62]))
