@@ -6,29 +6,38 @@ import hashlib
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
 from workflow._machine import CompiledMachine
 from workflow.audit import canonical_json
 from workflow.definition import model as m
-from workflow.definition.loader import load_file, load_text
-from workflow.definition.validate import Names
-from workflow.definition.yamlsafe import read_yaml
 from workflow.errors import InvalidInput, NotFound
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
 from workflow.store import repository as repo
 
+if TYPE_CHECKING:
+    from workflow.definition.validate import Names
+
+# The definition pipeline (YAML, pydantic) is imported where a source is read, not here: a process
+# that only fires on versions it has compiled, or is handed, never pays for it.
+
 
 def content_hash(source: bytes | str, filename: str = "<string>") -> str:
     """SHA-256 of a definition's meaning (its parsed content), blind to comments and layout."""
+    from workflow.definition.yamlsafe import read_yaml
+
     data, _ = read_yaml(source, filename)
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
 def validate_definition(path: str | Path, registry: Registry | None = None) -> m.Definition:
     """Load and validate a definition file without a database (guards named in ``registry``)."""
+    from workflow.definition.loader import load_file
+    from workflow.definition.validate import Names
+
     reg = registry if registry is not None else default_registry
     return load_file(path, names=Names(reg.guards, reg.effects))
 
@@ -43,6 +52,8 @@ class Catalog:
 
     @property
     def names(self) -> Names:
+        from workflow.definition.validate import Names
+
         return Names(self.registry.guards, self.registry.effects)
 
     def deploy(
@@ -122,6 +133,8 @@ class Catalog:
             with self._lock:
                 compiled = self._machines.get(key)
                 if compiled is None:
+                    from workflow.definition.loader import load_text
+
                     definition = load_text(row.source_text, row.source_file, names=self.names)
                     compiled = CompiledMachine(
                         definition, row.content_hash, int(row.version), self.registry
