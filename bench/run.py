@@ -210,8 +210,9 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         "state and unit over them, a Core query on the engine's connection",
         f"rss_growth_mb_100k_fires: over {sizes.rss_fires:,} fires on distinct instances"
         + ("" if sizes.mode == "full" else " (the issue size is 100,000)"),
-        "cli_*: subprocess wall time of the installed `workflow` script; compare "
-        "python_startup_s, a bare interpreter, in the same run",
+        "cli_*: subprocess wall time of the installed `workflow` script, the library and CLI "
+        "byte-compiled first as a wheel install does; compare python_startup_s, a bare "
+        "interpreter, in the same run",
     ]
     if not pg:
         said.append("PostgreSQL skipped or not reachable: its figures are null")

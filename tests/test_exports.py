@@ -150,3 +150,26 @@ def test_every_error_is_a_workflow_error():
               if isinstance(getattr(workflow, n), type)
               and issubclass(getattr(workflow, n), Exception)]
     assert all(issubclass(e, workflow.WorkflowError) for e in errors)
+
+
+def test_names_imported_on_first_use_are_the_ones_the_type_checker_sees():
+    """``__init__`` imports most names lazily (PEP 562) and again under ``TYPE_CHECKING`` for
+    mypy: both lists must name the same objects."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    tree = ast.parse(Path(workflow.__file__).read_text(encoding="utf-8"))
+    block = next(
+        node for node in tree.body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+    )
+    seen = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        for alias in node.names:
+            seen[alias.asname or alias.name] = (node.module, alias.name)
+    assert seen == workflow._LAZY
+    for public, (module, name) in seen.items():
+        assert getattr(workflow, public) is getattr(importlib.import_module(module), name)

@@ -6,29 +6,75 @@ import hashlib
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
 from workflow._machine import CompiledMachine
 from workflow.audit import canonical_json
 from workflow.definition import model as m
-from workflow.definition.loader import load_file, load_text
-from workflow.definition.validate import Names
-from workflow.definition.yamlsafe import read_yaml
 from workflow.errors import InvalidInput, NotFound
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
 from workflow.store import repository as repo
 
+if TYPE_CHECKING:
+    from workflow.definition.validate import Names
+
+# The definition pipeline (YAML, pydantic) is imported where a source is read, not here: a process
+# that only fires on versions it has compiled, or is handed, never pays for it.
+
 
 def content_hash(source: bytes | str, filename: str = "<string>") -> str:
     """SHA-256 of a definition's meaning (its parsed content), blind to comments and layout."""
+    from workflow.definition.yamlsafe import read_yaml
+
     data, _ = read_yaml(source, filename)
+    return _digest(data)
+
+
+def _digest(data: object) -> str:
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def stored_definition(
+    source_text: str, source_file: str, digest: str, names: Names
+) -> m.Definition:
+    """A deployed version rebuilt from its stored source, as the pipeline would build it.
+
+    The source passed the whole pipeline at deploy. When its parsed content still has the content
+    hash checked then, it is rebuilt without the schema (no pydantic: a one-shot `workflow fire`
+    starts faster); the graph and registry checks run again, as they depend on this process's
+    registry. Otherwise (a changed row, a value only the schema reads, any finding) the whole
+    pipeline runs, and reports exactly what it reports for a new file.
+    """
+    from workflow.definition.validate import check
+    from workflow.definition.yamlsafe import read_yaml
+
+    data, _ = read_yaml(source_text, source_file)
+    if isinstance(data, dict) and _digest(data) == digest:
+        definition = _built(data, source_text, source_file)
+        if definition is not None and not check(definition, names):
+            return definition
+    from workflow.definition.loader import load_text
+
+    return load_text(source_text, source_file, names=names)
+
+
+def _built(data: dict[str, object], source_text: str, source_file: str) -> m.Definition | None:
+    from workflow.definition.build import to_definition
+
+    try:
+        return to_definition(data, source_text, source_file)
+    except Exception:  # whatever the builder cannot read, the pipeline reports
+        return None
 
 
 def validate_definition(path: str | Path, registry: Registry | None = None) -> m.Definition:
     """Load and validate a definition file without a database (guards named in ``registry``)."""
+    from workflow.definition.loader import load_file
+    from workflow.definition.validate import Names
+
     reg = registry if registry is not None else default_registry
     return load_file(path, names=Names(reg.guards, reg.effects))
 
@@ -43,6 +89,8 @@ class Catalog:
 
     @property
     def names(self) -> Names:
+        from workflow.definition.validate import Names
+
         return Names(self.registry.guards, self.registry.effects)
 
     def deploy(
@@ -122,7 +170,9 @@ class Catalog:
             with self._lock:
                 compiled = self._machines.get(key)
                 if compiled is None:
-                    definition = load_text(row.source_text, row.source_file, names=self.names)
+                    definition = stored_definition(
+                        row.source_text, row.source_file, row.content_hash, self.names
+                    )
                     compiled = CompiledMachine(
                         definition, row.content_hash, int(row.version), self.registry
                     )

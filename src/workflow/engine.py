@@ -31,7 +31,6 @@ from workflow.audit import ChainProblem, VerificationReport, verify_rows
 from workflow.catalog import Catalog, deployed_definitions
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
-from workflow.definition.loader import load_file, load_text
 from workflow.errors import (
     ConcurrentModification,
     InvalidInput,
@@ -149,6 +148,8 @@ class Engine:
 
     def validate_file(self, path: str | Path) -> m.Definition:
         """Load and validate a definition file against this engine's registry."""
+        from workflow.definition.loader import load_file
+
         return load_file(path, names=self.catalog.names)
 
     def deploy(self, path: str | Path, *, actor: str = "admin") -> DeployResult:
@@ -161,6 +162,8 @@ class Engine:
         self, source: str, *, filename: str = "<string>", actor: str = "admin"
     ) -> DeployResult:
         """Deploy a definition given as text (``filename`` names it in messages)."""
+        from workflow.definition.loader import load_text
+
         definition = load_text(source, filename, names=self.catalog.names)
         return self._deploy(definition, source.encode("utf-8"), filename, actor)
 

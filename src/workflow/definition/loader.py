@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from workflow.definition import model as m
-from workflow.definition.schema import DefinitionModel, to_definition
+from workflow.definition.build import to_definition
+from workflow.definition.schema import DefinitionModel
 from workflow.definition.validate import Names, check
 from workflow.definition.yamlsafe import MAX_BYTES, Marks, Path, dotted, read_yaml
 from workflow.errors import DefinitionError, DefinitionIssue
@@ -26,7 +27,7 @@ def load_text(
         doc = DefinitionModel.model_validate(data)
     except ValidationError as exc:
         raise DefinitionError(schema_issues(exc, marks, filename, data)) from None
-    definition = to_definition(doc, text, filename)
+    definition = to_definition(doc.model_dump(by_alias=True), text, filename)
     findings = check(definition, names if names is not None else Names())
     if findings:
         raise DefinitionError(

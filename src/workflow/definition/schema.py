@@ -1,7 +1,8 @@
-"""The definition file format as a pydantic schema, and its conversion to the frozen model.
+"""The definition file format as a pydantic schema (and its JSON Schema, for editors).
 
 The schema checks shapes (unknown keys, types, one initial state); the graph and cross-reference
-checks live in :mod:`workflow.definition.validate`.
+checks live in :mod:`workflow.definition.validate`; :mod:`workflow.definition.build` turns the
+checked document (``model_dump(by_alias=True)``) into the frozen model.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from workflow.definition import model as m
-from workflow.definition.durations import calendar_days, parse_duration
+from workflow.definition.durations import parse_duration
 from workflow.definition.zones import zone
 from workflow.errors import InvalidInput
 
@@ -181,106 +181,3 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "workflow definition"
     return schema
-
-
-# --- conversion to the frozen model ------------------------------------------------------------
-
-
-def _labels(labels: LabelsModel | None) -> m.Labels | None:
-    return None if labels is None else m.Labels(vi=labels.vi, en=labels.en)
-
-
-def _guard(guard: GuardModel) -> m.Guard:
-    if guard.required is not None:
-        return m.Required(tuple(guard.required))
-    if guard.compare is not None:
-        c = guard.compare
-        return m.Compare(c.field, c.op, _freeze(c.value))
-    if guard.all is not None:
-        return m.AllOf(tuple(_guard(g) for g in guard.all))
-    if guard.any is not None:
-        return m.AnyOf(tuple(_guard(g) for g in guard.any))
-    if guard.not_ is not None:
-        return m.Not(_guard(guard.not_))
-    assert guard.function is not None  # the model validator guarantees exactly one key
-    return m.FunctionGuard(guard.function)
-
-
-def _effect(effect: EffectModel) -> m.Effect:
-    if effect.merge is not None:
-        return m.Merge(tuple(effect.merge))
-    if effect.set is not None:
-        return m.SetField(effect.set.field, _freeze(effect.set.value))
-    if effect.stamp is not None:
-        return m.Stamp(effect.stamp)
-    if effect.clear is not None:
-        return m.ClearField(effect.clear)
-    if effect.spawn is not None:
-        return m.Spawn(effect.spawn.workflow, tuple(effect.spawn.copy_fields))
-    assert effect.function is not None
-    return m.FunctionEffect(effect.function)
-
-
-def _freeze(value: object) -> object:
-    """Lists become tuples so the model stays hashable and immutable."""
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _timer(timer: TimerModel) -> m.TimerSpec:
-    return m.TimerSpec(
-        trigger=timer.trigger,
-        at_field=timer.at,
-        offset=parse_duration(timer.offset) if timer.offset else m.TimerSpec.offset,
-        after=parse_duration(timer.after) if timer.after else None,
-        zone=timer.zone,
-        calendar_days=calendar_days(timer.after or timer.offset or "PT0S"),
-    )
-
-
-def to_definition(doc: DefinitionModel, source_text: str, source_file: str) -> m.Definition:
-    """Convert a schema-valid document into the frozen model (before graph validation)."""
-    states = tuple(
-        m.StateSpec(
-            name=name,
-            labels=_labels(state.labels),
-            initial=state.initial,
-            final=state.final,
-            timers=tuple(_timer(t) for t in state.timers),
-        )
-        for name, state in doc.states.items()
-    )
-    non_final = tuple(s.name for s in states if not s.final)
-    transitions = tuple(
-        m.TransitionSpec(
-            index=i,
-            trigger=t.trigger,
-            sources=non_final
-            if t.source == "*"
-            else (tuple(t.source) if isinstance(t.source, list) else (t.source,)),
-            dest=t.dest,
-            roles=tuple(t.roles),
-            guards=tuple(_guard(g) for g in t.guards),
-            effects=tuple(_effect(e) for e in t.effects),
-            require_reason=t.require_reason,
-            unit_scope=t.units,
-            labels=_labels(t.labels),
-        )
-        for i, t in enumerate(doc.transitions)
-    )
-    return m.Definition(
-        name=doc.name,
-        labels=m.Labels(vi=doc.labels.vi, en=doc.labels.en),
-        description=doc.description,
-        roles={name: _labels(labels) for name, labels in doc.roles.items()},
-        fields={
-            name: m.FieldSpec(name, f.type, _labels(f.labels)) for name, f in doc.fields.items()
-        },
-        states=states,
-        transitions=transitions,
-        start_roles=tuple(doc.start_roles),
-        deadline_field=doc.deadline_field,
-        source_text=source_text,
-        source_file=source_file,
-    )
