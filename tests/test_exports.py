@@ -117,6 +117,7 @@ EXPECTED = {
     "require_aware",
     "retire_version",
     "retry_event",
+    "prune_delivered",
     "retry_on_conflict",
     "run_demo",
     "run_due_timers",

@@ -1,4 +1,5 @@
-"""``workflow events``: run the outbox dispatcher, list events and dead letters, retry one."""
+"""``workflow events``: run the outbox dispatcher, list events and dead letters, retry one,
+prune delivered ones."""
 
 from __future__ import annotations
 
@@ -157,3 +158,39 @@ def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
         emit_json(asdict(entry))
     else:
         click.echo(f"event {entry.id} ({entry.topic}) is pending again")
+
+
+@group.command("prune")
+@click.option(
+    "--older-than",
+    "older_than",
+    required=True,
+    help="Delete events delivered longer ago than this span (30d, 12h, 2w).",
+)
+@click.option("--by", default="admin", show_default=True, help="Who prunes (audited).")
+@json_option
+@pass_state
+def prune(state: State, older_than: str, by: str, as_json: bool) -> None:
+    """Delete delivered events older than a span; pending, leased and dead ones are kept.
+
+    The audit log keeps every transition; this only empties the delivery queue of rows whose
+    work is done. The pruning is recorded in the administrators' chain.
+
+    \b
+    Example:
+      workflow events prune --older-than 30d
+    """
+    from cli.output import emit_json
+    from workflow import parse_span, prune_delivered
+
+    try:
+        span = parse_span(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    engine = state.engine()
+    before = engine.now() - span
+    deleted = prune_delivered(engine, before=before, by=by)
+    if as_json:
+        emit_json({"deleted": deleted, "before": before.isoformat()})
+    else:
+        click.echo(f"deleted {deleted} delivered event(s) older than {before.isoformat()}")

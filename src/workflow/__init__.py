@@ -116,6 +116,7 @@ if TYPE_CHECKING:
         retry_event,
     )
     from workflow.events.notices import NextActorNotices, who_acts_next
+    from workflow.events.retention import prune_delivered
     from workflow.events.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
     from workflow.registry import GuardContext, Registry, default_registry
     from workflow.retry import retry_on_conflict
@@ -216,6 +217,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "list_events": ("workflow.events.dispatch", "list_events"),
     "publish": ("workflow.events.dispatch", "publish"),
     "retry_event": ("workflow.events.dispatch", "retry_event"),
+    "prune_delivered": ("workflow.events.retention", "prune_delivered"),
     "NextActorNotices": ("workflow.events.notices", "NextActorNotices"),
     "who_acts_next": ("workflow.events.notices", "who_acts_next"),
     "JsonLinesSink": ("workflow.events.sinks", "JsonLinesSink"),
@@ -341,6 +343,7 @@ __all__ = [
     "parse_span",
     "parse_version_ref",
     "path_of",
+    "prune_delivered",
     "publish",
     "read_checkpoint",
     "read_export",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow.store.tables import audit_events, directives, instances, outbox, units
@@ -185,3 +185,16 @@ def requeue(conn: Connection, outbox_id: int, now: datetime) -> bool:
         )
     )
     return result.rowcount == 1
+
+
+def delete_delivered(conn: Connection, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` delivered rows delivered before ``before``, oldest first."""
+    oldest = (
+        select(outbox.c.id)
+        .where(outbox.c.status == DELIVERED, outbox.c.delivered_at < before)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    return int(
+        conn.execute(delete(outbox).where(outbox.c.id.in_(oldest.scalar_subquery()))).rowcount
+    )
