@@ -116,6 +116,7 @@ EXPECTED = {
     "report_table_rows",
     "require_aware",
     "retire_version",
+    "unretire_version",
     "retry_event",
     "prune_delivered",
     "retry_on_conflict",

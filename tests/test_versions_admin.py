@@ -17,6 +17,7 @@ from workflow import (
     parse_version_ref,
     retire_version,
     set_workflow_disabled,
+    unretire_version,
 )
 from workflow.definition.loader import load_text
 
@@ -106,6 +107,23 @@ def test_retiring_twice_is_a_no_op_that_says_so(engine):
     assert admin_actions(engine) == events
 
 
+def test_an_unretired_version_is_started_again(engine):
+    engine.deploy_text(REVIEW_V1, filename="v1.yaml")
+    engine.deploy_text(REVIEW_V2, filename="v2.yaml")
+    retire_version(engine, "review_flow", 2)
+    assert engine.start("review_flow", DRAFTER).instance.definition_version == 1
+    assert unretire_version(engine, "review_flow", 2, actor="root").changed
+    assert engine.start("review_flow", DRAFTER).instance.definition_version == 2
+    assert admin_actions(engine)[-1] == ("unretire", "review_flow@2")
+
+
+def test_unretiring_a_version_in_service_is_a_no_op_that_says_so(engine):
+    engine.deploy_text(REVIEW_V1, filename="v1.yaml")
+    events = admin_actions(engine)
+    assert not unretire_version(engine, "review_flow", 1).changed
+    assert admin_actions(engine) == events
+
+
 def test_retiring_an_unknown_version_is_not_found(engine):
     engine.deploy_text(REVIEW_V1, filename="v1.yaml")
     with pytest.raises(NotFound, match="review_flow@7"):
@@ -129,6 +147,9 @@ def test_retire_disable_and_enable_through_the_cli(engine, database_url, capsys)
     assert run_cli(capsys, database_url, "definitions retire review_flow@1") == (
         0,
         "retired review_flow@1\n",
+    )
+    assert run_cli(capsys, database_url, "definitions unretire review_flow@1")[1] == (
+        "unretired review_flow@1\n"
     )
     assert run_cli(capsys, database_url, "definitions disable review_flow")[1] == (
         "disabled review_flow\n"

@@ -1,4 +1,4 @@
-"""Versions: ``definitions retire|disable|enable|diff`` and ``workflow migrate``."""
+"""Versions: ``definitions retire|unretire|disable|enable|diff`` and ``workflow migrate``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,25 @@ def retire(state: State, ref: str, by: str, as_json: bool) -> None:
             f"{change.live_instances} running instance(s) stay on it; "
             f"see `workflow migrate {name} --from {version} --to N --dry-run`"
         )
+
+
+@click.command("unretire")
+@click.argument("ref", metavar="NAME@VERSION")
+@by_option
+@json_option
+@pass_state
+def unretire(state: State, ref: str, by: str, as_json: bool) -> None:
+    """Put a retired version back in service (starts use the newest version not retired).
+
+    \b
+    Example:
+      workflow definitions unretire plan_drafting@1
+    """
+    from workflow import parse_version_ref, unretire_version
+
+    name, version = parse_version_ref(ref)
+    change = unretire_version(state.engine(), name, version, actor=by)
+    _report(change, as_json, "unretired", "not retired:")
 
 
 def _switch(disabled: bool) -> click.Command:
@@ -196,5 +215,5 @@ def migrate(
         )
 
 
-DEFINITION_COMMANDS = (retire, disable, enable, diff)
+DEFINITION_COMMANDS = (retire, unretire, disable, enable, diff)
 """Added to the ``definitions`` group by ``cli/main.py``."""

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         parse_version_ref,
         retire_version,
         set_workflow_disabled,
+        unretire_version,
     )
     from workflow.audit import ChainProblem, VerificationReport
     from workflow.auditing.checkpoints import (
@@ -148,6 +149,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "diff_versions": ("workflow.admin.versions", "diff_versions"),
     "parse_version_ref": ("workflow.admin.versions", "parse_version_ref"),
     "retire_version": ("workflow.admin.versions", "retire_version"),
+    "unretire_version": ("workflow.admin.versions", "unretire_version"),
     "set_workflow_disabled": ("workflow.admin.versions", "set_workflow_disabled"),
     "ChainProblem": ("workflow.audit", "ChainProblem"),
     "VerificationReport": ("workflow.audit", "VerificationReport"),
@@ -366,6 +368,7 @@ __all__ = [
     "state_at",
     "take_checkpoint",
     "taken_path",
+    "unretire_version",
     "validate_definition",
     "verify_log",
     "verify_signature",

@@ -1,9 +1,10 @@
-"""Administering deployed versions: retire a version, disable or enable a workflow, diff two.
+"""Administering deployed versions: retire (or unretire) a version, disable or enable a
+workflow, diff two.
 
 Retiring a version stops new instances starting on it (they start on the newest version that is
-not retired); disabling a workflow stops new instances of every version. Neither touches the
-instances already running: they keep firing on the version they are pinned to. Both are
-appended to the administrators' hash chain (``admin_events``).
+not retired) until it is unretired; disabling a workflow stops new instances of every version.
+Neither touches the instances already running: they keep firing on the version they are pinned
+to. Every change is appended to the administrators' hash chain (``admin_events``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,21 @@ def retire_version(
     engine: Engine, workflow: str, version: int, *, actor: str = "admin"
 ) -> AdminChange:
     """Retire ``workflow@version``: no new instances on it; running ones carry on."""
+    return _set_retired(engine, workflow, version, True, actor)
+
+
+def unretire_version(
+    engine: Engine, workflow: str, version: int, *, actor: str = "admin"
+) -> AdminChange:
+    """Put a retired ``workflow@version`` back in service: starts use it again when it is the
+    newest version that is not retired."""
+    return _set_retired(engine, workflow, version, False, actor)
+
+
+def _set_retired(
+    engine: Engine, workflow: str, version: int, retired: bool, actor: str
+) -> AdminChange:
+    action = "retire" if retired else "unretire"
     subject = f"{workflow}@{version}"
     now = engine.now()
     with engine.transaction() as conn:
@@ -46,13 +62,13 @@ def retire_version(
         if row is None:
             raise NotFound("definition", subject)
         live = versioning.live_count(conn, workflow, version)
-        if row.retired:
-            return AdminChange("retire", subject, changed=False, live_instances=live)
-        versioning.set_retired(conn, workflow, version, True)
+        if bool(row.retired) == retired:
+            return AdminChange(action, subject, changed=False, live_instances=live)
+        versioning.set_retired(conn, workflow, version, retired)
         repo.append_admin_event(
-            conn, "retire", subject, actor, {"version": version, "live_instances": live}, now
+            conn, action, subject, actor, {"version": version, "live_instances": live}, now
         )
-    return AdminChange("retire", subject, changed=True, live_instances=live)
+    return AdminChange(action, subject, changed=True, live_instances=live)
 
 
 def set_workflow_disabled(
