@@ -120,6 +120,7 @@ EXPECTED = {
     "retry_event",
     "prune_delivered",
     "retry_on_conflict",
+    "retry_timer",
     "run_demo",
     "run_due_timers",
     "run_worker",

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
 import pytest
+from cli_runner import run_cli
 from sqlalchemy import select
+from versions_fixtures import admin_actions
 
 from workflow import (
     Actor,
     ConcurrentModification,
+    InvalidInput,
+    NotFound,
     claim_due,
     drain_due_timers,
     fire_claimed,
     list_timers,
+    retry_timer,
     run_due_timers,
     run_worker,
 )
@@ -99,9 +105,7 @@ def test_a_stale_claim_fired_after_another_worker_applies_nothing(expiry, clock)
     (stale,) = claim_due(expiry, now=now, worker_id="slow", lease=LEASE)
     assert run_due_timers(expiry, now=now + 2 * LEASE, worker_id="b").fired == 1
     with pytest.raises(ConcurrentModification):
-        expiry.fire_timer(
-            stale.id, instance_id, "expire", expected_version=stale.instance_version
-        )
+        expiry.fire_timer(stale.id, instance_id, "expire", expected_version=stale.instance_version)
     assert len(timer_events(expiry, instance_id)) == 1
     assert expiry.expire_calls == [instance_id]
 
@@ -219,3 +223,52 @@ def test_timer_rows_keep_who_claimed_them(expiry, clock):
     with expiry.db.connect() as conn:
         row = conn.execute(select(timers)).one()
     assert (row.status, row.claimed_by, row.lease_expires_at) == ("claimed", "w-1", now + LEASE)
+
+
+def _failed_timer(expiry, registry, clock) -> tuple[int, int]:
+    """(instance, timer) where the timer's effect raised, so the timer is parked as failed."""
+    (instance_id,) = start(expiry)
+    registry.effects["on_expire"] = lambda ctx: 1 / 0
+    clock.advance(timedelta(hours=2))
+    assert run_due_timers(expiry, worker_id="a").failed == 1
+    (row,) = list_timers(expiry, status="failed")
+    return instance_id, row.id
+
+
+def test_a_retried_failed_timer_fires_on_the_next_pass(expiry, registry, clock):
+    instance_id, timer_id = _failed_timer(expiry, registry, clock)
+    registry.effects["on_expire"] = lambda ctx: None  # the cause is fixed
+    retried = retry_timer(expiry, timer_id, by="ops")
+    assert (retried.status, retried.last_error) == ("pending", None)
+    assert run_due_timers(expiry, worker_id="a").fired == 1
+    assert expiry.get(instance_id).state == "expired"
+    assert admin_actions(expiry)[-1] == ("timer.retry", str(timer_id))
+
+
+def test_only_a_failed_timer_can_be_retried(expiry, clock):
+    start(expiry)
+    (pending,) = list_timers(expiry)
+    with pytest.raises(InvalidInput, match="is pending, not failed"):
+        retry_timer(expiry, pending.id)
+
+
+def test_a_failed_timer_of_a_state_the_instance_left_is_not_retried(expiry, registry, clock):
+    instance_id, timer_id = _failed_timer(expiry, registry, clock)
+    expiry.fire(instance_id, "finish", CLERK)
+    with pytest.raises(InvalidInput, match="has left"):
+        retry_timer(expiry, timer_id)
+
+
+def test_retrying_an_unknown_timer_is_not_found(expiry):
+    with pytest.raises(NotFound):
+        retry_timer(expiry, 999)
+
+
+def test_the_cli_retries_a_failed_timer(expiry, registry, clock, database_url, capsys):
+    _, timer_id = _failed_timer(expiry, registry, clock)
+    code, out = run_cli(capsys, database_url, f"timers retry {timer_id} --json")
+    assert code == 0, out
+    assert json.loads(out)["status"] == "pending"
+    code, out = run_cli(capsys, database_url, f"timers retry {timer_id}")
+    assert code == 2
+    assert "not failed" in out

@@ -194,3 +194,28 @@ def deadline_rows(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--due-within") from None
     return due_instances(engine, overdue=overdue, within=within, **filters, limit=limit)
+
+
+@group.command("retry")
+@click.argument("timer_id", type=int)
+@click.option("--by", default="admin", show_default=True, help="Who re-queues it (audited).")
+@json_option
+@pass_state
+def retry(state: State, timer_id: int, by: str, as_json: bool) -> None:
+    """Re-queue a failed timer (after fixing its cause): the next pass fires it.
+
+    \b
+    Example:
+      workflow timers retry 17
+    """
+    from workflow import retry_timer
+
+    timer = retry_timer(state.engine(), timer_id, by=by)
+    if as_json:
+        from cli.output import emit_json
+
+        emit_json(asdict(timer))
+    else:
+        click.echo(
+            f"timer {timer.id} ({timer.trigger} on instance {timer.instance_id}) is pending again"
+        )

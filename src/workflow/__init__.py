@@ -129,6 +129,7 @@ if TYPE_CHECKING:
         drain_due_timers,
         fire_claimed,
         list_timers,
+        retry_timer,
         run_due_timers,
     )
     from workflow.timers.deadlines import due_instances
@@ -238,6 +239,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "drain_due_timers": ("workflow.timers.claims", "drain_due_timers"),
     "fire_claimed": ("workflow.timers.claims", "fire_claimed"),
     "list_timers": ("workflow.timers.claims", "list_timers"),
+    "retry_timer": ("workflow.timers.claims", "retry_timer"),
     "run_due_timers": ("workflow.timers.claims", "run_due_timers"),
     "due_instances": ("workflow.timers.deadlines", "due_instances"),
     "run_worker": ("workflow.timers.worker", "run_worker"),
@@ -360,6 +362,7 @@ __all__ = [
     "retire_version",
     "retry_event",
     "retry_on_conflict",
+    "retry_timer",
     "run_demo",
     "run_due_timers",
     "run_worker",

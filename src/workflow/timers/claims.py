@@ -16,6 +16,7 @@ import socket
 import threading
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import or_, select, update
@@ -23,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
-from workflow.errors import ConcurrentModification, InvalidInput, WorkflowError
+from workflow.errors import ConcurrentModification, InvalidInput, NotFound, WorkflowError
+from workflow.store import repository as repo
 from workflow.store.database import read_transaction
 from workflow.store.tables import instances, timers
 
@@ -203,35 +205,69 @@ def list_timers(
     """Timer rows, soonest due first, optionally only one status or one instance's."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"timer status {status!r} is not one of {', '.join(STATUSES)}")
-    query = (
-        select(timers, instances.c.workflow)
-        .join(instances, instances.c.id == timers.c.instance_id)
-        .order_by(timers.c.due_at, timers.c.id)
-        .limit(limit)
-    )
+    query = _WITH_WORKFLOW.order_by(timers.c.due_at, timers.c.id).limit(limit)
     if status is not None:
         query = query.where(timers.c.status == status)
     if instance_id is not None:
         query = query.where(timers.c.instance_id == instance_id)
     with read_transaction(engine.db) as conn:
         rows = conn.execute(query).all()
-    return [
-        TimerInfo(
-            id=int(r.id),
-            instance_id=int(r.instance_id),
-            workflow=r.workflow,
-            state=r.state,
-            trigger=r.trigger,
-            due_at=r.due_at,
-            status=r.status,
-            attempts=int(r.attempts),
-            claimed_by=r.claimed_by,
-            lease_expires_at=r.lease_expires_at,
-            fired_at=r.fired_at,
-            last_error=r.last_error,
+    return [_info(r) for r in rows]
+
+
+def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInfo:
+    """Put a failed timer back in the queue: the next pass fires it (its due time has passed).
+
+    For after the cause is fixed (a registered function, the instance's data). Only a failed
+    timer whose instance is still in the timer's state can be retried; the retry is recorded in
+    the administrators' hash chain.
+    """
+    now = engine.now()
+    with engine.transaction() as conn:
+        row = conn.execute(_WITH_WORKFLOW.where(timers.c.id == timer_id)).first()
+        if row is None:
+            raise NotFound("timer", timer_id)
+        if row.status != "failed":
+            raise InvalidInput(
+                f"timer {timer_id} is {row.status}, not failed: only a failed timer can be retried"
+            )
+        if row.instance_state != row.state:
+            raise InvalidInput(
+                f"timer {timer_id} belongs to state {row.state!r}, which instance "
+                f"{row.instance_id} has left (it is in {row.instance_state!r})"
+            )
+        conn.execute(
+            update(timers)
+            .where(timers.c.id == timer_id, timers.c.status == "failed")
+            .values(status="pending", claimed_by=None, lease_expires_at=None, last_error=None)
         )
-        for r in rows
-    ]
+        detail = {"instance_id": int(row.instance_id), "trigger": row.trigger}
+        repo.append_admin_event(conn, "timer.retry", str(timer_id), by, detail, now)
+        retried = conn.execute(_WITH_WORKFLOW.where(timers.c.id == timer_id)).one()
+    log.info("timer.requeued", timer=timer_id, by=by)
+    return _info(retried)
+
+
+_WITH_WORKFLOW = select(
+    timers, instances.c.workflow, instances.c.state.label("instance_state")
+).join(instances, instances.c.id == timers.c.instance_id)
+
+
+def _info(row: Any) -> TimerInfo:
+    return TimerInfo(
+        id=int(row.id),
+        instance_id=int(row.instance_id),
+        workflow=row.workflow,
+        state=row.state,
+        trigger=row.trigger,
+        due_at=row.due_at,
+        status=row.status,
+        attempts=int(row.attempts),
+        claimed_by=row.claimed_by,
+        lease_expires_at=row.lease_expires_at,
+        fired_at=row.fired_at,
+        last_error=row.last_error,
+    )
 
 
 def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: str) -> str:
