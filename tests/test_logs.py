@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from structlog.testing import capture_logs
 
 from workflow import Actor, PermissionDenied
+from workflow.logs import get_logger
 
 SECRET = "số-tài-khoản-0123456789"
 
@@ -36,3 +39,28 @@ def test_refused_attempt_is_logged_not_chained(payment, clerk):
     assert [e["error"] for e in logs if e["event"] == "transition.refused"] == [
         "PermissionDenied"]
     assert len(payment.history(instance.id)) == 1
+
+
+def test_an_application_that_configured_no_logging_sees_nothing_on_stdout(
+    payment, clerk, capsys
+):
+    instance = payment.start("payment", clerk).instance
+    capsys.readouterr()
+    payment.fire(instance.id, "pay", clerk, payload={"paid": 150})
+    assert capsys.readouterr() == ("", "")
+
+
+def test_unconfigured_the_events_go_to_stdlib_logging(payment, clerk, caplog):
+    instance = payment.start("payment", clerk).instance
+    with caplog.at_level(logging.INFO, logger="workflow"):
+        payment.fire(instance.id, "pay", clerk, payload={"paid": 150, "note": SECRET})
+    [applied] = [r for r in caplog.records if "transition.applied" in r.getMessage()]
+    assert (applied.name, applied.levelno) == ("workflow", logging.INFO)
+    assert f"instance={instance.id}" in applied.getMessage()
+    assert SECRET not in caplog.text
+
+
+def test_unconfigured_only_warnings_pass_logging_default_level(caplog):
+    get_logger("workflow.test").warning("timer.failed", timer=7)
+    get_logger("workflow.test").info("timer.fired", timer=8)
+    assert [r.getMessage() for r in caplog.records] == ["event='timer.failed' timer=7"]

@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -49,6 +48,7 @@ from workflow.limits import (
     check_reason,
     check_text,
 )
+from workflow.logs import get_logger
 from workflow.records import (
     Actor,
     AuditEvent,
@@ -69,7 +69,7 @@ from workflow.store.database import (
 )
 from workflow.store.mapping import to_event, to_instance
 
-log = structlog.get_logger("workflow")
+log = get_logger("workflow")
 
 
 class Engine:

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
 from sqlalchemy import Table, func, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
@@ -24,11 +23,12 @@ from sqlalchemy.engine.url import make_url
 from workflow.audit import VerificationReport
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, SchemaOutOfDate
+from workflow.logs import get_logger
 from workflow.store import migrate
 from workflow.store.database import DatabaseOptions
 from workflow.store.tables import metadata
 
-log = structlog.get_logger("workflow.dbcopy")
+log = get_logger("workflow.dbcopy")
 
 DEFAULT_BATCH = 1000
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import structlog
 from sqlalchemy.engine import Connection
 
 from workflow._machine import CompiledMachine
@@ -31,11 +30,12 @@ from workflow.definition import model as m
 from workflow.definition.fieldtypes import type_error
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, MigrationRefused
+from workflow.logs import get_logger
 from workflow.store import repository as repo
 from workflow.store import versioning
 from workflow.store.database import read_transaction
 
-log = structlog.get_logger("workflow.migration")
+log = get_logger("workflow.migration")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import structlog
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -30,12 +29,13 @@ from workflow.directives.files import (
 )
 from workflow.engine import Engine
 from workflow.errors import DefinitionIssue, NotFound, WorkflowError
+from workflow.logs import get_logger
 from workflow.records import Actor, FireResult
 from workflow.store import repository as repo
 from workflow.store.database import read_transaction
 from workflow.store.tables import directives, units
 
-log = structlog.get_logger("workflow.directives")
+log = get_logger("workflow.directives")
 
 IMPORTER_ROLE = "system"
 """Instances fanned out by an import are started by an actor with this role."""

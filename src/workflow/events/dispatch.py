@@ -20,19 +20,19 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy.engine import Row
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.events.bus import Event, EventBus, event_from_row
+from workflow.logs import get_logger
 from workflow.records import FireResult
 from workflow.store import outbox_rows as rows
 from workflow.store import repository as repo
 from workflow.store.database import read_transaction
 
-log = structlog.get_logger("workflow.events")
+log = get_logger("workflow.events")
 
 DEFAULT_LEASE = timedelta(minutes=5)
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import structlog
-
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
+from workflow.logs import get_logger
 from workflow.store import outbox_rows as rows
 from workflow.store import repository as repo
 
-log = structlog.get_logger("workflow.events")
+log = get_logger("workflow.events")
 
 PRUNE_BATCH = 5_000
 """Rows deleted per transaction, so that pruning a large backlog never holds a long lock."""

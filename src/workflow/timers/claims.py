@@ -18,18 +18,18 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, NotFound, WorkflowError
+from workflow.logs import get_logger
 from workflow.store import repository as repo
 from workflow.store.database import read_transaction
 from workflow.store.tables import instances, timers
 
-log = structlog.get_logger("workflow.timers")
+log = get_logger("workflow.timers")
 
 DEFAULT_LEASE = timedelta(minutes=5)
 STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.engine import Engine
 from workflow.errors import WorkflowError
+from workflow.logs import get_logger
 from workflow.timers.claims import (
     DEFAULT_LEASE,
     NOTHING,
@@ -23,7 +23,7 @@ from workflow.timers.claims import (
     run_due_timers,
 )
 
-log = structlog.get_logger("workflow.worker")
+log = get_logger("workflow.worker")
 
 
 def run_worker(
