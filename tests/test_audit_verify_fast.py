@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from test_audit_tampering import CASES, _drop_append_only_triggers, _rehash
 
@@ -18,6 +19,9 @@ from workflow import (
     instances_without_events,
     verify_log,
 )
+from workflow.audit import format_instant
+from workflow.store.chains import _sqlite_instant
+from workflow.store.tables import audit_events
 
 ODD_TEXT = 'ồ "trích" \\ \n\t\u2028 ☃ 𝄞'
 
@@ -147,3 +151,33 @@ def test_one_instance_is_verified_alone(payment, chains):
     assert [str(p) for p in payment.verify().problems] == [
         f"instance {b}, instance row: instance has no audit events"
     ]
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-01-05 08:00:00.000000",  # what SQLAlchemy writes
+    "2026-01-05 08:00:00.123456",
+    "2026-01-05T08:00:00",
+    "2026-01-05 08:00:00.1234567",
+    "2026-W02-1 08:00:00.000000",
+    "2026-01-05 08:00:00,000000",
+    "20260105T080000",
+    "0999-01-05 08:00:00.000000",
+    "2026-01-05 08:00:00+07:00",
+    "2026-02-30 08:00:00.000000",
+    "tomorrow",
+])  # fmt: skip
+def test_a_stored_sqlite_instant_is_spelled_as_the_hash_reads_it(stored):
+    """The fast spelling of occurred_at is the one of SQLAlchemy's reading, or none at all."""
+    dialect = sqlite.dialect()
+    read = audit_events.c.occurred_at.type.dialect_impl(dialect).result_processor(dialect, None)
+    try:
+        exact = f'"{format_instant(read(stored))}"'
+    except ValueError:
+        exact = None
+    try:
+        fast = _sqlite_instant(stored)
+    except ValueError:
+        fast = None
+    assert fast == exact or (fast is None and exact is not None)
+    if stored.startswith("2026-01-05 08:00:00."):  # SQLAlchemy's own spelling is fast
+        assert fast is not None

@@ -11,7 +11,6 @@ every other read does, by :func:`workflow.audit.verify_chains`.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,9 +22,8 @@ from sqlalchemy.engine import Connection
 from workflow.audit import CHAIN_COLUMNS, HEAD_COLUMNS, ChainSource
 from workflow.store.tables import audit_events
 
-# What SQLAlchemy writes for a UTC instant on SQLite (years 1000-9999, whose hash spelling is
-# the same digits).
-_SQLITE_STORED = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
+_read_instant = datetime.fromisoformat
+_FOUR_DIGIT_YEAR = 1000  # format_instant spells earlier years another way
 # PostgreSQL spells the instant itself, in UTC, for the years whose spelling is four digits.
 _PG_INSTANT = (
     "CASE WHEN EXTRACT(YEAR FROM occurred_at AT TIME ZONE 'UTC') BETWEEN 1000 AND 9999"
@@ -55,11 +53,18 @@ _STATEMENTS = {
 
 
 def _sqlite_instant(stored: str) -> str:
-    """``2026-01-05 08:00:00.000000`` → ``"2026-01-05T08:00:00.000000Z"``, a real date only."""
-    if not _SQLITE_STORED.fullmatch(stored):
+    """The stored text → the quoted instant of the hash, as SQLAlchemy's reading would give it.
+
+    Any naive ISO spelling reads as UTC (``fromisoformat``, what SQLAlchemy uses); the one it
+    writes, ``2026-01-05 08:00:00.000000``, is turned into ``"2026-01-05T08:00:00.000000Z"``
+    by moving characters (a real date in exactly that shape is spelled by the same digits).
+    """
+    moment = _read_instant(stored)
+    if moment.tzinfo is not None or moment.year < _FOUR_DIGIT_YEAR:
         raise ValueError(stored)
-    datetime.fromisoformat(stored)  # month 13 or February 30 is not this shape's spelling
-    return f'"{stored[:10]}T{stored[11:]}Z"'
+    if len(stored) == 26 and stored[4:20:3] == "-- ::.":
+        return f'"{stored[:10]}T{stored[11:]}Z"'
+    return f'"{moment.isoformat("T", "microseconds")}Z"'
 
 
 @contextmanager
