@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -251,136 +251,100 @@ def verify_rows(
 
 # --- the database's chains, read as raw driver rows -----------------------------------------------
 
-CHAIN_COLUMNS = (*sorted(HASHED_FIELDS), "hash", "id")
-"""An audit row as :func:`verify_chains` reads it: the hashed fields in canonical order, then
-the stored hash and the row id."""
-HEAD_COLUMNS = ("id", "state", "version", "last_hash")
-"""An instance row as :func:`verify_chains` reads it."""
+CHAIN_COLUMNS = (*sorted(HASHED_FIELDS), "hash", "head_state", "head_version", "head_last_hash")
+"""An audit row as :func:`verify_chains` reads it: the hashed fields in canonical order, the
+stored hash, then the instance row's state, version and last hash (on each chain's event 1)."""
 
 
 @dataclass(frozen=True)
 class ChainSource:
     """The audit log as the driver returns it, for :func:`verify_chains`.
 
-    ``events``: rows of :data:`CHAIN_COLUMNS` sorted by (instance_id, seq); ``heads``: rows of
-    :data:`HEAD_COLUMNS` sorted by id (one snapshot with ``events``); ``instant``: a stored
+    ``rows``: :data:`CHAIN_COLUMNS` sorted by (instance_id, seq), the head columns filled on
+    rows of ``seq`` 1 (null there when the instance row is missing); ``instant``: a stored
     ``occurred_at`` → its quoted text in the hash material, raising ``TypeError`` or
-    ``ValueError`` for a value not in the stored form it knows; ``row``: one audit row by id,
-    as :func:`verify_rows` reads it (the exact path, for any row the fast one does not pass).
+    ``ValueError`` for a value it does not know how to spell; ``chain``: one instance's rows
+    as :func:`verify_rows` reads them (joined with the instance's head); ``orphans``: the
+    instances without any event, by id. ``chain`` and ``orphans`` are called after ``rows``
+    is read to the end, and must see the same snapshot.
     """
 
-    events: Iterable[Sequence[Any]]
-    heads: Iterable[Sequence[Any]]
+    rows: Iterable[Sequence[Any]]
     instant: Callable[[Any], str]
-    row: Callable[[int], Mapping[str, Any]]
+    chain: Callable[[int], Iterable[Mapping[str, Any]]]
+    orphans: Callable[[], Iterable[int]]
+
+
+_FAST, _EXACT, _LEFT_OUT = 0, 1, 2
 
 
 def verify_chains(source: ChainSource, *, orphans: bool) -> VerificationReport:
     """What :func:`verify_rows` reports for the rows joined to their heads, about 3x faster.
 
-    Each row's hash material is spelled in one step from the driver's values; a row whose
-    values are not of the expected types, or that fails any check, is fed to a
-    :class:`ChainVerifier` as :func:`verify_rows` would see it, so the problems are the same.
-    Events whose instance row is missing are skipped (as the join leaves them out); with
-    ``orphans``, instances without any event are reported after the chains.
+    A chain whose every event and head pass is counted from the driver's values, each row's
+    hash material spelled in one step; any other chain (a failed check, a value of another
+    type) is verified again by :func:`verify_rows` over ``source.chain``, so its count and
+    problem are exactly that function's. Chains of a missing instance row are left out, as a
+    join leaves them; with ``orphans``, instances without any event follow the chains.
     """
     report = VerificationReport()
-    heads = iter(source.heads)
-    head = next(heads, None)
-    no_events: list[int] = []
+    exact_chains: list[int] = []  # the instances to verify again by verify_rows, in order
     instant, enc, num, sha256 = source.instant, _encode_str, int.__repr__, hashlib.sha256
-    chain_head: Sequence[Any] | None = None
-    verifier: ChainVerifier | None = None
     current: int | None = None
-    expected, prev, last_state, events = 1, GENESIS, None, 0
+    mode, expected, prev, last_state = _LEFT_OUT, 1, GENESIS, None
+    head: tuple[Any, Any, Any] = (None, None, None)
     for (
         actor, actor_roles, actor_unit, data, definition_hash, definition_version, from_state,
         instance_id, kind, occurred_at, payload, prev_hash, reason, seq, to_state, trigger,
-        workflow, stored, row_id,
-    ) in source.events:  # fmt: skip
+        workflow, stored, head_state, head_version, head_last_hash,
+    ) in source.rows:  # fmt: skip
         if instance_id != current:
-            if chain_head is not None:
-                _close(report, chain_head, verifier, expected, prev, last_state)
-            current = instance_id
-            while head is not None and head[0] < instance_id:
-                no_events.append(head[0])
-                head = next(heads, None)
-            chain_head = None
-            if head is not None and head[0] == instance_id:
-                chain_head, head = head, next(heads, None)
-            verifier, expected, prev, last_state = None, 1, GENESIS, None
-        if chain_head is None:
+            if mode == _FAST and head == (expected - 1, prev, last_state):
+                report.chains += 1
+                report.events += expected - 1
+            elif mode != _LEFT_OUT and current is not None:
+                exact_chains.append(current)
+            current, expected, prev, last_state = instance_id, 1, GENESIS, None
+            # Event 1 carries the head; without one the instance row is gone and the join
+            # leaves the chain out. A chain starting elsewhere fails below, and goes exact.
+            mode = _LEFT_OUT if seq == 1 and head_version is None else _FAST
+            head = (head_version, head_last_hash, head_state)
+        if mode:
             continue
-        events += 1
-        if verifier is None:
-            try:
-                material = (
-                    f'{{"actor":{enc(actor)},"actor_roles":{enc(actor_roles)},"actor_unit":'
-                    f'{"null" if actor_unit is None else enc(actor_unit)},"data":{enc(data)},'
-                    f'"definition_hash":{enc(definition_hash)},"definition_version":'
-                    f'{num(definition_version)},"from_state":'
-                    f'{"null" if from_state is None else enc(from_state)},"instance_id":'
-                    f'{num(instance_id)},"kind":{enc(kind)},"occurred_at":{instant(occurred_at)},'
-                    f'"payload":{enc(payload)},"prev_hash":{enc(prev_hash)},"reason":'
-                    f'{"null" if reason is None else enc(reason)},"seq":{num(seq)},"to_state":'
-                    f'{enc(to_state)},"trigger":{"null" if trigger is None else enc(trigger)},'
-                    f'"workflow":{enc(workflow)}}}'
-                )
-            except (TypeError, ValueError):
-                material = None
-            if (
-                material is not None
-                and seq == expected
-                and prev_hash == prev
-                and (last_state is None or from_state == last_state)
-                and sha256(material.encode()).hexdigest() == stored
-            ):
-                prev, last_state, expected = stored, to_state, expected + 1
-                continue
-            verifier = _resumed(int(instance_id), expected, prev, last_state)
-        if verifier.problem is None:
-            verifier.feed(source.row(row_id))
-    report.events = events
-    if chain_head is not None:
-        _close(report, chain_head, verifier, expected, prev, last_state)
-    if orphans:
-        no_events.extend(h[0] for h in _rest(head, heads))
-        for instance_id in no_events:
-            report.chains += 1
-            report.problems.append(
-                ChainProblem(int(instance_id), None, "instance has no audit events")
+        try:
+            material = (
+                f'{{"actor":{enc(actor)},"actor_roles":{enc(actor_roles)},"actor_unit":'
+                f'{"null" if actor_unit is None else enc(actor_unit)},"data":{enc(data)},'
+                f'"definition_hash":{enc(definition_hash)},"definition_version":'
+                f'{num(definition_version)},"from_state":'
+                f'{"null" if from_state is None else enc(from_state)},"instance_id":'
+                f'{num(instance_id)},"kind":{enc(kind)},"occurred_at":{instant(occurred_at)},'
+                f'"payload":{enc(payload)},"prev_hash":{enc(prev_hash)},"reason":'
+                f'{"null" if reason is None else enc(reason)},"seq":{num(seq)},"to_state":'
+                f'{enc(to_state)},"trigger":{"null" if trigger is None else enc(trigger)},'
+                f'"workflow":{enc(workflow)}}}'
             )
+        except (TypeError, ValueError):
+            mode = _EXACT
+            continue
+        if (
+            seq == expected
+            and prev_hash == prev
+            and (last_state is None or from_state == last_state)
+            and sha256(material.encode()).hexdigest() == stored
+        ):
+            prev, last_state, expected = stored, to_state, expected + 1
+        else:
+            mode = _EXACT
+    if mode == _FAST and head == (expected - 1, prev, last_state):
+        report.chains += 1
+        report.events += expected - 1
+    elif mode != _LEFT_OUT and current is not None:
+        exact_chains.append(current)
+    for instance_id in exact_chains:
+        verify_rows(source.chain(instance_id), report)
+    if orphans:
+        for orphan in source.orphans():
+            report.chains += 1
+            report.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
     return report
-
-
-def _resumed(instance_id: int, expected: int, prev: str, last_state: str | None) -> ChainVerifier:
-    """A verifier that has already passed ``expected - 1`` events of its chain."""
-    verifier = ChainVerifier(instance_id)
-    verifier.expected_seq, verifier.prev_hash, verifier.last_state = expected, prev, last_state
-    return verifier
-
-
-def _rest(head: Sequence[Any] | None, heads: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    if head is not None:
-        yield head
-        yield from heads
-
-
-def _close(
-    report: VerificationReport,
-    head: Sequence[Any],
-    verifier: ChainVerifier | None,
-    expected: int,
-    prev: str,
-    last_state: str | None,
-) -> None:
-    """Count one chain; check it against its instance row (the common case without objects)."""
-    report.chains += 1
-    _, state, version, last_hash = head
-    if verifier is None:
-        if version == expected - 1 and last_hash == prev and state == last_state:
-            return
-        verifier = _resumed(int(head[0]), expected, prev, last_state)
-    problem = verifier.finish(ChainHead(int(head[0]), str(state), int(version), str(last_hash)))
-    if problem is not None:
-        report.problems.append(problem)

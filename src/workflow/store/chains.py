@@ -1,17 +1,16 @@
-"""The audit chains read with the driver's own cursors, for verification at full speed.
+"""The audit chains read with the driver's own cursor, for verification at full speed.
 
 Going through SQLAlchemy's result rows and type processing cost more than hashing: here each
-dialect has one prebuilt statement and streams plain tuples (SQLite: the cursor itself;
-PostgreSQL: server-side cursors). ``occurred_at`` is read in its stored form (SQLite) or
-formatted by the server (PostgreSQL) and turned into the hash's spelling only when it has the
-exact shape whose spelling is known; any other row is read again through the Core table, as
-every other read does, by :func:`workflow.audit.verify_chains`.
+dialect has one prebuilt statement whose plain tuples are streamed (SQLite: the cursor itself;
+PostgreSQL: ``Cursor.stream`` in chunks, so the server reads ahead while the rows are hashed).
+``occurred_at`` comes as stored (SQLite) or spelled by the server (PostgreSQL), and is turned
+into the hash's spelling exactly as SQLAlchemy's reading would give it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -19,33 +18,36 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workflow.audit import CHAIN_COLUMNS, HEAD_COLUMNS, ChainSource
-from workflow.store.tables import audit_events
+from workflow.audit import CHAIN_COLUMNS, ChainSource
+from workflow.store.tables import audit_events, instances
 
-_read_instant = datetime.fromisoformat
+_read_instant = datetime.fromisoformat  # what SQLAlchemy reads SQLite's text with
 _FOUR_DIGIT_YEAR = 1000  # format_instant spells earlier years another way
-# PostgreSQL spells the instant itself, in UTC, for the years whose spelling is four digits.
+# PostgreSQL spells the instant in UTC itself, for the years whose spelling is four digits.
 _PG_INSTANT = (
-    "CASE WHEN EXTRACT(YEAR FROM occurred_at AT TIME ZONE 'UTC') BETWEEN 1000 AND 9999"
-    " THEN to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+    "CASE WHEN EXTRACT(YEAR FROM a.occurred_at AT TIME ZONE 'UTC') BETWEEN 1000 AND 9999 THEN"
+    " to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
 )
-_FETCH = 5000
+_HEAD = {"head_state": "i.state", "head_version": "i.version", "head_last_hash": "i.last_hash"}
+_CHUNK = 2000
 
 
-def _select(instant: str, param: str, filtered: bool) -> tuple[str, str]:
-    columns = ", ".join(instant if c == "occurred_at" else c for c in CHAIN_COLUMNS)
-    events = f"SELECT {columns} FROM audit_events"  # noqa: S608 - our columns, no input
-    heads = f"SELECT {', '.join(HEAD_COLUMNS)} FROM instances"  # noqa: S608 - the same
-    if filtered:
-        events += f" WHERE instance_id = {param}"
-        heads += f" WHERE id = {param}"
-    return events + " ORDER BY instance_id, seq", heads + " ORDER BY id"
+def _statement(instant: str, param: str, filtered: bool) -> str:
+    """Every event; event 1 of each chain joined with its instance row (one lookup a chain)."""
+    picked = {**_HEAD, "occurred_at": instant}
+    columns = ", ".join(picked.get(c, f"a.{c}") for c in CHAIN_COLUMNS)
+    where = f" WHERE a.instance_id = {param}" if filtered else ""
+    return (
+        f"SELECT {columns} FROM audit_events a"  # noqa: S608 - our columns, no input
+        f" LEFT JOIN instances i ON i.id = a.instance_id AND a.seq = 1{where}"
+        " ORDER BY a.instance_id, a.seq"
+    )
 
 
 _STATEMENTS = {
-    (dialect, filtered): _select(instant, param, filtered)
+    (dialect, filtered): _statement(instant, param, filtered)
     for dialect, instant, param in (
-        ("sqlite", "occurred_at", "?"),
+        ("sqlite", "a.occurred_at", "?"),
         ("postgresql", _PG_INSTANT, "%s"),
     )
     for filtered in (False, True)
@@ -67,34 +69,62 @@ def _sqlite_instant(stored: str) -> str:
     return f'"{moment.isoformat("T", "microseconds")}Z"'
 
 
+def chain_rows(conn: Connection, instance_id: int) -> Iterator[Any]:
+    """One instance's audit rows joined with its head, through the Core table, by seq."""
+    query = (
+        select(
+            audit_events,
+            instances.c.state.label("head_state"),
+            instances.c.version.label("head_version"),
+            instances.c.last_hash.label("head_last_hash"),
+        )
+        .join(instances, instances.c.id == audit_events.c.instance_id)
+        .where(audit_events.c.instance_id == instance_id)
+        .order_by(audit_events.c.seq)
+    )
+    for row in conn.execute(query):
+        yield row._mapping
+
+
+def instances_without_events(conn: Connection) -> list[int]:
+    orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
+    query = select(instances.c.id).where(orphan).order_by(instances.c.id)
+    return [int(r) for r in conn.execute(query).scalars()]
+
+
+def _stream(cursor: Any, sql: str, params: tuple[Any, ...]) -> Iterable[Sequence[Any]]:
+    """The rows as the server sends them, in chunks where psycopg and libpq can (3.2, 17)."""
+    import psycopg  # noqa: PLC0415 - only PostgreSQL gets here
+
+    capabilities = getattr(psycopg, "capabilities", None)
+    if capabilities is not None and capabilities.has_stream_chunked():
+        return cursor.stream(sql, params, size=_CHUNK)  # type: ignore[no-any-return]
+    return cursor.stream(sql, params)  # type: ignore[no-any-return]
+
+
 @contextmanager
 def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[ChainSource]:
-    """Every audit row and instance head (or one instance's), streamed in constant memory.
+    """Every chain (or one instance's), streamed in constant memory.
 
-    ``conn`` must be in a transaction that sees one snapshot (PostgreSQL: repeatable read),
-    since the events and the heads are two statements.
+    ``conn`` must be in a transaction that sees one snapshot (PostgreSQL: repeatable read):
+    the chains that fail the fast path and the instances without events are read after.
     """
-    postgres = conn.dialect.name == "postgresql"
-    events_sql, heads_sql = _STATEMENTS[(conn.dialect.name, instance_id is not None)]
+    sql = _STATEMENTS[(conn.dialect.name, instance_id is not None)]
     params = () if instance_id is None else (instance_id,)
-    driver: Any = conn.connection.driver_connection
-    if postgres:
-        events = driver.cursor(name="workflow_chain_events")
-        heads = driver.cursor(name="workflow_chain_heads")
-        events.itersize = heads.itersize = _FETCH
-    else:
-        events, heads = driver.cursor(), driver.cursor()
-
-    def row(row_id: int) -> Mapping[str, Any]:
-        query = select(audit_events).where(audit_events.c.id == row_id)
-        return dict(conn.execute(query).one()._mapping)
-
+    cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        events.execute(events_sql, params)
-        heads.execute(heads_sql, params)
-        # PostgreSQL's text is the hash's spelling already (NULL outside years 1000-9999).
-        instant = json.encoder.encode_basestring if postgres else _sqlite_instant
-        yield ChainSource(events, heads, instant, row)
+        if conn.dialect.name == "postgresql":
+            rows = _stream(cursor, sql, params)
+            # PostgreSQL's text is the hash's spelling already (NULL outside years 1000-9999).
+            instant = json.encoder.encode_basestring
+        else:
+            rows = cursor.execute(sql, params)
+            instant = _sqlite_instant
+        yield ChainSource(
+            rows,
+            instant,
+            lambda chain: chain_rows(conn, chain),
+            lambda: instances_without_events(conn),
+        )
     finally:
-        events.close()
-        heads.close()
+        cursor.close()
