@@ -57,15 +57,20 @@ _STATEMENTS = {
 def _sqlite_instant(stored: str) -> str:
     """The stored text → the quoted instant of the hash, as SQLAlchemy's reading would give it.
 
-    Any naive ISO spelling reads as UTC (``fromisoformat``, what SQLAlchemy uses); the one it
-    writes, ``2026-01-05 08:00:00.000000``, is turned into ``"2026-01-05T08:00:00.000000Z"``
-    by moving characters (a real date in exactly that shape is spelled by the same digits).
+    What SQLAlchemy writes, ``2026-01-05 08:00:00.000000`` (a real date and time in exactly
+    that shape, year 1000 or later), is spelled by the same digits: the characters are moved.
     """
+    if len(stored) == 26 and stored[4:20:3] == "-- ::." and stored[0] != "0":
+        _read_instant(stored)  # ValueError unless the digits are a real date and time
+        return f'"{stored[:10]}T{stored[11:]}Z"'
+    return _other_spelling(stored)
+
+
+def _other_spelling(stored: str) -> str:
+    """Any other naive ISO spelling reads as UTC (``fromisoformat``, what SQLAlchemy uses)."""
     moment = _read_instant(stored)
     if moment.tzinfo is not None or moment.year < _FOUR_DIGIT_YEAR:
         raise ValueError(stored)
-    if len(stored) == 26 and stored[4:20:3] == "-- ::.":
-        return f'"{stored[:10]}T{stored[11:]}Z"'
     return f'"{moment.isoformat("T", "microseconds")}Z"'
 
 
