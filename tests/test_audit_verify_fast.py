@@ -20,7 +20,8 @@ from workflow import (
     verify_log,
 )
 from workflow.audit import format_instant
-from workflow.store.chains import _sqlite_instant
+from workflow.store.chains import _sqlite_instant, chain_source
+from workflow.store.database import read_transaction
 from workflow.store.tables import audit_events
 
 ODD_TEXT = 'ồ "trích" \\ \n\t\u2028 ☃ 𝄞'
@@ -185,3 +186,17 @@ def test_a_stored_sqlite_instant_is_spelled_as_the_hash_reads_it(stored):
     if stored in ("2026-01-05 08:00:00.000000", "2026-01-05 08:00:00.123456"):
         # SQLAlchemy's own spelling takes the fast path
         assert fast is not None
+
+
+def _leave_early(engine: Engine) -> None:
+    with read_transaction(engine.db, snapshot=True) as conn, chain_source(conn) as source:
+        next(iter(source.rows))
+        raise RuntimeError("stop")
+
+
+@pytest.mark.timeout(60)
+def test_a_read_left_early_gives_its_connection_back(payment, chains):
+    """PostgreSQL's stream holds the connection until closed: leaving early must close it."""
+    with pytest.raises(RuntimeError, match="stop"):
+        _leave_early(payment)
+    assert verified(payment) == (2, 7, [])

@@ -117,6 +117,7 @@ def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[C
     sql = _STATEMENTS[(conn.dialect.name, instance_id is not None)]
     params = () if instance_id is None else (instance_id,)
     cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    rows: Any = None
     try:
         if conn.dialect.name == "postgresql":
             rows = _stream(cursor, sql, params)
@@ -132,4 +133,8 @@ def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[C
             lambda: instances_without_events(conn),
         )
     finally:
+        if hasattr(rows, "throw"):
+            # A stream left early holds the connection's lock until it is closed (which
+            # cancels the statement); the rollback would wait for it for ever.
+            rows.close()
         cursor.close()
