@@ -26,7 +26,7 @@ from workflow._apply import (
     start_many_in,
 )
 from workflow._machine import CompiledMachine
-from workflow.audit import ChainProblem, VerificationReport, verify_rows
+from workflow.audit import VerificationReport, verify_chains
 from workflow.catalog import Catalog, deployed_definitions
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
@@ -60,6 +60,7 @@ from workflow.records import (
 from workflow.registry import Registry, default_registry
 from workflow.store import migrate
 from workflow.store import repository as repo
+from workflow.store.chains import chain_source
 from workflow.store.database import (
     DEFAULT_URL,
     DatabaseOptions,
@@ -393,15 +394,11 @@ class Engine:
 
     def verify(self, instance_id: int | None = None) -> VerificationReport:
         """Walk every chain (or one); the report lists the first broken link per instance."""
-        with read_transaction(self.db) as conn:
-            report = verify_rows(repo.chain_rows(conn, instance_id))
-            if instance_id is None:
-                for orphan in repo.instances_without_events(conn):
-                    report.chains += 1
-                    report.problems.append(
-                        ChainProblem(orphan, None, "instance has no audit events")
-                    )
-        return report
+        with (
+            read_transaction(self.db, snapshot=True) as conn,
+            chain_source(conn, instance_id) as source,
+        ):
+            return verify_chains(source, orphans=instance_id is None)
 
     # --- actors ------------------------------------------------------------------------------
 

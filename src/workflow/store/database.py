@@ -216,7 +216,14 @@ def _is_contention(orig: BaseException | None) -> bool:
 
 
 @contextmanager
-def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction (a consistent snapshot on both backends)."""
-    with engine.connect() as connection, connection.begin():
-        yield connection
+def read_transaction(engine: Engine, *, snapshot: bool = False) -> Iterator[Connection]:
+    """A read-only transaction; with ``snapshot``, every statement in it sees the same snapshot.
+
+    SQLite's transaction is one snapshot anyway; PostgreSQL's default (read committed) gives
+    each statement its own, so ``snapshot`` asks for repeatable read there.
+    """
+    with engine.connect() as connection:
+        if snapshot and connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection

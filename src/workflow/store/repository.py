@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -266,30 +266,6 @@ def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
 
 def history_rows(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
     return conn.execute(_HISTORY, {"instance_id": instance_id}).all()
-
-
-def chain_rows(conn: Connection, instance_id: int | None = None) -> Iterator[Any]:
-    """Every audit row joined with its instance's head, by (instance, seq), streamed."""
-    query = (
-        select(
-            audit_events,
-            instances.c.state.label("head_state"),
-            instances.c.version.label("head_version"),
-            instances.c.last_hash.label("head_last_hash"),
-        )
-        .join(instances, instances.c.id == audit_events.c.instance_id)
-        .order_by(audit_events.c.instance_id, audit_events.c.seq)
-    )
-    if instance_id is not None:
-        query = query.where(audit_events.c.instance_id == instance_id)
-    result = conn.execution_options(yield_per=2000).execute(query)
-    for row in result:
-        yield row._mapping
-
-
-def instances_without_events(conn: Connection) -> Sequence[int]:
-    orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
-    return [int(r) for r in conn.execute(select(instances.c.id).where(orphan)).scalars()]
 
 
 # --- idempotency ---------------------------------------------------------------------------------

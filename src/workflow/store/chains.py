@@ -1,0 +1,140 @@
+"""The audit chains read with the driver's own cursor, for verification at full speed.
+
+Going through SQLAlchemy's result rows and type processing cost more than hashing: here each
+dialect has one prebuilt statement whose plain tuples are streamed (SQLite: the cursor itself;
+PostgreSQL: ``Cursor.stream`` in chunks, so the server reads ahead while the rows are hashed).
+``occurred_at`` comes as stored (SQLite) or spelled by the server (PostgreSQL), and is turned
+into the hash's spelling exactly as SQLAlchemy's reading would give it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from workflow.audit import CHAIN_COLUMNS, ChainSource
+from workflow.store.tables import audit_events, instances
+
+_read_instant = datetime.fromisoformat  # what SQLAlchemy reads SQLite's text with
+_FOUR_DIGIT_YEAR = 1000  # format_instant spells earlier years another way
+# PostgreSQL spells the instant in UTC itself, for the years whose spelling is four digits.
+_PG_INSTANT = (
+    "CASE WHEN EXTRACT(YEAR FROM a.occurred_at AT TIME ZONE 'UTC') BETWEEN 1000 AND 9999 THEN"
+    " to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+)
+_HEAD = {"head_state": "i.state", "head_version": "i.version", "head_last_hash": "i.last_hash"}
+_CHUNK = 2000
+
+
+def _statement(instant: str, param: str, filtered: bool) -> str:
+    """Every event; event 1 of each chain joined with its instance row (one lookup a chain)."""
+    picked = {**_HEAD, "occurred_at": instant}
+    columns = ", ".join(picked.get(c, f"a.{c}") for c in CHAIN_COLUMNS)
+    where = f" WHERE a.instance_id = {param}" if filtered else ""
+    return (
+        f"SELECT {columns} FROM audit_events a"  # noqa: S608 - our columns, no input
+        f" LEFT JOIN instances i ON i.id = a.instance_id AND a.seq = 1{where}"
+        " ORDER BY a.instance_id, a.seq"
+    )
+
+
+_STATEMENTS = {
+    (dialect, filtered): _statement(instant, param, filtered)
+    for dialect, instant, param in (
+        ("sqlite", "a.occurred_at", "?"),
+        ("postgresql", _PG_INSTANT, "%s"),
+    )
+    for filtered in (False, True)
+}
+
+
+def _sqlite_instant(stored: str) -> str:
+    """The stored text → the quoted instant of the hash, as SQLAlchemy's reading would give it.
+
+    What SQLAlchemy writes, ``2026-01-05 08:00:00.000000`` (a real date and time in exactly
+    that shape, year 1000 or later), is spelled by the same digits: the characters are moved.
+    """
+    if len(stored) == 26 and stored[4:20:3] == "-- ::." and stored[0] != "0":
+        _read_instant(stored)  # ValueError unless the digits are a real date and time
+        return f'"{stored[:10]}T{stored[11:]}Z"'
+    return _other_spelling(stored)
+
+
+def _other_spelling(stored: str) -> str:
+    """Any other naive ISO spelling reads as UTC (``fromisoformat``, what SQLAlchemy uses)."""
+    moment = _read_instant(stored)
+    if moment.tzinfo is not None or moment.year < _FOUR_DIGIT_YEAR:
+        raise ValueError(stored)
+    return f'"{moment.isoformat("T", "microseconds")}Z"'
+
+
+def chain_rows(conn: Connection, instance_id: int) -> Iterator[Any]:
+    """One instance's audit rows joined with its head, through the Core table, by seq."""
+    query = (
+        select(
+            audit_events,
+            instances.c.state.label("head_state"),
+            instances.c.version.label("head_version"),
+            instances.c.last_hash.label("head_last_hash"),
+        )
+        .join(instances, instances.c.id == audit_events.c.instance_id)
+        .where(audit_events.c.instance_id == instance_id)
+        .order_by(audit_events.c.seq)
+    )
+    for row in conn.execute(query):
+        yield row._mapping
+
+
+def instances_without_events(conn: Connection) -> list[int]:
+    orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
+    query = select(instances.c.id).where(orphan).order_by(instances.c.id)
+    return [int(r) for r in conn.execute(query).scalars()]
+
+
+def _stream(cursor: Any, sql: str, params: tuple[Any, ...]) -> Iterable[Sequence[Any]]:
+    """The rows as the server sends them, in chunks where psycopg and libpq can (3.2, 17)."""
+    import psycopg  # noqa: PLC0415 - only PostgreSQL gets here
+
+    capabilities = getattr(psycopg, "capabilities", None)
+    if capabilities is not None and capabilities.has_stream_chunked():
+        return cursor.stream(sql, params, size=_CHUNK)  # type: ignore[no-any-return]
+    return cursor.stream(sql, params)  # type: ignore[no-any-return]
+
+
+@contextmanager
+def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[ChainSource]:
+    """Every chain (or one instance's), streamed in constant memory.
+
+    ``conn`` must be in a transaction that sees one snapshot (PostgreSQL: repeatable read):
+    the chains that fail the fast path and the instances without events are read after.
+    """
+    sql = _STATEMENTS[(conn.dialect.name, instance_id is not None)]
+    params = () if instance_id is None else (instance_id,)
+    cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    rows: Any = None
+    try:
+        if conn.dialect.name == "postgresql":
+            rows = _stream(cursor, sql, params)
+            # PostgreSQL's text is the hash's spelling already (NULL outside years 1000-9999).
+            instant = json.encoder.encode_basestring
+        else:
+            rows = cursor.execute(sql, params)
+            instant = _sqlite_instant
+        yield ChainSource(
+            rows,
+            instant,
+            lambda chain: chain_rows(conn, chain),
+            lambda: instances_without_events(conn),
+        )
+    finally:
+        if hasattr(rows, "throw"):
+            # A stream left early holds the connection's lock until it is closed (which
+            # cancels the statement); the rollback would wait for it for ever.
+            rows.close()
+        cursor.close()
