@@ -196,7 +196,8 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         f"SQLite (peer {sizes.peer_fires}), {sizes.pg_fires} on PostgreSQL per process",
         "raw baselines do the writes the engine must do (read the instance, update with the "
         "version check, audit row with its SHA-256 chain hash, outbox row, commit); the engine "
-        "also runs the timer-cancel UPDATE on every change of state, which they do not",
+        "also cancels the left state's timers on every change of state, which they do not (a "
+        "fifth statement on SQLite; part of its one write statement on PostgreSQL)",
         "peer: transitions.Machine built per instance + SQLAlchemy ORM session per transition "
         "+ history table (no hash chain, no outbox)",
         f"overdue_query_ms and history_ms: {sizes.scale_instances:,} instances, "
@@ -206,7 +207,7 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         "overdue instances by due date (index (active, due_at)) as Instance records",
         "history_ms: Engine.history(instance_id); verify: Engine.verify() in a fresh process",
         f"import_units_per_s: Engine.start_many of {sizes.fanout_units:,} instances of one "
-        "directive (the directive importer is another issue); report_ms: "
+        "directive (what the directive importer calls); report_ms: "
         "directive_report(engine, number) over them, every unit's item with its state and "
         "deadline status, per-unit summaries and totals (the directive's row is written "
         "directly: the report does not read its document)",
