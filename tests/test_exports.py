@@ -5,6 +5,10 @@ from __future__ import annotations
 import workflow
 
 EXPECTED = {
+    "AdminEvent",
+    "AdminLogVerification",
+    "admin_log",
+    "verify_admin_log",
     "Actor",
     "AdminChange",
     "AuditError",

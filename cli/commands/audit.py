@@ -1,13 +1,14 @@
-"""``workflow audit``: verify the hash chains, search, export, checkpoint."""
+"""``workflow audit``: verify the hash chains, search, export, checkpoint, administrators' log."""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import IO, Any
 
 import click
 
-from cli.context import State, json_option, pass_state
+from cli.context import State, json_option, limit_option, pass_state
 from cli.options import since_option, until_option
 
 KEY_ENV = "WORKFLOW_AUDIT_KEY"
@@ -87,6 +88,8 @@ def verify(
         if checkpoint is not None:
             signed = "signed" if result.checkpoint_signed else "unsigned"
             extra += f"; {result.checkpoint_chains} chains checked against the {signed} checkpoint"
+        if result.admin_events is not None:
+            extra += f"; administrators' log: {result.admin_events} events"
         click.echo(f"{status}: {result.chains} chains, {result.events} events verified{extra}")
     if not result.ok:
         raise AuditError(result.problems)
@@ -97,22 +100,34 @@ def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> An
     from workflow import (
         AuditFilter,
         ChainProblem,
+        LogVerification,
         audit_rows,
         count_audit_rows,
         instances_without_events,
+        verify_admin_log,
         verify_log,
     )
 
     engine = state.engine()
-    flt = AuditFilter(instance_id=instance_id)
-    total = count_audit_rows(engine, flt) if _tty() else None
-    with progress(audit_rows(engine, flt), total, "verifying") as rows:
-        only = None if instance_id is None else [instance_id]
-        result = verify_log(rows, checkpoint=checkpoint, only=only)
+    if checkpoint is None and not _tty():
+        # Nothing to show progress on and no checkpoint to feed: the engine's fast walk.
+        report = engine.verify(instance_id)
+        result = LogVerification(report.chains, report.events, problems=list(report.problems))
+    else:
+        flt = AuditFilter(instance_id=instance_id)
+        total = count_audit_rows(engine, flt) if _tty() else None
+        with progress(audit_rows(engine, flt), total, "verifying") as rows:
+            only = None if instance_id is None else [instance_id]
+            result = verify_log(rows, checkpoint=checkpoint, only=only)
+        if instance_id is None:
+            for orphan in instances_without_events(engine):
+                result.chains += 1
+                result.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
     if instance_id is None:
-        for orphan in instances_without_events(engine):
-            result.chains += 1
-            result.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
+        admin = verify_admin_log(engine)
+        result.admin_events = admin.events
+        if admin.problem is not None:
+            result.problems.insert(0, admin.problem)
     return result
 
 
@@ -317,4 +332,35 @@ def checkpoint(state: State, output: str, as_json: bool) -> None:
         f"checkpoint of {summary['chains']} chains ({summary['events']} events) written to "
         f"{output}, {how}",
         err=output == "-",
+    )
+
+
+@group.command("admin-log")
+@limit_option("administrative changes")
+@json_option
+@pass_state
+def admin_log(state: State, limit: int, as_json: bool) -> None:
+    """The administrators' log, newest first: deployments, retirements, migrations, retries.
+
+    `workflow audit verify` checks its hash chain along with the instances'.
+
+    \b
+    Example:
+      workflow audit admin-log --limit 20
+    """
+    from dataclasses import asdict
+
+    from cli.output import emit_json, table
+    from workflow import admin_log as read_admin_log
+
+    events = read_admin_log(state.engine(), limit=limit)
+    if as_json:
+        emit_json([asdict(e) for e in events])
+        return
+    table(
+        ["seq", "when", "actor", "action", "subject", "detail"],
+        [
+            [e.seq, e.occurred_at, e.actor, e.action, e.subject, json.dumps(e.detail)[:80]]
+            for e in events
+        ],
     )

@@ -53,6 +53,12 @@ if TYPE_CHECKING:
         unretire_version,
     )
     from workflow.audit import ChainProblem, VerificationReport
+    from workflow.auditing.admin_log import (
+        AdminEvent,
+        AdminLogVerification,
+        admin_log,
+        verify_admin_log,
+    )
     from workflow.auditing.checkpoints import (
         Checkpoint,
         CheckpointSignatureError,
@@ -179,6 +185,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "search_audit": ("workflow.auditing.reads", "search"),
     "LogVerification": ("workflow.auditing.verify", "LogVerification"),
     "verify_log": ("workflow.auditing.verify", "verify_log"),
+    "AdminEvent": ("workflow.auditing.admin_log", "AdminEvent"),
+    "AdminLogVerification": ("workflow.auditing.admin_log", "AdminLogVerification"),
+    "admin_log": ("workflow.auditing.admin_log", "admin_log"),
+    "verify_admin_log": ("workflow.auditing.admin_log", "verify_admin_log"),
     "validate_definition": ("workflow.catalog", "validate_definition"),
     "DefinitionDiff": ("workflow.definition.diff", "DefinitionDiff"),
     "DiffEntry": ("workflow.definition.diff", "DiffEntry"),
@@ -255,6 +265,8 @@ __all__ = [
     "REPORT_HEADERS",
     "Actor",
     "AdminChange",
+    "AdminEvent",
+    "AdminLogVerification",
     "AuditError",
     "AuditEvent",
     "AuditFilter",
@@ -318,6 +330,7 @@ __all__ = [
     "WebhookSink",
     "WorkflowError",
     "__version__",
+    "admin_log",
     "audit_rows",
     "claim_due",
     "copy_database",
@@ -373,6 +386,7 @@ __all__ = [
     "taken_path",
     "unretire_version",
     "validate_definition",
+    "verify_admin_log",
     "verify_log",
     "verify_signature",
     "who_acts_next",

@@ -91,6 +91,71 @@ def event_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(_material_json(row).encode("utf-8")).hexdigest()
 
 
+ADMIN_CHAIN = 0
+"""The administrators' log is chain 0: no instance has id 0, and its rows hash as instance 0."""
+
+
+def admin_event_hash(
+    *,
+    seq: int,
+    action: str,
+    subject: str,
+    actor: str,
+    detail: str,
+    occurred_at: datetime,
+    prev_hash: str,
+) -> str:
+    """The hash of an administrators' log event: the audit encoding, as an event of chain 0
+    (``kind`` the action, ``to_state`` the subject, ``payload`` the detail's canonical JSON)."""
+    return event_hash(
+        {
+            "instance_id": ADMIN_CHAIN,
+            "seq": seq,
+            "kind": action,
+            "trigger": None,
+            "from_state": None,
+            "to_state": subject,
+            "actor": actor,
+            "actor_roles": "[]",
+            "actor_unit": None,
+            "reason": None,
+            "payload": detail,
+            "data": "{}",
+            "workflow": "",
+            "definition_version": 0,
+            "definition_hash": "",
+            "occurred_at": occurred_at,
+            "prev_hash": prev_hash,
+        }
+    )
+
+
+def verify_admin_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[int, ChainProblem | None]:
+    """(events read, first broken link or None) of the administrators' log, rows by ``seq``."""
+    count, prev = 0, GENESIS
+    for row in rows:
+        count += 1
+        problem = _admin_link_problem(row, count, prev)
+        if problem is not None:
+            return count, problem
+        prev = str(row["hash"])
+    return count, None
+
+
+def _admin_link_problem(row: Mapping[str, Any], expected: int, prev: str) -> ChainProblem | None:
+    seq = int(row["seq"])
+    if seq != expected:
+        return ChainProblem(
+            ADMIN_CHAIN, expected, f"expected event {expected}, found {seq} (an event is missing)"
+        )
+    if row["prev_hash"] != prev:
+        return ChainProblem(ADMIN_CHAIN, seq, "prev_hash does not match the previous event's hash")
+    fields = {k: row[k] for k in ("action", "subject", "actor", "detail", "occurred_at")}
+    if admin_event_hash(seq=seq, prev_hash=prev, **fields) != row["hash"]:
+        return ChainProblem(ADMIN_CHAIN, seq, "hash does not match the event's content (edited)")
+    return None
+
+
 @dataclass(frozen=True)
 class ChainProblem:
     """The first broken link of one chain."""
@@ -101,6 +166,8 @@ class ChainProblem:
 
     def __str__(self) -> str:
         where = f"event {self.seq}" if self.seq is not None else "instance row"
+        if self.instance_id == ADMIN_CHAIN:
+            return f"administrators' log, {where}: {self.problem}"
         return f"instance {self.instance_id}, {where}: {self.problem}"
 
 

@@ -21,6 +21,8 @@ class LogVerification:
     checkpoint_chains: int = 0
     checkpoint_signed: bool = False
     problems: list[ChainProblem] = field(default_factory=list)
+    admin_events: int | None = None
+    """Events of the administrators' log verified (None: not looked at, e.g. an export)."""
 
     @property
     def ok(self) -> bool:
@@ -35,6 +37,7 @@ class LogVerification:
             "partial_chains": self.partial_chains,
             "checkpoint_chains": self.checkpoint_chains,
             "checkpoint_signed": self.checkpoint_signed,
+            "admin_events": self.admin_events,
             "problems": [
                 {"instance_id": p.instance_id, "seq": p.seq, "problem": p.problem}
                 for p in self.problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.expression import ClauseElement
 
-from workflow.audit import GENESIS, canonical_json, event_hash
+from workflow.audit import GENESIS, admin_event_hash, canonical_json, event_hash
 from workflow.store import hotpath
 from workflow.store.tables import (
     actors,
@@ -378,34 +378,33 @@ def append_admin_event(
         select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
     ).first()
     seq, prev = (1, GENESIS) if last is None else (int(last.seq) + 1, str(last.hash))
-    row: dict[str, Any] = {
-        "instance_id": 0,
-        "seq": seq,
-        "kind": action,
-        "trigger": None,
-        "from_state": None,
-        "to_state": subject,
-        "actor": actor,
-        "actor_roles": "[]",
-        "actor_unit": None,
-        "reason": None,
-        "payload": canonical_json(dict(detail)),
-        "data": "{}",
-        "workflow": "",
-        "definition_version": 0,
-        "definition_hash": "",
-        "occurred_at": now,
-        "prev_hash": prev,
-    }
+    text = canonical_json(dict(detail))
+    digest = admin_event_hash(
+        seq=seq,
+        action=action,
+        subject=subject,
+        actor=actor,
+        detail=text,
+        occurred_at=now,
+        prev_hash=prev,
+    )
     conn.execute(
         insert(admin_events).values(
             seq=seq,
             action=action,
             subject=subject,
             actor=actor,
-            detail=row["payload"],
+            detail=text,
             occurred_at=now,
             prev_hash=prev,
-            hash=event_hash(row),
+            hash=digest,
         )
     )
+
+
+def admin_event_rows(conn: Connection, *, newest_first: bool = False) -> Iterator[Any]:
+    """The administrators' log, by ``seq`` (oldest first unless asked), streamed."""
+    order = admin_events.c.seq.desc() if newest_first else admin_events.c.seq
+    result = conn.execution_options(yield_per=2000).execute(select(admin_events).order_by(order))
+    for row in result:
+        yield row._mapping

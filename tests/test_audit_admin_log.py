@@ -1,0 +1,111 @@
+"""The administrators' log is a hash chain too: read it, verify it, detect tampering with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from audit_cli_support import run
+from sqlalchemy import delete, text, update
+from sqlalchemy.engine import Connection
+
+from workflow import Engine, admin_log, retire_version, verify_admin_log
+from workflow.audit import ADMIN_CHAIN
+from workflow.store.tables import admin_events
+
+
+@pytest.fixture
+def administered(payment: Engine) -> Engine:
+    """Four administrative changes: the payment deployment, an actor, a retirement, an actor."""
+    payment.add_actor("lan", ["clerk"], by="root")
+    retire_version(payment, "payment", 1, actor="root")
+    payment.add_actor("minh", ["auditor"], by="root")
+    return payment
+
+
+def _drop_append_only_triggers(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP TRIGGER admin_events_no_update_delete ON admin_events"))
+    else:
+        conn.execute(text("DROP TRIGGER admin_events_no_update"))
+        conn.execute(text("DROP TRIGGER admin_events_no_delete"))
+
+
+def _tamper(engine: Engine, change: Callable[[Connection], object]) -> None:
+    with engine.transaction() as conn:
+        _drop_append_only_triggers(conn)
+        change(conn)
+
+
+def test_the_log_lists_every_change_newest_first(administered):
+    events = admin_log(administered)
+    assert [(e.seq, e.action, e.subject, e.actor) for e in events] == [
+        (4, "actor", "minh", "root"),
+        (3, "retire", "payment@1", "root"),
+        (2, "actor", "lan", "root"),
+        (1, "deploy", "payment@1", "admin"),
+    ]
+    assert events[1].detail == {"version": 1, "live_instances": 0}
+    assert [e.prev_hash for e in events[:-1]] == [e.hash for e in events[1:]]
+
+
+def test_an_untouched_log_verifies(administered):
+    verified = verify_admin_log(administered)
+    assert (verified.ok, verified.events) == (True, 4)
+
+
+def _edit_detail(conn: Connection) -> None:
+    conn.execute(update(admin_events).where(admin_events.c.seq == 3).values(detail="{}"))
+
+
+def _rename_actor(conn: Connection) -> None:
+    conn.execute(update(admin_events).where(admin_events.c.seq == 2).values(actor="someone"))
+
+
+def _delete_an_event(conn: Connection) -> None:
+    conn.execute(delete(admin_events).where(admin_events.c.seq == 2))
+
+
+def _relink(conn: Connection) -> None:
+    conn.execute(update(admin_events).where(admin_events.c.seq == 4).values(prev_hash="0" * 64))
+
+
+@pytest.mark.parametrize(
+    ("change", "seq", "problem"),
+    [
+        (_edit_detail, 3, "edited"),
+        (_rename_actor, 2, "edited"),
+        (_delete_an_event, 2, "an event is missing"),
+        (_relink, 4, "prev_hash"),
+    ],
+    ids=["detail edited", "actor edited", "event deleted", "link rewritten"],
+)
+def test_tampering_names_the_first_bad_event(administered, change, seq, problem):
+    _tamper(administered, change)
+    verified = verify_admin_log(administered)
+    assert not verified.ok
+    assert verified.problem is not None
+    assert (verified.problem.instance_id, verified.problem.seq) == (ADMIN_CHAIN, seq)
+    assert problem in verified.problem.problem
+    assert str(verified.problem).startswith(f"administrators' log, event {seq}:")
+
+
+def test_audit_verify_covers_the_administrators_log(administered, database_url):
+    clean = run(database_url, "audit", "verify", "--json")
+    assert (clean.code, clean.json()["admin_events"]) == (0, 4)
+    _tamper(administered, _edit_detail)
+    tampered = run(database_url, "audit", "verify")
+    assert tampered.code == 3
+    assert "administrators' log, event 3" in tampered.out + tampered.err
+
+
+def test_the_cli_lists_the_log(administered, database_url):
+    listed = run(database_url, "audit", "admin-log", "--limit", "2", "--json")
+    assert listed.code == 0
+    assert [e["action"] for e in listed.json()] == ["actor", "retire"]
+
+
+def test_verifying_one_instance_leaves_the_log_alone(payment, clerk, database_url):
+    instance = payment.start("payment", clerk).instance
+    verified = run(database_url, "audit", "verify", "--instance", str(instance.id), "--json")
+    assert (verified.code, verified.json()["admin_events"]) == (0, None)
