@@ -9,8 +9,18 @@ from audit_cli_support import run
 from sqlalchemy import delete, text, update
 from sqlalchemy.engine import Connection
 
-from workflow import Engine, admin_log, retire_version, verify_admin_log
+from workflow import (
+    AuditFilter,
+    Engine,
+    admin_log,
+    audit_rows,
+    retire_version,
+    take_checkpoint,
+    verify_admin_log,
+    verify_log,
+)
 from workflow.audit import ADMIN_CHAIN
+from workflow.auditing.checkpoints import ChainMark
 from workflow.store.tables import admin_events
 
 
@@ -66,6 +76,10 @@ def _delete_an_event(conn: Connection) -> None:
     conn.execute(delete(admin_events).where(admin_events.c.seq == 2))
 
 
+def _delete_the_last_event(conn: Connection) -> None:
+    conn.execute(delete(admin_events).where(admin_events.c.seq == 4))
+
+
 def _relink(conn: Connection) -> None:
     conn.execute(update(admin_events).where(admin_events.c.seq == 4).values(prev_hash="0" * 64))
 
@@ -83,11 +97,10 @@ def _relink(conn: Connection) -> None:
 def test_tampering_names_the_first_bad_event(administered, change, seq, problem):
     _tamper(administered, change)
     verified = verify_admin_log(administered)
-    assert not verified.ok
-    assert verified.problem is not None
-    assert (verified.problem.instance_id, verified.problem.seq) == (ADMIN_CHAIN, seq)
-    assert problem in verified.problem.problem
-    assert str(verified.problem).startswith(f"administrators' log, event {seq}:")
+    [found] = verified.problems
+    assert (found.instance_id, found.seq) == (ADMIN_CHAIN, seq)
+    assert problem in found.problem
+    assert str(found).startswith(f"administrators' log, event {seq}:")
 
 
 def test_audit_verify_covers_the_administrators_log(administered, database_url):
@@ -109,3 +122,20 @@ def test_verifying_one_instance_leaves_the_log_alone(payment, clerk, database_ur
     instance = payment.start("payment", clerk).instance
     verified = run(database_url, "audit", "verify", "--instance", str(instance.id), "--json")
     assert (verified.code, verified.json()["admin_events"]) == (0, None)
+
+
+def test_a_checkpoint_catches_the_logs_tail_cut_off(administered):
+    checkpoint = take_checkpoint(administered)
+    assert checkpoint.chains[0] == ChainMark(ADMIN_CHAIN, 4, admin_log(administered)[0].hash)
+    _tamper(
+        administered, lambda conn: conn.execute(delete(admin_events).where(admin_events.c.seq == 4))
+    )
+    assert verify_admin_log(administered).ok  # what is left is a consistent chain
+    [found] = verify_admin_log(administered, checkpoint).problems
+    assert (found.seq, "removed since the checkpoint" in found.problem) == (4, True)
+
+
+def test_a_checkpoint_with_the_log_still_verifies_the_instances(administered):
+    checkpoint = take_checkpoint(administered)
+    rows = audit_rows(administered, AuditFilter())
+    assert verify_log(rows, checkpoint=checkpoint).ok

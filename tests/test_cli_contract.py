@@ -32,7 +32,7 @@ SEARCH_EVENT = {
 }  # fmt: skip
 VERIFY = {
     "ok", "chains", "events", "partial_chains", "checkpoint_chains", "checkpoint_signed",
-    "problems",
+    "admin_events", "problems",
 }  # fmt: skip
 
 
@@ -117,6 +117,7 @@ def test_checkpoint_json_summary(db, tmp_path):
         "created_at": result.json()["created_at"],
         "chains": 1,
         "events": 3,
+        "admin_events": 2,
         "signed": False,
     }
 

@@ -124,10 +124,9 @@ def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> An
                 result.chains += 1
                 result.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
     if instance_id is None:
-        admin = verify_admin_log(engine)
+        admin = verify_admin_log(engine, checkpoint)
         result.admin_events = admin.events
-        if admin.problem is not None:
-            result.problems.insert(0, admin.problem)
+        result.problems[:0] = admin.problems
     return result
 
 
@@ -317,11 +316,14 @@ def checkpoint(state: State, output: str, as_json: bool) -> None:
     out.flush()
     if output != "-":
         out.close()
+    # Chain 0 is the administrators' log: counted on its own, as `audit verify` does.
+    instances = [c for c in taken.chains if c.instance_id != 0]
     summary = {
         "file": output,
         "created_at": taken.created_at,
-        "chains": len(taken.chains),
-        "events": sum(c.length for c in taken.chains),
+        "chains": len(instances),
+        "events": sum(c.length for c in instances),
+        "admin_events": sum(c.length for c in taken.chains if c.instance_id == 0),
         "signed": key is not None,
     }
     if as_json:

@@ -7,12 +7,16 @@ same transaction as each administrative change; read and verified here.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from workflow.audit import ChainProblem, verify_admin_rows
+from sqlalchemy.engine import Connection
+
+from workflow.audit import ADMIN_CHAIN, ChainProblem, verify_admin_rows
+from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
 from workflow.engine import Engine
 from workflow.store import repository as repo
 from workflow.store.database import read_transaction
@@ -34,14 +38,15 @@ class AdminEvent:
 
 @dataclass(frozen=True)
 class AdminLogVerification:
-    """How many events the administrators' log holds, and its first broken link if any."""
+    """How many events the administrators' log holds, and what is wrong with it: its first
+    broken link, and (against a checkpoint) a tail cut off or a rewrite since."""
 
     events: int
-    problem: ChainProblem | None
+    problems: tuple[ChainProblem, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return not self.problems
 
 
 def admin_log(engine: Engine, *, limit: int = 100) -> list[AdminEvent]:
@@ -63,8 +68,20 @@ def admin_log(engine: Engine, *, limit: int = 100) -> list[AdminEvent]:
     ]
 
 
-def verify_admin_log(engine: Engine) -> AdminLogVerification:
-    """Walk the administrators' chain: every event present, linked and unedited."""
+def verify_admin_log(engine: Engine, checkpoint: Checkpoint | None = None) -> AdminLogVerification:
+    """Walk the administrators' chain: every event present, linked and unedited; with a
+    checkpoint that recorded it, also not cut short nor rewritten since."""
+    check = None if checkpoint is None else CheckpointCheck(checkpoint, only=[ADMIN_CHAIN])
+
+    def rows(conn: Connection) -> Iterator[Mapping[str, Any]]:
+        for row in repo.admin_event_rows(conn):
+            if check is not None:
+                check.feed({"instance_id": ADMIN_CHAIN, "seq": row["seq"], "hash": row["hash"]})
+            yield row
+
     with read_transaction(engine.db) as conn:
-        events, problem = verify_admin_rows(repo.admin_event_rows(conn))
-    return AdminLogVerification(events, problem)
+        events, problem = verify_admin_rows(rows(conn))
+    found = [] if problem is None else [problem]
+    if check is not None and problem is None:
+        found.extend(check.problems())
+    return AdminLogVerification(events, tuple(found))

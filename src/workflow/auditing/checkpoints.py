@@ -19,11 +19,11 @@ from typing import IO, Any
 
 from sqlalchemy import func, select
 
-from workflow.audit import ChainProblem, canonical_json, format_instant
+from workflow.audit import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
 from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
 from workflow.store.database import read_transaction
-from workflow.store.tables import audit_events
+from workflow.store.tables import admin_events, audit_events
 
 CHECKPOINT_FORMAT = "workflow-audit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -59,7 +59,8 @@ class Checkpoint:
 
 
 def take_checkpoint(engine: Engine) -> Checkpoint:
-    """The last event (seq and hash) of every chain, read from the audit rows themselves."""
+    """The last event (seq and hash) of every chain, read from the audit rows themselves; the
+    administrators' log is chain 0."""
     last = (
         select(audit_events.c.instance_id, func.max(audit_events.c.seq).label("seq"))
         .group_by(audit_events.c.instance_id)
@@ -73,8 +74,14 @@ def take_checkpoint(engine: Engine) -> Checkpoint:
         )
         .order_by(audit_events.c.instance_id)
     )
+    admin_head = (
+        select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
+    )
     with read_transaction(engine.db) as conn:
+        admin = conn.execute(admin_head).first()
         chains = tuple(ChainMark(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(query))
+    if admin is not None:
+        chains = (ChainMark(ADMIN_CHAIN, int(admin.seq), str(admin.hash)), *chains)
     return Checkpoint(format_instant(engine.now()), chains)
 
 
@@ -137,9 +144,13 @@ class CheckpointCheck:
     """
 
     def __init__(self, checkpoint: Checkpoint, only: Iterable[int] | None = None) -> None:
+        # The administrators' log (chain 0) is checked only when asked for by name: the rows of
+        # the instances' chains, and an export, never hold it.
         keep = None if only is None else set(only)
         self.marks = {
-            c.instance_id: c for c in checkpoint.chains if keep is None or c.instance_id in keep
+            c.instance_id: c
+            for c in checkpoint.chains
+            if (c.instance_id in keep if keep is not None else c.instance_id != ADMIN_CHAIN)
         }
         self.seen: dict[int, int] = {}
         self.hash_at_mark: dict[int, str] = {}
