@@ -16,6 +16,7 @@ from workflow import (
     ChainProblem,
     Engine,
     audit_rows,
+    headless_chains,
     instances_without_events,
     verify_log,
 )
@@ -39,14 +40,17 @@ def chains(payment: Engine, clerk: Any) -> tuple[int, int]:
 
 
 def as_before(engine: Engine) -> tuple[int, int, list[str]]:
-    """The report of the replaced path: the generic verifier over the joined rows, then orphans."""
+    """The report of the generic path: the verifier over the joined rows, then the chains whose
+    instance row is gone, then the instances without events."""
     result = verify_log(audit_rows(engine))
+    headless = headless_chains(engine)
     orphans = [
         ChainProblem(i, None, "instance has no audit events")
         for i in sorted(instances_without_events(engine))
     ]
-    problems = [*result.problems, *orphans]
-    return result.chains + len(orphans), result.events, [str(p) for p in problems]
+    problems = [*result.problems, *headless, *orphans]
+    chains = result.chains + len(headless) + len(orphans)
+    return chains, result.events, [str(p) for p in problems]
 
 
 def verified(engine: Engine) -> tuple[int, int, list[str]]:
@@ -123,8 +127,8 @@ def test_each_tampering_is_reported_as_before(payment, chains, mutation, detecte
     assert bool(expected[2]) == detected
 
 
-def test_events_of_a_missing_instance_are_left_out_as_before(payment, chains):
-    """An instance row deleted with the foreign keys off: the join never showed its events."""
+def test_events_of_a_missing_instance_are_reported_as_a_broken_chain(payment, chains):
+    """An instance row deleted with the foreign keys off, to hide its history."""
     a, _ = chains
     if payment.db.dialect.name == "postgresql":
         with payment.db.begin() as conn:
@@ -138,7 +142,8 @@ def test_events_of_a_missing_instance_are_left_out_as_before(payment, chains):
             raw.execute("PRAGMA foreign_keys = ON")
         finally:
             raw.close()
-    assert verified(payment) == as_before(payment) == (1, 2, [])
+    missing = f"instance {a}, instance row: the instance row is missing while its audit events"
+    assert verified(payment) == as_before(payment) == (2, 2, [f"{missing} remain (deleted)"])
 
 
 def test_one_instance_is_verified_alone(payment, chains):

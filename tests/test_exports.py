@@ -5,6 +5,7 @@ from __future__ import annotations
 import workflow
 
 EXPECTED = {
+    "headless_chains",
     "AdminEvent",
     "AdminLogVerification",
     "admin_log",
@@ -153,9 +154,11 @@ def test_every_exported_name_exists():
 
 
 def test_every_error_is_a_workflow_error():
-    errors = [getattr(workflow, n) for n in workflow.__all__
-              if isinstance(getattr(workflow, n), type)
-              and issubclass(getattr(workflow, n), Exception)]
+    errors = [
+        getattr(workflow, n)
+        for n in workflow.__all__
+        if isinstance(getattr(workflow, n), type) and issubclass(getattr(workflow, n), Exception)
+    ]
     assert all(issubclass(e, workflow.WorkflowError) for e in errors)
 
 
@@ -168,8 +171,10 @@ def test_names_imported_on_first_use_are_the_ones_the_type_checker_sees():
 
     tree = ast.parse(Path(workflow.__file__).read_text(encoding="utf-8"))
     block = next(
-        node for node in tree.body
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+        node
+        for node in tree.body
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
         and node.test.id == "TYPE_CHECKING"
     )
     seen = {}

@@ -103,6 +103,7 @@ def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> An
         LogVerification,
         audit_rows,
         count_audit_rows,
+        headless_chains,
         instances_without_events,
         verify_admin_log,
         verify_log,
@@ -120,6 +121,9 @@ def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> An
             only = None if instance_id is None else [instance_id]
             result = verify_log(rows, checkpoint=checkpoint, only=only)
         if instance_id is None:
+            for headless in headless_chains(engine):
+                result.chains += 1
+                result.problems.append(headless)
             for orphan in instances_without_events(engine):
                 result.chains += 1
                 result.problems.append(ChainProblem(orphan, None, "instance has no audit events"))

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
         Snapshot,
         audit_rows,
         count_audit_rows,
+        headless_chains,
         instances_without_events,
         state_at,
     )
@@ -181,6 +182,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "audit_rows": ("workflow.auditing.reads", "audit_rows"),
     "count_audit_rows": ("workflow.auditing.reads", "count_audit_rows"),
     "instances_without_events": ("workflow.auditing.reads", "instances_without_events"),
+    "headless_chains": ("workflow.auditing.reads", "headless_chains"),
     "state_at": ("workflow.auditing.reads", "state_at"),
     "search_audit": ("workflow.auditing.reads", "search"),
     "LogVerification": ("workflow.auditing.verify", "LogVerification"),
@@ -347,6 +349,7 @@ __all__ = [
     "fire_claimed",
     "get_directive",
     "get_event",
+    "headless_chains",
     "import_directive",
     "import_units",
     "instances_without_events",

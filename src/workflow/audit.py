@@ -284,6 +284,13 @@ def head_of(row: Mapping[str, Any]) -> ChainHead | None:
     )
 
 
+def headless_chain(instance_id: int) -> ChainProblem:
+    """The problem of a chain whose events remain while its instance row is gone."""
+    return ChainProblem(
+        instance_id, None, "the instance row is missing while its audit events remain (deleted)"
+    )
+
+
 def verify_rows(
     rows: Iterable[Mapping[str, Any]], report: VerificationReport | None = None
 ) -> VerificationReport:
@@ -351,11 +358,12 @@ def verify_chains(source: ChainSource, *, orphans: bool) -> VerificationReport:
     A chain whose every event and head pass is counted from the driver's values, each row's
     hash material spelled in one step; any other chain (a failed check, a value of another
     type) is verified again by :func:`verify_rows` over ``source.chain``, so its count and
-    problem are exactly that function's. Chains of a missing instance row are left out, as a
-    join leaves them; with ``orphans``, instances without any event follow the chains.
+    problem are exactly that function's. A chain whose instance row is missing is reported as
+    such (:func:`headless_chain`); with ``orphans``, instances without any event follow.
     """
     report = VerificationReport()
     exact_chains: list[int] = []  # the instances to verify again by verify_rows, in order
+    headless: list[int] = []  # chains whose instance row is gone
     instant, enc, num, sha256 = source.instant, _encode_str, int.__repr__, hashlib.sha256
     current: int | None = None
     mode, expected, prev, last_state = _LEFT_OUT, 1, GENESIS, None
@@ -375,6 +383,8 @@ def verify_chains(source: ChainSource, *, orphans: bool) -> VerificationReport:
             # Event 1 carries the head; without one the instance row is gone and the join
             # leaves the chain out. A chain starting elsewhere fails below, and goes exact.
             mode = _LEFT_OUT if seq == 1 and head_version is None else _FAST
+            if mode == _LEFT_OUT:
+                headless.append(instance_id)
             head = (head_version, head_last_hash, head_state)
         if mode:
             continue
@@ -410,6 +420,9 @@ def verify_chains(source: ChainSource, *, orphans: bool) -> VerificationReport:
         exact_chains.append(current)
     for instance_id in exact_chains:
         verify_rows(source.chain(instance_id), report)
+    for instance_id in headless:
+        report.chains += 1
+        report.problems.append(headless_chain(instance_id))
     if orphans:
         for orphan in source.orphans():
             report.chains += 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from workflow.audit import ChainProblem, headless_chain
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
@@ -166,3 +167,16 @@ def instances_without_events(engine: Engine) -> list[int]:
     orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
     with read_transaction(engine.db) as conn:
         return [int(r) for r in conn.execute(select(instances.c.id).where(orphan)).scalars()]
+
+
+def headless_chains(engine: Engine) -> list[ChainProblem]:
+    """Chains whose audit events remain while the instance row is gone, one problem each."""
+    gone = ~select(instances.c.id).where(instances.c.id == audit_events.c.instance_id).exists()
+    query = (
+        select(audit_events.c.instance_id)
+        .where(gone)
+        .distinct()
+        .order_by(audit_events.c.instance_id)
+    )
+    with read_transaction(engine.db) as conn:
+        return [headless_chain(int(r)) for r in conn.execute(query).scalars()]
