@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -52,7 +51,7 @@ class AdminLogVerification:
 def admin_log(engine: Engine, *, limit: int = 100) -> list[AdminEvent]:
     """The latest ``limit`` administrative changes, newest first."""
     with read_transaction(engine.db) as conn:
-        rows = list(islice(repo.admin_event_rows(conn, newest_first=True), limit))
+        rows = list(repo.admin_event_rows(conn, newest_first=True, limit=limit))
     return [
         AdminEvent(
             seq=int(r["seq"]),

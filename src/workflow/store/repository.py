@@ -402,9 +402,16 @@ def append_admin_event(
     )
 
 
-def admin_event_rows(conn: Connection, *, newest_first: bool = False) -> Iterator[Any]:
+def admin_event_rows(
+    conn: Connection, *, newest_first: bool = False, limit: int | None = None
+) -> Iterator[Any]:
     """The administrators' log, by ``seq`` (oldest first unless asked), streamed."""
-    order = admin_events.c.seq.desc() if newest_first else admin_events.c.seq
-    result = conn.execution_options(yield_per=2000).execute(select(admin_events).order_by(order))
-    for row in result:
-        yield row._mapping
+    query = select(admin_events).order_by(
+        admin_events.c.seq.desc() if newest_first else admin_events.c.seq
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    # Closed even when the caller stops early (a server-side cursor on PostgreSQL).
+    with conn.execution_options(yield_per=2000).execute(query) as result:
+        for row in result:
+            yield row._mapping
