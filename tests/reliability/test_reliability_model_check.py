@@ -25,6 +25,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from reference_model import (
+    FINAL,
     MAX_VERSION,
     Event,
     ModelInstance,
@@ -41,9 +42,11 @@ from workflow import (
     Engine,
     FrozenClock,
     InvalidInput,
+    MigrationRequest,
     NotFound,
     Registry,
     WorkflowError,
+    migrate_instances,
     run_due_timers,
 )
 
@@ -301,6 +304,57 @@ class EngineVersusModel(RuleBasedStateMachine):
         result = self.engine.deploy_text(render(self.name, self.version), filename="next.yaml")
         assert (result.version, result.created) == (self.version, True)
 
+    @precondition(
+        lambda self: any(
+            i.version < self.version and i.state not in FINAL for i in self.instances.values()
+        )
+    )
+    @rule(pick=st.integers(0, 10**6))
+    def migrate_to_the_latest_version(self, pick: int) -> None:
+        """Every running instance of an older version moves to the newest (same states, so no
+        map): one ``migrated`` event each, data and pending timers kept."""
+        count("model check: steps")
+        older = sorted({i.version for i in self.instances.values() if i.version < self.version})
+        from_version = older[pick % len(older)]
+        moving = [
+            i for i in self.instances.values() if i.version == from_version and i.state not in FINAL
+        ]
+        old_hash = next(
+            d.content_hash for d in self.engine.deployed(self.name) if d.version == from_version
+        )
+        plan = migrate_instances(
+            self.engine, MigrationRequest(self.name, from_version, self.version), actor="ops"
+        )
+        assert sorted(m.instance_id for m in plan.moves) == sorted(i.id for i in moving)
+        now = self.clock.now()
+        for instance in moving:
+            payload = {
+                "from_version": from_version,
+                "to_version": self.version,
+                "from_hash": old_hash,
+                "mapping": {},
+                "timers_cancelled": [],
+                "timers_created": [],
+            }
+            instance.version = self.version
+            instance.log.append(
+                Event(
+                    "migrated",
+                    None,
+                    instance.state,
+                    instance.state,
+                    "ops",
+                    (),
+                    None,
+                    None,
+                    payload,
+                    dict(instance.data),
+                    self.version,
+                    now,
+                )
+            )
+        count("model check: instances migrated", len(moving))
+
     def _apply(
         self,
         instance: ModelInstance,
@@ -378,6 +432,9 @@ class EngineVersusModel(RuleBasedStateMachine):
         definition = self.definitions[version]
         if event.kind == "start":
             assert event.to_state == definition.initial_state.name
+            return
+        if event.kind == "migrated":
+            assert event.from_state == event.to_state in definition.state_names
             return
         assert any(
             t.trigger == event.trigger
