@@ -58,6 +58,11 @@ def limit_option(what: str) -> Callable[[F], F]:
     )
 
 
+def by_option(what: str = "acts") -> Callable[[F], F]:
+    """``--by NAME``: who does an administrative action, recorded in the administrators' log."""
+    return click.option("--by", default="admin", show_default=True, help=f"Who {what} (audited).")
+
+
 actor_option = click.option(
     "--actor",
     "actor_id",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, json_option, pass_state
+from cli.context import State, by_option, json_option, pass_state
 
 
 @click.group("definitions")
@@ -47,7 +47,7 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
 
 @group.command("deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--by", default="admin", show_default=True, help="Who deploys (audited).")
+@by_option("deploys")
 @json_option
 @pass_state
 def deploy(state: State, files: tuple[str, ...], by: str, as_json: bool) -> None:

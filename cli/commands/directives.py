@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, actor_option, json_option, pass_state
+from cli.context import State, actor_option, by_option, json_option, pass_state
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -16,7 +16,7 @@ def group() -> None:
 
 @group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--by", default="admin", show_default=True, help="Who imports (audited).")
+@by_option("imports")
 @json_option
 @pass_state
 def import_(state: State, file: str, by: str, as_json: bool) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cli.context import State, json_option, pass_state
+from cli.context import State, by_option, json_option, pass_state
 
 
 @click.group("events")
@@ -140,7 +140,7 @@ def list_(
 
 @group.command("retry")
 @click.argument("event_id", type=int)
-@click.option("--by", default="admin", show_default=True, help="Who re-queues it (audited).")
+@by_option("re-queues it")
 @json_option
 @pass_state
 def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
@@ -167,7 +167,7 @@ def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
     required=True,
     help="Delete events delivered longer ago than this span (30d, 12h, 2w).",
 )
-@click.option("--by", default="admin", show_default=True, help="Who prunes (audited).")
+@by_option("prunes")
 @json_option
 @pass_state
 def prune(state: State, older_than: str, by: str, as_json: bool) -> None:

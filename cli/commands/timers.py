@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.context import State, json_option, limit_option, pass_state
+from cli.context import State, by_option, json_option, limit_option, pass_state
 
 STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
 
@@ -198,7 +198,7 @@ def deadline_rows(
 
 @group.command("retry")
 @click.argument("timer_id", type=int)
-@click.option("--by", default="admin", show_default=True, help="Who re-queues it (audited).")
+@by_option("re-queues it")
 @json_option
 @pass_state
 def retry(state: State, timer_id: int, by: str, as_json: bool) -> None:

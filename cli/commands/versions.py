@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.context import State, json_option, pass_state
+from cli.context import State, by_option, json_option, pass_state
 
 if TYPE_CHECKING:
     from workflow import AdminChange
-
-by_option = click.option("--by", default="admin", show_default=True, help="Who acts (audited).")
 
 
 def _report(change: AdminChange, as_json: bool, done: str, already: str) -> None:
@@ -27,7 +25,7 @@ def _report(change: AdminChange, as_json: bool, done: str, already: str) -> None
 
 @click.command("retire")
 @click.argument("ref", metavar="NAME@VERSION")
-@by_option
+@by_option()
 @json_option
 @pass_state
 def retire(state: State, ref: str, by: str, as_json: bool) -> None:
@@ -51,7 +49,7 @@ def retire(state: State, ref: str, by: str, as_json: bool) -> None:
 
 @click.command("unretire")
 @click.argument("ref", metavar="NAME@VERSION")
-@by_option
+@by_option()
 @json_option
 @pass_state
 def unretire(state: State, ref: str, by: str, as_json: bool) -> None:
@@ -73,7 +71,7 @@ def _switch(disabled: bool) -> click.Command:
 
     @click.command(verb)
     @click.argument("name")
-    @by_option
+    @by_option()
     @json_option
     @pass_state
     def command(state: State, name: str, by: str, as_json: bool) -> None:
@@ -171,7 +169,7 @@ def _where(clauses: tuple[str, ...]) -> tuple[list[str], list[str]]:
     "--dry-run", is_flag=True, help="Show what would happen per instance; change nothing."
 )
 @click.option("--reason", help="Why (recorded on every migrated event).")
-@by_option
+@by_option()
 @json_option
 @pass_state
 def migrate(
