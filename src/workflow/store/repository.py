@@ -378,28 +378,16 @@ def append_admin_event(
         select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
     ).first()
     seq, prev = (1, GENESIS) if last is None else (int(last.seq) + 1, str(last.hash))
-    text = canonical_json(dict(detail))
-    digest = admin_event_hash(
-        seq=seq,
-        action=action,
-        subject=subject,
-        actor=actor,
-        detail=text,
-        occurred_at=now,
-        prev_hash=prev,
-    )
-    conn.execute(
-        insert(admin_events).values(
-            seq=seq,
-            action=action,
-            subject=subject,
-            actor=actor,
-            detail=text,
-            occurred_at=now,
-            prev_hash=prev,
-            hash=digest,
-        )
-    )
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "action": action,
+        "subject": subject,
+        "actor": actor,
+        "detail": canonical_json(dict(detail)),
+        "occurred_at": now,
+        "prev_hash": prev,
+    }
+    conn.execute(insert(admin_events).values(**fields, hash=admin_event_hash(**fields)))
 
 
 def admin_event_rows(
