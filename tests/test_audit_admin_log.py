@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from audit_cli_support import run
@@ -139,3 +141,40 @@ def test_a_checkpoint_with_the_log_still_verifies_the_instances(administered):
     checkpoint = take_checkpoint(administered)
     rows = audit_rows(administered, AuditFilter())
     assert verify_log(rows, checkpoint=checkpoint).ok
+
+
+def _export(database_url: str, tmp_path) -> Path:
+    path = tmp_path / "audit.jsonl"
+    assert run(database_url, "audit", "export", "-o", str(path)).code == 0
+    return path
+
+
+def test_an_export_carries_the_log_and_verifies_offline(administered, database_url, tmp_path):
+    path = _export(database_url, tmp_path)
+    verified = run(database_url, "audit", "verify", "--file", str(path), "--json")
+    assert (verified.code, verified.json()["admin_events"]) == (0, 4)
+
+
+def test_an_edited_log_record_in_an_export_is_caught(administered, database_url, tmp_path):
+    path = _export(database_url, tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    edited = [
+        line.replace('"actor": "root"', '"actor": "someone"', 1)
+        if '"seq": 2, "action"' in line
+        else line
+        for line in lines
+    ]
+    assert edited != lines
+    path.write_text("\n".join(edited) + "\n", encoding="utf-8")
+    verified = run(database_url, "audit", "verify", "--file", str(path))
+    assert verified.code == 3
+    assert "administrators' log, event 2" in verified.out + verified.err
+
+
+def test_a_filtered_export_leaves_the_log_out(administered, clerk, database_url, tmp_path):
+    path = tmp_path / "one.jsonl"
+    run(database_url, "audit", "export", "--actor", "nobody", "-o", str(path))
+    header = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    assert header["admin_log"] is False
+    verified = run(database_url, "audit", "verify", "--file", str(path), "--json")
+    assert verified.json()["admin_events"] is None

@@ -101,13 +101,17 @@ def test_json_output_parses_and_has_the_documented_fields(db, args, shape, field
 
 
 def test_export_is_json_lines_with_a_header_and_every_exported_field(db):
-    from workflow import EXPORT_FIELDS
+    from workflow import ADMIN_EXPORT_FIELDS, EXPORT_FIELDS
 
     result = run(db, "audit", "export")
-    header, *events = result.jsonl()
+    header, *records = result.jsonl()
     assert header["record"] == "header"
-    assert header["whole_chains"] is True
+    assert (header["whole_chains"], header["admin_log"]) == (True, True)
+    events = [r for r in records if r["record"] == "event"]
+    admin = [r for r in records if r["record"] == "admin"]
     assert [set(e) for e in events] == [{"record", *EXPORT_FIELDS}] * 3
+    assert [set(a) for a in admin] == [{"record", *ADMIN_EXPORT_FIELDS}] * 2
+    assert records == [*events, *admin]  # the administrators' log follows the events
 
 
 def test_checkpoint_json_summary(db, tmp_path):

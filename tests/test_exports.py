@@ -5,6 +5,9 @@ from __future__ import annotations
 import workflow
 
 EXPECTED = {
+    "ADMIN_EXPORT_FIELDS",
+    "admin_log_records",
+    "verify_admin_records",
     "headless_chains",
     "AdminEvent",
     "AdminLogVerification",

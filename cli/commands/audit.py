@@ -135,7 +135,7 @@ def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> An
 
 
 def _verify_file(path: str, checkpoint: Any, instance_id: int | None) -> Any:
-    from workflow import InvalidInput, read_export, verify_log
+    from workflow import InvalidInput, read_export, verify_admin_records, verify_log
 
     with open(path, encoding="utf-8", newline="") as handle:
         export = read_export(handle, path)
@@ -157,9 +157,15 @@ def _verify_file(path: str, checkpoint: Any, instance_id: int | None) -> Any:
         if instance_id is not None:
             events = (e for e in events if int(e["instance_id"]) == instance_id)
             only = [instance_id]
-        return verify_log(
+        result = verify_log(
             events, whole_chains=export.whole_chains, checkpoint=checkpoint, only=only
         )
+    if export.header.get("admin_log") and instance_id is None:
+        # The log's records follow the events: read now that the events have been.
+        admin = verify_admin_records(export.admin, checkpoint)
+        result.admin_events = admin.events
+        result.problems[:0] = admin.problems
+    return result
 
 
 def _tty() -> bool:
@@ -271,6 +277,7 @@ def export(state: State, fmt: str, output: str, **filters: Any) -> None:
     """
     from cli.output import progress
     from workflow import (
+        admin_log_records,
         audit_rows,
         count_audit_rows,
         export_header,
@@ -286,8 +293,11 @@ def export(state: State, fmt: str, output: str, **filters: Any) -> None:
         if fmt == "csv":
             count = write_audit_csv(rows, out)
         else:
-            header = export_header(flt.as_dict(), flt.whole_chains, engine.now())
-            count = write_audit_jsonl(rows, out, header)
+            # An export of everything carries the administrators' log too, to verify offline.
+            whole = not flt.as_dict()
+            header = export_header(flt.as_dict(), flt.whole_chains, engine.now(), admin_log=whole)
+            admin = admin_log_records(engine) if whole else ()
+            count = write_audit_jsonl(rows, out, header, admin)
     out.flush()
     if output != "-":
         out.close()

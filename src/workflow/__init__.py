@@ -57,7 +57,9 @@ if TYPE_CHECKING:
         AdminEvent,
         AdminLogVerification,
         admin_log,
+        admin_log_records,
         verify_admin_log,
+        verify_admin_records,
     )
     from workflow.auditing.checkpoints import (
         Checkpoint,
@@ -66,7 +68,13 @@ if TYPE_CHECKING:
         take_checkpoint,
         write_checkpoint,
     )
-    from workflow.auditing.export import EXPORT_FIELDS, ExportFile, export_header, read_export
+    from workflow.auditing.export import (
+        ADMIN_EXPORT_FIELDS,
+        EXPORT_FIELDS,
+        ExportFile,
+        export_header,
+        read_export,
+    )
     from workflow.auditing.export import write_csv as write_audit_csv
     from workflow.auditing.export import write_jsonl as write_audit_jsonl
     from workflow.auditing.graphs import GRAPH_FORMATS, Highlight, path_of, render_graph, taken_path
@@ -167,6 +175,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "take_checkpoint": ("workflow.auditing.checkpoints", "take_checkpoint"),
     "write_checkpoint": ("workflow.auditing.checkpoints", "write_checkpoint"),
     "EXPORT_FIELDS": ("workflow.auditing.export", "EXPORT_FIELDS"),
+    "ADMIN_EXPORT_FIELDS": ("workflow.auditing.export", "ADMIN_EXPORT_FIELDS"),
     "ExportFile": ("workflow.auditing.export", "ExportFile"),
     "export_header": ("workflow.auditing.export", "export_header"),
     "read_export": ("workflow.auditing.export", "read_export"),
@@ -190,6 +199,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "AdminEvent": ("workflow.auditing.admin_log", "AdminEvent"),
     "AdminLogVerification": ("workflow.auditing.admin_log", "AdminLogVerification"),
     "admin_log": ("workflow.auditing.admin_log", "admin_log"),
+    "admin_log_records": ("workflow.auditing.admin_log", "admin_log_records"),
+    "verify_admin_records": ("workflow.auditing.admin_log", "verify_admin_records"),
     "verify_admin_log": ("workflow.auditing.admin_log", "verify_admin_log"),
     "validate_definition": ("workflow.catalog", "validate_definition"),
     "DefinitionDiff": ("workflow.definition.diff", "DefinitionDiff"),
@@ -260,6 +271,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADMIN_EXPORT_FIELDS",
     "DEFAULT_URL",
     "EXPORT_FIELDS",
     "GRAPH_FORMATS",
@@ -333,6 +345,7 @@ __all__ = [
     "WorkflowError",
     "__version__",
     "admin_log",
+    "admin_log_records",
     "audit_rows",
     "claim_due",
     "copy_database",
@@ -390,6 +403,7 @@ __all__ = [
     "unretire_version",
     "validate_definition",
     "verify_admin_log",
+    "verify_admin_records",
     "verify_log",
     "verify_signature",
     "who_acts_next",

@@ -7,15 +7,14 @@ same transaction as each administrative change; read and verified here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
-from workflow.audit import ADMIN_CHAIN, ChainProblem, verify_admin_rows
+from workflow.audit import ADMIN_CHAIN, ChainProblem, format_instant, verify_admin_rows
 from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
+from workflow.auditing.export import ADMIN_EXPORT_FIELDS
 from workflow.engine import Engine
 from workflow.store import repository as repo
 from workflow.store.database import read_transaction
@@ -67,19 +66,36 @@ def admin_log(engine: Engine, *, limit: int = 100) -> list[AdminEvent]:
     ]
 
 
+def admin_log_records(engine: Engine) -> Iterator[dict[str, Any]]:
+    """The whole administrators' log, oldest first, as export records
+    (:data:`~workflow.auditing.export.ADMIN_EXPORT_FIELDS`)."""
+    with read_transaction(engine.db) as conn:
+        for row in repo.admin_event_rows(conn):
+            record = {name: row[name] for name in ADMIN_EXPORT_FIELDS}
+            record["occurred_at"] = format_instant(row["occurred_at"])
+            yield record
+
+
 def verify_admin_log(engine: Engine, checkpoint: Checkpoint | None = None) -> AdminLogVerification:
     """Walk the administrators' chain: every event present, linked and unedited; with a
     checkpoint that recorded it, also not cut short nor rewritten since."""
+    with read_transaction(engine.db) as conn:
+        return verify_admin_records(repo.admin_event_rows(conn), checkpoint)
+
+
+def verify_admin_records(
+    records: Iterable[Mapping[str, Any]], checkpoint: Checkpoint | None = None
+) -> AdminLogVerification:
+    """:func:`verify_admin_log` over rows or export records of the log, oldest first."""
     check = None if checkpoint is None else CheckpointCheck(checkpoint, only=[ADMIN_CHAIN])
 
-    def rows(conn: Connection) -> Iterator[Mapping[str, Any]]:
-        for row in repo.admin_event_rows(conn):
+    def fed() -> Iterator[Mapping[str, Any]]:
+        for row in records:
             if check is not None:
                 check.feed({"instance_id": ADMIN_CHAIN, "seq": row["seq"], "hash": row["hash"]})
             yield row
 
-    with read_transaction(engine.db) as conn:
-        events, problem = verify_admin_rows(rows(conn))
+    events, problem = verify_admin_rows(fed())
     found = [] if problem is None else [problem]
     if check is not None and problem is None:
         found.extend(check.problems())

@@ -35,6 +35,11 @@ EXPORT_FORMAT = "workflow-audit-export"
 EXPORT_VERSION = 1
 HEAD_FIELDS = ("head_state", "head_version", "head_last_hash")
 EXPORT_FIELDS = (*HASHED_FIELDS, "hash", *HEAD_FIELDS)
+ADMIN_EXPORT_FIELDS = (
+    "seq", "action", "subject", "actor", "detail", "occurred_at", "prev_hash", "hash",
+)  # fmt: skip
+"""An administrators' log event as exported: ``detail`` its canonical JSON text, ``occurred_at``
+in the hash's spelling, as hashed."""
 _INTEGER_FIELDS = frozenset({"instance_id", "seq", "definition_version", "head_version"})
 _NULL = "\\N"
 
@@ -49,9 +54,14 @@ def export_record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def export_header(
-    filters: Mapping[str, Any], whole_chains: bool, exported_at: datetime
+    filters: Mapping[str, Any],
+    whole_chains: bool,
+    exported_at: datetime,
+    *,
+    admin_log: bool = False,
 ) -> dict[str, Any]:
-    """The first record of a JSON Lines export."""
+    """The first record of a JSON Lines export; ``admin_log``: the administrators' log follows
+    the events (``"record": "admin"`` lines)."""
     return {
         "record": "header",
         "format": EXPORT_FORMAT,
@@ -59,18 +69,27 @@ def export_header(
         "exported_at": format_instant(exported_at),
         "filters": dict(filters),
         "whole_chains": whole_chains,
+        "admin_log": admin_log,
         "fields": list(EXPORT_FIELDS),
     }
 
 
-def write_jsonl(rows: Iterable[Mapping[str, Any]], out: IO[str], header: Mapping[str, Any]) -> int:
-    """Write the header then one event per line; returns the number of events written."""
+def write_jsonl(
+    rows: Iterable[Mapping[str, Any]],
+    out: IO[str],
+    header: Mapping[str, Any],
+    admin_records: Iterable[Mapping[str, Any]] = (),
+) -> int:
+    """Write the header, one event per line, then the administrators' log records given;
+    returns the number of events written."""
     out.write(json.dumps(dict(header), ensure_ascii=False) + "\n")
     count = 0
     for row in rows:
         out.write(json.dumps({"record": "event", **export_record(row)}, ensure_ascii=False))
         out.write("\n")
         count += 1
+    for record in admin_records:
+        out.write(json.dumps({"record": "admin", **record}, ensure_ascii=False) + "\n")
     return count
 
 
@@ -104,10 +123,13 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> int:
 
 @dataclass
 class ExportFile:
-    """An opened export: its header (``{}`` for CSV) and its events, read lazily."""
+    """An opened export: its header (``{}`` for CSV) and its events, read lazily; the
+    administrators' log records (after the events in the file) are in ``admin`` once the events
+    have been read to the end."""
 
     header: dict[str, Any]
     events: Iterator[dict[str, Any]]
+    admin: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def whole_chains(self) -> bool:
@@ -121,7 +143,8 @@ def read_export(handle: IO[str], name: str = "export") -> ExportFile:
         header = _json_line(first, name, 1)
         if header.get("format") != EXPORT_FORMAT:
             raise InvalidInput(f"{name} is not a workflow audit export (no header record)")
-        return ExportFile(header, _jsonl_events(handle, name))
+        admin: list[dict[str, Any]] = []
+        return ExportFile(header, _jsonl_events(handle, name, admin), admin)
     columns = next(csv.reader([first]), [])
     missing = [c for c in EXPORT_FIELDS if c not in columns]
     if missing:
@@ -142,17 +165,26 @@ def _json_line(text: str, name: str, number: int) -> dict[str, Any]:
     return value
 
 
-def _checked(record: dict[str, Any], name: str, number: int) -> dict[str, Any]:
-    missing = [f for f in EXPORT_FIELDS if f not in record]
+def _checked(
+    record: dict[str, Any], name: str, number: int, fields: tuple[str, ...] = EXPORT_FIELDS
+) -> dict[str, Any]:
+    missing = [f for f in fields if f not in record]
     if missing:
         raise InvalidInput(f"{name}, line {number}: missing {', '.join(missing)}")
     return record
 
 
-def _jsonl_events(handle: IO[str], name: str) -> Iterator[dict[str, Any]]:
+def _jsonl_events(
+    handle: IO[str], name: str, admin: list[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
     for number, line in enumerate(handle, start=2):
-        if line.strip():
-            yield _checked(_json_line(line, name, number), name, number)
+        if not line.strip():
+            continue
+        record = _json_line(line, name, number)
+        if record.get("record") == "admin":
+            admin.append(_checked(record, name, number, ADMIN_EXPORT_FIELDS))
+        else:
+            yield _checked(record, name, number)
 
 
 def _csv_events(handle: IO[str], columns: list[str], name: str) -> Iterator[dict[str, Any]]:
