@@ -178,3 +178,11 @@ def test_a_filtered_export_leaves_the_log_out(administered, clerk, database_url,
     assert header["admin_log"] is False
     verified = run(database_url, "audit", "verify", "--file", str(path), "--json")
     assert verified.json()["admin_events"] is None
+
+
+def test_engine_verify_walks_the_log_with_the_chains(administered):
+    assert administered.verify().admin_events == 4
+    _tamper(administered, _edit_detail)
+    report = administered.verify()
+    assert [(p.instance_id, p.seq) for p in report.problems] == [(ADMIN_CHAIN, 3)]
+    assert administered.verify(instance_id=1).admin_events is None

@@ -111,23 +111,27 @@ def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> An
 
     engine = state.engine()
     if checkpoint is None and not _tty():
-        # Nothing to show progress on and no checkpoint to feed: the engine's fast walk.
+        # Nothing to show progress on and no checkpoint to feed: the engine's fast walk, which
+        # covers the administrators' log too.
         report = engine.verify(instance_id)
-        result = LogVerification(report.chains, report.events, problems=list(report.problems))
-    else:
-        flt = AuditFilter(instance_id=instance_id)
-        total = count_audit_rows(engine, flt) if _tty() else None
-        with progress(audit_rows(engine, flt), total, "verifying") as rows:
-            only = None if instance_id is None else [instance_id]
-            result = verify_log(rows, checkpoint=checkpoint, only=only)
-        if instance_id is None:
-            for headless in headless_chains(engine):
-                result.chains += 1
-                result.problems.append(headless)
-            for orphan in instances_without_events(engine):
-                result.chains += 1
-                result.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
+        return LogVerification(
+            report.chains,
+            report.events,
+            problems=list(report.problems),
+            admin_events=report.admin_events,
+        )
+    flt = AuditFilter(instance_id=instance_id)
+    total = count_audit_rows(engine, flt) if _tty() else None
+    with progress(audit_rows(engine, flt), total, "verifying") as rows:
+        only = None if instance_id is None else [instance_id]
+        result = verify_log(rows, checkpoint=checkpoint, only=only)
     if instance_id is None:
+        for headless in headless_chains(engine):
+            result.chains += 1
+            result.problems.append(headless)
+        for orphan in instances_without_events(engine):
+            result.chains += 1
+            result.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
         admin = verify_admin_log(engine, checkpoint)
         result.admin_events = admin.events
         result.problems[:0] = admin.problems

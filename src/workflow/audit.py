@@ -176,6 +176,8 @@ class VerificationReport:
     chains: int = 0
     events: int = 0
     problems: list[ChainProblem] = field(default_factory=list)
+    admin_events: int | None = None
+    """Events of the administrators' log verified (None: not looked at)."""
 
     @property
     def ok(self) -> bool:
