@@ -18,6 +18,7 @@ from workflow import (
     audit_rows,
     retire_version,
     take_checkpoint,
+    unretire_version,
     verify_admin_log,
     verify_log,
 )
@@ -186,3 +187,23 @@ def test_engine_verify_walks_the_log_with_the_chains(administered):
     report = administered.verify()
     assert [(p.instance_id, p.seq) for p in report.problems] == [(ADMIN_CHAIN, 3)]
     assert administered.verify(instance_id=1).admin_events is None
+
+
+@pytest.mark.parametrize("change", [_edit_detail, _delete_the_last_event, None])
+def test_the_cli_reports_the_same_on_a_terminal_and_off_it(
+    administered, clerk, database_url, tmp_path, monkeypatch, change
+):
+    """On a terminal (progress bar) the generic verifier runs; off it, the engine's walk."""
+    unretire_version(administered, "payment", 1)
+    paid = administered.start("payment", clerk).instance.id
+    administered.fire(paid, "pay", clerk, payload={"paid": 150})
+    checkpoint = tmp_path / "cp.json"
+    assert run(database_url, "audit", "checkpoint", "-o", str(checkpoint)).code == 0
+    if change is not None:
+        _tamper(administered, change)
+    args = ("audit", "verify", "--checkpoint", str(checkpoint), "--json")
+    off = run(database_url, *args)
+    monkeypatch.setattr("cli.commands.audit._tty", lambda: True)
+    on = run(database_url, *args)
+    assert (on.code, on.json()) == (off.code, off.json())
+    assert off.json()["ok"] is (change is None)

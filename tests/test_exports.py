@@ -5,6 +5,7 @@ from __future__ import annotations
 import workflow
 
 EXPECTED = {
+    "verify_database",
     "ADMIN_EXPORT_FIELDS",
     "admin_log_records",
     "verify_admin_records",

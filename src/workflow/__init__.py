@@ -88,7 +88,7 @@ if TYPE_CHECKING:
         state_at,
     )
     from workflow.auditing.reads import search as search_audit
-    from workflow.auditing.verify import LogVerification, verify_log
+    from workflow.auditing.verify import LogVerification, verify_database, verify_log
     from workflow.catalog import validate_definition
     from workflow.definition.diff import DefinitionDiff, DiffEntry, diff_definitions
     from workflow.definition.durations import parse_span
@@ -196,6 +196,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "search_audit": ("workflow.auditing.reads", "search"),
     "LogVerification": ("workflow.auditing.verify", "LogVerification"),
     "verify_log": ("workflow.auditing.verify", "verify_log"),
+    "verify_database": ("workflow.auditing.verify", "verify_database"),
     "AdminEvent": ("workflow.auditing.admin_log", "AdminEvent"),
     "AdminLogVerification": ("workflow.auditing.admin_log", "AdminLogVerification"),
     "admin_log": ("workflow.auditing.admin_log", "admin_log"),
@@ -404,6 +405,7 @@ __all__ = [
     "validate_definition",
     "verify_admin_log",
     "verify_admin_records",
+    "verify_database",
     "verify_log",
     "verify_signature",
     "who_acts_next",

@@ -354,7 +354,13 @@ class ChainSource:
 _FAST, _EXACT, _LEFT_OUT = 0, 1, 2
 
 
-def verify_chains(source: ChainSource, *, orphans: bool) -> VerificationReport:
+RowObserver = Callable[[int, int, str], None]
+"""Called with (instance id, seq, stored hash) for every audit row read (a checkpoint's check)."""
+
+
+def verify_chains(
+    source: ChainSource, *, orphans: bool, observe: RowObserver | None = None
+) -> VerificationReport:
     """What :func:`verify_rows` reports for the rows joined to their heads, 2.5-4x faster.
 
     A chain whose every event and head pass is counted from the driver's values, each row's
@@ -375,6 +381,8 @@ def verify_chains(source: ChainSource, *, orphans: bool) -> VerificationReport:
         instance_id, kind, occurred_at, payload, prev_hash, reason, seq, to_state, trigger,
         workflow, stored, head_state, head_version, head_last_hash,
     ) in source.rows:  # fmt: skip
+        if observe is not None:
+            observe(instance_id, seq, stored)
         if instance_id != current:
             if mode == _FAST and head == (expected - 1, prev, last_state):
                 report.chains += 1

@@ -26,7 +26,7 @@ from workflow._apply import (
     start_many_in,
 )
 from workflow._machine import CompiledMachine
-from workflow.audit import VerificationReport, verify_admin_rows, verify_chains
+from workflow.audit import RowObserver, VerificationReport, verify_admin_rows, verify_chains
 from workflow.catalog import Catalog, deployed_definitions
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
@@ -392,12 +392,15 @@ class Engine:
                 raise NotFound("instance", instance_id)
             return [to_event(r) for r in repo.history_rows(conn, instance_id)]
 
-    def verify(self, instance_id: int | None = None) -> VerificationReport:
+    def verify(
+        self, instance_id: int | None = None, *, observe: RowObserver | None = None
+    ) -> VerificationReport:
         """Walk every chain (or one); the report lists the first broken link per chain, the
-        administrators' log's first (chain 0) when every chain was walked."""
+        administrators' log's first (chain 0) when every chain was walked. ``observe`` sees
+        (instance, seq, hash) of every audit row read (to check a checkpoint on the way)."""
         with read_transaction(self.db, snapshot=True) as conn:
             with chain_source(conn, instance_id) as source:
-                report = verify_chains(source, orphans=instance_id is None)
+                report = verify_chains(source, orphans=instance_id is None, observe=observe)
             if instance_id is None:
                 report.admin_events, problem = verify_admin_rows(repo.admin_event_rows(conn))
                 report.problems[:0] = [] if problem is None else [problem]

@@ -6,9 +6,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.audit import ChainProblem
+from workflow.audit import ADMIN_CHAIN, ChainProblem
+from workflow.auditing.admin_log import verify_admin_log
 from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
 from workflow.auditing.export import verify_events
+from workflow.engine import Engine
 
 
 @dataclass
@@ -79,4 +81,36 @@ def verify_log(
         result.checkpoint_signed = checkpoint.signed
         result.problems.extend(check.problems())
         result.problems.sort(key=lambda p: p.instance_id)
+    return result
+
+
+def verify_database(
+    engine: Engine, *, checkpoint: Checkpoint | None = None, instance_id: int | None = None
+) -> LogVerification:
+    """Verify the database's log with the engine's own walk (:meth:`Engine.verify`), against
+    ``checkpoint`` on the way if one is given; every chain, or one instance's."""
+    only = None if instance_id is None else [instance_id]
+    check = CheckpointCheck(checkpoint, only) if checkpoint is not None else None
+
+    def observe(chain: int, seq: int, stored: str) -> None:
+        assert check is not None
+        check.feed({"instance_id": chain, "seq": seq, "hash": stored})
+
+    report = engine.verify(instance_id, observe=None if check is None else observe)
+    result = LogVerification(
+        report.chains,
+        report.events,
+        problems=list(report.problems),
+        admin_events=report.admin_events,
+    )
+    if check is not None and checkpoint is not None:
+        result.checkpoint_chains = len(check.marks)
+        result.checkpoint_signed = checkpoint.signed
+        result.problems.extend(check.problems())
+        if instance_id is None:
+            # The checkpoint's chain 0: the administrators' log walked again, against it.
+            admin = verify_admin_log(engine, checkpoint)
+            chains = [p for p in result.problems if p.instance_id != ADMIN_CHAIN]
+            result.problems = [*admin.problems, *chains]
+    result.problems.sort(key=lambda p: p.instance_id)
     return result
