@@ -67,18 +67,6 @@ def _written(
     return FireResult(to_instance(stored), to_event({**audit, "id": audit_id}))
 
 
-def _publish(
-    conn: Connection,
-    audit_id: int,
-    instance_id: int,
-    workflow: str,
-    trigger: str,
-    dest: str,
-    now: datetime,
-) -> None:
-    repo.insert_outbox(conn, audit_id, instance_id, f"{workflow}.{trigger}.{dest}", now)
-
-
 def _startable(
     conn: Connection, machines: MachineLookup, workflow: str, actor: Actor
 ) -> CompiledMachine:
@@ -163,7 +151,7 @@ def start_in(
     audit_id = repo.insert_audit(conn, row)
     repo.update_instance(conn, instance_id, 1, {"last_hash": row["hash"]})
     repo.insert_timers(conn, timer_rows(initial, instance_id, values["data"], now, 1))
-    _publish(conn, audit_id, instance_id, workflow, "start", initial.name, now)
+    repo.insert_outbox(conn, audit_id, instance_id, f"{workflow}.start.{initial.name}", now)
     result = _written({**values, "id": instance_id}, row, audit_id, hotpath.to_json(values["data"]))
     return Applied(instance_id, 1, audit_id, None, initial.name, result)
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from workflow.clock import require_aware
 from workflow.store.tables import audit_events, instances
-from workflow.store.types import UTCDateTime
+from workflow.store.types import UTCDateTime, as_utc
 
 INSTANCE_COLUMNS = tuple(c.name for c in instances.c)
 AUDIT_COLUMNS = tuple(c.name for c in audit_events.c if c.name != "id")
@@ -74,9 +74,9 @@ def _aware(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)
 
 
 def _instance(values: Sequence[Any]) -> dict[str, Any]:

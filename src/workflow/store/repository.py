@@ -27,12 +27,6 @@ from workflow.store.tables import (
 # Statements of the hot path, built once: on SQLite, building a statement and its cache key took
 # longer than running it (see docs/performance.md). UPDATEs take their SET columns from the keys
 # of the parameters; the WHERE clause uses bind names that are no column's name.
-_INSTANCE_FOR_UPDATE = (
-    select(instances).where(instances.c.id == bindparam("instance_id")).with_for_update()
-)
-_INSTANCE_FOR_UPDATE_NOWAIT = (
-    select(instances).where(instances.c.id == bindparam("instance_id")).with_for_update(nowait=True)
-)
 _INSTANCE_BY_ID = select(instances).where(instances.c.id == bindparam("instance_id"))
 _INSERT_INSTANCE = insert(instances).returning(instances.c.id)
 _UPDATE_INSTANCE = update(instances).where(
@@ -117,17 +111,9 @@ def deployed_definitions(conn: Connection, workflow: str | None = None) -> Seque
 # --- instances -----------------------------------------------------------------------------------
 
 
-def instance_row(
-    conn: Connection, instance_id: int, *, for_update: bool = False, nowait: bool = False
-) -> Row[Any] | None:
-    """The instance row; ``for_update`` locks it until commit (PostgreSQL; SQLite's write
-    transaction already holds the database lock), so a concurrent writer waits, then reads the
-    new version, instead of computing a transition that cannot commit. With ``nowait`` a row
-    another transaction is changing raises at once (lock_not_available) instead of waiting."""
-    if not for_update or conn.dialect.name != "postgresql":
-        return conn.execute(_INSTANCE_BY_ID, {"instance_id": instance_id}).first()
-    statement = _INSTANCE_FOR_UPDATE_NOWAIT if nowait else _INSTANCE_FOR_UPDATE
-    return conn.execute(statement, {"instance_id": instance_id}).first()
+def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
+    """The instance row (a transition reads and locks it with ``hotpath.instance_for_update``)."""
+    return conn.execute(_INSTANCE_BY_ID, {"instance_id": instance_id}).first()
 
 
 def instance_rows(

@@ -18,6 +18,11 @@ Json = JSON()
 """Plain JSON (not JSONB) on PostgreSQL too: it keeps text byte for byte, \\u0000 included."""
 
 
+def as_utc(value: datetime) -> datetime:
+    """A datetime read from the database as aware UTC (SQLite hands back naive UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC; refuses naive ones; always returns aware UTC datetimes."""
 
@@ -35,4 +40,4 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
