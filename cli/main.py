@@ -85,7 +85,8 @@ definitions.group.add_command(graphs.definition_graph)
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code; expected errors become one line on stderr."""
+    """Run the CLI and return its exit code; an expected error is one line on stderr per problem,
+    then one summary line (``error: ...``)."""
     try:
         code = cli.main(args=argv, prog_name="workflow", standalone_mode=False)
     except click.exceptions.Abort:
@@ -110,7 +111,11 @@ def run(argv: list[str] | None = None) -> int:
                 err=True,
             )
         else:
-            click.echo(f"error: {exc}", err=True)
+            # one line per problem (file:line first, as compilers print them), the summary last
+            summary, *problems = str(exc).splitlines()
+            for problem in problems:
+                click.echo(problem.strip(), err=True)
+            click.echo(f"error: {summary}", err=True)
         return code
     return code if isinstance(code, int) else 0
 

@@ -137,7 +137,7 @@ def test_unsafe_or_broken_yaml_is_refused(tmp_path, text, message):
 def test_guard_text_that_looks_like_code_is_just_an_unknown_name(tmp_path):
     text = BASE.replace("- required: [title]", "- function: \"__import__('os')\"")
     issues = problems(tmp_path, text)
-    assert any("should match pattern" in i.message for i in issues)
+    assert any("is not a name: names are lower_snake_case" in i.message for i in issues)
 
 
 def test_json_schema_is_exported_for_editors():

@@ -39,8 +39,14 @@ def _context(event: EventData) -> StepContext:
     return context
 
 
+_MODEL_ATTRIBUTE = "_state"
+"""Where the machine keeps the state on the proxy: a definition's names are lower_snake_case and
+start with a letter, so no trigger or state can collide with it (``transitions`` refuses a
+trigger named like its model attribute, ``state`` by default)."""
+
+
 class _Proxy:
-    state: str
+    _state: str
 
 
 def unit_allows(
@@ -69,8 +75,12 @@ class CompiledMachine:
         self._registry = registry
         self._lock = threading.Lock()
         self._proxy = _Proxy()
+        # No model is registered: ``transitions`` binds nothing (triggers, ``is_<state>``,
+        # ``may_<trigger>``) onto an object whose attributes a definition's names could shadow;
+        # each step hands it the proxy.
         self._machine = Machine(
-            model=self._proxy,
+            model=[],
+            model_attribute=_MODEL_ATTRIBUTE,
             states=list(definition.state_names),
             initial=definition.initial_state.name,
             auto_transitions=False,
@@ -123,7 +133,7 @@ class CompiledMachine:
         """Take ``trigger`` from ``state``; returns the transition taken or raises why not."""
         instance_id = ctx.guard_context.instance_id
         with self._lock:
-            self._proxy.state = state
+            self._proxy._state = state
             try:
                 moved = self._machine.events[trigger].trigger(self._proxy, ctx)
             except MachineError:

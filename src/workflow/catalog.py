@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from workflow._machine import CompiledMachine
 from workflow.audit import canonical_json
 from workflow.definition import model as m
-from workflow.errors import InvalidInput, NotFound
+from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput, NotFound
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
 from workflow.store import repository as repo
@@ -70,13 +70,27 @@ def _built(data: dict[str, object], source_text: str, source_file: str) -> m.Def
         return None
 
 
+def compile_machine(definition: m.Definition, registry: Registry) -> CompiledMachine:
+    """The state machine of a validated definition; one it cannot take is a DefinitionError."""
+    try:
+        return CompiledMachine(definition, "", 0, registry)
+    except (ValueError, AttributeError, TypeError) as exc:  # what `transitions` raises
+        issue = DefinitionIssue(
+            definition.source_file, None, "", f"the state machine cannot be built: {exc}"
+        )
+        raise DefinitionError([issue]) from exc
+
+
 def validate_definition(path: str | Path, registry: Registry | None = None) -> m.Definition:
-    """Load and validate a definition file without a database (guards named in ``registry``)."""
+    """Load and validate a definition file without a database (guards named in ``registry``);
+    the state machine is built too, so that whatever validates deploys."""
     from workflow.definition.loader import load_file
     from workflow.definition.validate import Names
 
     reg = registry if registry is not None else default_registry
-    return load_file(path, names=Names(reg.guards, reg.effects))
+    definition = load_file(path, names=Names(reg.guards, reg.effects))
+    compile_machine(definition, reg)
+    return definition
 
 
 class Catalog:
@@ -131,15 +145,20 @@ class Catalog:
         )
         return DeployResult(definition.name, version, digest, created=True)
 
-    def remember(self, definition: m.Definition, deployed: DeployResult) -> None:
-        """Compile a version just deployed (and committed) from the definition already loaded,
-        so its first instance does not parse the same source again."""
+    def compile(self, definition: m.Definition) -> CompiledMachine:
+        """The machine of a definition about to be deployed, built before anything is written:
+        a definition the state machine library cannot take fails here, leaving no row behind."""
+        return compile_machine(definition, self.registry)
+
+    def remember(self, compiled: CompiledMachine, deployed: DeployResult) -> None:
+        """Keep the machine compiled before the deploy (now committed) under its version, so its
+        first instance does not parse the same source again."""
         key = (deployed.workflow, deployed.version)
         with self._lock:
             if key not in self._machines:
-                self._machines[key] = CompiledMachine(
-                    definition, deployed.content_hash, deployed.version, self.registry
-                )
+                compiled.content_hash = deployed.content_hash
+                compiled.version = deployed.version
+                self._machines[key] = compiled
 
     def machine(
         self, conn: Connection, workflow: str, version: int | None, *, startable: bool = True

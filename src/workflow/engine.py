@@ -171,12 +171,13 @@ class Engine:
     def _deploy(
         self, definition: m.Definition, raw: bytes, filename: str, actor: str
     ) -> DeployResult:
+        compiled = self.catalog.compile(definition)  # before the commit: validate = deploy
         now = self.now()
         with self.transaction() as conn:
             result = self.catalog.deploy(conn, definition, raw, filename, actor, now)
         if result.created:
             # only after commit: a rolled-back deploy must leave no machine behind
-            self.catalog.remember(definition, result)
+            self.catalog.remember(compiled, result)
             log.info("definition.deployed", workflow=result.workflow, version=result.version)
         return result
 

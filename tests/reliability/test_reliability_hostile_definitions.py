@@ -101,8 +101,8 @@ def test_cli_refuses_hostile_file(name: str, command: str, cli_results: dict) ->
     assert result["exit"] == 2, result
     assert result["stdout"] == ""
     assert "Traceback" not in result["stderr"]
-    assert result["stderr"].startswith("error: invalid definition (")
-    issues = [row for row in result["stderr"].splitlines()[1:] if row.strip()]
+    *issues, summary = result["stderr"].splitlines()
+    assert summary.startswith("error: invalid definition (")
     assert len(issues) >= 1
     assert all(row.strip().startswith(place) for row in issues), result["stderr"]
     assert fragment in result["stderr"]

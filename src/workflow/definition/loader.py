@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -65,13 +66,18 @@ def schema_issues(
 ) -> list[DefinitionIssue]:
     """A pydantic error as one issue per problem, each with file, line and key path.
 
-    Shared by every strict YAML file the engine reads (definitions, directives, units).
+    Shared by every strict YAML file the engine reads (definitions, directives, units). A value
+    that is a bad name gets the one message about names, not one per form the key could take.
     """
+    errors = exc.errors()
+    bad_names = {_clean_path(e["loc"], data) for e in errors if _is_name_error(e)}
     issues: list[DefinitionIssue] = []
     seen: set[tuple[Path, str]] = set()
-    for error in exc.errors():
+    for error in errors:
         path = _clean_path(error["loc"], data)
-        message = _message(error)
+        if path in bad_names and not _is_name_error(error):
+            continue  # the other forms of a union (a list, "*") would only be noise
+        message = _message(error, path, data)
         if (path, message) in seen:
             continue
         seen.add((path, message))
@@ -84,6 +90,8 @@ def _clean_path(loc: tuple[int | str, ...], data: Any) -> Path:
     path: list[str | int] = []
     node = data
     for part in loc:
+        if part == "[key]":
+            break  # the problem is the key itself: its path is where it stands
         if isinstance(node, dict) and isinstance(part, str) and (part in node or part == "not_"):
             key = "not" if part == "not_" else part
             path.append(key)
@@ -97,11 +105,61 @@ def _clean_path(loc: tuple[int | str, ...], data: Any) -> Path:
     return tuple(path)
 
 
-def _message(error: Any) -> str:
+_NAME_PATTERN = "^[a-z][a-z0-9_]*$"
+
+
+def _is_name_error(error: Any) -> bool:
+    context = error.get("ctx") or {}
+    kind = error["type"]
+    return bool(kind == "string_pattern_mismatch" and context.get("pattern") == _NAME_PATTERN)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _name_hint(value: object) -> str:
+    shown = _shown(value)
+    hint = f"{shown} is not a name: names are lower_snake_case (a-z, 0-9 and _, a letter first)"
+    if isinstance(value, str):
+        suggestion = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
+        if re.fullmatch(_NAME_PATTERN, suggestion):
+            hint += f", e.g. {suggestion!r}"
+    return hint
+
+
+def _parent(path: Path, data: Any) -> Any:
+    node = data
+    for part in path[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _message(error: Any, path: Path = (), data: Any = None) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        key = path[-1] if path else ""
+        parent = _parent(path, data)
+        if (
+            error.get("input") is None
+            and isinstance(parent, dict)
+            and {"vi", "en"} & set(parent)
+        ):
+            return (
+                f"unknown key {key!r}: a label holding a comma inside {{...}} is split there; "
+                'quote the label (vi: "..., ...")'
+            )
+        return f"unknown key {key!r}"
     if kind == "missing":
         return "required key is missing"
-    text = str(error["msg"])
-    return text.removeprefix("Value error, ")
+    if _is_name_error(error):
+        return _name_hint(error.get("input"))
+    text = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, (str, int, float, bool)) and repr(value) not in text:
+        text += f" (found {_shown(value)})"
+    return text

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from workflow.definition import model as m
+from workflow.definition import valuechecks
 from workflow.definition.yamlsafe import Path
 
 Finding = tuple[Path, str]
@@ -181,6 +182,12 @@ def timer_checks(d: m.Definition, names: Names) -> Iterator[Finding]:
                 )
 
 
+def value_types(d: m.Definition, names: Names) -> Iterator[Finding]:
+    """Constants that do not fit their field (:mod:`workflow.definition.valuechecks`)."""
+    yield from valuechecks.typed_effects(d)
+    yield from valuechecks.impossible_comparisons(d)
+
+
 CHECKS: tuple[Callable[[m.Definition, Names], Iterator[Finding]], ...] = (
     undefined_states,
     unreachable_states,
@@ -190,6 +197,7 @@ CHECKS: tuple[Callable[[m.Definition, Names], Iterator[Finding]], ...] = (
     unknown_roles,
     unknown_references,
     timer_checks,
+    value_types,
 )
 
 

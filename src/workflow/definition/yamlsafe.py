@@ -7,6 +7,7 @@ laughs), duplicate keys, tags beyond plain scalars, collections and nesting deep
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import yaml
@@ -16,6 +17,9 @@ from workflow.errors import DefinitionError, DefinitionIssue
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+MAX_INT_DIGITS = 30
+"""Integers longer than this are refused: no field needs them, and Python and JSON readers cap
+the digits they convert (4,300 by default)."""
 
 Path = tuple[str | int, ...]
 
@@ -142,8 +146,29 @@ def _to_python(loader: _StrictLoader, node: Node, path: Path, marks: Marks) -> o
             raise _Problem(line, f"tag {node.tag} is not allowed", _dotted(path))
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)
-        return loader.construct_object(node, deep=True)
+        return _scalar(loader, node, path)
     raise _Problem(line, "unsupported YAML node")
+
+
+def _scalar(loader: _StrictLoader, node: ScalarNode, path: Path) -> object:
+    """A plain scalar, refused when it is no JSON value (``.nan``, ``.inf``, 5,000 digits)."""
+    line = node.start_mark.line + 1
+    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
+        raise _Problem(
+            line,
+            f"the number {node.value[:12]}... has {len(node.value):,} digits; the limit is "
+            f"{MAX_INT_DIGITS} (quote it to make it text)",
+            _dotted(path),
+        )
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Problem(
+            line,
+            f"{node.value} is not a number a definition can hold (values are JSON: "
+            "write a finite number, or quote it to make it text)",
+            _dotted(path),
+        )
+    return value
 
 
 def _dotted(path: Path) -> str:
