@@ -7,11 +7,12 @@ import click
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Definitions", ("definitions", "migrate", "actors")),
     ("Instances", ("start", "fire", "show", "list", "history", "graph")),
-    ("Directives", ("directive", "units", "demo")),
+    ("Directives", ("directive", "units", "demo", "examples")),
     ("Timers", ("timers",)),
     ("Events", ("events",)),
     ("Audit", ("audit",)),
     ("Database", ("db",)),
+    ("Documentation", ("docs",)),
 )
 
 

@@ -18,6 +18,7 @@ from cli.commands import (
     events,
     graphs,
     instances,
+    shipped,
     timers,
     versions,
 )
@@ -43,17 +44,18 @@ EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
     help="Database URL (sqlite:///file.db or postgresql+psycopg://...).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every applied transition to stderr.")
-@click.version_option(package_name="workflow", prog_name="workflow")
+@click.version_option(package_name="directive-workflow", prog_name="workflow")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str, verbose: bool) -> None:
     """Run directives as declarative, persisted, audited state machines.
 
     \b
     Example:
-      workflow definitions deploy definitions/plan_drafting.yaml
+      workflow demo
+      workflow definitions deploy --builtin
       workflow start plan_drafting --actor alice --unit chi_bo_1
 
-    Every read command takes --json (fields in docs/cli.md).
+    Every read command takes --json (fields in `workflow docs cli`).
 
     \b
     Shell completion, e.g. in ~/.bashrc (zsh: zsh_source, fish: fish_source):
@@ -77,6 +79,8 @@ cli.add_command(events.group)
 cli.add_command(directives.group)
 cli.add_command(directives.units_group)
 cli.add_command(demo.command)
+cli.add_command(shipped.examples_group)
+cli.add_command(shipped.docs)
 cli.add_command(timers.group)
 for command in instances.COMMANDS:
     cli.add_command(command)

@@ -46,21 +46,31 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
 
 
 @group.command("deploy")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--builtin",
+    is_flag=True,
+    help="Also deploy the definitions shipped with workflow (drawn from 19-CV/ĐUK).",
+)
 @by_option("deploys")
 @json_option
 @pass_state
-def deploy(state: State, files: tuple[str, ...], by: str, as_json: bool) -> None:
+def deploy(state: State, files: tuple[str, ...], builtin: bool, by: str, as_json: bool) -> None:
     """Deploy definitions: a new version when the content changed, else nothing.
 
     \b
     Example:
       workflow definitions deploy definitions/*.yaml
+      workflow definitions deploy --builtin
     """
     from cli.output import emit_json
+    from workflow.shipped import definition_files
 
+    if not files and not builtin:
+        raise click.UsageError("give definition FILES, or --builtin for the shipped ones")
+    sources = [*files, *(definition_files() if builtin else [])]
     engine = state.engine()
-    results = [engine.deploy(file, actor=by) for file in files]
+    results = [engine.deploy(file, actor=by) for file in sources]
     if as_json:
         emit_json([r.__dict__ for r in results])
         return

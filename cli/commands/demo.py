@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _default(relative: str) -> str:
-    """``relative`` under the working directory if it is there, else under the source tree."""
-    here = Path(relative)
-    return str(here if here.exists() else ROOT / relative)
 
 
 @click.command("demo")
@@ -22,7 +12,7 @@ def _default(relative: str) -> str:
     default="demo.db",
     show_default=True,
     type=click.Path(dir_okay=False),
-    help="SQLite file to create (replaced if it exists).",
+    help="SQLite file to create (replaced if it exists, once the demo has finished).",
 )
 @click.option("--quiet", is_flag=True, help="Print only the report and the audit result.")
 def command(db_path: str, quiet: bool) -> None:
@@ -36,12 +26,7 @@ def command(db_path: str, quiet: bool) -> None:
     from cli.output import table
     from workflow import REPORT_HEADERS, report_summary_lines, report_table_rows, run_demo
 
-    result = run_demo(
-        db_path,
-        definitions_dir=_default("definitions"),
-        units_file=_default("examples/units.yaml"),
-        directive_file=_default("examples/19-CV-DUK.yaml"),
-    )
+    result = run_demo(db_path)
     if not quiet:
         click.echo("== timeline (Asia/Ho_Chi_Minh) ==")
         for line in result.timeline:

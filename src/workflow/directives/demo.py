@@ -9,6 +9,7 @@ come from :func:`~workflow.timers.claims.run_due_timers`, as in production.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from workflow.events.bus import EventBus
 from workflow.events.dispatch import dispatch_pending
 from workflow.events.notices import NextActorNotices
 from workflow.records import Actor
+from workflow.shipped import DIRECTIVE, UNITS, definition_files
 from workflow.timers.claims import run_due_timers
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -447,19 +449,47 @@ def _oversight_story(sim: _Sim, first: str) -> None:
 def run_demo(
     db_path: str | Path = "demo.db",
     *,
-    definitions_dir: str | Path = "definitions",
-    units_file: str | Path = "examples/units.yaml",
-    directive_file: str | Path = "examples/19-CV-DUK.yaml",
+    definitions_dir: str | Path | None = None,
+    units_file: str | Path | None = None,
+    directive_file: str | Path | None = None,
 ) -> DemoResult:
-    """Replace ``db_path`` with a fresh SQLite database and play the simulation on it."""
+    """Replace ``db_path`` with a fresh SQLite database and play the simulation on it.
+
+    The shipped definitions, units and dispatch are played unless other files are given. The
+    database is built in a temporary folder beside ``db_path`` and moved into place only when
+    the simulation has finished: a failed demo leaves nothing behind (and the old file as it was).
+    """
     path = Path(db_path)
-    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        leftover.unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as scratch:
+        building = Path(scratch) / path.name
+        result = _play(
+            building,
+            path,
+            sorted(Path(definitions_dir).glob("*.yaml"))
+            if definitions_dir is not None
+            else definition_files(),
+            units_file or UNITS,
+            directive_file or DIRECTIVE,
+        )
+        for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        building.replace(path)
+    return result
+
+
+def _play(
+    building: Path,
+    path: Path,
+    definitions: list[Path],
+    units_file: str | Path,
+    directive_file: str | Path,
+) -> DemoResult:
+    """Play the simulation on a new SQLite file ``building``, to be moved to ``path``."""
     clock = FrozenClock(START)
-    with Engine.open(url, clock=clock) as engine:
+    with Engine.open(f"sqlite:///{building}", clock=clock) as engine:
         sim = _Sim(engine, clock)
-        for file in sorted(Path(definitions_dir).glob("*.yaml")):
+        for file in definitions:
             engine.deploy(file, actor="demo")
         units = import_units(engine, units_file)
         sim.note(f"units registered: {units.created}")
@@ -479,7 +509,7 @@ def run_demo(
         count = len(engine.instances(limit=10_000))
     return DemoResult(
         path,
-        url,
+        f"sqlite:///{path}",
         tuple(sim.timeline),
         report,
         verification,

@@ -162,6 +162,12 @@ def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
                 "(not starting with a digit, at most 63 characters)"
             )
         server_options += f" -c search_path={opts.schema}"
+    try:
+        import psycopg  # noqa: F401, PLC0415 - the driver is an extra: SQLite installs lack it
+    except ModuleNotFoundError as exc:
+        raise InvalidInput(
+            "PostgreSQL needs the psycopg driver: pip install 'directive-workflow[postgres]'"
+        ) from exc
     return create_engine(
         url,
         json_serializer=to_json,
