@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from cli import errors
-from cli.commands import (
+from . import errors
+from .commands import (
     actors,
     audit,
     db,
@@ -22,8 +22,8 @@ from cli.commands import (
     timers,
     versions,
 )
-from cli.context import State
-from cli.help import SectionedGroup
+from .context import State
+from .help import SectionedGroup
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
 3 audit verification found tampering; 4 concurrent modification (retry)."""
@@ -61,7 +61,7 @@ def cli(ctx: click.Context, db_url: str, verbose: bool) -> None:
     Shell completion, e.g. in ~/.bashrc (zsh: zsh_source, fish: fish_source):
       eval "$(_WORKFLOW_COMPLETE=bash_source workflow)"
     """
-    from cli.logs import configure
+    from .logs import configure
 
     configure(verbose)
     ctx.obj = State(db_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, json_option, pass_state
+from ..context import State, json_option, pass_state
 
 
 @click.group("actors")
@@ -44,7 +44,7 @@ def list_(state: State, as_json: bool) -> None:
     Example:
       workflow actors list --json
     """
-    from cli.output import emit_json, table
+    from ..output import emit_json, table
 
     actors = state.engine().actors()
     if as_json:

@@ -8,8 +8,8 @@ from typing import IO, Any
 
 import click
 
-from cli.context import State, json_option, limit_option, pass_state
-from cli.options import since_option, until_option
+from ..context import State, json_option, limit_option, pass_state
+from ..options import since_option, until_option
 
 KEY_ENV = "WORKFLOW_AUDIT_KEY"
 
@@ -65,8 +65,9 @@ def verify(
       workflow audit verify --checkpoint checkpoints/2024-05-01.json
       workflow audit verify --file audit.jsonl --checkpoint checkpoints/2024-05-01.json
     """
-    from cli.output import emit_json, paint
     from workflow import AuditError, read_checkpoint
+
+    from ..output import emit_json, paint
 
     checkpoint = None
     if checkpoint_file:
@@ -96,7 +97,6 @@ def verify(
 
 
 def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> Any:
-    from cli.output import progress
     from workflow import (
         AuditFilter,
         ChainProblem,
@@ -108,6 +108,8 @@ def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> An
         verify_database,
         verify_log,
     )
+
+    from ..output import progress
 
     engine = state.engine()
     if not _tty():
@@ -219,8 +221,9 @@ def search(state: State, limit: int, as_json: bool, **filters: Any) -> None:
       workflow audit search --actor alice --since 2024-05-01 --until 2024-05-31T23:59:59Z
       workflow audit search --trigger approve --json | jq .instance_id
     """
-    from cli.output import emit_jsonl, table
     from workflow import search_audit
+
+    from ..output import emit_jsonl, table
 
     events = search_audit(state.engine(), _filter(**filters), limit=limit)
     if as_json:
@@ -274,7 +277,6 @@ def export(state: State, fmt: str, output: str, **filters: Any) -> None:
       workflow audit export -o audit.jsonl
       workflow audit export --format csv --since 2024-01-01 --actor alice -o alice.csv
     """
-    from cli.output import progress
     from workflow import (
         admin_log_records,
         audit_rows,
@@ -283,6 +285,8 @@ def export(state: State, fmt: str, output: str, **filters: Any) -> None:
         write_audit_csv,
         write_audit_jsonl,
     )
+
+    from ..output import progress
 
     engine = state.engine()
     flt = _filter(**filters)
@@ -319,8 +323,9 @@ def checkpoint(state: State, output: str, as_json: bool) -> None:
     Example:
       WORKFLOW_AUDIT_KEY=... workflow audit checkpoint -o /backup/audit-$(date +%F).json
     """
-    from cli.output import emit_json
     from workflow import take_checkpoint, write_checkpoint
+
+    from ..output import emit_json
 
     key = _key()
     taken = take_checkpoint(state.engine())
@@ -365,8 +370,9 @@ def admin_log(state: State, limit: int, as_json: bool) -> None:
     """
     from dataclasses import asdict
 
-    from cli.output import emit_json, table
     from workflow import admin_log as read_admin_log
+
+    from ..output import emit_json, table
 
     events = read_admin_log(state.engine(), limit=limit)
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, json_option, pass_state
+from ..context import State, json_option, pass_state
 
 
 @click.group("db")
@@ -37,7 +37,7 @@ def current(state: State, as_json: bool) -> None:
     Example:
       workflow db current --json
     """
-    from cli.output import emit_json
+    from ..output import emit_json
 
     engine = state.engine(check_schema=False)
     current_rev, head = engine.schema_revision()
@@ -79,8 +79,9 @@ def copy(state: State, target_url: str, as_json: bool) -> None:
     Example:
       workflow --db sqlite:///workflow.db db copy --to postgresql+psycopg://app@db/workflow
     """
-    from cli.output import emit_json
     from workflow import AuditError, copy_database
+
+    from ..output import emit_json
 
     report = copy_database(state.engine(), target_url)
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, by_option, json_option, pass_state
+from ..context import State, by_option, json_option, pass_state
 
 
 @click.group("definitions")
@@ -22,8 +22,9 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
     Example:
       workflow definitions validate definitions/*.yaml
     """
-    from cli.output import emit_json
     from workflow import DefinitionError, validate_definition
+
+    from ..output import emit_json
 
     results, failures = [], []
     for file in files:
@@ -63,8 +64,9 @@ def deploy(state: State, files: tuple[str, ...], builtin: bool, by: str, as_json
       workflow definitions deploy definitions/*.yaml
       workflow definitions deploy --builtin
     """
-    from cli.output import emit_json
     from workflow.shipped import definition_files
+
+    from ..output import emit_json
 
     if not files and not builtin:
         raise click.UsageError("give definition FILES, or --builtin for the shipped ones")
@@ -89,7 +91,7 @@ def list_(state: State, as_json: bool) -> None:
     Example:
       workflow definitions list --json
     """
-    from cli.output import emit_json, table
+    from ..output import emit_json, table
 
     rows = state.engine().deployed()
     if as_json:
@@ -123,8 +125,9 @@ def show(state: State, name: str, as_json: bool) -> None:
     Example:
       workflow definitions show plan_drafting@1
     """
-    from cli.output import emit_json, table
     from workflow import InvalidInput
+
+    from ..output import emit_json, table
 
     workflow, _, version_text = name.partition("@")
     if version_text and not version_text.isdigit():
@@ -169,7 +172,8 @@ def schema() -> None:
     Example:
       workflow definitions schema > definition.schema.json
     """
-    from cli.output import emit_json
     from workflow import definition_json_schema
+
+    from ..output import emit_json
 
     emit_json(definition_json_schema())

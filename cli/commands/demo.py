@@ -23,8 +23,9 @@ def command(db_path: str, quiet: bool) -> None:
       workflow demo
       workflow --db sqlite:///demo.db directive report 19-CV/ĐUK --format markdown
     """
-    from cli.output import table
     from workflow import REPORT_HEADERS, report_summary_lines, report_table_rows, run_demo
+
+    from ..output import table
 
     result = run_demo(db_path)
     if not quiet:

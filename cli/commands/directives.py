@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, actor_option, by_option, json_option, pass_state
+from ..context import State, actor_option, by_option, json_option, pass_state
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -29,8 +29,9 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
       workflow units import examples/units.yaml
       workflow directive import examples/19-CV-DUK.yaml
     """
-    from cli.output import emit_json
     from workflow import import_directive
+
+    from ..output import emit_json
 
     result = import_directive(state.engine(), file, by=by)
     if as_json:
@@ -66,7 +67,6 @@ def report(state: State, number: str, fmt: str, at: str | None) -> None:
     Example:
       workflow directive report 19-CV/ĐUK --format markdown
     """
-    from cli.output import emit_json, table
     from workflow import REPORT_HEADERS as headers
     from workflow import (
         directive_report,
@@ -77,6 +77,8 @@ def report(state: State, number: str, fmt: str, at: str | None) -> None:
         report_summary_lines,
         report_table_rows,
     )
+
+    from ..output import emit_json, table
 
     result = directive_report(
         state.engine(), number, at=None if at is None else parse_instant(at, "--at")
@@ -128,8 +130,9 @@ def units_list(state: State, kind: str | None, as_json: bool) -> None:
     Example:
       workflow units list --kind base --json
     """
-    from cli.output import emit_json, table
     from workflow import list_units
+
+    from ..output import emit_json, table
 
     rows = list_units(state.engine(), kind)
     if as_json:

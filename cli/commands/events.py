@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cli.context import State, by_option, json_option, pass_state
+from ..context import State, by_option, json_option, pass_state
 
 
 @click.group("events")
@@ -56,8 +56,9 @@ def run(
     import threading
     from datetime import timedelta
 
-    from cli.output import emit_json
     from workflow import RetryPolicy, dispatch_pending, load_sinks
+
+    from ..output import emit_json
 
     bus = load_sinks(sinks_file)
     engine = state.engine()
@@ -109,8 +110,9 @@ def list_(
     Example:
       workflow events list --failed
     """
-    from cli.output import emit_json, table
     from workflow import list_events
+
+    from ..output import emit_json, table
 
     entries = list_events(
         state.engine(),
@@ -150,8 +152,9 @@ def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
     Example:
       workflow events retry 42
     """
-    from cli.output import emit_json
     from workflow import retry_event
+
+    from ..output import emit_json
 
     entry = retry_event(state.engine(), event_id, by=by)
     if as_json:
@@ -180,8 +183,9 @@ def prune(state: State, older_than: str, by: str, as_json: bool) -> None:
     Example:
       workflow events prune --older-than 30d
     """
-    from cli.output import emit_json
     from workflow import parse_span, prune_delivered
+
+    from ..output import emit_json
 
     try:
         span = parse_span(older_than)

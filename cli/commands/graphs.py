@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cli.context import State, json_option, pass_state
+from ..context import State, json_option, pass_state
 
 FORMATS = ("mermaid", "dot", "svg")
 format_option = click.option(
@@ -28,7 +28,7 @@ def _write(text: str, output: str) -> None:
 
 
 def _emit(document: dict[str, Any], as_json: bool, output: str) -> None:
-    from cli.output import emit_json
+    from ..output import emit_json
 
     if as_json:
         emit_json(document)

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from cli.context import State, actor_option, json_option, limit_option, pass_state
-from cli.options import INSTANT
+from ..context import State, actor_option, json_option, limit_option, pass_state
+from ..options import INSTANT
 
 
 def _instance_dict(instance: Any) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def start(
     Example:
       workflow start plan_drafting --actor alice --unit chi_bo_1 --data '{"title": "Kế hoạch"}'
     """
-    from cli.output import emit_json, load_json_option
+    from ..output import emit_json, load_json_option
 
     engine = state.engine()
     result = engine.start(
@@ -83,7 +83,7 @@ def fire(
     Example:
       workflow fire 1 submit --actor alice --payload @plan.json
     """
-    from cli.output import emit_json, load_json_option
+    from ..output import emit_json, load_json_option
 
     engine = state.engine()
     result = engine.fire(
@@ -127,7 +127,7 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
     Example:
       workflow show 42 --json
     """
-    from cli.output import emit_json
+    from ..output import emit_json
 
     instance = state.engine().get(instance_id)
     if as_json:
@@ -172,11 +172,11 @@ def list_(
       workflow list --overdue
       workflow list --due-within 3d
     """
-    from cli.output import emit_json, table
+    from ..output import emit_json, table
 
     filters: dict[str, Any] = {"workflow": workflow, "state": state_name, "unit": unit}
     if overdue or due_within is not None:
-        from cli.commands.timers import deadline_rows
+        from .timers import deadline_rows
 
         rows = deadline_rows(state.engine(), overdue, due_within, filters, limit)
     else:
@@ -222,7 +222,7 @@ def history(state: State, instance_id: int, at: Any, as_json: bool) -> None:
       workflow history 42
       workflow history 42 --at 2024-05-01T17:00:00+07:00 --json
     """
-    from cli.output import emit_json, table
+    from ..output import emit_json, table
 
     if at is not None:
         _history_at(state, instance_id, at, as_json)
@@ -249,8 +249,9 @@ def history(state: State, instance_id: int, at: Any, as_json: bool) -> None:
 
 
 def _history_at(state: State, instance_id: int, at: Any, as_json: bool) -> None:
-    from cli.output import emit_json
     from workflow import state_at
+
+    from ..output import emit_json
 
     snap = state_at(state.engine(), instance_id, at)
     event = snap.last_event

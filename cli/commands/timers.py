@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.context import State, by_option, json_option, limit_option, pass_state
+from ..context import State, by_option, json_option, limit_option, pass_state
 
 STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
 
@@ -108,7 +108,7 @@ def run(
     finally:
         restore()
     if as_json:
-        from cli.output import emit_json
+        from ..output import emit_json
 
         emit_json(asdict(total))
         return
@@ -153,8 +153,9 @@ def list_(
     Example:
       workflow timers list --status pending --json
     """
-    from cli.output import emit_json, table
     from workflow import list_timers
+
+    from ..output import emit_json, table
 
     rows = list_timers(state.engine(), status=status, instance_id=instance_id, limit=limit)
     if as_json:
@@ -212,7 +213,7 @@ def retry(state: State, timer_id: int, by: str, as_json: bool) -> None:
 
     timer = retry_timer(state.engine(), timer_id, by=by)
     if as_json:
-        from cli.output import emit_json
+        from ..output import emit_json
 
         emit_json(asdict(timer))
     else:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.context import State, by_option, json_option, pass_state
+from ..context import State, by_option, json_option, pass_state
 
 if TYPE_CHECKING:
     from workflow import AdminChange
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def _report(change: AdminChange, as_json: bool, done: str, already: str) -> None:
     from dataclasses import asdict
 
-    from cli.output import emit_json
+    from ..output import emit_json
 
     if as_json:
         emit_json(asdict(change))
@@ -106,8 +106,9 @@ def diff(state: State, old: str, new: str, as_json: bool) -> None:
     Example:
       workflow definitions diff plan_drafting@1 plan_drafting@2
     """
-    from cli.output import emit_json
     from workflow import InvalidInput, diff_versions, parse_version_ref
+
+    from ..output import emit_json
 
     name, old_version = parse_version_ref(old)
     other, new_version = parse_version_ref(new)
@@ -193,8 +194,9 @@ def migrate(
     Example:
       workflow migrate plan_drafting --from 1 --to 2 --map review=checking --dry-run
     """
-    from cli.output import emit_json
     from workflow import MigrationRefused, MigrationRequest, migrate_instances
+
+    from ..output import emit_json
 
     states, units = _where(wheres)
     request = MigrationRequest(name, from_version, to_version, _mapping(maps), states, units)
