@@ -30,7 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from workflow import Engine
-from workflow.store import hotpath
+from workflow.store import chain_writer
 
 POINTS = ("before_flush", "between_update_and_audit", "before_commit", "during_commit", "anywhere")
 
@@ -72,9 +72,9 @@ class Trap:
             _die_soon(self.rng, 0.02)
 
     def _wrap_write(self) -> None:
-        original = hotpath.write_transition
+        original = chain_writer.write_step
 
-        def wrapper(conn: Connection, change: hotpath.TransitionWrite) -> int | None:
+        def wrapper(conn: Connection, step: chain_writer.Step) -> int | None:
             if self.armed and self.point == "before_flush":
                 die()
             if self.armed and self.point == "between_update_and_audit":
@@ -82,9 +82,9 @@ class Trap:
                     conn.connection.driver_connection.set_trace_callback(_die_at_audit_insert)
                 else:
                     _die_soon(self.rng, 0.003)
-            return original(conn, change)
+            return original(conn, step)
 
-        hotpath.write_transition = wrapper  # type: ignore[assignment]
+        chain_writer.write_step = wrapper  # type: ignore[assignment]
 
     def _on_commit(self, _connection: Any) -> None:
         if not self.armed:

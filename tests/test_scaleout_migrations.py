@@ -16,11 +16,10 @@ from support import START, postgres_schema_url
 
 from cli.main import main
 from workflow import Engine, SchemaOutOfDate
-from workflow.audit import GENESIS
+from workflow.audit import GENESIS, audit_record
 from workflow.catalog import content_hash
 from workflow.store import migrate
 from workflow.store.database import create_database_engine
-from workflow.store.repository import audit_values
 from workflow.store.tables import metadata
 
 
@@ -62,7 +61,7 @@ def _seed_at_first_revision(db: object) -> int:
     """Write a deployed definition, an instance and its start event with the first schema only."""
     old = MetaData()
     old.reflect(db)  # type: ignore[arg-type]
-    start = audit_values(
+    start = audit_record(
         instance_id=1,
         seq=1,
         kind="start",

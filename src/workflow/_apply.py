@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from workflow._effects import apply_effects, check_fields
 from workflow._machine import CompiledMachine, StepContext
 from workflow._schedule import instance_due_at, timer_rows
-from workflow.audit import GENESIS
+from workflow.audit import GENESIS, audit_record
 from workflow.definition import model as m
 from workflow.errors import (
     ConcurrentModification,
@@ -28,7 +28,7 @@ from workflow.errors import (
 )
 from workflow.records import Actor, FireResult
 from workflow.registry import GuardContext, Registry
-from workflow.store import hotpath
+from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
 from workflow.store.mapping import to_event, to_instance
 
@@ -82,14 +82,19 @@ def _startable(
 
 
 def _instance_values(
-    compiled: CompiledMachine, workflow: str, request: StartRequest, now: datetime
+    compiled: CompiledMachine,
+    workflow: str,
+    request: StartRequest,
+    now: datetime,
+    instance_id: int,
 ) -> dict[str, Any]:
-    """The new instance row (without its id) in the initial state, data checked."""
+    """The new instance row in the initial state, data checked (``last_hash`` still GENESIS)."""
     definition = compiled.definition
     data = dict(request.data)
     check_fields(definition, data, f"data for {workflow}")
     initial = definition.initial_state
     return {
+        "id": instance_id,
         "workflow": workflow,
         "definition_version": compiled.version,
         "state": initial.name,
@@ -109,11 +114,11 @@ def _instance_values(
 
 
 def _start_audit(
-    compiled: CompiledMachine, instance_id: int, values: Mapping[str, Any], actor: Actor
+    compiled: CompiledMachine, values: Mapping[str, Any], actor: Actor, audit_id: int
 ) -> dict[str, Any]:
-    """Audit event 1 of a new instance, hash included."""
-    return repo.audit_values(
-        instance_id=instance_id,
+    """Audit event 1 of a new instance, sealed, with the id reserved for it."""
+    row = audit_record(
+        instance_id=values["id"],
         seq=1,
         kind="start",
         trigger=None,
@@ -131,6 +136,37 @@ def _start_audit(
         occurred_at=values["created_at"],
         prev_hash=GENESIS,
     )
+    row["id"] = audit_id
+    return row
+
+
+def _write_starts(
+    conn: Connection,
+    machines: MachineLookup,
+    workflow: str,
+    requests: Iterable[StartRequest],
+    actor: Actor,
+    now: datetime,
+) -> list[writer.Start]:
+    """Start instances of ``workflow`` in their initial state, each with audit event 1, timers
+    and outbox row, through the writer's one batch (a single start is a batch of one)."""
+    compiled = _startable(conn, machines, workflow, actor)
+    initial = compiled.definition.initial_state
+    requests = list(requests)
+    if not requests:
+        return []
+    topic = f"{workflow}.start.{initial.name}"
+    starts = []
+    for request, (instance_id, audit_id) in zip(
+        requests, writer.reserve_ids(conn, len(requests)), strict=True
+    ):
+        values = _instance_values(compiled, workflow, request, now, instance_id)
+        audit = _start_audit(compiled, values, actor, audit_id)
+        values["last_hash"] = audit["hash"]
+        timers = timer_rows(initial, instance_id, values["data"], now, 1)
+        starts.append(writer.Start(values, audit, topic, timers))
+    writer.write_starts(conn, starts)
+    return starts
 
 
 def start_in(
@@ -143,17 +179,11 @@ def start_in(
     now: datetime,
 ) -> Applied:
     """Create one instance in its initial state, with audit event 1, timers and outbox row."""
-    compiled = _startable(conn, machines, workflow, actor)
-    initial = compiled.definition.initial_state
-    values = _instance_values(compiled, workflow, request, now)
-    instance_id = repo.insert_instance(conn, values)
-    row = _start_audit(compiled, instance_id, values, actor)
-    audit_id = repo.insert_audit(conn, row)
-    repo.update_instance(conn, instance_id, 1, {"last_hash": row["hash"]})
-    repo.insert_timers(conn, timer_rows(initial, instance_id, values["data"], now, 1))
-    repo.insert_outbox(conn, audit_id, instance_id, f"{workflow}.start.{initial.name}", now)
-    result = _written({**values, "id": instance_id}, row, audit_id, hotpath.to_json(values["data"]))
-    return Applied(instance_id, 1, audit_id, None, initial.name, result)
+    (start,) = _write_starts(conn, machines, workflow, [request], actor, now)
+    values, audit = start.instance, start.audit
+    data_json = writer.to_json(values["data"])
+    result = _written(values, audit, audit["id"], data_json)
+    return Applied(values["id"], 1, audit["id"], None, values["state"], result)
 
 
 def start_many_in(
@@ -164,38 +194,8 @@ def start_many_in(
     actor: Actor,
     now: datetime,
 ) -> list[int]:
-    """Start many instances with the rows of ``start_in``, each kind written in one batch.
-
-    Ids are taken first, so every row (an instance with its chain's first hash, its audit
-    event, timers, outbox row) is complete when written: four statements for the whole fan-out.
-    """
-    compiled = _startable(conn, machines, workflow, actor)
-    initial = compiled.definition.initial_state
-    values = [_instance_values(compiled, workflow, request, now) for request in requests]
-    if not values:
-        return []
-    ids = repo.new_ids(conn, "instances", len(values))
-    audits = [_start_audit(compiled, i, v, actor) for i, v in zip(ids, values, strict=True)]
-    repo.insert_instances(
-        conn,
-        [
-            {**v, "id": i, "last_hash": a["hash"]}
-            for i, v, a in zip(ids, values, audits, strict=True)
-        ],
-    )
-    audit_ids = repo.new_ids(conn, "audit_events", len(audits))
-    repo.insert_audits(conn, [{**a, "id": i} for i, a in zip(audit_ids, audits, strict=True)])
-    repo.insert_timers(
-        conn,
-        [
-            t
-            for i, v in zip(ids, values, strict=True)
-            for t in timer_rows(initial, i, v["data"], now, 1)
-        ],
-    )
-    topic = f"{workflow}.start.{initial.name}"
-    repo.insert_outbox_rows(conn, [(a, i, topic) for a, i in zip(audit_ids, ids, strict=True)], now)
-    return ids
+    """Start many instances with the rows of ``start_in``, each table's rows in one batch."""
+    return [s.instance["id"] for s in _write_starts(conn, machines, workflow, requests, actor, now)]
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ def fire_in(
     """Authorize, guard, move, persist and audit one transition on an open transaction."""
     # A caller naming the version it saw loses to anyone already changing the row: fail at once
     # rather than queue behind them for a version that will no longer be current.
-    row = hotpath.instance_for_update(
+    row = writer.read_for_update(
         conn, request.instance_id, nowait=request.expected_version is not None
     )
     if row is None:
@@ -252,7 +252,7 @@ def fire_in(
         raise InvalidInput(f"{request.trigger!r} requires a reason (--reason)")
     data, spawns = apply_effects(definition, spec.effects, ctx, registry)
     seq = int(row["version"]) + 1
-    audit = repo.audit_values(
+    audit = audit_record(
         instance_id=instance_id,
         seq=seq,
         kind="transition",
@@ -272,27 +272,28 @@ def fire_in(
         prev_hash=row["last_hash"],
     )
     dest = definition.state(spec.dest)
-    change = hotpath.TransitionWrite(
+    # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.
+    leaving = dest.name != state
+    step = writer.Step(
         instance_id=instance_id,
         seen_version=row["version"],
+        definition_version=row["definition_version"],
         state=dest.name,
-        data_json=hotpath.to_json(data),
+        data_json=writer.to_json(data),
         active=not dest.final,
         due_at=instance_due_at(definition, data),
         now=now,
         audit=audit,
         topic=f"{workflow}.{request.trigger}.{dest.name}",
-        # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.
-        leaving_state=dest.name != state,
+        enters_state=leaving,
+        timers=timer_rows(dest, instance_id, data, now, seq) if leaving else (),
     )
-    audit_id = hotpath.write_transition(conn, change)
+    audit_id = writer.write_step(conn, step)
     if audit_id is None:
         current = repo.instance_row(conn, instance_id)
         raise ConcurrentModification(
             instance_id, row["version"], None if current is None else current.version
         )
-    if change.leaving_state:
-        repo.insert_timers(conn, timer_rows(dest, instance_id, data, now, seq))
     for spawn in spawns:
         child = StartRequest(
             data={f: data[f] for f in spawn.copy if f in data},
@@ -316,11 +317,11 @@ def fire_in(
         "state": dest.name,
         "data": data,
         "version": seq,
-        "active": change.active,
-        "due_at": change.due_at,
+        "active": step.active,
+        "due_at": step.due_at,
         "updated_at": now,
     }
-    result = _written(written, audit, audit_id, change.data_json)
+    result = _written(written, audit, audit_id, step.data_json)
     return Applied(instance_id, seq, audit_id, state, dest.name, result)
 
 
@@ -333,5 +334,5 @@ def _fire_timer_row(
     timer = repo.timer_row(conn, timer_id)
     if timer is None or timer.instance_id != instance_id:
         raise NotFound("timer", timer_id)
-    if timer.state != state or not repo.mark_timer_fired(conn, timer_id, now):
+    if timer.state != state or not writer.mark_timer_fired(conn, timer_id, now):
         raise ConcurrentModification(instance_id, None, None)

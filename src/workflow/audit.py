@@ -91,8 +91,86 @@ def event_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(_material_json(row).encode("utf-8")).hexdigest()
 
 
+def seal(row: dict[str, Any], *, as_event: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Give a chain's row (its fields as stored) the fields that prove it: its ``hash``.
+
+    Every row of every chain, the administrators' log included, is sealed here and nowhere
+    else before the writer stores it; a further proof (a keyed MAC) belongs here too.
+    ``as_event`` is the row in the audit event's encoding when it is not an instance's event.
+    """
+    row["hash"] = event_hash(row if as_event is None else as_event)
+    return row
+
+
+def audit_record(
+    *,
+    instance_id: int,
+    seq: int,
+    kind: str,
+    trigger: str | None,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    actor_roles: Sequence[str],
+    actor_unit: str | None,
+    reason: str | None,
+    payload: Mapping[str, Any],
+    data: Mapping[str, Any],
+    workflow: str,
+    definition_version: int,
+    definition_hash: str,
+    occurred_at: datetime,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """An instance's audit event as stored (JSON fields as canonical text), sealed."""
+    return seal(
+        {
+            "instance_id": instance_id,
+            "seq": seq,
+            "kind": kind,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "actor": actor,
+            "actor_roles": canonical_json(sorted(actor_roles)),
+            "actor_unit": actor_unit,
+            "reason": reason,
+            "payload": canonical_json(dict(payload)),
+            "data": canonical_json(dict(data)),
+            "workflow": workflow,
+            "definition_version": definition_version,
+            "definition_hash": definition_hash,
+            "occurred_at": occurred_at,
+            "prev_hash": prev_hash,
+        }
+    )
+
+
 ADMIN_CHAIN = 0
 """The administrators' log is chain 0: no instance has id 0, and its rows hash as instance 0."""
+
+
+def admin_record(
+    *,
+    seq: int,
+    action: str,
+    subject: str,
+    actor: str,
+    detail: Mapping[str, Any],
+    occurred_at: datetime,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """An administrators' log event as stored (``detail`` as canonical text), sealed."""
+    row: dict[str, Any] = {
+        "seq": seq,
+        "action": action,
+        "subject": subject,
+        "actor": actor,
+        "detail": canonical_json(dict(detail)),
+        "occurred_at": occurred_at,
+        "prev_hash": prev_hash,
+    }
+    return seal(row, as_event=_admin_as_event(**row))
 
 
 def admin_event_hash(
@@ -108,26 +186,47 @@ def admin_event_hash(
     """The hash of an administrators' log event: the audit encoding, as an event of chain 0
     (``kind`` the action, ``to_state`` the subject, ``payload`` the detail's canonical JSON)."""
     return event_hash(
-        {
-            "instance_id": ADMIN_CHAIN,
-            "seq": seq,
-            "kind": action,
-            "trigger": None,
-            "from_state": None,
-            "to_state": subject,
-            "actor": actor,
-            "actor_roles": "[]",
-            "actor_unit": None,
-            "reason": None,
-            "payload": detail,
-            "data": "{}",
-            "workflow": "",
-            "definition_version": 0,
-            "definition_hash": "",
-            "occurred_at": occurred_at,
-            "prev_hash": prev_hash,
-        }
+        _admin_as_event(
+            seq=seq,
+            action=action,
+            subject=subject,
+            actor=actor,
+            detail=detail,
+            occurred_at=occurred_at,
+            prev_hash=prev_hash,
+        )
     )
+
+
+def _admin_as_event(
+    *,
+    seq: int,
+    action: str,
+    subject: str,
+    actor: str,
+    detail: str,
+    occurred_at: datetime,
+    prev_hash: str,
+) -> dict[str, Any]:
+    return {
+        "instance_id": ADMIN_CHAIN,
+        "seq": seq,
+        "kind": action,
+        "trigger": None,
+        "from_state": None,
+        "to_state": subject,
+        "actor": actor,
+        "actor_roles": "[]",
+        "actor_unit": None,
+        "reason": None,
+        "payload": detail,
+        "data": "{}",
+        "workflow": "",
+        "definition_version": 0,
+        "definition_hash": "",
+        "occurred_at": occurred_at,
+        "prev_hash": prev_hash,
+    }
 
 
 def verify_admin_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[int, ChainProblem | None]:

@@ -16,6 +16,7 @@ from workflow.definition import model as m
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput, NotFound
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
+from workflow.store import chain_writer
 from workflow.store import repository as repo
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ class Catalog:
                 "deployed_by": actor,
             },
         )
-        repo.append_admin_event(
+        chain_writer.append_admin_event(
             conn,
             "deploy",
             f"{definition.name}@{version}",

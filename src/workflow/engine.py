@@ -58,7 +58,7 @@ from workflow.records import (
     Instance,
 )
 from workflow.registry import Registry, default_registry
-from workflow.store import migrate
+from workflow.store import chain_writer, migrate
 from workflow.store import repository as repo
 from workflow.store.chains import chain_source
 from workflow.store.database import (
@@ -425,7 +425,7 @@ class Engine:
         now = self.now()
         with self.transaction() as conn:
             repo.upsert_actor(conn, actor.id, sorted(actor.roles), unit, name, now)
-            repo.append_admin_event(
+            chain_writer.append_admin_event(
                 conn, "actor", actor.id, by, {"roles": sorted(actor.roles), "unit": unit}, now
             )
         return actor

@@ -26,13 +26,14 @@ from sqlalchemy.engine import Connection
 
 from workflow._machine import CompiledMachine
 from workflow._schedule import instance_due_at, timer_rows
+from workflow.audit import audit_record
 from workflow.definition import model as m
 from workflow.definition.fieldtypes import type_error
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, MigrationRefused
 from workflow.logs import get_logger
+from workflow.store import chain_writer, versioning
 from workflow.store import repository as repo
-from workflow.store import versioning
 from workflow.store.database import read_transaction
 
 log = get_logger("workflow.migration")
@@ -153,9 +154,9 @@ def migrate_instances(
         new = engine.machine_for(conn, request.workflow, request.to_version)
         old_hash = engine.machine_for(conn, request.workflow, request.from_version).content_hash
         for move in plan.moves:
-            _apply(conn, rows[move.instance_id], move, plan, new, old_hash, actor, reason, now)
+            _write_move(conn, rows[move.instance_id], move, plan, new, old_hash, actor, reason, now)
         if plan.moves:
-            repo.append_admin_event(
+            chain_writer.append_admin_event(
                 conn,
                 "migrate",
                 f"{request.workflow}@{request.from_version}->{request.to_version}",
@@ -283,7 +284,7 @@ def _data_fit(data: Mapping[str, Any], new: m.Definition) -> tuple[list[str], li
     return notes, problems
 
 
-def _apply(
+def _write_move(
     conn: Connection,
     row: Any,
     move: InstanceMove,
@@ -298,7 +299,7 @@ def _apply(
     definition = new.definition
     data = dict(row.data)
     seq = int(row.version) + 1
-    audit = repo.audit_values(
+    audit = audit_record(
         instance_id=int(row.id),
         seq=seq,
         kind="migrated",
@@ -325,24 +326,19 @@ def _apply(
         prev_hash=row.last_hash,
     )
     target = definition.state(move.to_state)
-    changed = repo.update_instance(
-        conn,
-        int(row.id),
-        int(row.version),
-        {
-            "definition_version": plan.to_version,
-            "state": target.name,
-            "version": seq,
-            "active": not target.final,
-            "due_at": instance_due_at(definition, data),
-            "updated_at": now,
-            "last_hash": audit["hash"],
-        },
+    step = chain_writer.Step(
+        instance_id=int(row.id),
+        seen_version=int(row.version),
+        definition_version=plan.to_version,
+        state=target.name,
+        data_json=chain_writer.to_json(data),
+        active=not target.final,
+        due_at=instance_due_at(definition, data),
+        now=now,
+        audit=audit,
+        topic=f"{row.workflow}.migrated.{target.name}",
+        enters_state=move.reenters,
+        timers=timer_rows(target, int(row.id), data, now, seq) if move.reenters else (),
     )
-    if not changed:
+    if chain_writer.write_step(conn, step) is None:
         raise ConcurrentModification(int(row.id), int(row.version), None)
-    audit_id = repo.insert_audit(conn, audit)
-    if move.reenters:
-        repo.cancel_pending_timers(conn, int(row.id), now)
-        repo.insert_timers(conn, timer_rows(target, int(row.id), data, now, seq))
-    repo.insert_outbox(conn, audit_id, int(row.id), f"{row.workflow}.migrated.{target.name}", now)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from workflow.definition.diff import DefinitionDiff, diff_definitions
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound
+from workflow.store import chain_writer, versioning
 from workflow.store import repository as repo
-from workflow.store import versioning
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _set_retired(
         if bool(row.retired) == retired:
             return AdminChange(action, subject, changed=False, live_instances=live)
         versioning.set_retired(conn, workflow, version, retired)
-        repo.append_admin_event(
+        chain_writer.append_admin_event(
             conn, action, subject, actor, {"version": version, "live_instances": live}, now
         )
     return AdminChange(action, subject, changed=True, live_instances=live)
@@ -84,7 +84,7 @@ def set_workflow_disabled(
         if bool(row.disabled) == disabled:
             return AdminChange(action, workflow, changed=False)
         versioning.set_disabled(conn, workflow, disabled)
-        repo.append_admin_event(conn, action, workflow, actor, {"disabled": disabled}, now)
+        chain_writer.append_admin_event(conn, action, workflow, actor, {"disabled": disabled}, now)
     return AdminChange(action, workflow, changed=True)
 
 

@@ -31,7 +31,7 @@ from workflow.engine import Engine
 from workflow.errors import DefinitionIssue, NotFound, WorkflowError
 from workflow.logs import get_logger
 from workflow.records import Actor, FireResult
-from workflow.store import repository as repo
+from workflow.store import chain_writer
 from workflow.store.database import read_transaction
 from workflow.store.tables import directives, units
 
@@ -198,7 +198,7 @@ def import_directive(engine: Engine, path: str | Path, *, by: str = "admin") -> 
                     conn, engine.machine_for, engine.registry, item.workflow, request, actor, now
                 )
             started[item.key] = len(unit_codes)
-        repo.append_admin_event(
+        chain_writer.append_admin_event(
             conn,
             "directive_import",
             doc.number,

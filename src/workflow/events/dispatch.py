@@ -28,8 +28,8 @@ from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.events.bus import Event, EventBus, event_from_row
 from workflow.logs import get_logger
 from workflow.records import FireResult
+from workflow.store import chain_writer
 from workflow.store import outbox_rows as rows
-from workflow.store import repository as repo
 from workflow.store.database import read_transaction
 
 log = get_logger("workflow.events")
@@ -267,7 +267,8 @@ def retry_event(engine: Engine, outbox_id: int, *, by: str = "admin") -> OutboxE
             raise InvalidInput(
                 f"event {outbox_id} is {row.status}, not dead: only a dead event can be retried"
             )
-        repo.append_admin_event(conn, "event.retry", str(outbox_id), by, {"topic": row.topic}, now)
+        detail = {"topic": row.topic}
+        chain_writer.append_admin_event(conn, "event.retry", str(outbox_id), by, detail, now)
     log.info("event.requeued", event_id=outbox_id, by=by)
     return get_event(engine, outbox_id)
 

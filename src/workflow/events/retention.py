@@ -13,8 +13,8 @@ from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
 from workflow.logs import get_logger
+from workflow.store import chain_writer
 from workflow.store import outbox_rows as rows
-from workflow.store import repository as repo
 
 log = get_logger("workflow.events")
 
@@ -39,7 +39,7 @@ def prune_delivered(engine: Engine, *, before: datetime, by: str = "admin") -> i
         if batch < PRUNE_BATCH:
             break
     with engine.transaction() as conn:
-        repo.append_admin_event(
+        chain_writer.append_admin_event(
             conn,
             "events.prune",
             cutoff.isoformat(),

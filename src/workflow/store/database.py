@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from workflow.errors import ConcurrentModification, InvalidInput
-from workflow.store.hotpath import driver_execute, to_json
+from workflow.store.chain_writer import driver_execute, to_json
 
 DEFAULT_URL = "sqlite:///workflow.db"
 _WRITE = "workflow_write"

@@ -1,4 +1,9 @@
-"""The statements the engine runs, as plain functions over a Connection (Core, bound parameters)."""
+"""The statements the engine runs, as plain functions over a Connection (Core, bound parameters).
+
+Reads, and the rows that are not a chain's (definitions, actors, idempotency keys); every row
+of a chain (instances, audit events, timers, outbox, the administrators' log) is written by
+``chain_writer``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.sql.expression import ClauseElement
 
-from workflow.audit import GENESIS, admin_event_hash, canonical_json, event_hash
-from workflow.store import hotpath
 from workflow.store.tables import (
     actors,
     admin_events,
@@ -19,20 +21,13 @@ from workflow.store.tables import (
     definitions,
     idempotency_keys,
     instances,
-    outbox,
     timers,
     workflows,
 )
 
 # Statements of the hot path, built once: on SQLite, building a statement and its cache key took
-# longer than running it (see docs/performance.md). UPDATEs take their SET columns from the keys
-# of the parameters; the WHERE clause uses bind names that are no column's name.
+# longer than running it (see docs/performance.md).
 _INSTANCE_BY_ID = select(instances).where(instances.c.id == bindparam("instance_id"))
-_INSERT_INSTANCE = insert(instances).returning(instances.c.id)
-_UPDATE_INSTANCE = update(instances).where(
-    instances.c.id == bindparam("_instance_id"), instances.c.version == bindparam("_seen_version")
-)
-_INSERT_AUDIT = insert(audit_events).returning(audit_events.c.id)
 _AUDIT_ROW = select(audit_events).where(
     audit_events.c.instance_id == bindparam("instance_id"), audit_events.c.seq == bindparam("seq")
 )
@@ -40,16 +35,6 @@ _HISTORY = (
     select(audit_events)
     .where(audit_events.c.instance_id == bindparam("instance_id"))
     .order_by(audit_events.c.seq)
-)
-_CANCEL_TIMERS = (
-    update(timers)
-    .where(
-        timers.c.instance_id == bindparam("_instance_id"),
-        # Two plain comparisons, not IN: an IN list is an "expanding" parameter that
-        # SQLAlchemy re-renders into the SQL on every execution.
-        or_(timers.c.status == "pending", timers.c.status == "claimed"),
-    )
-    .values(status="cancelled", fired_at=None, last_error=None, lease_expires_at=None)
 )
 
 # --- definitions ---------------------------------------------------------------------------------
@@ -112,7 +97,7 @@ def deployed_definitions(conn: Connection, workflow: str | None = None) -> Seque
 
 
 def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
-    """The instance row (a transition reads and locks it with ``hotpath.instance_for_update``)."""
+    """The instance row (a transition reads and locks it with ``chain_writer.read_for_update``)."""
     return conn.execute(_INSTANCE_BY_ID, {"instance_id": instance_id}).first()
 
 
@@ -142,108 +127,7 @@ def instance_rows(
     return conn.execute(query.order_by(instances.c.id.desc()).limit(limit)).all()
 
 
-def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
-    result = conn.execute(_INSERT_INSTANCE, dict(values))
-    return int(result.scalar_one())
-
-
-def new_ids(conn: Connection, table: str, count: int) -> list[int]:
-    """``count`` fresh ids for ``table``, ascending, taken inside the write transaction.
-
-    A batch with ``RETURNING`` in parameter order runs row by row (the tables have no sentinel
-    column), so a batch takes its ids first and inserts them: on PostgreSQL from the column's
-    sequence; on SQLite the next rowids, which is what SQLite would choose (no AUTOINCREMENT)
-    and safe because the write transaction holds the database's write lock.
-    """
-    if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id'))"
-            " FROM generate_series(1, %(count)s)",
-            {"table": table, "count": count},
-        )
-        return sorted(int(i) for i in rows.scalars())
-    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()  # noqa: S608 - our table name
-    return list(range(int(top) + 1, int(top) + 1 + count))
-
-
-def insert_instances(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many instances, ids (from :func:`new_ids`) included, in one batch."""
-    hotpath.insert_rows(conn, instances, rows)
-
-
-def update_instance(
-    conn: Connection, instance_id: int, seen_version: int, values: Mapping[str, Any]
-) -> bool:
-    """Apply ``values`` only if the instance is still at ``seen_version`` (optimistic check)."""
-    if any(isinstance(v, ClauseElement) for v in values.values()):
-        # An SQL expression (``version + 1``) cannot be a bound value: build this one.
-        statement = _UPDATE_INSTANCE.values(**values)
-        result = conn.execute(
-            statement, {"_instance_id": instance_id, "_seen_version": seen_version}
-        )
-    else:
-        result = conn.execute(
-            _UPDATE_INSTANCE,
-            {**values, "_instance_id": instance_id, "_seen_version": seen_version},
-        )
-    return result.rowcount == 1
-
-
 # --- audit ---------------------------------------------------------------------------------------
-
-
-def audit_values(
-    *,
-    instance_id: int,
-    seq: int,
-    kind: str,
-    trigger: str | None,
-    from_state: str | None,
-    to_state: str,
-    actor: str,
-    actor_roles: Sequence[str],
-    actor_unit: str | None,
-    reason: str | None,
-    payload: Mapping[str, Any],
-    data: Mapping[str, Any],
-    workflow: str,
-    definition_version: int,
-    definition_hash: str,
-    occurred_at: datetime,
-    prev_hash: str,
-) -> dict[str, Any]:
-    """The full audit row, hash included, ready to insert."""
-    row: dict[str, Any] = {
-        "instance_id": instance_id,
-        "seq": seq,
-        "kind": kind,
-        "trigger": trigger,
-        "from_state": from_state,
-        "to_state": to_state,
-        "actor": actor,
-        "actor_roles": canonical_json(sorted(actor_roles)),
-        "actor_unit": actor_unit,
-        "reason": reason,
-        "payload": canonical_json(dict(payload)),
-        "data": canonical_json(dict(data)),
-        "workflow": workflow,
-        "definition_version": definition_version,
-        "definition_hash": definition_hash,
-        "occurred_at": occurred_at,
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = event_hash(row)
-    return row
-
-
-def insert_audit(conn: Connection, row: Mapping[str, Any]) -> int:
-    result = conn.execute(_INSERT_AUDIT, dict(row))
-    return int(result.scalar_one())
-
-
-def insert_audits(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many audit rows, ids (from :func:`new_ids`) included, in one batch."""
-    hotpath.insert_rows(conn, audit_events, rows)
 
 
 def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
@@ -269,56 +153,14 @@ def remember_idempotency(
     )
 
 
-# --- timers and outbox, written in the transition's transaction ----------------------------------
-
-
-def cancel_pending_timers(conn: Connection, instance_id: int, now: datetime) -> None:
-    conn.execute(_CANCEL_TIMERS, {"_instance_id": instance_id})
-
-
-def insert_timers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    hotpath.insert_rows(conn, timers, rows)
+# --- timers -------------------------------------------------------------------------------------
 
 
 def timer_row(conn: Connection, timer_id: int) -> Row[Any] | None:
     return conn.execute(select(timers).where(timers.c.id == timer_id)).first()
 
 
-def mark_timer_fired(conn: Connection, timer_id: int, now: datetime) -> bool:
-    result = conn.execute(
-        update(timers)
-        .where(timers.c.id == timer_id, timers.c.status.in_(("pending", "claimed")))
-        .values(status="fired", fired_at=now, lease_expires_at=None)
-    )
-    return result.rowcount == 1
-
-
-def insert_outbox(
-    conn: Connection, audit_id: int, instance_id: int, topic: str, now: datetime
-) -> None:
-    insert_outbox_rows(conn, [(audit_id, instance_id, topic)], now)
-
-
-def insert_outbox_rows(
-    conn: Connection, events: Sequence[tuple[int, int, str]], now: datetime
-) -> None:
-    """One pending outbox row per (audit id, instance id, topic), in one batch."""
-    rows = [
-        {
-            "audit_id": audit_id,
-            "instance_id": instance_id,
-            "topic": topic,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for audit_id, instance_id, topic in events
-    ]
-    hotpath.insert_rows(conn, outbox, rows)
-
-
-# --- actors and the administrators' chain --------------------------------------------------------
+# --- actors and the administrators' log ----------------------------------------------------------
 
 
 def actor_row(conn: Connection, actor_id: str) -> Row[Any] | None:
@@ -349,31 +191,6 @@ def upsert_actor(
 
 def actor_rows(conn: Connection) -> Sequence[Row[Any]]:
     return conn.execute(select(actors).order_by(actors.c.id)).all()
-
-
-def append_admin_event(
-    conn: Connection,
-    action: str,
-    subject: str,
-    actor: str,
-    detail: Mapping[str, Any],
-    now: datetime,
-) -> None:
-    """Append to the administrators' hash chain (deployments, actors, retirements)."""
-    last = conn.execute(
-        select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (1, GENESIS) if last is None else (int(last.seq) + 1, str(last.hash))
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "action": action,
-        "subject": subject,
-        "actor": actor,
-        "detail": canonical_json(dict(detail)),
-        "occurred_at": now,
-        "prev_hash": prev,
-    }
-    conn.execute(insert(admin_events).values(**fields, hash=admin_event_hash(**fields)))
 
 
 def admin_event_rows(

@@ -25,7 +25,7 @@ from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, NotFound, WorkflowError
 from workflow.logs import get_logger
-from workflow.store import repository as repo
+from workflow.store import chain_writer
 from workflow.store.database import read_transaction
 from workflow.store.tables import instances, timers
 
@@ -242,7 +242,7 @@ def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInf
             .values(status="pending", claimed_by=None, lease_expires_at=None, last_error=None)
         )
         detail = {"instance_id": int(row.instance_id), "trigger": row.trigger}
-        repo.append_admin_event(conn, "timer.retry", str(timer_id), by, detail, now)
+        chain_writer.append_admin_event(conn, "timer.retry", str(timer_id), by, detail, now)
         retried = conn.execute(_WITH_WORKFLOW.where(timers.c.id == timer_id)).one()
     log.info("timer.requeued", timer=timer_id, by=by)
     return _info(retried)

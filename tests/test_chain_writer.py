@@ -1,4 +1,4 @@
-"""The driver-cursor path of a transition reads and writes exactly what Core would."""
+"""The chain writer reads and writes, on the driver's cursor, exactly what Core would."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from support import PAYMENT, postgres_schema_url
 
 from workflow import Engine
-from workflow.store import hotpath
+from workflow.audit import audit_record
+from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
 from workflow.store.database import write_transaction
 from workflow.store.tables import audit_events, outbox
@@ -29,9 +30,9 @@ def _started(payment: Engine, clerk) -> int:
     ).instance.id
 
 
-def _change(payment: Engine, instance_id: int, **overrides) -> hotpath.TransitionWrite:
+def _change(payment: Engine, instance_id: int, **overrides) -> writer.Step:
     row = payment.get(instance_id)
-    audit = repo.audit_values(
+    audit = audit_record(
         instance_id=instance_id,
         seq=row.version + 1,
         kind="transition",
@@ -50,17 +51,18 @@ def _change(payment: Engine, instance_id: int, **overrides) -> hotpath.Transitio
         occurred_at=payment.now(),
         prev_hash="0" * 64,
     )
-    change = hotpath.TransitionWrite(
+    change = writer.Step(
         instance_id=instance_id,
         seen_version=row.version,
+        definition_version=1,
         state="paid",
-        data_json=hotpath.to_json({"paid": 987654}),
+        data_json=writer.to_json({"paid": 987654}),
         active=False,
         due_at=None,
         now=payment.now(),
         audit=audit,
         topic="payment.pay.paid",
-        leaving_state=True,
+        enters_state=True,
     )
     return dataclasses.replace(change, **overrides)
 
@@ -77,13 +79,13 @@ def test_the_instance_row_equals_what_core_reads(payment, clerk):
     instance_id = _started(payment, clerk)
     with payment.transaction() as conn:
         by_core = dict(repo.instance_row(conn, instance_id)._mapping)
-        by_driver = hotpath.instance_for_update(conn, instance_id)
+        by_driver = writer.read_for_update(conn, instance_id)
     assert by_driver == by_core
 
 
 def test_a_missing_instance_reads_as_none(payment):
     with payment.transaction() as conn:
-        assert hotpath.instance_for_update(conn, 424242) is None
+        assert writer.read_for_update(conn, 424242) is None
 
 
 def test_a_write_on_a_version_that_moved_writes_nothing(payment, clerk):
@@ -91,7 +93,7 @@ def test_a_write_on_a_version_that_moved_writes_nothing(payment, clerk):
     before = _counts(payment)
     with payment.transaction() as conn:
         stale = _change(payment, instance_id, seen_version=7)
-        assert hotpath.write_transition(conn, stale) is None
+        assert writer.write_step(conn, stale) is None
     assert _counts(payment) == before
     assert payment.get(instance_id).state == "open"
 
@@ -100,7 +102,7 @@ def test_a_write_stores_the_instance_audit_row_and_outbox_row(payment, clerk):
     instance_id = _started(payment, clerk)
     change = _change(payment, instance_id)
     with payment.transaction() as conn:
-        audit_id = hotpath.write_transition(conn, change)
+        audit_id = writer.write_step(conn, change)
     stored = payment.get(instance_id)
     assert (stored.state, stored.version, stored.active) == ("paid", 2, False)
     assert stored.data == {"paid": 987654}
@@ -119,7 +121,7 @@ def test_a_driver_error_is_raised_as_sqlalchemys_without_the_values(payment, cle
     duplicate_seq = dataclasses.replace(duplicate_seq, audit={**duplicate_seq.audit, "seq": 1})
     # under Engine.transaction(), which turns a unique violation into ConcurrentModification
     with pytest.raises(IntegrityError) as caught, write_transaction(payment.db) as conn:
-        hotpath.write_transition(conn, duplicate_seq)
+        writer.write_step(conn, duplicate_seq)
     assert "987654" not in str(caught.value)
 
 
@@ -140,7 +142,7 @@ def _read_after_the_server_drops_the_connection(
         backend_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         with admin.connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
-        hotpath.instance_for_update(conn, instance_id)
+        writer.read_for_update(conn, instance_id)
 
 
 def test_a_connection_dropped_mid_transaction_is_invalidated_and_replaced(
