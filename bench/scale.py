@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.common import NOW, TICKET, median, quiet_logs
 from workflow import Actor, Engine, Instance, StartRequest, directive_report, due_instances
-from workflow.audit import GENESIS, event_hash
+from workflow.hashchain import GENESIS, event_hash
 from workflow.store.tables import directives
 
 _STAMP = "%Y-%m-%d %H:%M:%S.%f"

@@ -22,8 +22,8 @@ from workflow import (
     verify_admin_log,
     verify_log,
 )
-from workflow.audit import ADMIN_CHAIN
 from workflow.auditing.checkpoints import ChainMark
+from workflow.hashchain import ADMIN_CHAIN
 from workflow.store.tables import admin_events
 
 

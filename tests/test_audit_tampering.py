@@ -27,7 +27,7 @@ from workflow import (
     write_audit_jsonl,
     write_checkpoint,
 )
-from workflow.audit import event_hash
+from workflow.hashchain import event_hash
 from workflow.store.tables import audit_events, instances, outbox
 
 KEY = b"kiem-toan-2024"

@@ -20,7 +20,7 @@ from workflow import (
     instances_without_events,
     verify_log,
 )
-from workflow.audit import format_instant
+from workflow.hashchain import format_instant
 from workflow.store.chains import _sqlite_instant, chain_source
 from workflow.store.database import read_transaction
 from workflow.store.tables import audit_events

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from support import PAYMENT, postgres_schema_url
 
 from workflow import Engine
-from workflow.audit import audit_record
+from workflow.hashchain import audit_record
 from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
 from workflow.store.database import write_transaction

@@ -15,7 +15,7 @@ from workflow import (
     PermissionDenied,
     TransitionNotAllowed,
     UnknownTrigger,
-    _apply,
+    _steps,
 )
 from workflow.store.tables import audit_events, instances, outbox
 
@@ -114,13 +114,13 @@ def test_repeated_idempotency_key_applies_once(payment, clerk):
 def test_failure_between_state_update_and_audit_insert_leaves_neither(payment, clerk, monkeypatch):
     instance = payment.start("payment", clerk).instance
     before = counts(payment)
-    real_audit_record = _apply.audit_record
+    real_audit_record = _steps.audit_record
 
     def audit_reusing_seq_1(**fields):
         # The instance update runs, then the audit insert breaks the (instance, seq) key.
         return real_audit_record(**{**fields, "seq": 1})
 
-    monkeypatch.setattr(_apply, "audit_record", audit_reusing_seq_1)
+    monkeypatch.setattr(_steps, "audit_record", audit_reusing_seq_1)
     with pytest.raises(ConcurrentModification):
         payment.fire(instance.id, "pay", clerk, payload={"paid": 500})
     monkeypatch.undo()

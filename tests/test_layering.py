@@ -17,8 +17,8 @@ LAYERS = {
     "errors": 0, "clock": 0, "records": 0, "limits": 0, "logs": 0, "shipped": 0,
     "definition": 1,
     "registry": 2,
-    "store": 3, "audit": 3,
-    "_machine": 4, "_effects": 4, "_schedule": 4, "_apply": 4, "catalog": 4, "engine": 4,
+    "store": 3, "hashchain": 3,
+    "_machine": 4, "_effects": 4, "_schedule": 4, "_steps": 4, "catalog": 4, "engine": 4,
     "__init__": 6,
 }
 FEATURE_LAYER = 5
@@ -38,7 +38,7 @@ FEATURE_USES = {
 PRIVATE_CORE_USES = {
     ("workflow.admin.migration", "workflow._machine"),
     ("workflow.admin.migration", "workflow._schedule"),
-    ("workflow.directives.imports", "workflow._apply"),
+    ("workflow.directives.imports", "workflow._steps"),
 }
 
 

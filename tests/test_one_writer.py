@@ -26,8 +26,8 @@ SQL_WRITE = re.compile(
 # them (claim, release, deliver, re-queue, prune): their own statements, pinned here.
 QUEUE_WRITES = {
     ("workflow.timers.claims", "update", "timers"),
-    ("workflow.store.outbox_rows", "update", "outbox"),
-    ("workflow.store.outbox_rows", "delete", "outbox"),
+    ("workflow.store.outbox", "update", "outbox"),
+    ("workflow.store.outbox", "delete", "outbox"),
 }
 
 

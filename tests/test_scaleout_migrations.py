@@ -16,8 +16,8 @@ from support import START, postgres_schema_url
 
 from cli.main import main
 from workflow import Engine, SchemaOutOfDate
-from workflow.audit import GENESIS, audit_record
 from workflow.catalog import content_hash
+from workflow.hashchain import GENESIS, audit_record
 from workflow.store import migrate
 from workflow.store.database import create_database_engine
 from workflow.store.tables import metadata

@@ -36,7 +36,7 @@ from workflow.records import (
 )
 
 if TYPE_CHECKING:
-    from workflow._apply import StartRequest
+    from workflow._steps import StartRequest
     from workflow.admin.dbcopy import CopyReport, copy_database
     from workflow.admin.migration import (
         InstanceMove,
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
         set_workflow_disabled,
         unretire_version,
     )
-    from workflow.audit import ChainProblem, VerificationReport
     from workflow.auditing.admin_log import (
         AdminEvent,
         AdminLogVerification,
@@ -134,6 +133,7 @@ if TYPE_CHECKING:
     from workflow.events.notices import NextActorNotices, who_acts_next
     from workflow.events.retention import prune_delivered
     from workflow.events.sinks import JsonLinesSink, WebhookSink, load_sinks, verify_signature
+    from workflow.hashchain import ChainProblem, VerificationReport
     from workflow.registry import GuardContext, Registry, default_registry
     from workflow.retry import retry_on_conflict
     from workflow.store.database import DEFAULT_URL, DatabaseOptions
@@ -154,7 +154,7 @@ if TYPE_CHECKING:
 # engine does not pay for pydantic, YAML and every feature package: public name -> (module,
 # attribute). tests/test_exports.py checks it against the imports above, which mypy reads.
 _LAZY: dict[str, tuple[str, str]] = {
-    "StartRequest": ("workflow._apply", "StartRequest"),
+    "StartRequest": ("workflow._steps", "StartRequest"),
     "CopyReport": ("workflow.admin.dbcopy", "CopyReport"),
     "copy_database": ("workflow.admin.dbcopy", "copy_database"),
     "InstanceMove": ("workflow.admin.migration", "InstanceMove"),
@@ -167,8 +167,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "retire_version": ("workflow.admin.versions", "retire_version"),
     "unretire_version": ("workflow.admin.versions", "unretire_version"),
     "set_workflow_disabled": ("workflow.admin.versions", "set_workflow_disabled"),
-    "ChainProblem": ("workflow.audit", "ChainProblem"),
-    "VerificationReport": ("workflow.audit", "VerificationReport"),
+    "ChainProblem": ("workflow.hashchain", "ChainProblem"),
+    "VerificationReport": ("workflow.hashchain", "VerificationReport"),
     "Checkpoint": ("workflow.auditing.checkpoints", "Checkpoint"),
     "CheckpointSignatureError": ("workflow.auditing.checkpoints", "CheckpointSignatureError"),
     "read_checkpoint": ("workflow.auditing.checkpoints", "read_checkpoint"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workflow.audit import format_instant
 from workflow.definition import model as m
 from workflow.definition.fieldtypes import type_error
 from workflow.errors import InvalidInput
+from workflow.hashchain import format_instant
 from workflow.registry import GuardContext, Registry
 
 

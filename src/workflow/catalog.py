@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 
 from workflow._machine import CompiledMachine
-from workflow.audit import canonical_json
 from workflow.definition import model as m
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput, NotFound
+from workflow.hashchain import canonical_json
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
 from workflow.store import chain_writer

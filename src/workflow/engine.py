@@ -17,7 +17,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from workflow._apply import (
+from workflow._machine import CompiledMachine
+from workflow._steps import (
     Applied,
     FireRequest,
     StartRequest,
@@ -25,8 +26,6 @@ from workflow._apply import (
     start_in,
     start_many_in,
 )
-from workflow._machine import CompiledMachine
-from workflow.audit import RowObserver, VerificationReport, verify_admin_rows, verify_chains
 from workflow.catalog import Catalog, deployed_definitions
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
@@ -37,6 +36,7 @@ from workflow.errors import (
     SchemaOutOfDate,
     WorkflowError,
 )
+from workflow.hashchain import RowObserver, VerificationReport, verify_admin_rows, verify_chains
 from workflow.limits import (
     MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_ITEM_KEY_CHARS,

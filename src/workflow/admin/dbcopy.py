@@ -20,9 +20,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.engine.url import make_url
 
-from workflow.audit import VerificationReport
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, SchemaOutOfDate
+from workflow.hashchain import VerificationReport
 from workflow.logs import get_logger
 from workflow.store import migrate
 from workflow.store.database import DatabaseOptions

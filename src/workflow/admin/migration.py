@@ -26,11 +26,11 @@ from sqlalchemy.engine import Connection
 
 from workflow._machine import CompiledMachine
 from workflow._schedule import instance_due_at, timer_rows
-from workflow.audit import audit_record
 from workflow.definition import model as m
 from workflow.definition.fieldtypes import type_error
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, MigrationRefused
+from workflow.hashchain import audit_record
 from workflow.logs import get_logger
 from workflow.store import chain_writer, versioning
 from workflow.store import repository as repo

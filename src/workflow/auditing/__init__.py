@@ -1,6 +1,6 @@
 """Auditing: reading, exporting, proving and drawing what happened to instances.
 
-Built on the hash chain of :mod:`workflow.audit` and the engine's read transactions, these
+Built on the hash chain of :mod:`workflow.hashchain` and the engine's read transactions, these
 modules answer the auditor's questions: who did what and when (:mod:`~workflow.auditing.reads`:
 filtered searches, the state of an instance at an instant), the log as portable CSV/JSON Lines
 files that can be checked away from the database (:mod:`~workflow.auditing.export`), signed

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow.audit import ADMIN_CHAIN, ChainProblem, format_instant, verify_admin_rows
 from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
 from workflow.auditing.export import ADMIN_EXPORT_FIELDS
 from workflow.engine import Engine
+from workflow.hashchain import ADMIN_CHAIN, ChainProblem, format_instant, verify_admin_rows
 from workflow.store import repository as repo
 from workflow.store.database import read_transaction
 

@@ -19,9 +19,9 @@ from typing import IO, Any
 
 from sqlalchemy import func, select
 
-from workflow.audit import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
 from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
+from workflow.hashchain import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
 from workflow.store.database import read_transaction
 from workflow.store.tables import admin_events, audit_events
 

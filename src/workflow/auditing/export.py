@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
-from workflow.audit import (
+from workflow.errors import InvalidInput
+from workflow.hashchain import (
     HASHED_FIELDS,
     ChainProblem,
     ChainVerifier,
@@ -29,7 +30,6 @@ from workflow.audit import (
     head_of,
     verify_rows,
 )
-from workflow.errors import InvalidInput
 
 EXPORT_FORMAT = "workflow-audit-export"
 EXPORT_VERSION = 1

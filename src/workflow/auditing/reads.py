@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from workflow.audit import ChainProblem, headless_chain
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
+from workflow.hashchain import ChainProblem, headless_chain
 from workflow.records import AuditEvent
 from workflow.store.database import read_transaction
 from workflow.store.mapping import to_event

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.audit import ADMIN_CHAIN, ChainProblem
 from workflow.auditing.admin_log import verify_admin_log
 from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
 from workflow.auditing.export import verify_events
 from workflow.engine import Engine
+from workflow.hashchain import ADMIN_CHAIN, ChainProblem
 
 
 @dataclass

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workflow.audit import VerificationReport
 from workflow.clock import FrozenClock
 from workflow.directives.imports import (
     import_directive,
@@ -31,6 +30,7 @@ from workflow.errors import NotFound, WorkflowError
 from workflow.events.bus import EventBus
 from workflow.events.dispatch import dispatch_pending
 from workflow.events.notices import NextActorNotices
+from workflow.hashchain import VerificationReport
 from workflow.records import Actor
 from workflow.shipped import DIRECTIVE, UNITS, definition_files
 from workflow.timers.claims import run_due_timers

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from workflow._apply import StartRequest, start_in
-from workflow.audit import canonical_json
+from workflow._steps import StartRequest, start_in
 from workflow.directives.files import (
     DirectiveDoc,
     DirectiveFileError,
@@ -29,6 +28,7 @@ from workflow.directives.files import (
 )
 from workflow.engine import Engine
 from workflow.errors import DefinitionIssue, NotFound, WorkflowError
+from workflow.hashchain import canonical_json
 from workflow.logs import get_logger
 from workflow.records import Actor, FireResult
 from workflow.store import chain_writer

@@ -83,7 +83,7 @@ class Event:
 
 
 def event_from_row(row: Any) -> Event:
-    """Build an :class:`Event` from a row of ``store.outbox_rows.event_rows``."""
+    """Build an :class:`Event` from a row of ``store.outbox.event_rows``."""
     r: Mapping[str, Any] = row._mapping
     return Event(
         id=int(r["id"]),

@@ -29,7 +29,7 @@ from workflow.events.bus import Event, EventBus, event_from_row
 from workflow.logs import get_logger
 from workflow.records import FireResult
 from workflow.store import chain_writer
-from workflow.store import outbox_rows as rows
+from workflow.store import outbox as rows
 from workflow.store.database import read_transaction
 
 log = get_logger("workflow.events")

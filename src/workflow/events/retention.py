@@ -14,7 +14,7 @@ from workflow.engine import Engine
 from workflow.errors import InvalidInput
 from workflow.logs import get_logger
 from workflow.store import chain_writer
-from workflow.store import outbox_rows as rows
+from workflow.store import outbox as rows
 
 log = get_logger("workflow.events")
 

@@ -7,7 +7,7 @@ pinning the new version), an administrator's event (:func:`append_admin_event`, 
 rule about these rows (what an audit row holds, when timers are cancelled, what an outbox row
 starts as) is therefore written once, and so is the SQL for each dialect.
 
-The rows arrive sealed (``workflow.audit.seal`` computes an audit row's hash beside the chain
+The rows arrive sealed (``workflow.hashchain.seal`` computes an audit row's hash beside the chain
 code); the writer stores them and keeps the instance's ``last_hash`` and ``version`` in step.
 
 Why the driver's cursor: through SQLAlchemy Core each statement cost about as much again as the
@@ -32,8 +32,8 @@ from sqlalchemy import JSON, Table, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from workflow.audit import GENESIS, admin_record
 from workflow.clock import require_aware
+from workflow.hashchain import GENESIS, admin_record
 from workflow.store.tables import admin_events, audit_events, instances, outbox, timers
 from workflow.store.types import UTCDateTime, as_utc
 

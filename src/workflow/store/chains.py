@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workflow.audit import CHAIN_COLUMNS, ChainSource
+from workflow.hashchain import CHAIN_COLUMNS, ChainSource
 from workflow.store.tables import audit_events, instances
 
 _read_instant = datetime.fromisoformat  # what SQLAlchemy reads SQLite's text with

@@ -17,7 +17,6 @@ from sqlalchemy.engine import Connection
 from workflow._effects import apply_effects, check_fields
 from workflow._machine import CompiledMachine, StepContext
 from workflow._schedule import instance_due_at, timer_rows
-from workflow.audit import GENESIS, audit_record
 from workflow.definition import model as m
 from workflow.errors import (
     ConcurrentModification,
@@ -26,6 +25,7 @@ from workflow.errors import (
     PermissionDenied,
     UnknownTrigger,
 )
+from workflow.hashchain import GENESIS, audit_record
 from workflow.records import Actor, FireResult
 from workflow.registry import GuardContext, Registry
 from workflow.store import chain_writer as writer
