@@ -90,25 +90,16 @@ def _cell(value: Any) -> str:
 
 
 def load_json_option(text: str | None, what: str) -> dict[str, Any]:
-    """A JSON object given inline or as ``@file``; a clear error otherwise."""
-    from workflow import InvalidInput
+    """A JSON object given inline or as ``@file`` (read to its limit); a clear error otherwise."""
+    from workflow import MAX_JSON_FILE_BYTES, InvalidInput, parse_json, read_text
 
     if text is None:
         return {}
     source = what
     if text.startswith("@"):
-        source = text[1:]
-        try:
-            with open(source, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise InvalidInput(f"{what}: cannot read {source}: {exc.strerror}") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"{what} is not valid JSON ({source}, line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+        source = f"{what} {text}"
+        text = read_text(text[1:], MAX_JSON_FILE_BYTES, what)
+    value = parse_json(text, source)
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a JSON object")
     return value

@@ -16,6 +16,7 @@ from workflow.errors import (
     DefinitionIssue,
     DeliveryFailed,
     GuardFailed,
+    InputTooLarge,
     InvalidInput,
     MigrationRefused,
     NotFound,
@@ -25,7 +26,13 @@ from workflow.errors import (
     UnknownTrigger,
     WorkflowError,
 )
-from workflow.limits import MAX_PAYLOAD_BYTES
+from workflow.limits import (
+    MAX_JSON_FILE_BYTES,
+    MAX_PAYLOAD_BYTES,
+    parse_json,
+    read_limited,
+    read_text,
+)
 from workflow.records import (
     Actor,
     AuditEvent,
@@ -276,6 +283,7 @@ __all__ = [
     "DEFAULT_URL",
     "EXPORT_FIELDS",
     "GRAPH_FORMATS",
+    "MAX_JSON_FILE_BYTES",
     "MAX_PAYLOAD_BYTES",
     "REPORT_HEADERS",
     "Actor",
@@ -316,6 +324,7 @@ __all__ = [
     "GuardContext",
     "GuardFailed",
     "Highlight",
+    "InputTooLarge",
     "Instance",
     "InstanceMove",
     "InvalidInput",
@@ -374,6 +383,7 @@ __all__ = [
     "migrate_instances",
     "parse_deadline",
     "parse_instant",
+    "parse_json",
     "parse_span",
     "parse_version_ref",
     "path_of",
@@ -381,6 +391,8 @@ __all__ = [
     "publish",
     "read_checkpoint",
     "read_export",
+    "read_limited",
+    "read_text",
     "render_csv",
     "render_graph",
     "render_markdown",

@@ -6,7 +6,7 @@ import hashlib
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -34,6 +34,11 @@ def content_hash(source: bytes | str, filename: str = "<string>") -> str:
     return _digest(data)
 
 
+def document_hash(data: object) -> str:
+    """The content hash of a definition document already parsed (see :func:`content_hash`)."""
+    return _digest(data)
+
+
 def _digest(data: object) -> str:
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
@@ -45,17 +50,18 @@ def stored_definition(
 
     The source passed the whole pipeline at deploy. When its parsed content still has the content
     hash checked then, it is rebuilt without the schema (no pydantic: a one-shot `workflow fire`
-    starts faster); the graph and registry checks run again, as they depend on this process's
-    registry. Otherwise (a changed row, a value only the schema reads, any finding) the whole
-    pipeline runs, and reports exactly what it reports for a new file.
+    starts faster) and only the check that depends on this process runs again (its registry has
+    every guard and effect function named); the graph checks held for this content at deploy.
+    Otherwise (a changed row, a value only the schema reads, any finding) the whole pipeline
+    runs, and reports exactly what it reports for a new file.
     """
-    from workflow.definition.validate import check
+    from workflow.definition.validate import unregistered
     from workflow.definition.yamlsafe import read_yaml
 
     data, _ = read_yaml(source_text, source_file)
     if isinstance(data, dict) and _digest(data) == digest:
         definition = _built(data, source_text, source_file)
-        if definition is not None and not check(definition, names):
+        if definition is not None and not any(True for _ in unregistered(definition, names)):
             return definition
     from workflow.definition.loader import load_text
 
@@ -94,12 +100,31 @@ def validate_definition(path: str | Path, registry: Registry | None = None) -> m
     return definition
 
 
+class NotCompiled(Exception):
+    """A version is needed whose machine this process has not compiled yet.
+
+    Raised inside a write transaction instead of compiling there (a large definition costs its
+    CPU time, and the write lock would be held that long): the engine rolls back, compiles with
+    no transaction open (:meth:`Catalog.compile_stored`), and runs the transaction again.
+    """
+
+    def __init__(self, workflow: str, row: Any) -> None:
+        super().__init__(f"{workflow}@{row.version} is not compiled yet")
+        self.workflow = workflow
+        self.version = int(row.version)
+        self.source_text = str(row.source_text)
+        self.source_file = str(row.source_file)
+        self.content_hash = str(row.content_hash)
+
+
 class Catalog:
     """Deploys definitions and compiles each deployed version once, for every instance."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._machines: dict[tuple[str, int], CompiledMachine] = {}
+        self._definitions: dict[str, m.Definition] = {}
+        """By content hash: versions with the same content share their parsed definition."""
         self._lock = threading.Lock()
 
     @property
@@ -113,12 +138,13 @@ class Catalog:
         conn: Connection,
         definition: m.Definition,
         raw: bytes,
+        digest: str,
         filename: str,
         actor: str,
         now: datetime,
     ) -> DeployResult:
-        """A new version when the content differs from the newest one; else a no-op."""
-        digest = content_hash(raw, filename)
+        """A new version when the content (hashed to ``digest``, before the transaction) differs
+        from the newest one; else a no-op. Nothing here parses or compiles."""
         latest = repo.latest_definition(conn, definition.name)
         if latest is not None and latest.content_hash == digest:
             return DeployResult(definition.name, int(latest.version), digest, created=False)
@@ -156,15 +182,26 @@ class Catalog:
         first instance does not parse the same source again."""
         key = (deployed.workflow, deployed.version)
         with self._lock:
+            self._definitions.setdefault(deployed.content_hash, compiled.definition)
             if key not in self._machines:
                 compiled.content_hash = deployed.content_hash
                 compiled.version = deployed.version
                 self._machines[key] = compiled
 
     def machine(
-        self, conn: Connection, workflow: str, version: int | None, *, startable: bool = True
+        self,
+        conn: Connection,
+        workflow: str,
+        version: int | None,
+        *,
+        startable: bool = True,
+        compile_here: bool = True,
     ) -> CompiledMachine:
-        """The machine of ``workflow@version``; for None the newest (startable) version."""
+        """The machine of ``workflow@version``; for None the newest (startable) version.
+
+        With ``compile_here`` False a version not compiled yet raises :class:`NotCompiled`
+        (the caller holds a write transaction) instead of being compiled on ``conn``.
+        """
         if version is not None:
             # A deployed version never changes: a compiled one needs no query (the fire path).
             cached = self._machines.get((workflow, version))
@@ -184,19 +221,30 @@ class Catalog:
             row = repo.definition_row(conn, workflow, version)
             if row is None:
                 raise NotFound("definition", f"{workflow}@{version}")
-        key = (workflow, int(row.version))
-        compiled = self._machines.get(key)
-        if compiled is None:
-            with self._lock:
-                compiled = self._machines.get(key)
-                if compiled is None:
+        compiled = self._machines.get((workflow, int(row.version)))
+        if compiled is not None:
+            return compiled
+        pending = NotCompiled(workflow, row)
+        if not compile_here:
+            raise pending
+        return self.compile_stored(pending)
+
+    def compile_stored(self, pending: NotCompiled) -> CompiledMachine:
+        """Compile a stored version once per process (its definition once per content hash)."""
+        key = (pending.workflow, pending.version)
+        with self._lock:
+            compiled = self._machines.get(key)
+            if compiled is None:
+                definition = self._definitions.get(pending.content_hash)
+                if definition is None:
                     definition = stored_definition(
-                        row.source_text, row.source_file, row.content_hash, self.names
+                        pending.source_text, pending.source_file, pending.content_hash, self.names
                     )
-                    compiled = CompiledMachine(
-                        definition, row.content_hash, int(row.version), self.registry
-                    )
-                    self._machines[key] = compiled
+                    self._definitions[pending.content_hash] = definition
+                compiled = CompiledMachine(
+                    definition, pending.content_hash, pending.version, self.registry
+                )
+                self._machines[key] = compiled
         return compiled
 
 

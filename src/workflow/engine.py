@@ -7,11 +7,11 @@ outbox row commit together or not at all.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
@@ -26,7 +26,7 @@ from workflow._steps import (
     start_in,
     start_many_in,
 )
-from workflow.catalog import Catalog, deployed_definitions
+from workflow.catalog import Catalog, NotCompiled, deployed_definitions, document_hash
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
 from workflow.errors import (
@@ -71,6 +71,7 @@ from workflow.store.database import (
 from workflow.store.mapping import to_event, to_instance
 
 log = get_logger("workflow")
+T = TypeVar("T")
 
 
 class Engine:
@@ -155,26 +156,27 @@ class Engine:
 
     def deploy(self, path: str | Path, *, actor: str = "admin") -> DeployResult:
         """Deploy a definition file: a new version when its content changed, else a no-op."""
-        file = Path(path)
-        definition = self.validate_file(file)
-        return self._deploy(definition, file.read_bytes(), str(file), actor)
+        from workflow.definition.yamlsafe import read_file
+
+        return self._deploy(read_file(path), str(path), actor)
 
     def deploy_text(
         self, source: str, *, filename: str = "<string>", actor: str = "admin"
     ) -> DeployResult:
         """Deploy a definition given as text (``filename`` names it in messages)."""
-        from workflow.definition.loader import load_text
+        return self._deploy(source.encode("utf-8"), filename, actor)
 
-        definition = load_text(source, filename, names=self.catalog.names)
-        return self._deploy(definition, source.encode("utf-8"), filename, actor)
+    def _deploy(self, raw: bytes, filename: str, actor: str) -> DeployResult:
+        # Parsed, validated and hashed before the write transaction: a large definition costs
+        # its CPU time without holding the write lock (docs/guarantees.md).
+        from workflow.definition.loader import load_document
 
-    def _deploy(
-        self, definition: m.Definition, raw: bytes, filename: str, actor: str
-    ) -> DeployResult:
+        definition, document = load_document(raw, filename, names=self.catalog.names)
+        digest = document_hash(document)
         compiled = self.catalog.compile(definition)  # before the commit: validate = deploy
         now = self.now()
         with self.transaction() as conn:
-            result = self.catalog.deploy(conn, definition, raw, filename, actor, now)
+            result = self.catalog.deploy(conn, definition, raw, digest, filename, actor, now)
         if result.created:
             # only after commit: a rolled-back deploy must leave no machine behind
             self.catalog.remember(compiled, result)
@@ -195,6 +197,10 @@ class Engine:
     def machine_for(self, conn: Connection, workflow: str, version: int | None) -> CompiledMachine:
         """The compiled machine of ``workflow@version`` (the newest startable one for None)."""
         return self.catalog.machine(conn, workflow, version)
+
+    def _compiled(self, conn: Connection, workflow: str, version: int | None) -> CompiledMachine:
+        """:meth:`machine_for` inside :meth:`_run`'s write transaction: never compiles there."""
+        return self.catalog.machine(conn, workflow, version, compile_here=False)
 
     # --- instances ---------------------------------------------------------------------------
 
@@ -218,7 +224,7 @@ class Engine:
         _check_start(workflow, request, idempotency_key)
         return self._run(
             lambda conn, now: start_in(
-                conn, self.machine_for, self.registry, workflow, request, actor, now
+                conn, self._compiled, self.registry, workflow, request, actor, now
             ),
             actor,
             f"start {workflow}",
@@ -230,8 +236,10 @@ class Engine:
     ) -> list[int]:
         """Start many instances in one transaction (all or none); returns their ids."""
         now = self.now()
-        with self.transaction() as conn:
-            ids = start_many_in(conn, self.machine_for, workflow, requests, actor, now)
+        batch = list(requests)
+        ids = self._compiled_then(
+            lambda conn: start_many_in(conn, self._compiled, workflow, batch, actor, now)
+        )
         log.info("instances.started", workflow=workflow, count=len(ids), actor=actor.id)
         return ids
 
@@ -265,7 +273,7 @@ class Engine:
         check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
         try:
             return self._run(
-                lambda conn, now: fire_in(conn, self.machine_for, self.registry, request, now),
+                lambda conn, now: fire_in(conn, self._compiled, self.registry, request, now),
                 actor,
                 f"fire {trigger} on {instance_id}",
                 idempotency_key,
@@ -295,7 +303,7 @@ class Engine:
             instance_id, trigger, Actor.system(), {}, None, expected_version, timer_id
         )
         return self._run(
-            lambda conn, at: fire_in(conn, self.machine_for, self.registry, request, at),
+            lambda conn, at: fire_in(conn, self._compiled, self.registry, request, at),
             request.actor,
             f"fire timer {timer_id}",
             None,
@@ -312,21 +320,26 @@ class Engine:
     ) -> FireResult:
         started = time.perf_counter()
         now = self.now() if at is None else require_aware(at, "now")
-        try:
-            with self.transaction() as conn:
-                if idempotency_key is not None:
-                    seen = repo.idempotent_result(conn, idempotency_key)
-                    if seen is not None:
-                        return self._replay(conn, seen.instance_id, seen.seq)
-                applied: Applied = apply(conn, now)
-                if idempotency_key is not None:
-                    repo.remember_idempotency(
-                        conn, idempotency_key, applied.instance_id, applied.seq, now
-                    )
-                result = applied.result or FireResult(
-                    to_instance(_must(repo.instance_row(conn, applied.instance_id))),
-                    to_event(_must(repo.audit_row(conn, applied.instance_id, applied.seq))),
+
+        def attempt(conn: Connection) -> tuple[FireResult, Applied | None]:
+            if idempotency_key is not None:
+                seen = repo.idempotent_result(conn, idempotency_key)
+                if seen is not None:
+                    return self._replay(conn, seen.instance_id, seen.seq), None
+            applied: Applied = apply(conn, now)
+            if idempotency_key is not None:
+                repo.remember_idempotency(
+                    conn, idempotency_key, applied.instance_id, applied.seq, now
                 )
+            return applied.result or FireResult(
+                to_instance(_must(repo.instance_row(conn, applied.instance_id))),
+                to_event(_must(repo.audit_row(conn, applied.instance_id, applied.seq))),
+            ), applied
+
+        try:
+            result, applied = self._compiled_then(attempt)
+            if applied is None:
+                return result
         except WorkflowError as exc:
             # No message: a guard's refusal quotes the value it saw, which may come from the
             # payload, and payload values are never logged. The caller gets the full error.
@@ -342,6 +355,17 @@ class Engine:
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         return result
+
+    def _compiled_then(self, body: Callable[[Connection], T]) -> T:
+        """``body`` in one write transaction, whose machine lookups (:meth:`_compiled`) never
+        compile: a version not compiled yet rolls the transaction back, is compiled with none
+        open, and ``body`` runs again (each round compiles one more version for the process)."""
+        while True:
+            try:
+                with self.transaction() as conn:
+                    return body(conn)
+            except NotCompiled as pending:
+                self.catalog.compile_stored(pending)
 
     def _replay(self, conn: Connection, instance_id: int, seq: int) -> FireResult:
         return FireResult(

@@ -129,6 +129,16 @@ class InvalidInput(WorkflowError):
     """A caller-supplied value is malformed: bad payload, naive datetime, missing reason."""
 
 
+class InputTooLarge(InvalidInput):
+    """A file or stream holds more than its limit (only the limit and one byte were read)."""
+
+    def __init__(self, source: str, limit: int, what: str = "") -> None:
+        self.source = source
+        self.limit = limit
+        prefix = f"{what}: " if what else ""
+        super().__init__(f"{prefix}{source} is larger than the limit of {limit:,} bytes")
+
+
 class SchemaOutOfDate(WorkflowError):
     """The database schema is not at the revision this code needs."""
 

@@ -5,15 +5,22 @@ cannot hold a NUL character and ``VARCHAR(n)`` refuses longer values, while SQLi
 so identifiers and reasons are checked here, at the boundary, and refused with
 :class:`~workflow.InvalidInput` on both backends. Payload and data values are JSON: a NUL inside
 them is stored as the escape ``\\u0000`` and read back unchanged, so they are not restricted.
+
+Files and streams are read through :func:`read_limited`: at most the limit and one byte, whatever
+``stat`` says (a device, a FIFO or standard input has no size), so ``--payload @/dev/zero`` costs
+one limit of memory and is refused. JSON from outside goes through :func:`parse_json`, which caps
+nesting and the digits of integers before anything recurses over it. docs/guarantees.md lists
+every limit.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from workflow.errors import InvalidInput, NotFound
+from workflow.errors import InputTooLarge, InvalidInput, NotFound
 
 MAX_ACTOR_ID_CHARS = 200
 MAX_UNIT_CHARS = 100
@@ -23,6 +30,27 @@ MAX_NAME_CHARS = 200
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_REASON_CHARS = 4000
 MAX_INSTANCE_ID = 2**63 - 1
+
+# A definition's size: under these a definition validates and deploys in well under two CPU
+# seconds, and every check over it is linear.
+MAX_STATES = 10_000
+MAX_TRANSITIONS = 20_000
+"""Counted once per source state: ``source: [a, b]`` is two, ``source: "*"`` one per non-final
+state; this is what the state machine is built from."""
+MAX_ALTERNATIVES = 32
+"""Transitions sharing one trigger and one source state (tried in order on every fire)."""
+
+# Content read from outside: JSON payloads, data, exports, checkpoints; YAML files.
+MAX_NESTING = 32
+"""Levels of objects and arrays (YAML: mappings and sequences) inside one another."""
+MAX_INT_DIGITS = 30
+"""Digits of one integer: no field needs more, and Python refuses to convert over 4,300."""
+MAX_JSON_FILE_BYTES = 1024 * 1024
+"""A ``--payload @file`` or ``--data @file``, layout included (the object itself: 64 KiB)."""
+MAX_CHECKPOINT_BYTES = 128 * 1024 * 1024
+"""A checkpoint file: about a million chains."""
+MAX_LINE_CHARS = 1024 * 1024
+"""One record (line) of an audit export read back."""
 
 
 def check_text(value: object, what: str, max_chars: int | None = None) -> str:
@@ -67,6 +95,7 @@ def check_json_object(value: object, what: str) -> None:
     """A JSON object of at most :data:`MAX_PAYLOAD_BYTES` once encoded."""
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{what} must be a JSON object")
+    check_nesting(value, what)
     try:
         encoded = json.dumps(
             dict[str, Any](value),
@@ -80,3 +109,96 @@ def check_json_object(value: object, what: str) -> None:
         raise InvalidInput(f"{what} is not JSON: {exc}") from exc
     if len(encoded) > MAX_PAYLOAD_BYTES:
         raise InvalidInput(f"{what} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")
+
+
+def read_limited(path: str | os.PathLike[str], limit: int, what: str = "") -> bytes:
+    """The bytes of the file at ``path``, reading at most ``limit`` + 1 of them.
+
+    Raises :class:`~workflow.errors.InputTooLarge` past ``limit`` and
+    :class:`~workflow.InvalidInput` when the file cannot be read, each naming the file.
+    """
+    try:
+        return read_at_most(path, limit, what)
+    except OSError as exc:
+        prefix = f"{what}: " if what else ""
+        raise InvalidInput(f"{prefix}cannot read {os.fsdecode(path)}: {exc.strerror}") from None
+
+
+def read_at_most(path: str | os.PathLike[str], limit: int, what: str = "") -> bytes:
+    """Like :func:`read_limited`, leaving an :class:`OSError` to the caller's own words."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputTooLarge(os.fsdecode(path), limit, what)
+    return data
+
+
+def read_text(path: str | os.PathLike[str], limit: int, what: str = "") -> str:
+    """:func:`read_limited`, decoded as UTF-8 (:func:`utf8_text`)."""
+    return utf8_text(read_limited(path, limit, what), os.fsdecode(path))
+
+
+def utf8_text(raw: bytes, source: str) -> str:
+    """``raw`` decoded as UTF-8, or :class:`~workflow.InvalidInput` naming the line."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{source}: not valid UTF-8 (line {line}, byte {exc.start + 1})"
+        ) from None
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        digits = len(text.lstrip("-"))
+        raise _TooBig(f"an integer of {digits:,} digits; the limit is {MAX_INT_DIGITS}")
+    return int(text)
+
+
+def _json_constant(name: str) -> float:
+    raise _TooBig(f"{name} is not a JSON number")
+
+
+class _TooBig(ValueError):
+    pass
+
+
+def parse_json(text: str, source: str) -> Any:
+    """JSON text as Python values, refused with :class:`~workflow.InvalidInput` (naming
+    ``source`` and the place) when it is not JSON, nests deeper than :data:`MAX_NESTING` or
+    holds an integer longer than :data:`MAX_INT_DIGITS` digits, NaN or infinity."""
+    try:
+        value = json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except _TooBig as exc:
+        raise InvalidInput(f"{source}: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"{source} nests deeper than {MAX_NESTING} levels") from None
+    check_nesting(value, source)
+    return value
+
+
+def check_nesting(value: object, what: str) -> None:
+    """Refuse containers nested deeper than :data:`MAX_NESTING`, and integers longer than
+    :data:`MAX_INT_DIGITS` digits, walking without recursion (a cycle is cut by the depth)."""
+    bound = 10**MAX_INT_DIGITS
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= bound:
+                raise InvalidInput(
+                    f"{what} holds an integer longer than {MAX_INT_DIGITS} digits (the limit)"
+                )
+            continue
+        if depth >= MAX_NESTING:
+            raise InvalidInput(f"{what} nests deeper than {MAX_NESTING} levels (the limit)")
+        stack.extend((child, depth + 1) for child in children)

@@ -42,7 +42,7 @@ EXPECTED = {
     "undefined_target.yaml": (10, "'limbo' is not defined"),
     "unknown_keys.yaml": (13, "unknown key"),
     "unreachable_state.yaml": (8, "cannot be reached"),
-    "huge.yaml": (None, "the limit is 1,048,576"),
+    "huge.yaml": (None, "the limit of 1,048,576 bytes"),
 }
 
 

@@ -12,7 +12,7 @@ from workflow.definition import model as m
 from workflow.definition.build import to_definition
 from workflow.definition.schema import DefinitionModel
 from workflow.definition.validate import Names, check
-from workflow.definition.yamlsafe import MAX_BYTES, Marks, Path, dotted, read_yaml
+from workflow.definition.yamlsafe import Marks, Path, dotted, read_file, read_yaml
 from workflow.errors import DefinitionError, DefinitionIssue
 
 
@@ -20,6 +20,14 @@ def load_text(
     source: bytes | str, filename: str = "<string>", *, names: Names | None = None
 ) -> m.Definition:
     """Parse and validate one definition; raises :class:`DefinitionError` listing every problem."""
+    return load_document(source, filename, names=names)[0]
+
+
+def load_document(
+    source: bytes | str, filename: str = "<string>", *, names: Names | None = None
+) -> tuple[m.Definition, dict[str, Any]]:
+    """:func:`load_text`, with the parsed document too (what the content hash is taken of, so a
+    deploy parses its file once)."""
     data, marks = read_yaml(source, filename)
     text = source.decode("utf-8") if isinstance(source, bytes) else source
     if not isinstance(data, dict):
@@ -37,28 +45,12 @@ def load_text(
                 for path, message in findings
             ]
         )
-    return definition
+    return definition, data
 
 
 def load_file(path: str | FilePath, *, names: Names | None = None) -> m.Definition:
-    """Read, parse and validate the definition file at ``path``."""
-    file = FilePath(path)
-    try:
-        size = file.stat().st_size
-        if size > MAX_BYTES:
-            raise DefinitionError(
-                [
-                    DefinitionIssue(
-                        str(file), None, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}"
-                    )
-                ]
-            )
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise DefinitionError(
-            [DefinitionIssue(str(file), None, "", f"cannot read: {exc.strerror}")]
-        ) from None
-    return load_text(raw, str(file), names=names)
+    """Read (up to the size limit), parse and validate the definition file at ``path``."""
+    return load_text(read_file(path), str(path), names=names)
 
 
 def schema_issues(

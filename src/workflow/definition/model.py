@@ -239,9 +239,19 @@ class Definition:
     def triggers(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
 
+    @cached_property
+    def transitions_by_source(self) -> Mapping[str, tuple[TransitionSpec, ...]]:
+        """Each source state's transitions out, in declaration order (one pass, not one per
+        question: validation asks it of every state)."""
+        out: dict[str, list[TransitionSpec]] = {}
+        for t in self.transitions:
+            for source in dict.fromkeys(t.sources):
+                out.setdefault(source, []).append(t)
+        return {state: tuple(ts) for state, ts in out.items()}
+
     def transitions_for(self, trigger: str, state: str) -> tuple[TransitionSpec, ...]:
         """The transitions ``trigger`` may take from ``state``, in declaration order."""
-        return tuple(t for t in self.transitions if t.trigger == trigger and state in t.sources)
+        return tuple(t for t in self.transitions_by_source.get(state, ()) if t.trigger == trigger)
 
     def triggers_from(self, state: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(t.trigger for t in self.transitions if state in t.sources))
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions_by_source.get(state, ())))

@@ -12,6 +12,7 @@ from typing import Any
 from workflow.definition import model as m
 from workflow.definition import valuechecks
 from workflow.definition.yamlsafe import Path
+from workflow.limits import MAX_ALTERNATIVES, MAX_STATES, MAX_TRANSITIONS
 
 Finding = tuple[Path, str]
 
@@ -38,13 +39,36 @@ def undefined_states(d: m.Definition, names: Names) -> Iterator[Finding]:
                 yield ("transitions", t.index, "source"), f"source state {source!r} is not defined"
 
 
+def sizes(d: m.Definition, names: Names) -> Iterator[Finding]:
+    """The documented limits (:mod:`workflow.limits`): past them no other check runs."""
+    if len(d.states) > MAX_STATES:
+        yield ("states",), f"{len(d.states):,} states; the limit is {MAX_STATES:,}"
+    edges = sum(len(t.sources) for t in d.transitions)
+    if edges > MAX_TRANSITIONS:
+        yield (
+            ("transitions",),
+            f"{edges:,} transitions (one per source state); the limit is {MAX_TRANSITIONS:,}",
+        )
+        return
+    seen: dict[tuple[str, str], int] = {}
+    for t in d.transitions:
+        for source in dict.fromkeys(t.sources):
+            count = seen[t.trigger, source] = seen.get((t.trigger, source), 0) + 1
+            if count == MAX_ALTERNATIVES + 1:
+                yield (
+                    ("transitions", t.index),
+                    f"more than {MAX_ALTERNATIVES} transitions {t.trigger!r} from {source!r}; "
+                    f"the limit is {MAX_ALTERNATIVES}",
+                )
+
+
 def unreachable_states(d: m.Definition, names: Names) -> Iterator[Finding]:
     reached = {d.initial_state.name}
     frontier = [d.initial_state.name]
     while frontier:
         state = frontier.pop()
-        for t in d.transitions:
-            if state in t.sources and t.dest not in reached:
+        for t in d.transitions_by_source.get(state, ()):
+            if t.dest not in reached:
                 reached.add(t.dest)
                 frontier.append(t.dest)
     for s in d.states:
@@ -54,7 +78,7 @@ def unreachable_states(d: m.Definition, names: Names) -> Iterator[Finding]:
 
 def dead_ends(d: m.Definition, names: Names) -> Iterator[Finding]:
     for s in d.states:
-        if not s.final and not d.triggers_from(s.name):
+        if not s.final and s.name not in d.transitions_by_source:
             yield (
                 ("states", s.name),
                 (f"state {s.name!r} is not final but has no transition out (mark it final: true)"),
@@ -76,15 +100,18 @@ def out_of_final(d: m.Definition, names: Names) -> Iterator[Finding]:
 
 
 def shadowed(d: m.Definition, names: Names) -> Iterator[Finding]:
+    # Only transitions sharing a trigger and a source can shadow one another: comparing within
+    # those groups (at most MAX_ALTERNATIVES each) keeps the check linear in the definition.
+    earlier_ones: dict[tuple[str, str], list[m.TransitionSpec]] = {}
     for later in d.transitions:
-        for earlier in d.transitions[: later.index]:
-            if (
-                earlier.trigger == later.trigger
-                and not earlier.guards
-                and earlier.unit_scope in ("any", later.unit_scope)
-                and set(later.roles) <= set(earlier.roles)
-            ):
-                for source in set(later.sources) & set(earlier.sources):
+        for source in dict.fromkeys(later.sources):
+            group = earlier_ones.setdefault((later.trigger, source), [])
+            for earlier in group:
+                if (
+                    not earlier.guards
+                    and earlier.unit_scope in ("any", later.unit_scope)
+                    and set(later.roles) <= set(earlier.roles)
+                ):
                     yield (
                         ("transitions", later.index),
                         (
@@ -93,6 +120,7 @@ def shadowed(d: m.Definition, names: Names) -> Iterator[Finding]:
                             "no guards, and comes first"
                         ),
                     )
+            group.append(later)
 
 
 def unknown_roles(d: m.Definition, names: Names) -> Iterator[Finding]:
@@ -188,6 +216,29 @@ def value_types(d: m.Definition, names: Names) -> Iterator[Finding]:
     yield from valuechecks.impossible_comparisons(d)
 
 
+def _function_guards(guard: m.Guard) -> Iterator[str]:
+    if isinstance(guard, m.FunctionGuard):
+        yield guard.name
+    elif isinstance(guard, (m.AllOf, m.AnyOf)):
+        for inner in guard.guards:
+            yield from _function_guards(inner)
+    elif isinstance(guard, m.Not):
+        yield from _function_guards(guard.guard)
+
+
+def unregistered(d: m.Definition, names: Names) -> Iterator[Finding]:
+    """Guard and effect functions this process's registry lacks: the one check that depends on
+    the process, not on the content (a stored version whose content hash holds needs no other)."""
+    for t in d.transitions:
+        for g_index, guard in enumerate(t.guards):
+            for name in _function_guards(guard):
+                if name not in names.guards:
+                    yield ("transitions", t.index, "guards", g_index), f"guard {name!r}"
+        for e_index, effect in enumerate(t.effects):
+            if isinstance(effect, m.FunctionEffect) and effect.name not in names.effects:
+                yield ("transitions", t.index, "effects", e_index), f"effect {effect.name!r}"
+
+
 CHECKS: tuple[Callable[[m.Definition, Names], Iterator[Finding]], ...] = (
     undefined_states,
     unreachable_states,
@@ -202,8 +253,10 @@ CHECKS: tuple[Callable[[m.Definition, Names], Iterator[Finding]], ...] = (
 
 
 def check(d: m.Definition, names: Names) -> list[Finding]:
-    """Every finding of every check, in a stable order."""
-    findings: list[Finding] = []
+    """Every finding of every check, in a stable order (only the limits', past them)."""
+    findings: list[Finding] = list(sizes(d, names))
+    if findings:
+        return findings
     graph_ok = not any(True for _ in undefined_states(d, names))
     for rule in CHECKS:
         if not graph_ok and rule in (unreachable_states, dead_ends):

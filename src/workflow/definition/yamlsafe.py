@@ -8,18 +8,23 @@ laughs), duplicate keys, tags beyond plain scalars, collections and nesting deep
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from workflow.errors import DefinitionError, DefinitionIssue
+try:  # libyaml's parser: parsing a 1 MiB file in PyYAML's Python alone costs CPU seconds
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+from workflow.errors import DefinitionError, DefinitionIssue, InputTooLarge
+from workflow.limits import MAX_INT_DIGITS, MAX_NESTING, read_at_most
 
 MAX_BYTES = 1024 * 1024
-MAX_DEPTH = 32
-MAX_INT_DIGITS = 30
-"""Integers longer than this are refused: no field needs them, and Python and JSON readers cap
-the digits they convert (4,300 by default)."""
+MAX_DEPTH = MAX_NESTING
 
 Path = tuple[str | int, ...]
 
@@ -57,38 +62,35 @@ class _Problem(Exception):
         self.message = message
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases, anchors and deep nesting while composing."""
+class _StrictLoader(_Loader):
+    """Parser events, PyYAML's resolver and scalar constructors; its composer is not used (see
+    :func:`_value`)."""
 
-    _depth = 0
 
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        line = event.start_mark.line + 1 if event.start_mark else None
-        if isinstance(event, yaml.AliasEvent):
-            raise _Problem(line, "YAML aliases (*name) are not allowed in definitions")
-        if getattr(event, "anchor", None) is not None:
-            raise _Problem(line, "YAML anchors (&name) are not allowed in definitions")
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Problem(line, f"nesting deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a YAML file, at most :data:`MAX_BYTES` of them (never more is read: a device
+    or a FIFO has no size to check first); a :class:`DefinitionError` naming the file if not."""
+    name = os.fsdecode(path)
+    try:
+        return read_at_most(path, MAX_BYTES)
+    except InputTooLarge:
+        raise _issue(name, None, f"file is larger than the limit of {MAX_BYTES:,} bytes") from None
+    except OSError as exc:
+        raise _issue(name, None, f"cannot read: {exc.strerror}") from None
 
 
 def read_yaml(source: bytes | str, filename: str) -> tuple[object, Marks]:
     """Parse one YAML document into plain Python values and the marks of its keys."""
     raw = source.encode("utf-8") if isinstance(source, str) else source
     if len(raw) > MAX_BYTES:
-        raise _issue(filename, None, f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}")
+        raise _issue(filename, None, f"file is larger than the limit of {MAX_BYTES:,} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise _issue(filename, line, f"not valid UTF-8 (byte {exc.start})") from exc
     try:
+        yaml.reader.Reader(text)  # refuses control characters up front, as libyaml words it not
         loader = _StrictLoader(text)
     except yaml.reader.ReaderError as exc:
         # The reader refuses control characters up front, before the loader exists.
@@ -97,15 +99,14 @@ def read_yaml(source: bytes | str, filename: str) -> tuple[object, Marks]:
         raise _issue(filename, line, message) from None
     marks = Marks()
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise _Problem(1, "the file is empty")
-        return _to_python(loader, node, (), marks), marks
+        return _document(loader, marks), marks
     except _Problem as problem:
         raise _issue(filename, problem.line, problem.message, problem.key) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"YAML syntax error: {exc.problem or exc}"
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own cap, in flow style
+            message = f"nesting deeper than {MAX_DEPTH} levels"
         raise _issue(filename, mark.line + 1 if mark else None, message) from None
     except yaml.YAMLError as exc:
         raise _issue(filename, None, f"YAML error: {exc}") from None
@@ -115,18 +116,62 @@ def read_yaml(source: bytes | str, filename: str) -> tuple[object, Marks]:
         loader.dispose()
 
 
-def _to_python(loader: _StrictLoader, node: Node, path: Path, marks: Marks) -> object:
-    marks.lines.setdefault(path, node.start_mark.line + 1)
-    line = node.start_mark.line + 1
-    if isinstance(node, MappingNode):
-        if node.tag != "tag:yaml.org,2002:map":
-            raise _Problem(line, f"tag {node.tag} is not allowed", _dotted(path))
+def _document(loader: _StrictLoader, marks: Marks) -> object:
+    """The stream's one document, as plain values (PyYAML's composer's checks, in its words)."""
+    loader.get_event()  # the stream's start
+    if loader.check_event(yaml.StreamEndEvent):
+        raise _Problem(1, "the file is empty")
+    start: Any = loader.get_event()  # document start
+    value = _value(loader, (), marks, 1)
+    loader.get_event()  # document end
+    if not loader.check_event(yaml.StreamEndEvent):
+        end: Any = loader.peek_event()
+        raise yaml.composer.ComposerError(
+            "expected a single document in the stream",
+            start.start_mark,
+            "but found another document",
+            end.start_mark,
+        )
+    return value
+
+
+def _value(loader: _StrictLoader, path: Path, marks: Marks, depth: int) -> object:
+    """The value starting at the next event, built straight from the events: no node graph
+    (aliases and anchors are refused, so there is nothing to share), one pass over the file."""
+    event: Any = loader.get_event()
+    line = event.start_mark.line + 1
+    if isinstance(event, yaml.AliasEvent):
+        raise _Problem(line, "YAML aliases (*name) are not allowed in definitions")
+    if event.anchor is not None:
+        raise _Problem(line, "YAML anchors (&name) are not allowed in definitions")
+    if depth > MAX_DEPTH:
+        raise _Problem(line, f"nesting deeper than {MAX_DEPTH} levels")
+    marks.lines.setdefault(path, line)
+    if isinstance(event, yaml.ScalarEvent):
+        tag = _tag(loader, event, ScalarNode, event.value)
+        if tag not in _SCALAR_TAGS:
+            raise _Problem(line, f"tag {tag} is not allowed", _dotted(path))
+        if tag in (_STR, "tag:yaml.org,2002:timestamp"):
+            return str(event.value)
+        return _scalar(loader, ScalarNode(tag, event.value, style=event.style), path, line)
+    if isinstance(event, yaml.SequenceStartEvent):
+        tag = _tag(loader, event, SequenceNode, None)
+        if tag != "tag:yaml.org,2002:seq":
+            raise _Problem(line, f"tag {tag} is not allowed", _dotted(path))
+        items: list[object] = []
+        while not loader.check_event(yaml.SequenceEndEvent):
+            items.append(_value(loader, (*path, len(items)), marks, depth + 1))
+        loader.get_event()
+        return items
+    if isinstance(event, yaml.MappingStartEvent):
+        tag = _tag(loader, event, MappingNode, None)
+        if tag != "tag:yaml.org,2002:map":
+            raise _Problem(line, f"tag {tag} is not allowed", _dotted(path))
         result: dict[str, object] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-                raise _Problem(key_node.start_mark.line + 1, "mapping keys must be plain text")
-            key = str(key_node.value)
-            key_line = key_node.start_mark.line + 1
+        while not loader.check_event(yaml.MappingEndEvent):
+            key = _key(loader)
+            key_event: Any = loader.get_event()
+            key_line = key_event.start_mark.line + 1
             if key in result:
                 first = marks.lines.get((*path, key))
                 raise _Problem(
@@ -135,24 +180,41 @@ def _to_python(loader: _StrictLoader, node: Node, path: Path, marks: Marks) -> o
                     _dotted((*path, key)),
                 )
             marks.lines[(*path, key)] = key_line
-            result[key] = _to_python(loader, value_node, (*path, key), marks)
+            result[key] = _value(loader, (*path, key), marks, depth + 1)
+        loader.get_event()
         return result
-    if isinstance(node, SequenceNode):
-        if node.tag != "tag:yaml.org,2002:seq":
-            raise _Problem(line, f"tag {node.tag} is not allowed", _dotted(path))
-        return [_to_python(loader, item, (*path, i), marks) for i, item in enumerate(node.value)]
-    if isinstance(node, ScalarNode):
-        if node.tag not in _SCALAR_TAGS:
-            raise _Problem(line, f"tag {node.tag} is not allowed", _dotted(path))
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            return str(node.value)
-        return _scalar(loader, node, path)
-    raise _Problem(line, "unsupported YAML node")
+    raise _Problem(line, "unsupported YAML node")  # pragma: no cover - the parser sends none
 
 
-def _scalar(loader: _StrictLoader, node: ScalarNode, path: Path) -> object:
+_STR = "tag:yaml.org,2002:str"
+
+
+def _tag(loader: _StrictLoader, event: Any, kind: type[Node], value: object) -> str:
+    """The event's tag, resolved as PyYAML's composer resolves it."""
+    if event.tag is None or event.tag == "!":
+        implicit = getattr(event, "implicit", True)  # a collection's is one flag, a scalar's two
+        return str(loader.resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+    return str(event.tag)
+
+
+def _key(loader: _StrictLoader) -> str:
+    """The next mapping key (not consumed), which must be a plain scalar."""
+    event: Any = loader.peek_event()
+    line = event.start_mark.line + 1
+    if isinstance(event, yaml.AliasEvent):
+        raise _Problem(line, "YAML aliases (*name) are not allowed in definitions")
+    if event.anchor is not None:
+        raise _Problem(line, "YAML anchors (&name) are not allowed in definitions")
+    if (
+        not isinstance(event, yaml.ScalarEvent)
+        or _tag(loader, event, ScalarNode, event.value) not in _SCALAR_TAGS
+    ):
+        raise _Problem(line, "mapping keys must be plain text")
+    return str(event.value)
+
+
+def _scalar(loader: _StrictLoader, node: ScalarNode, path: Path, line: int) -> object:
     """A plain scalar, refused when it is no JSON value (``.nan``, ``.inf``, 5,000 digits)."""
-    line = node.start_mark.line + 1
     if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
         raise _Problem(
             line,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workflow.definition.loader import schema_issues
-from workflow.definition.yamlsafe import MAX_BYTES, dotted, read_yaml
+from workflow.definition.yamlsafe import dotted, read_file, read_yaml
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput
 
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
@@ -186,16 +186,7 @@ class DirectiveDoc(DirectiveHeading):
 def _read(path: str | Path, what: str) -> tuple[str, object, Any]:
     file = Path(path)
     try:
-        if file.stat().st_size > MAX_BYTES:
-            raise DirectiveFileError(
-                what, [DefinitionIssue(str(file), None, "", f"larger than {MAX_BYTES:,} bytes")]
-            )
-        raw = file.read_bytes()
-    except OSError as exc:
-        issue = DefinitionIssue(str(file), None, "", f"cannot read: {exc.strerror}")
-        raise DirectiveFileError(what, [issue]) from None
-    try:
-        data, marks = read_yaml(raw, str(file))
+        data, marks = read_yaml(read_file(file), str(file))
     except DefinitionError as exc:
         raise DirectiveFileError(what, list(exc.issues)) from None
     return str(file), data, marks

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from workflow.definition.yamlsafe import read_yaml
+from workflow.definition.yamlsafe import read_file, read_yaml
 from workflow.errors import DefinitionError, DeliveryFailed, InvalidInput
 from workflow.events.bus import Event, EventBus
 
@@ -171,9 +171,9 @@ def load_sinks(path: str | Path, bus: EventBus | None = None) -> EventBus:
     """Read a sinks file and register one handler per sink and pattern on ``bus`` (or a new one)."""
     file = Path(path)
     try:
-        source = file.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read sinks file {file}: {exc.strerror}") from exc
+        source = read_file(file)
+    except DefinitionError as exc:
+        raise InvalidInput(f"sinks file {file}: {exc.issues[0].message}") from None
     return sinks_from_text(source, str(file), base=file.parent, bus=bus)
 
 
