@@ -122,6 +122,14 @@ def test_cli_uses_only_the_public_api(path):
     assert not deep, f"{path.name} reaches past the public API: {deep}"
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "cli").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_cli_imports_itself_relatively(path):
+    # the wheel installs cli/ as workflow_cli: an absolute `from cli...` would find nothing there
+    absolute = [m for m in imports_of(path) if m == "cli" or m.startswith("cli.")]
+    assert not absolute, f"{path.name}: import these relatively: {absolute}"
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
 def test_library_never_prints_or_exits(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
