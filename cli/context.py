@@ -15,14 +15,14 @@ if TYPE_CHECKING:
 @dataclass
 class State:
     db_url: str
-    _engine: Any = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
 
     def engine(self, *, check_schema: bool = True) -> Engine:
         from workflow import Engine
 
         if self._engine is None:
             self._engine = Engine.open(self.db_url, check_schema=check_schema)
-        return self._engine  # type: ignore[no-any-return]
+        return self._engine
 
     def actor(self, actor_id: str) -> Actor:
         """The registered actor with its roles and unit (the CLI trusts the registry)."""

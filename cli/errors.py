@@ -11,14 +11,24 @@ INTERNAL = 70  # a bug: please report it (set WORKFLOW_DEBUG=1 for the traceback
 
 
 def exit_code_for(exc: BaseException) -> int:
-    """Map a library error to its exit code, by class name so this module imports nothing heavy."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "ConcurrentModification" in names:
-        return CONFLICT
-    if "AuditError" in names:
-        return TAMPERED
-    if names & {"DefinitionError", "InvalidInput", "SchemaOutOfDate"}:
-        return BAD_INPUT
-    if "WorkflowError" in names:
-        return REFUSED
-    return INTERNAL
+    """Map an error to its exit code: the first of these classes it is an instance of (most
+    specific first); anything that is not a WorkflowError is a bug."""
+    # imported here, so that `workflow --help` does not load the library
+    from workflow import (
+        AuditError,
+        ConcurrentModification,
+        DefinitionError,
+        InvalidInput,
+        SchemaOutOfDate,
+        WorkflowError,
+    )
+
+    codes: tuple[tuple[type[WorkflowError], int], ...] = (
+        (ConcurrentModification, CONFLICT),
+        (AuditError, TAMPERED),
+        (DefinitionError, BAD_INPUT),
+        (InvalidInput, BAD_INPUT),
+        (SchemaOutOfDate, BAD_INPUT),
+        (WorkflowError, REFUSED),
+    )
+    return next((code for cls, code in codes if isinstance(exc, cls)), INTERNAL)

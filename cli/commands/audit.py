@@ -9,6 +9,7 @@ from typing import IO, Any
 import click
 
 from ..context import State, json_option, limit_option, pass_state
+from ..context import state as root_state
 from ..options import since_option, until_option
 
 KEY_ENV = "WORKFLOW_AUDIT_KEY"
@@ -76,7 +77,7 @@ def verify(
     if export_file:
         result = _verify_file(export_file, checkpoint, instance_id)
     else:
-        result = _verify_database(ctx.find_object(State), checkpoint, instance_id)
+        result = _verify_database(root_state(ctx), checkpoint, instance_id)
     if as_json:
         emit_json(result.as_dict())
     else:
@@ -96,7 +97,7 @@ def verify(
         raise AuditError(result.problems)
 
 
-def _verify_database(state: Any, checkpoint: Any, instance_id: int | None) -> Any:
+def _verify_database(state: State, checkpoint: Any, instance_id: int | None) -> Any:
     from workflow import (
         AuditFilter,
         ChainProblem,
@@ -213,7 +214,7 @@ def _event_record(event: Any) -> dict[str, Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one event per line.")
 @pass_state
-def search(state: State, limit: int, as_json: bool, **filters: Any) -> None:
+def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
     """Find audit events across instances by actor, trigger and time range, oldest first.
 
     \b
@@ -266,7 +267,7 @@ def search(state: State, limit: int, as_json: bool, **filters: Any) -> None:
 @click.option("--actor", help="Only events by this actor.")
 @click.option("-o", "--output", default="-", metavar="FILE", help="Write here (default stdout).")
 @pass_state
-def export(state: State, fmt: str, output: str, **filters: Any) -> None:
+def export(state: State, /, fmt: str, output: str, **filters: Any) -> None:
     """Export audit events, streaming, with what is needed to verify them offline.
 
     Every hashed field, each event's hash and its instance's head are exported;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..context import State, by_option, json_option, pass_state
@@ -70,7 +72,7 @@ def deploy(state: State, files: tuple[str, ...], builtin: bool, by: str, as_json
 
     if not files and not builtin:
         raise click.UsageError("give definition FILES, or --builtin for the shipped ones")
-    sources = [*files, *(definition_files() if builtin else [])]
+    sources: list[str | Path] = [*files, *(definition_files() if builtin else [])]
     engine = state.engine()
     results = [engine.deploy(file, actor=by) for file in sources]
     if as_json:

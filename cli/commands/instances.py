@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from workflow import Instance
 
 from ..context import State, actor_option, json_option, limit_option, pass_state
 from ..options import INSTANT
 
 
-def _instance_dict(instance: Any) -> dict[str, Any]:
+def _instance_dict(instance: Instance) -> dict[str, Any]:
     value = asdict(instance)
     value["data"] = dict(instance.data)
     return value

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    import threading
+    from types import FrameType
+
+    from workflow import Engine
 
 from ..context import State, by_option, json_option, limit_option, pass_state
 
@@ -17,7 +25,7 @@ def group() -> None:
     """Durable deadlines and reminders: fire due timers, list timer rows."""
 
 
-def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
     from workflow import parse_span
 
     if value is None:
@@ -66,7 +74,7 @@ def run(
     now_text: str | None,
     worker_id: str | None,
     batch: int,
-    lease: Any,
+    lease: timedelta,
     poll_interval: float,
     as_json: bool,
 ) -> None:
@@ -118,15 +126,15 @@ def run(
     )
 
 
-def _stop_on_signals(stop: Any) -> Any:
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
     """SIGINT/SIGTERM set ``stop`` (finish the timer in hand); a second SIGINT interrupts."""
     import signal
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
-    def handler(signum: int, _frame: Any) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         stop.set()
-        signal.signal(signum, previous[signum])
+        signal.signal(signum, previous[signal.Signals(signum)])
 
     for sig in previous:
         signal.signal(sig, handler)
@@ -181,7 +189,7 @@ def list_(
 
 
 def deadline_rows(
-    engine: Any, overdue: bool, due_within: str | None, filters: dict[str, Any], limit: int
+    engine: Engine, overdue: bool, due_within: str | None, filters: dict[str, Any], limit: int
 ) -> list[Any]:
     """The rows of ``workflow list --overdue`` / ``--due-within SPAN`` (one of the two)."""
     from workflow import due_instances, parse_span
