@@ -16,9 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from bench.common import NOW, TICKET, median, quiet_logs
-from workflow import Actor, Engine, Instance, StartRequest, directive_report, due_instances
+from workflow import Actor, Engine, Instance, StartRequest
+from workflow.directives import directive_report
 from workflow.hashchain import GENESIS, event_hash
 from workflow.store.tables import directives
+from workflow.timers import due_instances
 
 _STAMP = "%Y-%m-%d %H:%M:%S.%f"
 _INSTANCE = (

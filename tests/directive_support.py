@@ -6,7 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from workflow import Actor, Clock, Engine, import_directive, import_units
+from workflow import Actor, Clock, Engine
+from workflow.directives import import_directive, import_units
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = sorted((ROOT / "definitions").glob("*.yaml"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from workflow import Event
+from workflow.events import Event
 
 
 def sample_event(**changes: object) -> Event:

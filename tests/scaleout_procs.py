@@ -186,7 +186,7 @@ def crash(url: str, instance_ids: Sequence[int], point: str, seed: int) -> None:
 
 def tick(url: str, now: Any, worker_id: str, passes: int, barrier: Any, results: Any) -> None:
     """A timer worker: ``passes`` passes of ``run_due_timers`` at ``now``, started together."""
-    from workflow import run_due_timers
+    from workflow.timers import run_due_timers
 
     quiet()
     fired = 0

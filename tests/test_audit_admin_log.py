@@ -11,14 +11,13 @@ from audit_cli_support import run
 from sqlalchemy import delete, text, update
 from sqlalchemy.engine import Connection
 
-from workflow import (
+from workflow import Engine
+from workflow.admin import retire_version, unretire_version
+from workflow.auditing import (
     AuditFilter,
-    Engine,
     admin_log,
     audit_rows,
-    retire_version,
     take_checkpoint,
-    unretire_version,
     verify_admin_log,
     verify_log,
 )

@@ -15,9 +15,9 @@ from audit_cli_support import run
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 
-from workflow import (
+from workflow import Engine
+from workflow.auditing import (
     AuditFilter,
-    Engine,
     audit_rows,
     export_header,
     read_checkpoint,

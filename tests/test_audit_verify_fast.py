@@ -12,14 +12,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from test_audit_tampering import CASES, _drop_append_only_triggers, _rehash
 
-from workflow import (
-    ChainProblem,
-    Engine,
-    audit_rows,
-    headless_chains,
-    instances_without_events,
-    verify_log,
-)
+from workflow import ChainProblem, Engine
+from workflow.auditing import audit_rows, headless_chains, instances_without_events, verify_log
 from workflow.hashchain import format_instant
 from workflow.store.chains import _sqlite_instant, chain_source
 from workflow.store.database import read_transaction

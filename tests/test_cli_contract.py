@@ -101,7 +101,7 @@ def test_json_output_parses_and_has_the_documented_fields(db, args, shape, field
 
 
 def test_export_is_json_lines_with_a_header_and_every_exported_field(db):
-    from workflow import ADMIN_EXPORT_FIELDS, EXPORT_FIELDS
+    from workflow.auditing import ADMIN_EXPORT_FIELDS, EXPORT_FIELDS
 
     result = run(db, "audit", "export")
     header, *records = result.jsonl()

@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 from directive_support import DEFINITIONS, SYSTEM, plan, secretary, sqlite_copy
 
-from workflow import (
-    Actor,
-    Engine,
-    FrozenClock,
-    GuardFailed,
-    PermissionDenied,
-    run_due_timers,
-    validate_definition,
-)
+from workflow import Actor, Engine, FrozenClock, GuardFailed, PermissionDenied, validate_definition
+from workflow.timers import run_due_timers
 
 PLAN_ITEMS = (
     "title",

@@ -20,14 +20,10 @@ from directive_support import (
 )
 from sqlalchemy import func, select
 
-from workflow import (
-    Actor,
+from workflow import Actor, Engine, FrozenClock, NotFound, PermissionDenied
+from workflow.directives import (
     DirectiveConflict,
     DirectiveFileError,
-    Engine,
-    FrozenClock,
-    NotFound,
-    PermissionDenied,
     directive_report,
     import_directive,
     import_units,

@@ -22,10 +22,9 @@ from directive_support import (
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
-from workflow import (
-    Actor,
-    Engine,
-    FrozenClock,
+from cli.simulation import run_demo
+from workflow import Actor, Engine, FrozenClock
+from workflow.directives import (
     directive_report,
     get_directive,
     import_directive,
@@ -33,7 +32,6 @@ from workflow import (
     render_csv,
     render_markdown,
     report_json,
-    run_demo,
 )
 from workflow.directives.files import load_directive
 from workflow.store.tables import instances

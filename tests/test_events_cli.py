@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cli.main import main
-from workflow import EventBus, RetryPolicy, dispatch_pending
+from workflow.events import EventBus, RetryPolicy, dispatch_pending
 
 
 @pytest.fixture

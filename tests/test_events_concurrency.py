@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from workflow import Engine, Event, EventBus, dispatch_pending
+from workflow import Engine
+from workflow.events import Event, EventBus, dispatch_pending
 from workflow.store.tables import outbox
 
 INSTANCES = 6

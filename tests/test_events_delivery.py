@@ -7,12 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from workflow import (
-    Engine,
+from workflow import Engine, InvalidInput, PermissionDenied
+from workflow.events import (
     Event,
     EventBus,
-    InvalidInput,
-    PermissionDenied,
     RetryPolicy,
     dispatch_pending,
     list_events,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from events_support import sample_event as event
 
-from workflow import EventBus, InvalidInput, NextActorNotices, who_acts_next
+from workflow import InvalidInput
+from workflow.events import EventBus, NextActorNotices, who_acts_next
 from workflow.events.bus import Pattern
 
 TOPIC = "plan_drafting.return.returned"

@@ -9,15 +9,15 @@ import pytest
 from cli_runner import run_cli
 from sqlalchemy import select
 
-from workflow import (
+from workflow import InvalidInput
+from workflow.events import (
     EventBus,
-    InvalidInput,
     RetryPolicy,
     dispatch_pending,
     list_events,
     prune_delivered,
+    retention,
 )
-from workflow.events import retention
 from workflow.store.tables import admin_events
 
 

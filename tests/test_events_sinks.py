@@ -12,15 +12,8 @@ from pathlib import Path
 import pytest
 from events_support import sample_event
 
-from workflow import (
-    DeliveryFailed,
-    InvalidInput,
-    WebhookSink,
-    dispatch_pending,
-    list_events,
-    load_sinks,
-    verify_signature,
-)
+from workflow import DeliveryFailed, InvalidInput
+from workflow.events import WebhookSink, dispatch_pending, list_events, load_sinks, verify_signature
 
 SECRET = "s3cret-khóa"
 

@@ -1,30 +1,22 @@
-"""The public API is exactly what ``workflow.__all__`` says; changing it is a decision."""
+"""The public API is what ``workflow.__all__`` and each feature package's ``__all__`` say;
+changing them is a decision. The root holds the engine, its records, errors, clock and registry;
+each feature package is the face of its feature."""
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+
 import workflow
 
-EXPECTED = {
-    "verify_database",
-    "ADMIN_EXPORT_FIELDS",
-    "admin_log_records",
-    "verify_admin_records",
-    "headless_chains",
-    "AdminEvent",
-    "AdminLogVerification",
-    "admin_log",
-    "verify_admin_log",
+ROOT = {
     "Actor",
-    "AdminChange",
     "AuditError",
     "AuditEvent",
-    "AuditFilter",
     "ChainProblem",
-    "Checkpoint",
-    "CheckpointSignatureError",
     "Clock",
     "ConcurrentModification",
-    "CopyReport",
     "DEFAULT_URL",
     "DatabaseOptions",
     "Definition",
@@ -32,142 +24,187 @@ EXPECTED = {
     "DefinitionError",
     "DefinitionIssue",
     "DeliveryFailed",
-    "DemoResult",
     "DeployResult",
     "DeployedDefinition",
     "DiffEntry",
-    "DirectiveConflict",
-    "DirectiveFileError",
-    "DirectiveImport",
-    "DirectiveRecord",
-    "DirectiveReport",
-    "DispatchRun",
-    "EXPORT_FIELDS",
     "Engine",
-    "Event",
-    "EventBus",
-    "ExportFile",
     "FireResult",
     "FrozenClock",
-    "GRAPH_FORMATS",
     "GuardContext",
     "GuardFailed",
-    "Highlight",
-    "Instance",
-    "InstanceMove",
     "InputTooLarge",
+    "Instance",
     "InvalidInput",
-    "ItemStatus",
-    "JsonLinesSink",
-    "LogVerification",
     "MAX_JSON_FILE_BYTES",
     "MAX_PAYLOAD_BYTES",
-    "MigrationPlan",
     "MigrationRefused",
-    "MigrationRequest",
-    "NextActorNotices",
     "NotFound",
-    "OutboxEntry",
     "PermissionDenied",
-    "REPORT_HEADERS",
     "Registry",
-    "RetryPolicy",
     "SchemaOutOfDate",
-    "Snapshot",
     "StartRequest",
     "SystemClock",
-    "TimerInfo",
-    "TimerRun",
     "TransitionNotAllowed",
-    "Unit",
-    "UnitsImport",
     "UnknownTrigger",
     "VerificationReport",
-    "WebhookSink",
     "WorkflowError",
     "__version__",
-    "audit_rows",
-    "claim_due",
-    "copy_database",
-    "count_audit_rows",
     "default_registry",
     "definition_json_schema",
     "diff_definitions",
-    "diff_versions",
-    "directive_report",
-    "dispatch_pending",
-    "drain_due_timers",
-    "due_instances",
-    "export_header",
-    "fire_claimed",
-    "get_directive",
-    "get_event",
-    "import_directive",
-    "import_units",
-    "instances_without_events",
-    "list_events",
-    "list_timers",
-    "list_units",
-    "load_sinks",
-    "migrate_instances",
-    "parse_deadline",
     "parse_instant",
     "parse_json",
     "parse_span",
     "read_limited",
     "read_text",
-    "parse_version_ref",
-    "path_of",
-    "publish",
-    "read_checkpoint",
-    "read_export",
-    "render_csv",
-    "render_graph",
-    "render_markdown",
-    "report_difficulty",
-    "report_json",
-    "report_summary_lines",
-    "report_table_rows",
     "require_aware",
-    "retire_version",
-    "unretire_version",
-    "retry_event",
-    "prune_delivered",
     "retry_on_conflict",
-    "retry_timer",
-    "run_demo",
-    "run_due_timers",
-    "run_worker",
-    "search_audit",
-    "set_workflow_disabled",
-    "state_at",
-    "take_checkpoint",
-    "taken_path",
     "validate_definition",
-    "verify_log",
-    "verify_signature",
-    "who_acts_next",
-    "write_audit_csv",
-    "write_audit_jsonl",
-    "write_checkpoint",
 }
 
+FACES = {
+    "workflow.admin": {
+        "AdminChange",
+        "CopyReport",
+        "InstanceMove",
+        "MigrationPlan",
+        "MigrationRequest",
+        "copy_database",
+        "diff_versions",
+        "migrate_instances",
+        "parse_version_ref",
+        "retire_version",
+        "set_workflow_disabled",
+        "unretire_version",
+    },
+    "workflow.auditing": {
+        "ADMIN_EXPORT_FIELDS",
+        "AdminEvent",
+        "AdminLogVerification",
+        "AuditFilter",
+        "Checkpoint",
+        "CheckpointSignatureError",
+        "EXPORT_FIELDS",
+        "ExportFile",
+        "GRAPH_FORMATS",
+        "Highlight",
+        "LogVerification",
+        "Snapshot",
+        "admin_log",
+        "admin_log_records",
+        "audit_rows",
+        "count_audit_rows",
+        "export_header",
+        "headless_chains",
+        "instances_without_events",
+        "path_of",
+        "read_checkpoint",
+        "read_export",
+        "render_graph",
+        "search_audit",
+        "state_at",
+        "take_checkpoint",
+        "taken_path",
+        "verify_admin_log",
+        "verify_admin_records",
+        "verify_database",
+        "verify_log",
+        "write_audit_csv",
+        "write_audit_jsonl",
+        "write_checkpoint",
+    },
+    "workflow.directives": {
+        "DirectiveConflict",
+        "DirectiveFileError",
+        "DirectiveImport",
+        "DirectiveRecord",
+        "DirectiveReport",
+        "ItemStatus",
+        "REPORT_HEADERS",
+        "Unit",
+        "UnitsImport",
+        "directive_report",
+        "get_directive",
+        "import_directive",
+        "import_units",
+        "list_units",
+        "parse_deadline",
+        "render_csv",
+        "render_markdown",
+        "report_difficulty",
+        "report_json",
+        "report_summary_lines",
+        "report_table_rows",
+    },
+    "workflow.events": {
+        "DispatchRun",
+        "Event",
+        "EventBus",
+        "JsonLinesSink",
+        "NextActorNotices",
+        "OutboxEntry",
+        "RetryPolicy",
+        "WebhookSink",
+        "dispatch_pending",
+        "get_event",
+        "list_events",
+        "load_sinks",
+        "prune_delivered",
+        "publish",
+        "retry_event",
+        "verify_signature",
+        "who_acts_next",
+    },
+    "workflow.timers": {
+        "TimerInfo",
+        "TimerRun",
+        "claim_due",
+        "drain_due_timers",
+        "due_instances",
+        "fire_claimed",
+        "list_timers",
+        "retry_timer",
+        "run_due_timers",
+        "run_worker",
+    },
+}
 
-def test_all_is_pinned():
-    assert set(workflow.__all__) == EXPECTED
+PACKAGES = ["workflow", *FACES]
 
 
-def test_every_exported_name_exists():
-    missing = [name for name in workflow.__all__ if not hasattr(workflow, name)]
-    assert not missing
+def test_root_all_is_pinned():
+    assert set(workflow.__all__) == ROOT
 
 
-def test_every_error_is_a_workflow_error():
-    errors = [
-        getattr(workflow, n)
-        for n in workflow.__all__
-        if isinstance(getattr(workflow, n), type) and issubclass(getattr(workflow, n), Exception)
-    ]
+@pytest.mark.parametrize("face", sorted(FACES))
+def test_feature_all_is_pinned(face):
+    assert set(importlib.import_module(face).__all__) == FACES[face]
+
+
+def test_the_root_stays_a_few_dozen_names():
+    assert len(ROOT) <= 60
+
+
+def test_no_name_has_two_public_homes():
+    homes = [ROOT, *FACES.values()]
+    assert sum(len(h) for h in homes) == len(set().union(*homes))
+
+
+def test_the_demo_is_not_public():
+    assert not {"run_demo", "DemoResult"} & set().union(ROOT, *FACES.values())
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_exported_name_exists(package):
+    module = importlib.import_module(package)
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_exported_error_is_a_workflow_error(package):
+    module = importlib.import_module(package)
+    errors = [getattr(module, n) for n in module.__all__
+              if isinstance(getattr(module, n), type) and issubclass(getattr(module, n), Exception)]
     assert all(issubclass(e, workflow.WorkflowError) for e in errors)
 
 

@@ -7,7 +7,8 @@ import shutil
 import pytest
 from support import PAYMENT
 
-from workflow import Actor, Engine, InvalidInput, path_of, render_graph
+from workflow import Actor, Engine, InvalidInput
+from workflow.auditing import path_of, render_graph
 from workflow.auditing.graphs import to_svg
 from workflow.definition.loader import load_text
 

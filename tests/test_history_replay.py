@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from workflow import InvalidInput, state_at
+from workflow import InvalidInput
+from workflow.auditing import state_at
 
 
 def test_replay_agrees_with_the_live_state_at_every_step(payment, clerk, clock):

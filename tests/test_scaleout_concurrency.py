@@ -143,7 +143,7 @@ def test_timer_workers_in_several_processes_fire_each_timer_once(database_url: s
     from support import START
     from test_timers_basic import DRAFTER, REMINDERS
 
-    from workflow import run_due_timers
+    from workflow.timers import run_due_timers
 
     procs, count = 3, 8
     with Engine.open(database_url) as engine:

@@ -14,7 +14,8 @@ from support import PAYMENT, START
 from test_timers_basic import REMINDERS
 
 from cli.main import main
-from workflow import Actor, Engine, FrozenClock, InvalidInput, copy_database
+from workflow import Actor, Engine, FrozenClock, InvalidInput
+from workflow.admin import copy_database
 from workflow.store.tables import directives, instances, metadata, units
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cli.main import run as cli_run
+from cli.simulation import run_demo
 from workflow import Engine, InvalidInput
-from workflow.directives.demo import run_demo
 from workflow.shipped import DOCS, definition_files, export_examples
 
 ROOT = Path(__file__).resolve().parents[1]

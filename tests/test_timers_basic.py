@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from workflow import Actor, run_due_timers
+from workflow import Actor
 from workflow.store.tables import timers
+from workflow.timers import run_due_timers
 
 REMINDERS = """\
 name: reminders

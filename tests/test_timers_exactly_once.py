@@ -11,11 +11,9 @@ from cli_runner import run_cli
 from sqlalchemy import select
 from versions_fixtures import admin_actions
 
-from workflow import (
-    Actor,
-    ConcurrentModification,
-    InvalidInput,
-    NotFound,
+from workflow import Actor, ConcurrentModification, InvalidInput, NotFound
+from workflow.store.tables import timers
+from workflow.timers import (
     claim_due,
     drain_due_timers,
     fire_claimed,
@@ -24,7 +22,6 @@ from workflow import (
     run_due_timers,
     run_worker,
 )
-from workflow.store.tables import timers
 
 EXPIRY = """\
 name: expiry

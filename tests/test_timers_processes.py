@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workflow import Actor, Engine, StartRequest, drain_due_timers, list_timers, run_due_timers
+from workflow import Actor, Engine, StartRequest
 from workflow.store.tables import audit_events, instances, timers
+from workflow.timers import drain_due_timers, list_timers, run_due_timers
 
 EXPIRY = """\
 name: expiry

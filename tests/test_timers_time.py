@@ -6,19 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workflow import (
-    Actor,
-    DefinitionError,
-    InvalidInput,
-    claim_due,
-    due_instances,
-    list_timers,
-    parse_span,
-    run_due_timers,
-)
+from workflow import Actor, DefinitionError, InvalidInput, parse_span
 from workflow.definition import model as m
 from workflow.definition.durations import calendar_days, parse_duration
 from workflow.definition.zones import shift
+from workflow.timers import claim_due, due_instances, list_timers, run_due_timers
 
 
 def utc(text: str) -> datetime:

@@ -8,11 +8,8 @@ import pytest
 from cli_runner import run_cli
 from versions_fixtures import REVIEW_V1, REVIEW_V2, admin_actions
 
-from workflow import (
-    Actor,
-    InvalidInput,
-    NotFound,
-    diff_definitions,
+from workflow import Actor, InvalidInput, NotFound, diff_definitions
+from workflow.admin import (
     diff_versions,
     parse_version_ref,
     retire_version,

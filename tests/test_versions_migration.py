@@ -8,14 +8,8 @@ from datetime import timedelta
 import pytest
 from versions_fixtures import REVIEW_V1, REVIEW_V2, REVIEW_V3, admin_actions, snapshot, timer_rows
 
-from workflow import (
-    Actor,
-    Engine,
-    InvalidInput,
-    MigrationRefused,
-    MigrationRequest,
-    migrate_instances,
-)
+from workflow import Actor, Engine, InvalidInput, MigrationRefused
+from workflow.admin import MigrationRequest, migrate_instances
 
 DRAFTER = Actor("dana", ["drafter"])
 REVIEWER = Actor("rui", ["reviewer"])
@@ -91,7 +85,7 @@ def test_mapped_state_cancels_old_timers_and_creates_the_new_states(v1_running):
 
 
 def test_timer_created_by_a_migration_fires_under_the_new_version(v1_running, clock):
-    from workflow import run_due_timers
+    from workflow.timers import run_due_timers
 
     engine, _, in_review = v1_running
     engine.deploy_text(REVIEW_V2, filename="review_v2.yaml")
@@ -209,7 +203,7 @@ def test_mapping_must_name_states_of_both_versions(v1_running):
 
 
 def test_migrating_to_a_retired_version_is_refused(v1_running):
-    from workflow import retire_version
+    from workflow.admin import retire_version
 
     engine, _, _ = v1_running
     engine.deploy_text(REVIEW_V2, filename="review_v2.yaml")

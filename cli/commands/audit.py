@@ -66,7 +66,8 @@ def verify(
       workflow audit verify --checkpoint checkpoints/2024-05-01.json
       workflow audit verify --file audit.jsonl --checkpoint checkpoints/2024-05-01.json
     """
-    from workflow import AuditError, read_checkpoint
+    from workflow import AuditError
+    from workflow.auditing import read_checkpoint
 
     from ..output import emit_json, paint
 
@@ -98,9 +99,9 @@ def verify(
 
 
 def _verify_database(state: State, checkpoint: Any, instance_id: int | None) -> Any:
-    from workflow import (
+    from workflow import ChainProblem
+    from workflow.auditing import (
         AuditFilter,
-        ChainProblem,
         audit_rows,
         count_audit_rows,
         headless_chains,
@@ -137,7 +138,8 @@ def _verify_database(state: State, checkpoint: Any, instance_id: int | None) -> 
 
 
 def _verify_file(path: str, checkpoint: Any, instance_id: int | None) -> Any:
-    from workflow import InvalidInput, read_export, verify_admin_records, verify_log
+    from workflow import InvalidInput
+    from workflow.auditing import read_export, verify_admin_records, verify_log
 
     with open(path, encoding="utf-8", newline="") as handle:
         export = read_export(handle, path)
@@ -177,7 +179,7 @@ def _tty() -> bool:
 
 
 def _filter(**values: Any) -> Any:
-    from workflow import AuditFilter
+    from workflow.auditing import AuditFilter
 
     return AuditFilter(**values)
 
@@ -222,7 +224,7 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
       workflow audit search --actor alice --since 2024-05-01 --until 2024-05-31T23:59:59Z
       workflow audit search --trigger approve --json | jq .instance_id
     """
-    from workflow import search_audit
+    from workflow.auditing import search_audit
 
     from ..output import emit_jsonl, table
 
@@ -278,7 +280,7 @@ def export(state: State, /, fmt: str, output: str, **filters: Any) -> None:
       workflow audit export -o audit.jsonl
       workflow audit export --format csv --since 2024-01-01 --actor alice -o alice.csv
     """
-    from workflow import (
+    from workflow.auditing import (
         admin_log_records,
         audit_rows,
         count_audit_rows,
@@ -324,7 +326,7 @@ def checkpoint(state: State, output: str, as_json: bool) -> None:
     Example:
       WORKFLOW_AUDIT_KEY=... workflow audit checkpoint -o /backup/audit-$(date +%F).json
     """
-    from workflow import take_checkpoint, write_checkpoint
+    from workflow.auditing import take_checkpoint, write_checkpoint
 
     from ..output import emit_json
 
@@ -371,7 +373,7 @@ def admin_log(state: State, limit: int, as_json: bool) -> None:
     """
     from dataclasses import asdict
 
-    from workflow import admin_log as read_admin_log
+    from workflow.auditing import admin_log as read_admin_log
 
     from ..output import emit_json, table
 

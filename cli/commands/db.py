@@ -79,7 +79,8 @@ def copy(state: State, target_url: str, as_json: bool) -> None:
     Example:
       workflow --db sqlite:///workflow.db db copy --to postgresql+psycopg://app@db/workflow
     """
-    from workflow import AuditError, copy_database
+    from workflow import AuditError
+    from workflow.admin import copy_database
 
     from ..output import emit_json
 

@@ -23,9 +23,10 @@ def command(db_path: str, quiet: bool) -> None:
       workflow demo
       workflow --db sqlite:///demo.db directive report 19-CV/ĐUK --format markdown
     """
-    from workflow import REPORT_HEADERS, report_summary_lines, report_table_rows, run_demo
+    from workflow.directives import REPORT_HEADERS, report_summary_lines, report_table_rows
 
     from ..output import table
+    from ..simulation import run_demo
 
     result = run_demo(db_path)
     if not quiet:

@@ -29,7 +29,7 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
       workflow units import examples/units.yaml
       workflow directive import examples/19-CV-DUK.yaml
     """
-    from workflow import import_directive
+    from workflow.directives import import_directive
 
     from ..output import emit_json
 
@@ -67,10 +67,10 @@ def report(state: State, number: str, fmt: str, at: str | None) -> None:
     Example:
       workflow directive report 19-CV/ĐUK --format markdown
     """
-    from workflow import REPORT_HEADERS as headers
-    from workflow import (
+    from workflow import parse_instant
+    from workflow.directives import REPORT_HEADERS as headers
+    from workflow.directives import (
         directive_report,
-        parse_instant,
         render_csv,
         render_markdown,
         report_json,
@@ -111,7 +111,7 @@ def units_import(state: State, file: str) -> None:
     Example:
       workflow units import examples/units.yaml
     """
-    from workflow import import_units
+    from workflow.directives import import_units
 
     result = import_units(state.engine(), file)
     click.echo(
@@ -130,7 +130,7 @@ def units_list(state: State, kind: str | None, as_json: bool) -> None:
     Example:
       workflow units list --kind base --json
     """
-    from workflow import list_units
+    from workflow.directives import list_units
 
     from ..output import emit_json, table
 
@@ -158,7 +158,7 @@ def difficulty(
       workflow directive difficulty 19-CV/ĐUK --actor bi_thu.db_dien_luc \\
         --description "Người lao động làm theo ca"
     """
-    from workflow import report_difficulty
+    from workflow.directives import report_difficulty
 
     result = report_difficulty(
         state.engine(),

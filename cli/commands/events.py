@@ -56,7 +56,7 @@ def run(
     import threading
     from datetime import timedelta
 
-    from workflow import RetryPolicy, dispatch_pending, load_sinks
+    from workflow.events import RetryPolicy, dispatch_pending, load_sinks
 
     from ..output import emit_json
 
@@ -110,7 +110,7 @@ def list_(
     Example:
       workflow events list --failed
     """
-    from workflow import list_events
+    from workflow.events import list_events
 
     from ..output import emit_json, table
 
@@ -152,7 +152,7 @@ def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
     Example:
       workflow events retry 42
     """
-    from workflow import retry_event
+    from workflow.events import retry_event
 
     from ..output import emit_json
 
@@ -183,7 +183,8 @@ def prune(state: State, older_than: str, by: str, as_json: bool) -> None:
     Example:
       workflow events prune --older-than 30d
     """
-    from workflow import parse_span, prune_delivered
+    from workflow import parse_span
+    from workflow.events import prune_delivered
 
     from ..output import emit_json
 

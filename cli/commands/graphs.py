@@ -50,7 +50,8 @@ def definition_graph(state: State, name: str, fmt: str, output: str, as_json: bo
       workflow definitions graph plan_drafting > plan.mmd
       workflow definitions graph plan_drafting@2 --format svg -o plan.svg
     """
-    from workflow import InvalidInput, render_graph
+    from workflow import InvalidInput
+    from workflow.auditing import render_graph
 
     workflow, _, version_text = name.partition("@")
     if version_text and not version_text.isdigit():
@@ -84,7 +85,7 @@ def instance_graph(state: State, instance_id: int, fmt: str, output: str, as_jso
       workflow graph 42
       workflow graph 42 --format svg -o case-42.svg
     """
-    from workflow import path_of, render_graph, taken_path
+    from workflow.auditing import path_of, render_graph, taken_path
 
     engine = state.engine()
     instance = engine.get(instance_id)

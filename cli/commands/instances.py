@@ -252,7 +252,7 @@ def history(state: State, instance_id: int, at: Any, as_json: bool) -> None:
 
 
 def _history_at(state: State, instance_id: int, at: Any, as_json: bool) -> None:
-    from workflow import state_at
+    from workflow.auditing import state_at
 
     from ..output import emit_json
 

@@ -90,7 +90,8 @@ def run(
     """
     import threading
 
-    from workflow import drain_due_timers, parse_instant, run_worker
+    from workflow import parse_instant
+    from workflow.timers import drain_due_timers, run_worker
 
     if now_text is not None and not once:
         raise click.UsageError("--now goes with --once (a polling worker follows the real clock)")
@@ -161,7 +162,7 @@ def list_(
     Example:
       workflow timers list --status pending --json
     """
-    from workflow import list_timers
+    from workflow.timers import list_timers
 
     from ..output import emit_json, table
 
@@ -192,7 +193,8 @@ def deadline_rows(
     engine: Engine, overdue: bool, due_within: str | None, filters: dict[str, Any], limit: int
 ) -> list[Any]:
     """The rows of ``workflow list --overdue`` / ``--due-within SPAN`` (one of the two)."""
-    from workflow import due_instances, parse_span
+    from workflow import parse_span
+    from workflow.timers import due_instances
 
     if overdue and due_within is not None:
         raise click.UsageError("give --overdue or --due-within, not both")
@@ -217,7 +219,7 @@ def retry(state: State, timer_id: int, by: str, as_json: bool) -> None:
     Example:
       workflow timers retry 17
     """
-    from workflow import retry_timer
+    from workflow.timers import retry_timer
 
     timer = retry_timer(state.engine(), timer_id, by=by)
     if as_json:

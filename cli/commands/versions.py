@@ -9,7 +9,7 @@ import click
 from ..context import State, by_option, json_option, pass_state
 
 if TYPE_CHECKING:
-    from workflow import AdminChange
+    from workflow.admin import AdminChange
 
 
 def _report(change: AdminChange, as_json: bool, done: str, already: str) -> None:
@@ -35,7 +35,7 @@ def retire(state: State, ref: str, by: str, as_json: bool) -> None:
     Example:
       workflow definitions retire plan_drafting@1
     """
-    from workflow import parse_version_ref, retire_version
+    from workflow.admin import parse_version_ref, retire_version
 
     name, version = parse_version_ref(ref)
     change = retire_version(state.engine(), name, version, actor=by)
@@ -59,7 +59,7 @@ def unretire(state: State, ref: str, by: str, as_json: bool) -> None:
     Example:
       workflow definitions unretire plan_drafting@1
     """
-    from workflow import parse_version_ref, unretire_version
+    from workflow.admin import parse_version_ref, unretire_version
 
     name, version = parse_version_ref(ref)
     change = unretire_version(state.engine(), name, version, actor=by)
@@ -75,7 +75,7 @@ def _switch(disabled: bool) -> click.Command:
     @json_option
     @pass_state
     def command(state: State, name: str, by: str, as_json: bool) -> None:
-        from workflow import set_workflow_disabled
+        from workflow.admin import set_workflow_disabled
 
         change = set_workflow_disabled(state.engine(), name, disabled, actor=by)
         _report(change, as_json, f"{verb}d", f"already {verb}d:")
@@ -106,7 +106,8 @@ def diff(state: State, old: str, new: str, as_json: bool) -> None:
     Example:
       workflow definitions diff plan_drafting@1 plan_drafting@2
     """
-    from workflow import InvalidInput, diff_versions, parse_version_ref
+    from workflow import InvalidInput
+    from workflow.admin import diff_versions, parse_version_ref
 
     from ..output import emit_json
 
@@ -194,7 +195,8 @@ def migrate(
     Example:
       workflow migrate plan_drafting --from 1 --to 2 --map review=checking --dry-run
     """
-    from workflow import MigrationRefused, MigrationRequest, migrate_instances
+    from workflow import MigrationRefused
+    from workflow.admin import MigrationRequest, migrate_instances
 
     from ..output import emit_json
 

@@ -37,18 +37,9 @@ from reference_model import (
 )
 from reliability_support import DatabasePool, count, profile
 
-from workflow import (
-    Actor,
-    Engine,
-    FrozenClock,
-    InvalidInput,
-    MigrationRequest,
-    NotFound,
-    Registry,
-    WorkflowError,
-    migrate_instances,
-    run_due_timers,
-)
+from workflow import Actor, Engine, FrozenClock, InvalidInput, NotFound, Registry, WorkflowError
+from workflow.admin import MigrationRequest, migrate_instances
+from workflow.timers import run_due_timers
 
 LATEST_START = datetime(2021, 3, 1, 8, 0, tzinfo=UTC)
 # Each example starts its clock 30 days before the one before it (and runs for less than that),

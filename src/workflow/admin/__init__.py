@@ -7,3 +7,36 @@ running instances from one definition version to another after checking that eac
 and back) and verifies the audit chains on arrival. These are the operator's verbs, run rarely
 and deliberately, never on the hot path of a transition.
 """
+
+from __future__ import annotations
+
+from workflow.admin.dbcopy import CopyReport, copy_database
+from workflow.admin.migration import (
+    InstanceMove,
+    MigrationPlan,
+    MigrationRequest,
+    migrate_instances,
+)
+from workflow.admin.versions import (
+    AdminChange,
+    diff_versions,
+    parse_version_ref,
+    retire_version,
+    set_workflow_disabled,
+    unretire_version,
+)
+
+__all__ = [
+    "AdminChange",
+    "CopyReport",
+    "InstanceMove",
+    "MigrationPlan",
+    "MigrationRequest",
+    "copy_database",
+    "diff_versions",
+    "migrate_instances",
+    "parse_version_ref",
+    "retire_version",
+    "set_workflow_disabled",
+    "unretire_version",
+]

@@ -7,3 +7,45 @@ instance, with retries; :mod:`~workflow.events.sinks` provides ready handlers (J
 signed webhook) configured from YAML; :mod:`~workflow.events.notices` turns events into
 "who acts next" messages. See ``docs/events.md``.
 """
+
+from __future__ import annotations
+
+from workflow.events.bus import Event, EventBus
+from workflow.events.dispatch import (
+    DispatchRun,
+    OutboxEntry,
+    RetryPolicy,
+    dispatch_pending,
+    get_event,
+    list_events,
+    publish,
+    retry_event,
+)
+from workflow.events.notices import NextActorNotices, who_acts_next
+from workflow.events.retention import prune_delivered
+from workflow.events.sinks import (
+    JsonLinesSink,
+    WebhookSink,
+    load_sinks,
+    verify_signature,
+)
+
+__all__ = [
+    "DispatchRun",
+    "Event",
+    "EventBus",
+    "JsonLinesSink",
+    "NextActorNotices",
+    "OutboxEntry",
+    "RetryPolicy",
+    "WebhookSink",
+    "dispatch_pending",
+    "get_event",
+    "list_events",
+    "load_sinks",
+    "prune_delivered",
+    "publish",
+    "retry_event",
+    "verify_signature",
+    "who_acts_next",
+]

@@ -4,7 +4,8 @@ deadline of 15/09/2020. Returns what happened; the CLI prints it.
 Most units disseminate, draft, sign and archive in time; some are late; one plan is sent back
 for missing content and revised; one unit's difficulty is escalated by a timer to the Standing
 Committee; the Inspection Committee schedules the annual inspection. Reminders and overdue marks
-come from :func:`~workflow.timers.claims.run_due_timers`, as in production.
+come from :func:`workflow.timers.run_due_timers`, as in production. A client of the public
+API like every command; not part of it.
 """
 
 from __future__ import annotations
@@ -17,23 +18,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workflow.clock import FrozenClock
-from workflow.directives.imports import (
+from workflow import Actor, Engine, FrozenClock, NotFound, VerificationReport, WorkflowError
+from workflow.directives import (
+    DirectiveReport,
+    directive_report,
     import_directive,
     import_units,
     list_units,
     report_difficulty,
 )
-from workflow.directives.report import DirectiveReport, directive_report
-from workflow.engine import Engine
-from workflow.errors import NotFound, WorkflowError
-from workflow.events.bus import EventBus
-from workflow.events.dispatch import dispatch_pending
-from workflow.events.notices import NextActorNotices
-from workflow.hashchain import VerificationReport
-from workflow.records import Actor
+from workflow.events import EventBus, NextActorNotices, dispatch_pending
 from workflow.shipped import DIRECTIVE, UNITS, definition_files
-from workflow.timers.claims import run_due_timers
+from workflow.timers import run_due_timers
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NUMBER = "19-CV/ĐUK"
