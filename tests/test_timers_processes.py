@@ -37,7 +37,8 @@ WORKFLOW_CLI = str(Path(sys.executable).parent / "workflow")
 CLAIM_AND_HANG = """\
 import sys
 from datetime import datetime, timedelta
-from workflow import Engine, claim_due
+from workflow import Engine
+from workflow.timers import claim_due
 engine = Engine.open(sys.argv[1])
 now = datetime.fromisoformat(sys.argv[2])
 claims = claim_due(engine, now=now, worker_id="doomed", lease=timedelta(minutes=5))
