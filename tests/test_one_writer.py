@@ -25,7 +25,7 @@ SQL_WRITE = re.compile(
 # The lease queues move timers and outbox rows through their statuses after the chain wrote
 # them (claim, release, deliver, re-queue, prune): their own statements, pinned here.
 QUEUE_WRITES = {
-    ("workflow.timers.claims", "update", "timers"),
+    ("workflow.store.timers", "update", "timers"),
     ("workflow.store.outbox", "update", "outbox"),
     ("workflow.store.outbox", "delete", "outbox"),
 }

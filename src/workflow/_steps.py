@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from workflow._effects import apply_effects, check_fields
 from workflow._machine import CompiledMachine, StepContext
 from workflow._schedule import instance_due_at, timer_rows
@@ -28,6 +26,7 @@ from workflow.errors import (
 from workflow.hashchain import GENESIS, audit_record
 from workflow.records import Actor, FireResult
 from workflow.registry import GuardContext, Registry
+from workflow.store import Connection
 from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
 from workflow.store.mapping import to_event, to_instance

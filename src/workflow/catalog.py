@@ -8,15 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Connection
-
 from workflow._machine import CompiledMachine
 from workflow.definition import model as m
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput, NotFound
 from workflow.hashchain import canonical_json
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
-from workflow.store import chain_writer
+from workflow.store import Connection, chain_writer
 from workflow.store import repository as repo
 
 if TYPE_CHECKING:

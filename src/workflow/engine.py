@@ -186,12 +186,12 @@ class Engine:
     def definition(self, workflow: str, version: int | None = None) -> m.Definition:
         """The deployed definition (the newest version unless one is named)."""
         check_text(workflow, "workflow name")
-        with read_transaction(self.db) as conn:
+        with self.read_transaction() as conn:
             return self.catalog.machine(conn, workflow, version, startable=False).definition
 
     def deployed(self, workflow: str | None = None) -> list[DeployedDefinition]:
         """Every deployed version with its count of live instances."""
-        with read_transaction(self.db) as conn:
+        with self.read_transaction() as conn:
             return deployed_definitions(conn, workflow)
 
     def machine_for(self, conn: Connection, workflow: str, version: int | None) -> CompiledMachine:
@@ -377,7 +377,7 @@ class Engine:
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, instance_id: int) -> Instance:
-        with read_transaction(self.db) as conn:
+        with self.read_transaction() as conn:
             row = repo.instance_row(conn, check_instance_id(instance_id))
         if row is None:
             raise NotFound("instance", instance_id)
@@ -397,7 +397,7 @@ class Engine:
         """Instances matching every filter given, newest first; page with ``before_id``."""
         for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
             check_optional(value, what)
-        with read_transaction(self.db) as conn:
+        with self.read_transaction() as conn:
             rows = repo.instance_rows(
                 conn,
                 workflow=workflow,
@@ -412,7 +412,7 @@ class Engine:
 
     def history(self, instance_id: int) -> list[AuditEvent]:
         """Every audit event of one instance, oldest first."""
-        with read_transaction(self.db) as conn:
+        with self.read_transaction() as conn:
             if repo.instance_row(conn, check_instance_id(instance_id)) is None:
                 raise NotFound("instance", instance_id)
             return [to_event(r) for r in repo.history_rows(conn, instance_id)]
@@ -423,7 +423,7 @@ class Engine:
         """Walk every chain (or one); the report lists the first broken link per chain, the
         administrators' log's first (chain 0) when every chain was walked. ``observe`` sees
         (instance, seq, hash) of every audit row read (to check a checkpoint on the way)."""
-        with read_transaction(self.db, snapshot=True) as conn:
+        with self.read_transaction(snapshot=True) as conn:
             with chain_source(conn, instance_id) as source:
                 report = verify_chains(source, orphans=instance_id is None, observe=observe)
             if instance_id is None:
@@ -456,14 +456,14 @@ class Engine:
 
     def actor(self, actor_id: str) -> Actor:
         check_text(actor_id, "actor id")
-        with read_transaction(self.db) as conn:
+        with self.read_transaction() as conn:
             row = repo.actor_row(conn, actor_id)
         if row is None:
             raise NotFound("actor", actor_id)
         return Actor(row.id, row.roles, row.unit)
 
     def actors(self) -> list[Actor]:
-        with read_transaction(self.db) as conn:
+        with self.read_transaction() as conn:
             return [Actor(r.id, r.roles, r.unit) for r in repo.actor_rows(conn)]
 
     # --- plumbing ----------------------------------------------------------------------------
@@ -471,6 +471,13 @@ class Engine:
     def now(self) -> datetime:
         """The engine clock's time, aware and in UTC."""
         return require_aware(self.clock.now(), "clock time")
+
+    @contextmanager
+    def read_transaction(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        """One read-only transaction for the package's own modules, the twin of
+        :meth:`transaction`; with ``snapshot`` every statement in it sees the same snapshot."""
+        with read_transaction(self.db, snapshot=snapshot) as conn:
+            yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

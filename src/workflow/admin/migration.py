@@ -22,8 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from workflow._machine import CompiledMachine
 from workflow._schedule import instance_due_at, timer_rows
 from workflow.definition import model as m
@@ -32,9 +30,8 @@ from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, MigrationRefused
 from workflow.hashchain import audit_record
 from workflow.logs import get_logger
-from workflow.store import chain_writer, versioning
+from workflow.store import Connection, chain_writer, versioning
 from workflow.store import repository as repo
-from workflow.store.database import read_transaction
 
 log = get_logger("workflow.migration")
 
@@ -140,7 +137,7 @@ def migrate_instances(
         raise InvalidInput(f"--from and --to are both {request.from_version}: nothing to migrate")
     now = engine.now()
     if dry_run:
-        with read_transaction(engine.db) as conn:
+        with engine.read_transaction() as conn:
             plan, _ = _plan(engine, conn, request, now)
         return plan
     with engine.transaction() as conn:

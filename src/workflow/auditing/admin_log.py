@@ -17,7 +17,6 @@ from workflow.auditing.export import ADMIN_EXPORT_FIELDS
 from workflow.engine import Engine
 from workflow.hashchain import ADMIN_CHAIN, ChainProblem, format_instant, verify_admin_rows
 from workflow.store import repository as repo
-from workflow.store.database import read_transaction
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class AdminLogVerification:
 
 def admin_log(engine: Engine, *, limit: int = 100) -> list[AdminEvent]:
     """The latest ``limit`` administrative changes, newest first."""
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         rows = list(repo.admin_event_rows(conn, newest_first=True, limit=limit))
     return [
         AdminEvent(
@@ -69,7 +68,7 @@ def admin_log(engine: Engine, *, limit: int = 100) -> list[AdminEvent]:
 def admin_log_records(engine: Engine) -> Iterator[dict[str, Any]]:
     """The whole administrators' log, oldest first, as export records
     (:data:`~workflow.auditing.export.ADMIN_EXPORT_FIELDS`)."""
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         for row in repo.admin_event_rows(conn):
             record = {name: row[name] for name in ADMIN_EXPORT_FIELDS}
             record["occurred_at"] = format_instant(row["occurred_at"])
@@ -79,7 +78,7 @@ def admin_log_records(engine: Engine) -> Iterator[dict[str, Any]]:
 def verify_admin_log(engine: Engine, checkpoint: Checkpoint | None = None) -> AdminLogVerification:
     """Walk the administrators' chain: every event present, linked and unedited; with a
     checkpoint that recorded it, also not cut short nor rewritten since."""
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         return verify_admin_records(repo.admin_event_rows(conn), checkpoint)
 
 

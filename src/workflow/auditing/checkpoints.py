@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
 from workflow.hashchain import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
-from workflow.store.database import read_transaction
 from workflow.store.tables import admin_events, audit_events
 
 CHECKPOINT_FORMAT = "workflow-audit-checkpoint"
@@ -77,7 +76,7 @@ def take_checkpoint(engine: Engine) -> Checkpoint:
     admin_head = (
         select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
     )
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         admin = conn.execute(admin_head).first()
         chains = tuple(ChainMark(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(query))
     if admin is not None:

@@ -8,22 +8,17 @@ replayed from its own chain: each audit row stores the instance data as it was a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import Select, func, select
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
 from workflow.hashchain import ChainProblem, headless_chain
 from workflow.records import AuditEvent
-from workflow.store.database import read_transaction
+from workflow.store import audit_log, chains
 from workflow.store.mapping import to_event
-from workflow.store.tables import audit_events, instances
-
-STREAM_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,10 @@ class AuditFilter:
         """True when the filter keeps every event of each chain it selects (none cut out)."""
         return self.actor is None and self.trigger is None and not (self.since or self.until)
 
+    def criteria(self) -> dict[str, Any]:
+        """The filter as ``store.audit_log`` takes it: every field, None for "any"."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def as_dict(self) -> dict[str, Any]:
         """The filter as JSON-ready values (instants in ISO-8601 UTC), ``None`` left out."""
         return {
@@ -60,63 +59,23 @@ class AuditFilter:
         }
 
 
-def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
-    for column, value in (
-        (audit_events.c.instance_id, flt.instance_id),
-        (instances.c.directive_id, flt.directive_id),
-        (audit_events.c.workflow, flt.workflow),
-        (audit_events.c.actor, flt.actor),
-        (audit_events.c.trigger, flt.trigger),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if flt.since is not None:
-        query = query.where(audit_events.c.occurred_at >= flt.since)
-    if flt.until is not None:
-        query = query.where(audit_events.c.occurred_at <= flt.until)
-    return query
-
-
 def audit_rows(engine: Engine, flt: AuditFilter | None = None) -> Iterator[Any]:
     """Audit rows with their instance's head (``head_state``, ``head_version``,
     ``head_last_hash``), by (instance, seq), streamed in batches from one read snapshot."""
-    flt = flt or AuditFilter()
-    query = _filtered(
-        select(
-            audit_events,
-            instances.c.state.label("head_state"),
-            instances.c.version.label("head_version"),
-            instances.c.last_hash.label("head_last_hash"),
-        ).join(instances, instances.c.id == audit_events.c.instance_id),
-        flt,
-    ).order_by(audit_events.c.instance_id, audit_events.c.seq)
-    with read_transaction(engine.db) as conn:
-        result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
-        for row in result:
-            yield row._mapping
+    with engine.read_transaction() as conn:
+        yield from audit_log.rows_with_heads(conn, (flt or AuditFilter()).criteria())
 
 
 def count_audit_rows(engine: Engine, flt: AuditFilter | None = None) -> int:
     """How many events :func:`audit_rows` would yield (for a progress bar)."""
-    query = _filtered(
-        select(func.count())
-        .select_from(audit_events)
-        .join(instances, instances.c.id == audit_events.c.instance_id),
-        flt or AuditFilter(),
-    )
-    with read_transaction(engine.db) as conn:
-        return int(conn.execute(query).scalar_one())
+    with engine.read_transaction() as conn:
+        return audit_log.count_rows(conn, (flt or AuditFilter()).criteria())
 
 
 def search(engine: Engine, flt: AuditFilter, *, limit: int | None = None) -> Iterator[AuditEvent]:
     """Audit events across instances matching ``flt``, oldest first, streamed."""
-    query = _filtered(
-        select(audit_events).join(instances, instances.c.id == audit_events.c.instance_id), flt
-    ).order_by(audit_events.c.occurred_at, audit_events.c.instance_id, audit_events.c.seq)
-    if limit is not None:
-        query = query.limit(limit)
-    with read_transaction(engine.db) as conn:
-        for row in conn.execution_options(yield_per=STREAM_BATCH).execute(query):
+    with engine.read_transaction() as conn:
+        for row in audit_log.search_rows(conn, flt.criteria(), limit):
             yield to_event(row)
 
 
@@ -164,19 +123,11 @@ def state_at(engine: Engine, instance_id: int, at: datetime) -> Snapshot:
 
 def instances_without_events(engine: Engine) -> list[int]:
     """Instances whose chain is empty (every event deleted): each is a broken chain."""
-    orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
-    with read_transaction(engine.db) as conn:
-        return [int(r) for r in conn.execute(select(instances.c.id).where(orphan)).scalars()]
+    with engine.read_transaction() as conn:
+        return chains.instances_without_events(conn)
 
 
 def headless_chains(engine: Engine) -> list[ChainProblem]:
     """Chains whose audit events remain while the instance row is gone, one problem each."""
-    gone = ~select(instances.c.id).where(instances.c.id == audit_events.c.instance_id).exists()
-    query = (
-        select(audit_events.c.instance_id)
-        .where(gone)
-        .distinct()
-        .order_by(audit_events.c.instance_id)
-    )
-    with read_transaction(engine.db) as conn:
-        return [headless_chain(int(r)) for r in conn.execute(query).scalars()]
+    with engine.read_transaction() as conn:
+        return [headless_chain(i) for i in audit_log.headless_chain_ids(conn)]

@@ -14,9 +14,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection
-
 from workflow._steps import StartRequest, start_in
 from workflow.directives.files import (
     DirectiveDoc,
@@ -31,9 +28,8 @@ from workflow.errors import DefinitionIssue, NotFound, WorkflowError
 from workflow.hashchain import canonical_json
 from workflow.logs import get_logger
 from workflow.records import Actor, FireResult
-from workflow.store import chain_writer
-from workflow.store.database import read_transaction
-from workflow.store.tables import directives, units
+from workflow.store import Connection, chain_writer
+from workflow.store import directives as stored
 
 log = get_logger("workflow.directives")
 
@@ -115,7 +111,7 @@ def import_units(engine: Engine, path: str | Path) -> UnitsImport:
     parsed = load_units(path)
     created = updated = unchanged = 0
     with engine.transaction() as conn:
-        existing = {r.code: r for r in conn.execute(select(units)).all()}
+        existing = {r.code: r for r in stored.unit_rows(conn)}
         for unit in parsed:
             values = {
                 "name_vi": unit.name_vi,
@@ -125,10 +121,10 @@ def import_units(engine: Engine, path: str | Path) -> UnitsImport:
             }
             row = existing.get(unit.code)
             if row is None:
-                conn.execute(insert(units).values(code=unit.code, **values))
+                stored.insert_unit(conn, unit.code, values)
                 created += 1
             elif any(getattr(row, k) != v for k, v in values.items()):
-                conn.execute(update(units).where(units.c.code == unit.code).values(**values))
+                stored.update_unit(conn, unit.code, values)
                 updated += 1
             else:
                 unchanged += 1
@@ -138,15 +134,13 @@ def import_units(engine: Engine, path: str | Path) -> UnitsImport:
 
 def list_units(engine: Engine, kind: str | None = None) -> list[Unit]:
     """Registered units, by code (only those of ``kind`` when given)."""
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         return _units(conn, kind)
 
 
 def _units(conn: Connection, kind: str | None = None) -> list[Unit]:
-    query = select(units).order_by(units.c.code)
-    if kind is not None:
-        query = query.where(units.c.kind == kind)
-    return [Unit(r.code, r.name_vi, r.name_en, r.kind, r.parent_code) for r in conn.execute(query)]
+    rows = stored.unit_rows(conn, kind)
+    return [Unit(r.code, r.name_vi, r.name_en, r.kind, r.parent_code) for r in rows]
 
 
 # --- directives ----------------------------------------------------------------------------------
@@ -163,24 +157,21 @@ def import_directive(engine: Engine, path: str | Path, *, by: str = "admin") -> 
     actor = Actor(by, (IMPORTER_ROLE,))
     now = engine.now()
     with engine.transaction() as conn:
-        existing = _directive_row(conn, doc.number)
+        existing = stored.directive_row(conn, doc.number)
         if existing is not None:
             if existing.content_hash != digest:
                 raise DirectiveConflict(doc.number, existing.content_hash, digest)
             return DirectiveImport(_record(existing), created=False)
         plan = _fan_out_plan(conn, doc)
-        directive_id = int(
-            conn.execute(
-                insert(directives)
-                .values(
-                    **doc.heading(),
-                    document=doc.document,
-                    content_hash=digest,
-                    imported_at=now,
-                    imported_by=by,
-                )
-                .returning(directives.c.id)
-            ).scalar_one()
+        directive_id = stored.insert_directive(
+            conn,
+            {
+                **doc.heading(),
+                "document": doc.document,
+                "content_hash": digest,
+                "imported_at": now,
+                "imported_by": by,
+            },
         )
         started: dict[str, int] = {}
         for item, unit_codes in plan:
@@ -261,13 +252,9 @@ def _item_data(doc: DirectiveDoc, item: Item, fields: Mapping[str, Any]) -> dict
     return {k: v for k, v in values.items() if k in fields and v is not None}
 
 
-def _directive_row(conn: Connection, number: str) -> Any:
-    return conn.execute(select(directives).where(directives.c.number == number)).first()
-
-
 def directive_in(conn: Connection, number: str) -> DirectiveRecord:
     """The directive ``number`` read on an open connection; raises :class:`NotFound`."""
-    row = _directive_row(conn, number)
+    row = stored.directive_row(conn, number)
     if row is None:
         raise NotFound("directive", number)
     return _record(row)
@@ -280,7 +267,7 @@ def _record(row: Any) -> DirectiveRecord:
 
 def get_directive(engine: Engine, number: str) -> DirectiveRecord:
     """The imported directive with this number; raises :class:`NotFound`."""
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         return directive_in(conn, number)
 
 

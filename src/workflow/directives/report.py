@@ -15,14 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
-
 from workflow.clock import require_aware
 from workflow.directives.imports import DirectiveRecord, directive_in
 from workflow.engine import Engine
-from workflow.store.database import read_transaction
-from workflow.store.tables import instances, units
+from workflow.store import Connection
+from workflow.store import directives as stored
 
 DONE, DONE_LATE, OPEN, OVERDUE = "done", "done_late", "open", "overdue"
 STATUS_LABELS = {
@@ -88,12 +85,10 @@ class DirectiveReport:
 def directive_report(engine: Engine, number: str, *, at: datetime | None = None) -> DirectiveReport:
     """Where every item of directive ``number`` stands at ``at`` (the engine's clock by default)."""
     now = engine.now() if at is None else require_aware(at, "at")
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         record = directive_in(conn, number)
-        names = {r.code: r.name_vi for r in conn.execute(select(units.c.code, units.c.name_vi))}
-        rows = conn.execute(
-            select(instances).where(instances.c.directive_id == record.id).order_by(instances.c.id)
-        ).all()
+        names = stored.unit_names(conn)
+        rows = stored.directive_instance_rows(conn, record.id)
         children: dict[int, list[Any]] = defaultdict(list)
         for row in rows:
             if row.parent_id is not None:

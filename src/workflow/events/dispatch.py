@@ -20,8 +20,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Row
-
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
@@ -30,7 +28,6 @@ from workflow.logs import get_logger
 from workflow.records import FireResult
 from workflow.store import chain_writer
 from workflow.store import outbox as rows
-from workflow.store.database import read_transaction
 
 log = get_logger("workflow.events")
 
@@ -236,7 +233,7 @@ def list_events(
     """Outbox rows, newest first; ``status="dead"`` lists the dead letters."""
     if status is not None and status not in rows.STATUSES:
         raise InvalidInput(f"status {status!r} is not one of {', '.join(rows.STATUSES)}")
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         found = rows.outbox_rows(
             conn, status=status, instance_id=instance_id, limit=limit, before_id=before_id
         )
@@ -245,7 +242,7 @@ def list_events(
 
 def get_event(engine: Engine, outbox_id: int) -> OutboxEntry:
     """One outbox row by id."""
-    with read_transaction(engine.db) as conn:
+    with engine.read_transaction() as conn:
         row = rows.outbox_row(conn, outbox_id)
     if row is None:
         raise NotFound("event", outbox_id)
@@ -273,6 +270,6 @@ def retry_event(engine: Engine, outbox_id: int, *, by: str = "admin") -> OutboxE
     return get_event(engine, outbox_id)
 
 
-def _entry(row: Row[Any]) -> OutboxEntry:
+def _entry(row: Any) -> OutboxEntry:
     # The record's fields are the outbox table's columns, name for name.
     return OutboxEntry(**{f.name: row._mapping[f.name] for f in fields(OutboxEntry)})

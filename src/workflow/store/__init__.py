@@ -1,1 +1,14 @@
-"""Persistence: tables, connections, migrations and the queries the engine runs."""
+"""Persistence: tables, connections, migrations, the one writer and every query the engine runs.
+
+The rest of the library calls this package's functions and never builds a statement. It names
+two things of SQLAlchemy's for them: the open transaction the engine hands out
+(:class:`Connection`, from ``Engine.transaction()`` / ``Engine.read_transaction()``), and
+:data:`DatabaseError`, the family of the database's own failures (a lost connection, a timeout).
+"""
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+DatabaseError = SQLAlchemyError
+
+__all__ = ["Connection", "DatabaseError"]

@@ -127,6 +127,33 @@ def instance_rows(
     return conn.execute(query.order_by(instances.c.id.desc()).limit(limit)).all()
 
 
+def due_instance_rows(
+    conn: Connection,
+    *,
+    since: datetime | None,
+    until: datetime,
+    workflow: str | None,
+    state: str | None,
+    unit: str | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """Live instances whose deadline falls in ``[since, until)`` (from the start of time when
+    ``since`` is None), soonest first."""
+    query = select(instances).where(
+        instances.c.active.is_(True), instances.c.due_at.is_not(None), instances.c.due_at < until
+    )
+    if since is not None:
+        query = query.where(instances.c.due_at >= since)
+    for column, value in (
+        (instances.c.workflow, workflow),
+        (instances.c.state, state),
+        (instances.c.unit, unit),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return conn.execute(query.order_by(instances.c.due_at, instances.c.id).limit(limit)).all()
+
+
 # --- audit ---------------------------------------------------------------------------------------
 
 

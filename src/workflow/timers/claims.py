@@ -18,21 +18,17 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
-
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, NotFound, WorkflowError
 from workflow.logs import get_logger
-from workflow.store import chain_writer
-from workflow.store.database import read_transaction
-from workflow.store.tables import instances, timers
+from workflow.store import DatabaseError, chain_writer
+from workflow.store import timers as stored
 
 log = get_logger("workflow.timers")
 
 DEFAULT_LEASE = timedelta(minutes=5)
-STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
+STATUSES = stored.STATUSES
 
 
 @dataclass(frozen=True)
@@ -101,40 +97,10 @@ def claim_due(
     """Claim up to ``limit`` due timers (pending, or claimed under a lease that has expired)."""
     now = require_aware(now, "now")
     _check_positive(limit, lease)
-    claimable = or_(
-        timers.c.status == "pending",
-        (timers.c.status == "claimed") & (timers.c.lease_expires_at < now),
-    )
-    query = (
-        select(
-            timers.c.id,
-            timers.c.instance_id,
-            timers.c.trigger,
-            timers.c.due_at,
-            instances.c.version,
-        )
-        .join(instances, instances.c.id == timers.c.instance_id)
-        .where(claimable, timers.c.due_at <= now)
-        .order_by(timers.c.due_at, timers.c.id)
-        .limit(limit)
-    )
     with engine.transaction() as conn:
-        if conn.dialect.name == "postgresql":
-            # Lock only the timer rows: instances stay free for people's transitions, and a
-            # row another worker is claiming right now is skipped instead of waited for.
-            query = query.with_for_update(skip_locked=True, of=timers)
-        rows = conn.execute(query).all()
-        if rows:
-            conn.execute(
-                update(timers)
-                .where(timers.c.id.in_([r.id for r in rows]))
-                .values(
-                    status="claimed",
-                    claimed_by=worker_id,
-                    lease_expires_at=now + lease,
-                    attempts=timers.c.attempts + 1,
-                )
-            )
+        rows = stored.claim_due(
+            conn, now=now, owner=worker_id, lease_until=now + lease, limit=limit
+        )
     return [
         ClaimedTimer(int(r.id), int(r.instance_id), r.trigger, r.due_at, int(r.version))
         for r in rows
@@ -205,13 +171,8 @@ def list_timers(
     """Timer rows, soonest due first, optionally only one status or one instance's."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"timer status {status!r} is not one of {', '.join(STATUSES)}")
-    query = _WITH_WORKFLOW.order_by(timers.c.due_at, timers.c.id).limit(limit)
-    if status is not None:
-        query = query.where(timers.c.status == status)
-    if instance_id is not None:
-        query = query.where(timers.c.instance_id == instance_id)
-    with read_transaction(engine.db) as conn:
-        rows = conn.execute(query).all()
+    with engine.read_transaction() as conn:
+        rows = stored.timer_rows(conn, status=status, instance_id=instance_id, limit=limit)
     return [_info(r) for r in rows]
 
 
@@ -224,7 +185,7 @@ def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInf
     """
     now = engine.now()
     with engine.transaction() as conn:
-        row = conn.execute(_WITH_WORKFLOW.where(timers.c.id == timer_id)).first()
+        row = stored.timer_row(conn, timer_id)
         if row is None:
             raise NotFound("timer", timer_id)
         if row.status != "failed":
@@ -236,21 +197,12 @@ def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInf
                 f"timer {timer_id} belongs to state {row.state!r}, which instance "
                 f"{row.instance_id} has left (it is in {row.instance_state!r})"
             )
-        conn.execute(
-            update(timers)
-            .where(timers.c.id == timer_id, timers.c.status == "failed")
-            .values(status="pending", claimed_by=None, lease_expires_at=None, last_error=None)
-        )
+        stored.requeue_failed(conn, timer_id)
         detail = {"instance_id": int(row.instance_id), "trigger": row.trigger}
         chain_writer.append_admin_event(conn, "timer.retry", str(timer_id), by, detail, now)
-        retried = conn.execute(_WITH_WORKFLOW.where(timers.c.id == timer_id)).one()
+        retried = stored.timer_row(conn, timer_id)
     log.info("timer.requeued", timer=timer_id, by=by)
     return _info(retried)
-
-
-_WITH_WORKFLOW = select(
-    timers, instances.c.workflow, instances.c.state.label("instance_state")
-).join(instances, instances.c.id == timers.c.instance_id)
 
 
 def _info(row: Any) -> TimerInfo:
@@ -286,7 +238,7 @@ def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: 
         # hand it back so the next pass sees its current status and version.
         _release(engine, [timer.id], worker_id)
         return "skipped"
-    except SQLAlchemyError:
+    except DatabaseError:
         raise  # the database itself is failing: keep the claim; its lease will expire
     except Exception as exc:
         # Either way retrying will not help: park the timer as failed, with the reason on its
@@ -306,28 +258,12 @@ def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: 
 
 def _release(engine: Engine, timer_ids: list[int], worker_id: str) -> None:
     with engine.transaction() as conn:
-        conn.execute(
-            update(timers)
-            .where(
-                timers.c.id.in_(timer_ids),
-                timers.c.status == "claimed",
-                timers.c.claimed_by == worker_id,
-            )
-            .values(status="pending", claimed_by=None, lease_expires_at=None)
-        )
+        stored.release(conn, timer_ids, worker_id)
 
 
 def _fail(engine: Engine, timer_id: int, worker_id: str, error: str) -> None:
     with engine.transaction() as conn:
-        conn.execute(
-            update(timers)
-            .where(
-                timers.c.id == timer_id,
-                timers.c.status == "claimed",
-                timers.c.claimed_by == worker_id,
-            )
-            .values(status="failed", last_error=error[:2000], lease_expires_at=None)
-        )
+        stored.park_failed(conn, timer_id, worker_id, error)
 
 
 def _check_positive(limit: int, lease: timedelta) -> None:

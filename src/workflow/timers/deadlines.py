@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
 from workflow.records import Instance
-from workflow.store.database import read_transaction
+from workflow.store import repository as repo
 from workflow.store.mapping import to_instance
-from workflow.store.tables import instances
 
 
 def due_instances(
@@ -40,18 +37,14 @@ def due_instances(
     if within is not None and within <= timedelta(0):
         raise InvalidInput("the span of a due-within query must be longer than zero")
     moment = engine.now() if now is None else require_aware(now, "now")
-    query = select(instances).where(instances.c.active.is_(True), instances.c.due_at.is_not(None))
-    if within is None:
-        query = query.where(instances.c.due_at < moment)
-    else:
-        query = query.where(instances.c.due_at >= moment, instances.c.due_at < moment + within)
-    for column, value in (
-        (instances.c.workflow, workflow),
-        (instances.c.state, state),
-        (instances.c.unit, unit),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    query = query.order_by(instances.c.due_at, instances.c.id).limit(limit)
-    with read_transaction(engine.db) as conn:
-        return [to_instance(r) for r in conn.execute(query).all()]
+    with engine.read_transaction() as conn:
+        rows = repo.due_instance_rows(
+            conn,
+            since=None if within is None else moment,
+            until=moment if within is None else moment + within,
+            workflow=workflow,
+            state=state,
+            unit=unit,
+            limit=limit,
+        )
+    return [to_instance(r) for r in rows]

@@ -10,11 +10,10 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from workflow.engine import Engine
 from workflow.errors import WorkflowError
 from workflow.logs import get_logger
+from workflow.store import DatabaseError
 from workflow.timers.claims import (
     DEFAULT_LEASE,
     NOTHING,
@@ -51,7 +50,7 @@ def run_worker(
     while not stop_event.is_set():
         try:
             run = run_due_timers(engine, worker_id=me, limit=batch, lease=lease, stop=stop_event)
-        except (WorkflowError, SQLAlchemyError) as exc:
+        except (WorkflowError, DatabaseError) as exc:
             # Only the class: a database error's text can carry bound parameters (payload values).
             log.warning("worker.pass_failed", worker=me, error=type(exc).__name__)
             stop_event.wait(poll_interval)
