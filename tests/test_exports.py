@@ -152,6 +152,7 @@ FACES = {
         "prune_delivered",
         "publish",
         "retry_event",
+        "run_dispatcher",
         "verify_signature",
         "who_acts_next",
     },

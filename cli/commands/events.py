@@ -54,9 +54,16 @@ def run(
     """
     import signal
     import threading
+    from contextlib import suppress
     from datetime import timedelta
 
-    from workflow.events import RetryPolicy, dispatch_pending, load_sinks
+    from workflow.events import (
+        DispatchRun,
+        RetryPolicy,
+        dispatch_pending,
+        load_sinks,
+        run_dispatcher,
+    )
 
     from ..output import emit_json
 
@@ -64,26 +71,35 @@ def run(
     engine = state.engine()
     policy = RetryPolicy(max_attempts=max_attempts)
     lease = timedelta(seconds=lease_seconds)
+
+    def show(done: DispatchRun) -> None:
+        if as_json:
+            emit_json(asdict(done))
+        elif done.claimed or once:
+            click.echo(
+                f"delivered {done.delivered}, retrying {done.retrying}, dead {done.dead}"
+                + (f", lease lost {done.lost}" if done.lost else "")
+            )
+
+    if once:
+        show(dispatch_pending(engine, bus, worker_id=worker_id, batch=batch, lease=lease,
+                              policy=policy))  # fmt: skip
+        return
     stop = threading.Event()
     # A service manager stops us with SIGTERM: finish the round in hand, then exit cleanly.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.is_set():
-            done = dispatch_pending(
-                engine, bus, worker_id=worker_id, batch=batch, lease=lease, policy=policy
-            )
-            if as_json:
-                emit_json(asdict(done))
-            elif done.claimed or once:
-                click.echo(
-                    f"delivered {done.delivered}, retrying {done.retrying}, dead {done.dead}"
-                    + (f", lease lost {done.lost}" if done.lost else "")
-                )
-            if once:
-                return
-            stop.wait(poll)
-    except KeyboardInterrupt:
-        pass
+    with suppress(KeyboardInterrupt):
+        run_dispatcher(
+            engine,
+            bus,
+            stop,
+            poll,
+            worker_id=worker_id,
+            batch=batch,
+            lease=lease,
+            policy=policy,
+            on_pass=show,
+        )
     click.echo("stopped", err=True)
 
 

@@ -44,7 +44,7 @@ def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> tim
     metavar="ISO",
     help="With --once: the moment to run at, with an offset (2020-09-15T08:00:00+07:00).",
 )
-@click.option("--worker-id", help="Name of this worker in claims (default: host:pid).")
+@click.option("--worker-id", help="Name of this worker in claims (default host:pid:random).")
 @click.option(
     "--batch",
     type=click.IntRange(1, 10_000),

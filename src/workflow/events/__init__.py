@@ -20,6 +20,7 @@ from workflow.events.dispatch import (
     list_events,
     publish,
     retry_event,
+    run_dispatcher,
 )
 from workflow.events.notices import NextActorNotices, who_acts_next
 from workflow.events.retention import prune_delivered
@@ -46,6 +47,7 @@ __all__ = [
     "prune_delivered",
     "publish",
     "retry_event",
+    "run_dispatcher",
     "verify_signature",
     "who_acts_next",
 ]

@@ -13,9 +13,8 @@ an expired lease, a sibling handler that failed): they deduplicate on :attr:`Eve
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,10 +27,9 @@ from workflow.logs import get_logger
 from workflow.records import FireResult
 from workflow.store import chain_writer
 from workflow.store import outbox as rows
+from workflow.workers import DEFAULT_LEASE, default_worker_id, poll_until_stopped
 
 log = get_logger("workflow.events")
-
-DEFAULT_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -93,11 +91,6 @@ class OutboxEntry:
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
-
-
-def default_worker_id() -> str:
-    """``host:pid:random``, unique enough to tell dispatchers' leases apart."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def dispatch_pending(
@@ -164,6 +157,45 @@ def publish(
             "events.publish_deferred", instance=result.instance.id, error=type(exc).__name__
         )
         return DispatchRun()
+
+
+def run_dispatcher(
+    engine: Engine,
+    bus: EventBus,
+    stop_event: threading.Event,
+    poll_interval: float = 2.0,
+    *,
+    worker_id: str | None = None,
+    batch: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+    policy: RetryPolicy | None = None,
+    on_pass: Callable[[DispatchRun], None] | None = None,
+) -> DispatchRun:
+    """Deliver due events until ``stop_event`` is set; returns the totals of the run.
+
+    The timer worker's loop (:func:`workflow.workers.poll_until_stopped`): each pass is a
+    :func:`dispatch_pending` that drains what is due, then the dispatcher waits
+    ``poll_interval`` seconds (waking at once when stopped); a pass that fails on the database
+    is logged and retried after the interval. ``on_pass`` sees each pass's :class:`DispatchRun`.
+    """
+    me = worker_id or default_worker_id()
+    total = DispatchRun()
+
+    def one_pass() -> DispatchRun:
+        return dispatch_pending(engine, bus, worker_id=me, batch=batch, lease=lease, policy=policy)
+
+    def add(run: DispatchRun) -> None:
+        nonlocal total
+        total += run
+        if on_pass is not None:
+            on_pass(run)
+
+    log.info("dispatcher.started", worker=me, batch=batch, lease_s=lease.total_seconds())
+    poll_until_stopped(
+        one_pass, stop_event, poll_interval, worker=me, full=lambda _run: False, on_pass=add
+    )
+    log.info("dispatcher.stopped", worker=me, delivered=total.delivered, dead=total.dead)
+    return total
 
 
 def _call_handlers(bus: EventBus, event: Event) -> list[str]:

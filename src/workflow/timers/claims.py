@@ -11,8 +11,6 @@ applied exactly once, even when a worker dies and its claims are taken again aft
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -24,10 +22,10 @@ from workflow.errors import ConcurrentModification, InvalidInput, NotFound, Work
 from workflow.logs import get_logger
 from workflow.store import DatabaseError, chain_writer
 from workflow.store import timers as stored
+from workflow.workers import DEFAULT_LEASE, default_worker_id
 
 log = get_logger("workflow.timers")
 
-DEFAULT_LEASE = timedelta(minutes=5)
 STATUSES = stored.STATUSES
 
 
@@ -79,11 +77,6 @@ class TimerInfo:
     lease_expires_at: datetime | None
     fired_at: datetime | None
     last_error: str | None
-
-
-def default_worker_id() -> str:
-    """``host:pid``: unique among live workers, readable in ``timers list``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def claim_due(

@@ -1,7 +1,7 @@
 """The long-running timer worker: poll, claim, fire, and stop cleanly when asked.
 
-The loop owns no signal handling (the CLI turns SIGINT/SIGTERM into ``stop_event.set()``): when the
-event is set the timer in hand is finished, the rest of the claim is handed back for other
+The loop is :func:`workflow.workers.poll_until_stopped`, the outbox dispatcher's too: when the
+stop event is set the timer in hand is finished, the rest of the claim is handed back for other
 workers, and :func:`run_worker` returns what it did.
 """
 
@@ -11,16 +11,9 @@ import threading
 from datetime import timedelta
 
 from workflow.engine import Engine
-from workflow.errors import WorkflowError
 from workflow.logs import get_logger
-from workflow.store import DatabaseError
-from workflow.timers.claims import (
-    DEFAULT_LEASE,
-    NOTHING,
-    TimerRun,
-    default_worker_id,
-    run_due_timers,
-)
+from workflow.timers.claims import NOTHING, TimerRun, run_due_timers
+from workflow.workers import DEFAULT_LEASE, default_worker_id, poll_until_stopped
 
 log = get_logger("workflow.worker")
 
@@ -42,23 +35,26 @@ def run_worker(
     connection) is logged and retried after the interval; claims it held expire with their lease.
     The lease must comfortably exceed the time to fire one batch.
     """
-    if poll_interval < 0:
-        raise ValueError("poll_interval is a number of seconds, zero or more")
     me = worker_id or default_worker_id()
     total = NOTHING
-    log.info("worker.started", worker=me, batch=batch, lease_s=lease.total_seconds())
-    while not stop_event.is_set():
-        try:
-            run = run_due_timers(engine, worker_id=me, limit=batch, lease=lease, stop=stop_event)
-        except (WorkflowError, DatabaseError) as exc:
-            # Only the class: a database error's text can carry bound parameters (payload values).
-            log.warning("worker.pass_failed", worker=me, error=type(exc).__name__)
-            stop_event.wait(poll_interval)
-            continue
+
+    def one_pass() -> TimerRun:
+        return run_due_timers(engine, worker_id=me, limit=batch, lease=lease, stop=stop_event)
+
+    def add(run: TimerRun) -> None:
+        nonlocal total
         total += run
         if run.claimed:
             log.info("worker.pass", worker=me, fired=run.fired, failed=run.failed)
-        if run.claimed < batch:
-            stop_event.wait(poll_interval)
+
+    log.info("worker.started", worker=me, batch=batch, lease_s=lease.total_seconds())
+    poll_until_stopped(
+        one_pass,
+        stop_event,
+        poll_interval,
+        worker=me,
+        full=lambda run: run.claimed >= batch,
+        on_pass=add,
+    )
     log.info("worker.stopped", worker=me, fired=total.fired, released=total.released)
     return total
