@@ -66,11 +66,13 @@ class Sizes:
     rss_fires: int
     own_processes: bool = True
     """Verify and the memory figure in fresh processes (False for the smoke run: in this one)."""
+    large_states: int = 10_000
+    """The chain of states of the ``large`` section (the largest the limits allow)."""
 
 
 FULL = Sizes("full", 5, 10_000, 2_000, 2_000, 1_000_000, 5, 10_000, 7, 100_000)
 QUICK = Sizes("quick", 3, 600, 100, 150, 10_000, 5, 1_000, 3, 3_000)
-SMOKE = Sizes("smoke", 1, 40, 20, 10, 500, 2, 50, 1, 100, own_processes=False)
+SMOKE = Sizes("smoke", 1, 40, 20, 10, 500, 2, 50, 1, 100, own_processes=False, large_states=1_000)
 
 
 def quiet_logs() -> None:

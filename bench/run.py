@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy
 import transitions
 
-from bench import fire, peer, processes, scale
+from bench import fire, large, peer, processes, scale
 from bench.common import (
     FULL,
     QUICK,
@@ -38,7 +38,7 @@ from bench.common import (
 )
 
 RESULTS = Path(__file__).with_name("results.json")
-SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss")
+SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss", "large")
 
 # key: (comparison, target, what it is)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -55,6 +55,9 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "cli_help_s": ("<=", 0.3, "workflow --help"),
     "cli_fire_s": ("<=", 0.5, "one workflow fire, end to end"),
     "rss_growth_mb_100k_fires": ("<=", 20.0, "RSS growth over fires on distinct instances"),
+    "large_validate_cpu_s": ("<=", 2.0, "CPU s to validate the 10,000-state chain"),
+    "large_deploy_cpu_s": ("<=", 2.0, "CPU s to deploy it (validate, hash, compile, write)"),
+    "fire_large_vs_small_deviation": ("<=", 0.2, "|fire rate on it ÷ on a 10-state chain - 1|"),
 }
 
 
@@ -213,6 +216,9 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         "directly: the report does not read its document)",
         f"rss_growth_mb_100k_fires: over {sizes.rss_fires:,} fires on distinct instances"
         + ("" if sizes.mode == "full" else " (the issue size is 100,000)"),
+        f"large_*: the chain of {sizes.large_states:,} states of bench/large.py (CPU seconds, "
+        "process_time, median of the runs for validation); fire_large_vs_small: fires on it "
+        "÷ fires on a chain of 10 states, on SQLite, each instance fired once, interleaved runs",
         "cli_*: subprocess wall time of the installed `workflow` script, the library and CLI "
         "byte-compiled first as a wheel install does; compare python_startup_s, a bare "
         "interpreter, in the same run",
@@ -253,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             ("fanout", lambda: bench_fanout(sizes, folder)),
             ("cli", lambda: processes.cli_times(folder, sizes.cli_runs)),
             ("rss", lambda: bench_rss(sizes, folder)),
-        ):
+            ("large", lambda: large.bench_large(
+                sqlite_url(folder, "large.db"), sizes.large_states, sizes.peer_fires, sizes.runs
+            )),
+        ):  # fmt: skip
             if section is None or name not in chosen:
                 continue
             begun = time.perf_counter()

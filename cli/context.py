@@ -46,6 +46,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+ROW_ID = click.IntRange(1, 2**63 - 1)
+"""An id option or argument: what a database key (BIGINT) can hold; past it, a usage error."""
+
 
 def limit_option(what: str) -> Callable[[F], F]:
     """``--limit N``: at most N rows of a list command (1..10,000, default 100)."""

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 import click
 
-from ..context import State, json_option, limit_option, pass_state
+from ..context import ROW_ID, State, json_option, limit_option, pass_state
 from ..context import state as root_state
 from ..options import since_option, until_option
 
@@ -34,7 +34,7 @@ def _open_out(path: str) -> IO[str]:
 
 
 @group.command("verify")
-@click.option("--instance", "instance_id", type=int, help="Verify one instance's chain only.")
+@click.option("--instance", "instance_id", type=ROW_ID, help="Verify one instance's chain only.")
 @click.option(
     "--file",
     "export_file",
@@ -208,11 +208,11 @@ def _event_record(event: Any) -> dict[str, Any]:
 @click.option("--trigger", help="Only events of this trigger (`start` is not a trigger).")
 @since_option
 @until_option
-@click.option("--instance", "instance_id", type=int, help="Only this instance.")
+@click.option("--instance", "instance_id", type=ROW_ID, help="Only this instance.")
 @click.option("--workflow", help="Only instances of this workflow.")
-@click.option("--directive", "directive_id", type=int, help="Only instances of this directive.")
+@click.option("--directive", "directive_id", type=ROW_ID, help="Only instances of this directive.")
 @click.option(
-    "--limit", type=click.IntRange(1), default=1000, show_default=True, help="At most N events."
+    "--limit", type=ROW_ID, default=1000, show_default=True, help="At most N events."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one event per line.")
 @pass_state
@@ -263,8 +263,8 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
 )
 @since_option
 @until_option
-@click.option("--instance", "instance_id", type=int, help="Only this instance.")
-@click.option("--directive", "directive_id", type=int, help="Only instances of this directive.")
+@click.option("--instance", "instance_id", type=ROW_ID, help="Only this instance.")
+@click.option("--directive", "directive_id", type=ROW_ID, help="Only instances of this directive.")
 @click.option("--workflow", help="Only instances of this workflow.")
 @click.option("--actor", help="Only events by this actor.")
 @click.option("-o", "--output", default="-", metavar="FILE", help="Write here (default stdout).")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..context import State, by_option, json_option, pass_state
+from ..context import ROW_ID, State, by_option, json_option, pass_state
 
 
 @click.group("events")
@@ -26,10 +26,22 @@ def group() -> None:
     help="Sinks file (YAML or JSON); env WORKFLOW_EVENT_SINKS.",
 )
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-@click.option("--poll", default=2.0, show_default=True, help="Seconds between passes.")
-@click.option("--batch", default=20, show_default=True, help="Rows leased per round.")
-@click.option("--lease", "lease_seconds", default=300, show_default=True, help="Lease, seconds.")
-@click.option("--max-attempts", default=8, show_default=True, help="Failures before dead.")
+@click.option(
+    "--poll", type=click.FloatRange(0.01, 3600), default=2.0, show_default=True,
+    help="Seconds between passes.",
+)
+@click.option(
+    "--batch", type=click.IntRange(1, 10_000), default=20, show_default=True,
+    help="Rows leased per round.",
+)
+@click.option(
+    "--lease", "lease_seconds", type=click.IntRange(1, 7 * 24 * 3600), default=300,
+    show_default=True, help="Lease, seconds (at most a week).",
+)
+@click.option(
+    "--max-attempts", type=click.IntRange(1, 1000), default=8, show_default=True,
+    help="Failures before dead.",
+)  # fmt: skip
 @click.option("--worker-id", help="Lease owner name (default host:pid:random).")
 @json_option
 @pass_state
@@ -108,8 +120,11 @@ def run(
 @click.option(
     "--status", type=click.Choice(["pending", "leased", "delivered", "dead"]), help="Filter."
 )
-@click.option("--instance", "instance_id", type=int, help="Only this instance's events.")
-@click.option("--limit", default=100, show_default=True, help="At most this many, newest first.")
+@click.option("--instance", "instance_id", type=ROW_ID, help="Only this instance's events.")
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
+    help="At most this many, newest first.",
+)  # fmt: skip
 @json_option
 @pass_state
 def list_(
@@ -157,7 +172,7 @@ def list_(
 
 
 @group.command("retry")
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=ROW_ID)
 @by_option("re-queues it")
 @json_option
 @pass_state

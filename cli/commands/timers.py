@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from workflow import Engine
 
-from ..context import State, by_option, json_option, limit_option, pass_state
+from ..context import ROW_ID, State, by_option, json_option, limit_option, pass_state
 
 STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
 
@@ -149,7 +149,7 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
 
 @group.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only timers with this status.")
-@click.option("--instance", "instance_id", type=int, help="Only this instance's timers.")
+@click.option("--instance", "instance_id", type=ROW_ID, help="Only this instance's timers.")
 @limit_option("timers")
 @json_option
 @pass_state
@@ -208,7 +208,7 @@ def deadline_rows(
 
 
 @group.command("retry")
-@click.argument("timer_id", type=int)
+@click.argument("timer_id", type=ROW_ID)
 @by_option("re-queues it")
 @json_option
 @pass_state

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..context import State, by_option, json_option, pass_state
+from ..context import ROW_ID, State, by_option, json_option, pass_state
 
 if TYPE_CHECKING:
     from workflow.admin import AdminChange
@@ -155,8 +155,8 @@ def _where(clauses: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 @click.command("migrate")
 @click.argument("name")
-@click.option("--from", "from_version", type=int, required=True, help="The version to leave.")
-@click.option("--to", "to_version", type=int, required=True, help="The version to move to.")
+@click.option("--from", "from_version", type=ROW_ID, required=True, help="The version to leave.")
+@click.option("--to", "to_version", type=ROW_ID, required=True, help="The version to move to.")
 @click.option(
     "--map", "maps", multiple=True, metavar="OLD=NEW", help="Move state OLD to NEW (repeatable)."
 )

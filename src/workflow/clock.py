@@ -38,14 +38,36 @@ class FrozenClock:
         return self._now
 
 
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+"""The instants the engine takes (docs/guarantees.md): a century of spans and durations (the
+most the limits allow) from either end stays inside the calendar Python can compute with."""
+
+
+def in_range(moment: datetime) -> datetime | None:
+    """An aware ``moment`` in UTC, or None when it is outside :data:`EARLIEST`..:data:`LATEST`
+    (near year 1 or 9999 an offset alone takes it off the calendar)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return utc if EARLIEST <= utc <= LATEST else None
+
+
 def require_aware(moment: datetime, name: str = "datetime") -> datetime:
-    """Return ``moment`` in UTC, refusing a naive datetime with a clear message."""
+    """Return ``moment`` in UTC, refusing a naive datetime, or one out of range, clearly."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidInput(
             f"{name} {moment.isoformat()} has no time zone; give an aware datetime "
             "(for example 2020-09-15T00:00:00+07:00)"
         )
-    return moment.astimezone(UTC)
+    utc = in_range(moment)
+    if utc is None:
+        raise InvalidInput(
+            f"{name} {moment.isoformat()} is out of range: instants are taken from the year "
+            f"{EARLIEST.year} to {LATEST.year}"
+        )
+    return utc
 
 
 def parse_instant(text: str, name: str = "time") -> datetime:

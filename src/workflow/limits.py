@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
 
 from workflow.errors import InputTooLarge, InvalidInput, NotFound
 
@@ -39,6 +39,10 @@ MAX_TRANSITIONS = 20_000
 state; this is what the state machine is built from."""
 MAX_ALTERNATIVES = 32
 """Transitions sharing one trigger and one source state (tried in order on every fire)."""
+
+MAX_SPAN_DAYS = 36_525
+"""A duration in a definition or a span given to a command (``--due-within``, ``--older-than``,
+``--lease``): at most a hundred years."""
 
 # Content read from outside: JSON payloads, data, exports, checkpoints; YAML files.
 MAX_NESTING = 32
@@ -79,6 +83,13 @@ def check_instance_id(value: object) -> int:
         raise InvalidInput(f"instance id {value!r} is not a whole number")
     if not 0 < value <= MAX_INSTANCE_ID:
         raise NotFound("instance", value)
+    return value
+
+
+def check_row_id(value: object, what: str) -> int:
+    """A whole number a database key can hold (1 to 2**63 - 1), else :class:`InvalidInput`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INSTANCE_ID:
+        raise InvalidInput(f"{what} {value!r} is not an id (a whole number, 1 to 2**63 - 1)")
     return value
 
 
@@ -136,6 +147,25 @@ def read_at_most(path: str | os.PathLike[str], limit: int, what: str = "") -> by
 def read_text(path: str | os.PathLike[str], limit: int, what: str = "") -> str:
     """:func:`read_limited`, decoded as UTF-8 (:func:`utf8_text`)."""
     return utf8_text(read_limited(path, limit, what), os.fsdecode(path))
+
+
+def bounded_lines(handle: IO[str], source: str) -> Iterator[str]:
+    """The lines of a text file, each read up to :data:`MAX_LINE_CHARS` and refused past it
+    (a file with no line break, ``/dev/zero``, is never read whole), or when not UTF-8."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = handle.readline(MAX_LINE_CHARS + 1)
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{source}, line {number}: not valid UTF-8") from None
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS:
+            raise InvalidInput(
+                f"{source}, line {number}: longer than the limit of {MAX_LINE_CHARS:,} characters"
+            )
+        yield line
 
 
 def utf8_text(raw: bytes, source: str) -> str:

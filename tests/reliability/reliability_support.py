@@ -16,6 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -112,8 +113,15 @@ def new_postgres_schema(server_url: str) -> str:
 RUNNER = Path(__file__).resolve().parent / "costed_cli_runs.py"
 
 
-def run_cli(work: Path, db: str, runs: list[list[str]], env: dict[str, str] | None = None) -> dict:
-    """Run each argv through the real CLI in one fresh interpreter (see ``costed_cli_runs.py``)."""
+def run_cli(
+    work: Path,
+    db: str,
+    runs: list[list[str]],
+    env: dict[str, str] | None = None,
+    limits: Callable[[], None] | None = None,
+) -> dict:
+    """Run each argv through the real CLI in one fresh interpreter (see ``costed_cli_runs.py``);
+    ``limits`` runs in the child before it starts (``setrlimit`` caps)."""
     spec, out = work / "spec.json", work / "results.json"
     spec.write_text(json.dumps({"db": db, "runs": runs}), encoding="utf-8")
     subprocess.run(
@@ -121,6 +129,7 @@ def run_cli(work: Path, db: str, runs: list[list[str]], env: dict[str, str] | No
         check=True,
         timeout=240,
         env={**os.environ, **(env or {})},
+        preexec_fn=limits,
     )
     return dict(json.loads(out.read_text(encoding="utf-8")))
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
 from workflow.hashchain import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
+from workflow.limits import MAX_CHECKPOINT_BYTES, parse_json
 from workflow.store.tables import admin_events, audit_events
 
 CHECKPOINT_FORMAT = "workflow-audit-checkpoint"
@@ -113,7 +114,13 @@ def read_checkpoint(handle: IO[str], key: bytes | None, name: str = "checkpoint"
     does not match raises :class:`CheckpointSignatureError`.
     """
     try:
-        document = json.load(handle)
+        text = handle.read(MAX_CHECKPOINT_BYTES + 1)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{name} is not valid UTF-8") from None
+    if len(text) > MAX_CHECKPOINT_BYTES:
+        raise InvalidInput(f"{name} is larger than the limit of {MAX_CHECKPOINT_BYTES:,} bytes")
+    document = parse_json(text, name)
+    try:
         if document.get("format") != CHECKPOINT_FORMAT:
             raise InvalidInput(f"{name} is not a workflow audit checkpoint")
         chains = tuple(
@@ -122,7 +129,7 @@ def read_checkpoint(handle: IO[str], key: bytes | None, name: str = "checkpoint"
         )
         checkpoint = Checkpoint(str(document["created_at"]), chains)
         signature = document.get("signature")
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"{name} is not a readable checkpoint ({exc})") from None
     if not signature:
         return checkpoint

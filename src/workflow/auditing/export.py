@@ -30,6 +30,7 @@ from workflow.hashchain import (
     head_of,
     verify_rows,
 )
+from workflow.limits import bounded_lines, parse_json
 
 EXPORT_FORMAT = "workflow-audit-export"
 EXPORT_VERSION = 1
@@ -137,14 +138,16 @@ class ExportFile:
 
 
 def read_export(handle: IO[str], name: str = "export") -> ExportFile:
-    """Open a JSON Lines or CSV export (told apart by its first line)."""
-    first = handle.readline()
+    """Open a JSON Lines or CSV export (told apart by its first line); each line is read up to
+    :data:`~workflow.limits.MAX_LINE_CHARS` and no further."""
+    lines = bounded_lines(handle, name)
+    first = next(lines, "")
     if first.startswith("{"):
         header = _json_line(first, name, 1)
         if header.get("format") != EXPORT_FORMAT:
             raise InvalidInput(f"{name} is not a workflow audit export (no header record)")
         admin: list[dict[str, Any]] = []
-        return ExportFile(header, _jsonl_events(handle, name, admin), admin)
+        return ExportFile(header, _jsonl_events(lines, name, admin), admin)
     columns = next(csv.reader([first]), [])
     missing = [c for c in EXPORT_FIELDS if c not in columns]
     if missing:
@@ -152,14 +155,11 @@ def read_export(handle: IO[str], name: str = "export") -> ExportFile:
             f"{name} is neither a JSON Lines nor a CSV audit export "
             f"(missing columns: {', '.join(missing)})"
         )
-    return ExportFile({}, _csv_events(handle, columns, name))
+    return ExportFile({}, _csv_events(lines, columns, name))
 
 
 def _json_line(text: str, name: str, number: int) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{name}, line {number}: not JSON ({exc.msg})") from None
+    value = parse_json(text, f"{name}, line {number}")
     if not isinstance(value, dict):
         raise InvalidInput(f"{name}, line {number}: not a JSON object")
     return value
@@ -175,9 +175,9 @@ def _checked(
 
 
 def _jsonl_events(
-    handle: IO[str], name: str, admin: list[dict[str, Any]]
+    lines: Iterator[str], name: str, admin: list[dict[str, Any]]
 ) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(handle, start=2):
+    for number, line in enumerate(lines, start=2):
         if not line.strip():
             continue
         record = _json_line(line, name, number)
@@ -187,8 +187,8 @@ def _jsonl_events(
             yield _checked(record, name, number)
 
 
-def _csv_events(handle: IO[str], columns: list[str], name: str) -> Iterator[dict[str, Any]]:
-    for number, cells in enumerate(csv.reader(handle), start=2):
+def _csv_events(lines: Iterator[str], columns: list[str], name: str) -> Iterator[dict[str, Any]]:
+    for number, cells in enumerate(csv.reader(lines), start=2):
         if len(cells) != len(columns):
             raise InvalidInput(f"{name}, line {number}: {len(cells)} cells for {len(columns)}")
         try:

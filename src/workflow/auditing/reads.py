@@ -16,6 +16,7 @@ from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
 from workflow.hashchain import ChainProblem, headless_chain
+from workflow.limits import check_row_id
 from workflow.records import AuditEvent
 from workflow.store import audit_log, chains
 from workflow.store.mapping import to_event
@@ -34,6 +35,10 @@ class AuditFilter:
     until: datetime | None = None
 
     def __post_init__(self) -> None:
+        for name in ("instance_id", "directive_id"):
+            value = getattr(self, name)
+            if value is not None:
+                check_row_id(value, name)
         for name in ("since", "until"):
             moment = getattr(self, name)
             if moment is not None:

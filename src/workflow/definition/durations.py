@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from workflow.limits import MAX_SPAN_DAYS
+
 _DURATION = re.compile(
     r"^(?P<sign>[-+])?P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -20,14 +22,34 @@ def parse_duration(text: str) -> timedelta:
             "(for example P3D, -P1D, PT12H)"
         )
     parts = match.groupdict()
-    delta = timedelta(
-        weeks=int(parts["weeks"] or 0),
-        days=int(parts["days"] or 0),
-        hours=int(parts["hours"] or 0),
-        minutes=int(parts["minutes"] or 0),
-        seconds=float(parts["seconds"] or 0),
+    delta = _bounded(
+        text,
+        weeks=parts["weeks"],
+        days=parts["days"],
+        hours=parts["hours"],
+        minutes=parts["minutes"],
+        seconds=parts["seconds"],
     )
     return -delta if parts["sign"] == "-" else delta
+
+
+class TooLong(ValueError):
+    """A duration or span past the limit (said as such, not as a misspelling)."""
+
+
+def _bounded(text: str, **amounts: str | None) -> timedelta:
+    """The span the amounts add up to, refused past :data:`~workflow.limits.MAX_SPAN_DAYS`
+    (before Python's own limits turn it into an OverflowError, or 5,000 digits into one)."""
+    too_long = TooLong(f"{text!r} is longer than the limit of {MAX_SPAN_DAYS:,} days")
+    if any(len(value) > 20 for value in amounts.values() if value):
+        raise too_long
+    try:
+        delta = timedelta(**{unit: float(value) for unit, value in amounts.items() if value})
+    except OverflowError:
+        raise too_long from None
+    if delta > timedelta(days=MAX_SPAN_DAYS):
+        raise too_long
+    return delta
 
 
 def calendar_days(text: str) -> int:
@@ -61,10 +83,12 @@ def parse_span(text: str) -> timedelta:
     """A positive span for options: ``3d``, ``12h``, ``30m``, ``45s``, ``2w`` or ISO ``P3D``."""
     match = _SPAN.match(text.strip().lower())
     if match:
-        delta = timedelta(**{_SPAN_UNITS[match["unit"]]: int(match["count"])})
+        delta = _bounded(text, **{_SPAN_UNITS[match["unit"]]: match["count"]})
     else:
         try:
             delta = parse_duration(text)
+        except TooLong:
+            raise
         except ValueError:
             raise ValueError(
                 f"{text!r} is not a span: write 3d, 12h, 30m, 45s, 2w or an ISO duration (P3D)"

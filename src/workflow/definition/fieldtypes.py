@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from workflow.clock import EARLIEST, LATEST, in_range
 from workflow.definition.model import FieldType
 
 
@@ -37,4 +38,8 @@ def type_error(field_type: FieldType, value: object) -> str | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return "must be an ISO-8601 date-time with an offset"
-    return None if moment.tzinfo is not None else "must carry a time zone offset (naive)"
+    if moment.tzinfo is None:
+        return "must carry a time zone offset (naive)"
+    if in_range(moment) is None:
+        return f"is out of range (instants from the year {EARLIEST.year} to {LATEST.year})"
+    return None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from workflow.clock import EARLIEST, LATEST, require_aware
 from workflow.definition.loader import schema_issues
 from workflow.definition.yamlsafe import dotted, read_file, read_yaml
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput
@@ -57,7 +58,12 @@ def parse_deadline(text: str, timezone: str) -> datetime:
                 local = datetime(year, month, day, tzinfo=zone)
             except ValueError as exc:
                 raise ValueError(f"deadline {text!r}: {exc}") from None
-            return (local + extra).astimezone(UTC)
+            try:
+                return require_aware(local + extra, f"deadline {text!r}")
+            except (InvalidInput, OverflowError):
+                raise ValueError(
+                    f"deadline {text!r} is out of range (years {EARLIEST.year} to {LATEST.year})"
+                ) from None
     raise ValueError(
         f"deadline {text!r} is not understood; write it as in the dispatch, "
         "e.g. 'trước ngày 15/9/2020' or 'ngày 15/9/2020'"
