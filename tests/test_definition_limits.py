@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from directive_support import DIRECTIVE, FAN_OUT_WORKFLOWS, deploy, few_units
 from support import PAYMENT
 
 from bench.large import chain_definition
@@ -23,6 +25,7 @@ from workflow.catalog import content_hash, stored_definition
 from workflow.definition import loader
 from workflow.definition.loader import load_text
 from workflow.definition.validate import Names
+from workflow.directives import import_directive, import_units
 from workflow.limits import MAX_ALTERNATIVES, MAX_STATES, MAX_TRANSITIONS
 
 CLERK = Actor("clerk-1", ["clerk"])
@@ -150,6 +153,26 @@ def test_a_deploy_holds_no_connection_while_it_validates(
     assert seen == [0]
     other, instance_id = bystander
     assert other.get(instance_id).version == 2  # the bystander's fire went through meanwhile
+
+
+def test_a_directive_import_compiles_before_it_opens_its_transaction(
+    database_url: str, clock: Any, tmp_path: Path
+) -> None:
+    with Engine.open(database_url, clock=clock) as deployer:
+        deploy(deployer, *FAN_OUT_WORKFLOWS)
+        import_units(deployer, few_units(tmp_path))
+    with Engine.open(database_url, clock=clock) as fresh:  # a new process: nothing compiled
+        seen: list[int] = []
+        real_compile = fresh.catalog.compile_stored
+
+        def compile_stored(pending: Any) -> Any:
+            seen.append(fresh.db.pool.checkedout())
+            return real_compile(pending)
+
+        fresh.catalog.compile_stored = compile_stored  # type: ignore[method-assign]
+        assert import_directive(fresh, DIRECTIVE).created
+    assert seen
+    assert set(seen) == {0}
 
 
 def test_a_first_fire_compiles_a_stored_version_with_no_transaction_open(

@@ -10,7 +10,7 @@ import click
 if TYPE_CHECKING:
     from workflow import Instance
 
-from ..context import State, actor_option, json_option, limit_option, pass_state
+from ..context import ROW_ID, State, actor_option, json_option, limit_option, pass_state
 from ..options import INSTANT
 
 
@@ -65,7 +65,9 @@ def start(
 @actor_option
 @click.option("--payload", metavar="JSON|@FILE", help="The call's payload, a JSON object.")
 @click.option("--reason", help="Why (required by some transitions).")
-@click.option("--expected-version", type=int, help="Refuse unless the instance is at this version.")
+@click.option(
+    "--expected-version", type=ROW_ID, help="Refuse unless the instance is at this version."
+)
 @click.option("--idempotency-key", help="Repeat-safe key: a retry returns the first result.")
 @json_option
 @pass_state

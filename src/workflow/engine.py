@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -187,7 +187,20 @@ class Engine:
         """The deployed definition (the newest version unless one is named)."""
         check_text(workflow, "workflow name")
         with self.read_transaction() as conn:
-            return self.catalog.machine(conn, workflow, version, startable=False).definition
+            try:
+                return self.catalog.machine(
+                    conn, workflow, version, startable=False, compile_here=False
+                ).definition
+            except NotCompiled as pending:
+                waiting = pending
+        return self.catalog.compile_stored(waiting).definition  # no connection held meanwhile
+
+    def compile_ahead(self, workflow: str, version: int | None = None) -> None:
+        """Compile ``workflow@version`` (the newest for None) now, with no transaction open, if
+        it is deployed: for a caller about to open its own write transaction, so that nothing is
+        compiled inside it. Whatever is wrong is left for that transaction to report."""
+        with suppress(WorkflowError):
+            self.definition(workflow, version)
 
     def deployed(self, workflow: str | None = None) -> list[DeployedDefinition]:
         """Every deployed version with its count of live instances."""

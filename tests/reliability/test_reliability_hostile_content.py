@@ -105,6 +105,7 @@ CASES: list[Case] = [
     ("timers list --instance 2**63", lambda f, i: ["timers", "list", "--instance", BIG], 2, "--instance"),
     ("timers retry 2**63", lambda f, i: ["timers", "retry", BIG], 2, "TIMER_ID"),
     ("events retry 2**63", lambda f, i: ["events", "retry", BIG], 2, "EVENT_ID"),
+    ("fire --expected-version 2**63", lambda f, i: ["fire", str(i), "close", "--actor", "clerk-1", "--expected-version", BIG], 2, "--expected-version"),
     ("migrate --from 2**63", lambda f, i: ["migrate", "eventful", "--from", BIG, "--to", "1", "--dry-run"], 2, "--from"),
 ]
 

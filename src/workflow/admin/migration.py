@@ -140,6 +140,8 @@ def migrate_instances(
         with engine.read_transaction() as conn:
             plan, _ = _plan(engine, conn, request, now)
         return plan
+    for version in (request.from_version, request.to_version):
+        engine.compile_ahead(request.workflow, version)  # not inside the transaction below
     with engine.transaction() as conn:
         plan, rows = _plan(engine, conn, request, now)
         if plan.problems:

@@ -155,6 +155,8 @@ def import_directive(engine: Engine, path: str | Path, *, by: str = "admin") -> 
     doc = load_directive(path)
     digest = document_hash(doc)
     actor = Actor(by, (IMPORTER_ROLE,))
+    for workflow in dict.fromkeys(item.workflow for item in doc.items):
+        engine.compile_ahead(workflow)  # not inside the transaction below
     now = engine.now()
     with engine.transaction() as conn:
         existing = stored.directive_row(conn, doc.number)
