@@ -325,7 +325,7 @@ class Engine:
 
     def _run(
         self,
-        apply: Any,
+        apply: Callable[[Connection, datetime], Applied],
         actor: Actor,
         action: str,
         idempotency_key: str | None,
