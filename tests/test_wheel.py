@@ -13,6 +13,7 @@ import importlib.metadata
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -57,12 +58,22 @@ def _pip_install(python: Path, *requirements: str, find_links: Path) -> None:
         _run(command)
 
 
+def _build(kind: str, out: Path, source: Path) -> Path:
+    """Build a ``wheel`` or an ``sdist`` of ``source`` into ``out`` (the development backend)."""
+    done = _run([sys.executable, "-c", f"import sys; from hatchling.build import build_{kind}; "
+                 f"print(build_{kind}(sys.argv[1]))", str(out)], cwd=source)
+    return out / done.stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
-    """The wheel, built from the checkout with the build backend installed for development."""
+    """The wheel, built the way `python -m build` does: an sdist of the checkout, then a wheel
+    from the unpacked sdist (so the links in src/ must survive the sdist)."""
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-c", "import sys; from hatchling.build import build_wheel; "
-          "build_wheel(sys.argv[1])", str(out)], cwd=ROOT)
+    sdist = _build("sdist", out, ROOT)
+    with tarfile.open(sdist) as archive:
+        archive.extractall(out, filter="data")
+    _build("wheel", out, out / sdist.name.removesuffix(".tar.gz"))
     return out
 
 
