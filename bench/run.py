@@ -217,8 +217,9 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         f"rss_growth_mb_100k_fires: over {sizes.rss_fires:,} fires on distinct instances"
         + ("" if sizes.mode == "full" else " (the issue size is 100,000)"),
         f"large_*: the chain of {sizes.large_states:,} states of bench/large.py (CPU seconds, "
-        "process_time, median of the runs for validation); fire_large_vs_small: fires on it "
-        "÷ fires on a chain of 10 states, on SQLite, each instance fired once, interleaved runs",
+        "process_time; validation the median of the runs in full mode, one run otherwise); "
+        "fire_large_vs_small: fires on it ÷ fires on a chain of 10 states, on SQLite, each "
+        "instance fired once, interleaved runs",
         "cli_*: subprocess wall time of the installed `workflow` script, the library and CLI "
         "byte-compiled first as a wheel install does; compare python_startup_s, a bare "
         "interpreter, in the same run",
@@ -260,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             ("cli", lambda: processes.cli_times(folder, sizes.cli_runs)),
             ("rss", lambda: bench_rss(sizes, folder)),
             ("large", lambda: large.bench_large(
-                sqlite_url(folder, "large.db"), sizes.large_states, sizes.peer_fires, sizes.runs
+                sqlite_url(folder, "large.db"), sizes.large_states, sizes.peer_fires, sizes.runs,
+                validations=sizes.runs if sizes.mode == "full" else 1,
             )),
         ):  # fmt: skip
             if section is None or name not in chosen:
