@@ -139,7 +139,7 @@ def _start_audit(
     return row
 
 
-def _write_starts(
+def start_many_in(
     conn: Connection,
     machines: MachineLookup,
     workflow: str,
@@ -178,23 +178,11 @@ def start_in(
     now: datetime,
 ) -> Applied:
     """Create one instance in its initial state, with audit event 1, timers and outbox row."""
-    (start,) = _write_starts(conn, machines, workflow, [request], actor, now)
+    (start,) = start_many_in(conn, machines, workflow, [request], actor, now)
     values, audit = start.instance, start.audit
     data_json = writer.to_json(values["data"])
     result = _written(values, audit, audit["id"], data_json)
     return Applied(values["id"], 1, audit["id"], None, values["state"], result)
-
-
-def start_many_in(
-    conn: Connection,
-    machines: MachineLookup,
-    workflow: str,
-    requests: Iterable[StartRequest],
-    actor: Actor,
-    now: datetime,
-) -> list[int]:
-    """Start many instances with the rows of ``start_in``, each table's rows in one batch."""
-    return [s.instance["id"] for s in _write_starts(conn, machines, workflow, requests, actor, now)]
 
 
 @dataclass(frozen=True)

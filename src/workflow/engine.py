@@ -250,9 +250,10 @@ class Engine:
         """Start many instances in one transaction (all or none); returns their ids."""
         now = self.now()
         batch = list(requests)
-        ids = self._compiled_then(
+        starts = self._compiled_then(
             lambda conn: start_many_in(conn, self._compiled, workflow, batch, actor, now)
         )
+        ids = [int(s.instance["id"]) for s in starts]
         log.info("instances.started", workflow=workflow, count=len(ids), actor=actor.id)
         return ids
 

@@ -170,7 +170,7 @@ def admin_record(
         "occurred_at": occurred_at,
         "prev_hash": prev_hash,
     }
-    return seal(row, as_event=_admin_as_event(**row))
+    return seal(row, as_event=_admin_as_event(row))
 
 
 def admin_event_hash(
@@ -187,45 +187,39 @@ def admin_event_hash(
     (``kind`` the action, ``to_state`` the subject, ``payload`` the detail's canonical JSON)."""
     return event_hash(
         _admin_as_event(
-            seq=seq,
-            action=action,
-            subject=subject,
-            actor=actor,
-            detail=detail,
-            occurred_at=occurred_at,
-            prev_hash=prev_hash,
+            {
+                "seq": seq,
+                "action": action,
+                "subject": subject,
+                "actor": actor,
+                "detail": detail,
+                "occurred_at": occurred_at,
+                "prev_hash": prev_hash,
+            }
         )
     )
 
 
-def _admin_as_event(
-    *,
-    seq: int,
-    action: str,
-    subject: str,
-    actor: str,
-    detail: str,
-    occurred_at: datetime,
-    prev_hash: str,
-) -> dict[str, Any]:
+def _admin_as_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An administrators' log row in the audit event's encoding, as an event of chain 0."""
     return {
         "instance_id": ADMIN_CHAIN,
-        "seq": seq,
-        "kind": action,
+        "seq": row["seq"],
+        "kind": row["action"],
         "trigger": None,
         "from_state": None,
-        "to_state": subject,
-        "actor": actor,
+        "to_state": row["subject"],
+        "actor": row["actor"],
         "actor_roles": "[]",
         "actor_unit": None,
         "reason": None,
-        "payload": detail,
+        "payload": row["detail"],
         "data": "{}",
         "workflow": "",
         "definition_version": 0,
         "definition_hash": "",
-        "occurred_at": occurred_at,
-        "prev_hash": prev_hash,
+        "occurred_at": row["occurred_at"],
+        "prev_hash": row["prev_hash"],
     }
 
 
