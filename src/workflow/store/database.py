@@ -108,6 +108,10 @@ def _sqlite_engine(url: URL, opts: DatabaseOptions) -> Engine:
         json_serializer=to_json,
         poolclass=StaticPool if in_memory else None,
         connect_args={"check_same_thread": False} if in_memory else {},
+        # The driver is in autocommit mode and every transaction is begun, committed or rolled
+        # back through a Core Connection, whose close() rolls back whatever is still open: the
+        # pool's own rollback at check-in is a second one, paid on every write (issue 17).
+        pool_reset_on_return=None,
     )
     journal = opts.sqlite_journal_mode.upper()
     synchronous = opts.sqlite_synchronous.upper()
