@@ -266,7 +266,7 @@ def fire_in(
         seen_version=row["version"],
         definition_version=row["definition_version"],
         state=dest.name,
-        data_json=writer.to_json(data),
+        data_json=audit["data"],  # the canonical JSON of the data: what to_json writes too
         active=not dest.final,
         due_at=instance_due_at(definition, data),
         now=now,

@@ -82,8 +82,10 @@ class Start:
 
 
 def to_json(value: Any) -> str:
-    """How JSON columns are stored (the engine's json_serializer): compact, text kept as is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """How JSON columns are stored (the engine's json_serializer): compact, text kept as is,
+    keys sorted; so an instance's data is stored as the text its audit row hashes
+    (``hashchain.canonical_json``), and a step reuses that text instead of encoding twice."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 # --- the statements ------------------------------------------------------------------------------
