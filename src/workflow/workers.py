@@ -14,13 +14,15 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from workflow.errors import WorkflowError
+from workflow.engine import Engine
+from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.logs import get_logger
-from workflow.store import DatabaseError
+from workflow.store import Connection, DatabaseError, chain_writer
 
 log = get_logger("workflow.worker")
 
@@ -61,3 +63,44 @@ def poll_until_stopped(
         on_pass(run)
         if not full(run):
             stop.wait(poll_interval)
+
+
+@dataclass(frozen=True)
+class Requeue:
+    """How one queue puts a parked row back: ``read`` it by id (a row with a ``status``), which
+    status is ``parked``, why a parked row may still be refused (``refuse``: a reason or None),
+    ``put_back`` (pending again), and the ``detail`` the administrators' log records."""
+
+    kind: str
+    parked: str
+    read: Callable[[Connection, int], Any]
+    put_back: Callable[[Connection, int, datetime], object]
+    detail: Callable[[Any], Mapping[str, Any]]
+    refuse: Callable[[Any], str | None] = lambda _row: None
+
+
+def requeue(engine: Engine, queue: Requeue, row_id: int, by: str) -> None:
+    """Put a parked row of ``queue`` back in it, recorded in the administrators' hash chain as
+    ``<kind>.retry``; what ``workflow timers retry`` and ``workflow events retry`` do.
+
+    Raises :class:`~workflow.NotFound` for an unknown id and :class:`~workflow.InvalidInput`
+    for a row that is not parked (or that ``queue.refuse`` refuses).
+    """
+    now = engine.now()
+    with engine.transaction() as conn:
+        row = queue.read(conn, row_id)
+        if row is None:
+            raise NotFound(queue.kind, row_id)
+        if row.status != queue.parked:
+            raise InvalidInput(
+                f"{queue.kind} {row_id} is {row.status}, not {queue.parked}: "
+                f"only a {queue.parked} {queue.kind} can be retried"
+            )
+        problem = queue.refuse(row)
+        if problem is not None:
+            raise InvalidInput(problem)
+        queue.put_back(conn, row_id, now)
+        chain_writer.append_admin_event(
+            conn, f"{queue.kind}.retry", str(row_id), by, queue.detail(row), now
+        )
+    log.info(f"{queue.kind}.requeued", id=row_id, by=by)

@@ -25,9 +25,14 @@ from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.events.bus import Event, EventBus, event_from_row
 from workflow.logs import get_logger
 from workflow.records import FireResult
-from workflow.store import chain_writer
 from workflow.store import outbox as rows
-from workflow.workers import DEFAULT_LEASE, default_worker_id, poll_until_stopped
+from workflow.workers import (
+    DEFAULT_LEASE,
+    Requeue,
+    default_worker_id,
+    poll_until_stopped,
+    requeue,
+)
 
 log = get_logger("workflow.events")
 
@@ -281,24 +286,22 @@ def get_event(engine: Engine, outbox_id: int) -> OutboxEntry:
     return _entry(row)
 
 
+_EVENTS = Requeue(
+    kind="event",
+    parked=rows.DEAD,
+    read=rows.outbox_row,
+    put_back=rows.requeue,
+    detail=lambda row: {"topic": row.topic},
+)
+
+
 def retry_event(engine: Engine, outbox_id: int, *, by: str = "admin") -> OutboxEntry:
     """Re-queue a dead event for delivery now with a fresh count of attempts.
 
     Recorded in the administrators' hash chain. Only a dead event can be retried: a pending or
     leased one is already on its way, a delivered one is done.
     """
-    now = engine.now()
-    with engine.transaction() as conn:
-        row = rows.outbox_row(conn, outbox_id)
-        if row is None:
-            raise NotFound("event", outbox_id)
-        if not rows.requeue(conn, outbox_id, now):
-            raise InvalidInput(
-                f"event {outbox_id} is {row.status}, not dead: only a dead event can be retried"
-            )
-        detail = {"topic": row.topic}
-        chain_writer.append_admin_event(conn, "event.retry", str(outbox_id), by, detail, now)
-    log.info("event.requeued", event_id=outbox_id, by=by)
+    requeue(engine, _EVENTS, outbox_id, by)
     return get_event(engine, outbox_id)
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
-from workflow.errors import ConcurrentModification, InvalidInput, NotFound, WorkflowError
+from workflow.errors import ConcurrentModification, InvalidInput, WorkflowError
 from workflow.logs import get_logger
-from workflow.store import DatabaseError, chain_writer
+from workflow.store import DatabaseError
 from workflow.store import timers as stored
-from workflow.workers import DEFAULT_LEASE, default_worker_id
+from workflow.workers import DEFAULT_LEASE, Requeue, default_worker_id, requeue
 
 log = get_logger("workflow.timers")
 
@@ -169,6 +169,25 @@ def list_timers(
     return [_info(r) for r in rows]
 
 
+def _left_state(row: Any) -> str | None:
+    if row.instance_state == row.state:
+        return None
+    return (
+        f"timer {row.id} belongs to state {row.state!r}, which instance "
+        f"{row.instance_id} has left (it is in {row.instance_state!r})"
+    )
+
+
+_TIMERS = Requeue(
+    kind="timer",
+    parked="failed",
+    read=stored.timer_row,
+    put_back=lambda conn, timer_id, _now: stored.requeue_failed(conn, timer_id),
+    detail=lambda row: {"instance_id": int(row.instance_id), "trigger": row.trigger},
+    refuse=_left_state,
+)
+
+
 def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInfo:
     """Put a failed timer back in the queue: the next pass fires it (its due time has passed).
 
@@ -176,25 +195,9 @@ def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInf
     timer whose instance is still in the timer's state can be retried; the retry is recorded in
     the administrators' hash chain.
     """
-    now = engine.now()
-    with engine.transaction() as conn:
-        row = stored.timer_row(conn, timer_id)
-        if row is None:
-            raise NotFound("timer", timer_id)
-        if row.status != "failed":
-            raise InvalidInput(
-                f"timer {timer_id} is {row.status}, not failed: only a failed timer can be retried"
-            )
-        if row.instance_state != row.state:
-            raise InvalidInput(
-                f"timer {timer_id} belongs to state {row.state!r}, which instance "
-                f"{row.instance_id} has left (it is in {row.instance_state!r})"
-            )
-        stored.requeue_failed(conn, timer_id)
-        detail = {"instance_id": int(row.instance_id), "trigger": row.trigger}
-        chain_writer.append_admin_event(conn, "timer.retry", str(timer_id), by, detail, now)
+    requeue(engine, _TIMERS, timer_id, by)
+    with engine.read_transaction() as conn:
         retried = stored.timer_row(conn, timer_id)
-    log.info("timer.requeued", timer=timer_id, by=by)
     return _info(retried)
 
 
