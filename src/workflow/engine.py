@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from workflow._idempotency import replay
 from workflow._machine import CompiledMachine
 from workflow._steps import (
     Applied,
@@ -67,6 +68,14 @@ from workflow.store.database import (
     create_database_engine,
     read_transaction,
     write_transaction,
+)
+from workflow.store.idempotency import (
+    KeyedRequest,
+    fire_request,
+    placement,
+    remember,
+    remembered,
+    start_request,
 )
 from workflow.store.mapping import to_event, to_instance
 
@@ -235,13 +244,17 @@ class Engine:
             data or {}, unit, tuple(coordinating_units), directive_id, item_key, parent_id
         )
         _check_start(workflow, request, idempotency_key)
+        keyed = None
+        if idempotency_key is not None:
+            where = placement(unit, request.coordinating_units, directive_id, item_key, parent_id)
+            keyed = start_request(idempotency_key, workflow, actor.id, request.data, where)
         return self._run(
             lambda conn, now: start_in(
                 conn, self._compiled, self.registry, workflow, request, actor, now
             ),
             actor,
             f"start {workflow}",
-            idempotency_key,
+            keyed,
         )
 
     def start_many(
@@ -285,12 +298,22 @@ class Engine:
         )
         check_json_object(request.payload, "payload")
         check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
+        keyed = None
+        if idempotency_key is not None:
+            keyed = fire_request(
+                idempotency_key,
+                request.instance_id,
+                trigger,
+                actor.id,
+                request.payload,
+                request.reason,
+            )
         try:
             return self._run(
                 lambda conn, now: fire_in(conn, self._compiled, self.registry, request, now),
                 actor,
                 f"fire {trigger} on {instance_id}",
-                idempotency_key,
+                keyed,
             )
         except ConcurrentModification as exc:
             if exc.instance_id:
@@ -329,22 +352,21 @@ class Engine:
         apply: Callable[[Connection, datetime], Applied],
         actor: Actor,
         action: str,
-        idempotency_key: str | None,
+        keyed: KeyedRequest | None,
         at: datetime | None = None,
     ) -> FireResult:
+        """Apply one start or fire; a key already used replays its result (``_idempotency``)."""
         started = time.perf_counter()
         now = self.now() if at is None else require_aware(at, "now")
 
         def attempt(conn: Connection) -> tuple[FireResult, Applied | None]:
-            if idempotency_key is not None:
-                seen = repo.idempotent_result(conn, idempotency_key)
+            if keyed is not None:
+                seen = remembered(conn, keyed.key)
                 if seen is not None:
-                    return self._replay(conn, seen.instance_id, seen.seq), None
+                    return replay(conn, self._compiled, keyed, seen, actor), None
             applied: Applied = apply(conn, now)
-            if idempotency_key is not None:
-                repo.remember_idempotency(
-                    conn, idempotency_key, applied.instance_id, applied.seq, now
-                )
+            if keyed is not None:
+                remember(conn, keyed, applied.instance_id, applied.seq, now)
             return applied.result or FireResult(
                 to_instance(_must(repo.instance_row(conn, applied.instance_id))),
                 to_event(_must(repo.audit_row(conn, applied.instance_id, applied.seq))),
@@ -380,13 +402,6 @@ class Engine:
                     return body(conn)
             except NotCompiled as pending:
                 self.catalog.compile_stored(pending)
-
-    def _replay(self, conn: Connection, instance_id: int, seq: int) -> FireResult:
-        return FireResult(
-            to_instance(_must(repo.instance_row(conn, instance_id))),
-            to_event(_must(repo.audit_row(conn, instance_id, seq))),
-            replayed=True,
-        )
 
     # --- reads -------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class WorkflowError(Exception):
@@ -125,6 +126,25 @@ class ConcurrentModification(WorkflowError):
         )
 
 
+class TimeRunsBackwards(ConcurrentModification):
+    """The write's time is before the instance's last event: audit time never runs backwards.
+
+    A clock behind the one that wrote the last event (another host's), or a chosen time before
+    it (a simulation run at an earlier moment). Nothing is written; retry at a later time.
+    """
+
+    def __init__(self, instance_id: int, at: datetime, last: datetime) -> None:
+        super().__init__(instance_id, None, None)
+        self.at = at
+        self.last = last
+        Exception.__init__(
+            self,
+            f"instance {instance_id}: its last event is dated {last.isoformat()}, after this "
+            f"write's time {at.isoformat()}; an event is never dated before the one it follows "
+            "(a clock behind, or a chosen time earlier than the log): retry later",
+        )
+
+
 class InvalidInput(WorkflowError):
     """A caller-supplied value is malformed: bad payload, naive datetime, missing reason."""
 
@@ -137,6 +157,34 @@ class InputTooLarge(InvalidInput):
         self.limit = limit
         prefix = f"{what}: " if what else ""
         super().__init__(f"{prefix}{source} is larger than the limit of {limit:,} bytes")
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """An idempotency key already applied a different request; it is refused, never replayed.
+
+    ``differs`` names the parts of the request that differ (``instance``, ``trigger``,
+    ``actor``, ``payload``, ...), never their values.
+    """
+
+    def __init__(self, key: str, differs: Sequence[str]) -> None:
+        self.key = key
+        self.differs = tuple(differs)
+        super().__init__(
+            f"idempotency key {key!r} was already used for a different request "
+            f"(it differs in: {', '.join(self.differs)}); a key names one request: send a new "
+            "key for a new request / khóa chống lặp đã dùng cho một yêu cầu khác"
+        )
+
+
+class NotASimulation(InvalidInput):
+    """A chosen time (not the clock's) was given for a database not marked as a simulation."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"{what} is a simulation option: this database is not marked as a simulation, so "
+            "its events are dated by the clock only (mark a simulation database first)"
+        )
 
 
 class SchemaOutOfDate(WorkflowError):

@@ -37,7 +37,16 @@ from reference_model import (
 )
 from reliability_support import DatabasePool, count, profile
 
-from workflow import Actor, Engine, FrozenClock, InvalidInput, NotFound, Registry, WorkflowError
+from workflow import (
+    Actor,
+    Engine,
+    FrozenClock,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    Registry,
+    WorkflowError,
+)
 from workflow.admin import MigrationRequest, migrate_instances
 from workflow.timers import run_due_timers
 
@@ -90,8 +99,8 @@ class EngineVersusModel(RuleBasedStateMachine):
         self.engine.deploy_text(render(self.name, 1), filename=f"{self.name}.yaml")
         self.instances: dict[int, ModelInstance] = {}
         self.definitions: dict[int, Any] = {}
-        self.keys: dict[str, tuple[int, int]] = {}
-        """Idempotency key → (instance, seq) of the transition it applied."""
+        self.keys: dict[str, tuple[int, int, str, Actor]] = {}
+        """Idempotency key → (instance, seq) of the transition it applied, trigger and actor."""
 
     def _open(self) -> Engine:
         return Engine.open(self.url, clock=self.clock, registry=Registry())
@@ -182,27 +191,48 @@ class EngineVersusModel(RuleBasedStateMachine):
         self._fire(instance, chosen.trigger, fitting[choice % len(fitting)], payload, reason)
 
     @precondition(lambda self: self.instances)
-    @rule(pick=st.integers(0, 10**6), choice=st.integers(0, 50), key=st.integers(0, 5))
-    def fire_with_idempotency_key(self, pick: int, choice: int, key: int) -> None:
-        """A key applies one transition once; any later fire with it replays that transition,
-        whatever it names; a refused fire does not use the key up."""
+    @rule(
+        pick=st.integers(0, 10**6),
+        choice=st.integers(0, 50),
+        key=st.integers(0, 1),
+        resend=st.sampled_from(["identical", "other instance", "other payload", "other trigger"]),
+    )
+    def fire_with_idempotency_key(self, pick: int, choice: int, key: int, resend: str) -> None:
+        """A key applies one transition once and stays bound to that request: the identical
+        request replays it; the key sent to another instance or with another payload or trigger
+        is refused and changes nothing; a refused fire does not use the key up."""
         name = f"{self.name}-key-{key}"  # the database outlives the example: keys too
-        instance = self._pick(pick)
-        offered = [r for r in rules(instance.version) if instance.state in r.sources]
-        chosen = offered[choice % len(offered)] if offered else None
-        trigger = chosen.trigger if chosen else "submit"
-        fitting = [a for a in ACTORS if chosen and a.roles & set(chosen.roles)] or ACTORS
-        actor = fitting[choice % len(fitting)]
         if name not in self.keys:
-            applied = self._fire(instance, trigger, actor, {}, None, idempotency_key=name)
-            if applied:
-                self.keys[name] = (instance.id, len(instance.log))
+            instance = self._pick(pick)
+            offered = [r for r in rules(instance.version) if instance.state in r.sources]
+            chosen = offered[choice % len(offered)] if offered else None
+            trigger = chosen.trigger if chosen else "submit"
+            fitting = [a for a in ACTORS if chosen and a.roles & set(chosen.roles)] or ACTORS
+            actor = fitting[choice % len(fitting)]
+            if self._fire(instance, trigger, actor, {}, None, idempotency_key=name):
+                self.keys[name] = (instance.id, len(instance.log), trigger, actor)
             return
         count("model check: steps")
+        instance_id, seq, trigger, actor = self.keys[name]
+        payload: dict[str, Any] = {}
+        others = [i for i in self.instances if i != instance_id]
+        if resend == "other instance" and others:
+            instance_id = others[pick % len(others)]
+        elif resend == "other payload":
+            payload = {"note": "khác"}
+        elif resend == "other trigger":
+            trigger = "bogus"
+        else:
+            resend = "identical"
+        if resend != "identical":
+            count(f"model check: idempotency keys refused ({resend})")
+            with pytest.raises(IdempotencyKeyReused):
+                self.engine.fire(instance_id, trigger, actor, payload=payload, idempotency_key=name)
+            return
         count("model check: idempotent replays")
-        result = self.engine.fire(instance.id, trigger, actor, idempotency_key=name)
+        result = self.engine.fire(instance_id, trigger, actor, idempotency_key=name)
         assert result.replayed
-        assert (result.event.instance_id, result.event.seq) == self.keys[name]
+        assert (result.event.instance_id, result.event.seq) == (instance_id, seq)
 
     def _pick(self, pick: int) -> ModelInstance:
         return list(self.instances.values())[pick % len(self.instances)]

@@ -1,8 +1,8 @@
 """The statements the engine runs, as plain functions over a Connection (Core, bound parameters).
 
-Reads, and the rows that are not a chain's (definitions, actors, idempotency keys); every row
-of a chain (instances, audit events, timers, outbox, the administrators' log) is written by
-``chain_writer``.
+Reads, and the rows that are not a chain's (definitions, actors; idempotency keys are in
+``idempotency``); every row of a chain (instances, audit events, timers, outbox, the
+administrators' log) is written by ``chain_writer``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from workflow.store.tables import (
     admin_events,
     audit_events,
     definitions,
-    idempotency_keys,
     instances,
     timers,
     workflows,
@@ -163,21 +162,6 @@ def audit_row(conn: Connection, instance_id: int, seq: int) -> Row[Any] | None:
 
 def history_rows(conn: Connection, instance_id: int) -> Sequence[Row[Any]]:
     return conn.execute(_HISTORY, {"instance_id": instance_id}).all()
-
-
-# --- idempotency ---------------------------------------------------------------------------------
-
-
-def idempotent_result(conn: Connection, key: str) -> Row[Any] | None:
-    return conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
-
-
-def remember_idempotency(
-    conn: Connection, key: str, instance_id: int, seq: int, now: datetime
-) -> None:
-    conn.execute(
-        insert(idempotency_keys).values(key=key, instance_id=instance_id, seq=seq, created_at=now)
-    )
 
 
 # --- timers -------------------------------------------------------------------------------------

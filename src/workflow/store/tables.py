@@ -114,6 +114,9 @@ idempotency_keys = Table(
     Column("instance_id", Id, ForeignKey("instances.id"), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the request the key is bound to: parts (digests for payload and data) and their digest
+    Column("request", Json, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
 )
 
 actors = Table(
