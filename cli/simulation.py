@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow import Actor, Engine, FrozenClock, NotFound, VerificationReport, WorkflowError
+from workflow.admin import mark_simulation
 from workflow.directives import (
     DirectiveReport,
     directive_report,
@@ -485,6 +486,7 @@ def _play(
     clock = FrozenClock(START)
     with Engine.open(f"sqlite:///{building}", clock=clock) as engine:
         sim = _Sim(engine, clock)
+        mark_simulation(engine, by="demo")  # first in its log: every event is simulated
         for file in definitions:
             engine.deploy(file, actor="demo")
         units = import_units(engine, units_file)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from cli.simulation import run_demo
 from workflow import Actor, Engine, FrozenClock
+from workflow.admin import is_simulation
 from workflow.directives import (
     directive_report,
     get_directive,
@@ -172,6 +173,11 @@ def test_cli_import_twice_says_nothing_changed(cli_db):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     return run_demo(tmp_path_factory.mktemp("demo") / "demo.db")
+
+
+def test_the_demo_database_is_marked_as_a_simulation(demo):
+    with Engine.open(f"sqlite:///{demo.db_path}") as engine:
+        assert is_simulation(engine)
 
 
 def test_demo_plays_the_directive_past_its_deadline(demo):

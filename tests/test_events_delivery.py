@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -161,21 +161,37 @@ def test_an_event_without_a_matching_handler_is_settled(payment, clerk):
     assert statuses(payment) == ["delivered"]
 
 
-def test_a_crashed_dispatchers_lease_is_taken_over_once_it_expires(payment, clerk, clock):
-    payment.start("payment", clerk)
+def crashing_bus() -> EventBus:
+    """A bus whose handler dies between lease and settle, as a killed process would."""
     crashing = EventBus()
 
     def crash(event: Event) -> None:
-        raise KeyboardInterrupt  # the process dies between lease and settle
+        raise KeyboardInterrupt
 
     crashing.on("*", crash)
+    return crashing
+
+
+def test_a_crashed_dispatchers_lease_is_taken_over_once_it_expires(payment, clerk, clock):
+    payment.start("payment", clerk)
     with pytest.raises(KeyboardInterrupt):
-        dispatch_pending(payment, crashing, worker_id="a", lease=timedelta(minutes=1))
+        dispatch_pending(payment, crashing_bus(), worker_id="a", lease=timedelta(minutes=1))
     recorder = Recorder()
     assert dispatch_pending(payment, bus_with(recorder), worker_id="b").claimed == 0
     clock.advance(timedelta(minutes=1, seconds=1))
     assert dispatch_pending(payment, bus_with(recorder), worker_id="b").delivered == 1
     assert [e.attempt for e in recorder.seen] == [2]
+
+
+def test_a_lease_taken_at_a_chosen_future_moment_expires_on_the_clock(payment, clerk, clock):
+    payment.start("payment", clerk)
+    far = datetime(2099, 1, 1, tzinfo=UTC)
+    with pytest.raises(KeyboardInterrupt):
+        dispatch_pending(payment, crashing_bus(), now=far, lease=timedelta(minutes=1))
+    [leased] = list_events(payment)
+    assert leased.lease_expires_at == clock.now() + timedelta(minutes=1)
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert dispatch_pending(payment, bus_with(Recorder()), worker_id="b").delivered == 1
 
 
 def test_the_last_allowed_failure_makes_the_event_dead(payment, clerk, clock):

@@ -10,6 +10,7 @@ import structlog
 
 from cli.main import main
 from workflow import Actor
+from workflow.admin import mark_simulation
 
 TASK = """\
 name: task
@@ -64,7 +65,10 @@ def tasks(engine, clock):
     ]
 
 
-def test_run_once_at_a_given_moment_fires_what_is_due_then(capsys, database_url, tasks, clock):
+def test_run_once_at_a_given_moment_fires_what_is_due_then(
+    capsys, database_url, engine, tasks, clock
+):
+    mark_simulation(engine)
     at = (clock.now() + timedelta(days=2)).isoformat()
     code, out, _ = run(capsys, database_url, "timers", "run", "--once", "--now", at, "--json")
     assert (code, json.loads(out)["fired"]) == (0, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cli_runner import run_cli
@@ -90,17 +90,31 @@ def test_a_claim_is_taken_again_only_after_its_lease_expires(expiry, clock):
     start(expiry)
     now = clock.advance(timedelta(hours=2))
     claim_due(expiry, now=now, worker_id="dead", lease=LEASE)
-    assert run_due_timers(expiry, now=now + LEASE, worker_id="b").claimed == 0
-    run = run_due_timers(expiry, now=now + LEASE + timedelta(seconds=1), worker_id="b")
+    clock.advance(LEASE)
+    assert run_due_timers(expiry, worker_id="b").claimed == 0
+    clock.advance(timedelta(seconds=1))
+    run = run_due_timers(expiry, worker_id="b")
     assert (run.claimed, run.fired) == (1, 1)
     assert [t.attempts for t in list_timers(expiry)] == [2]
+
+
+def test_a_claim_taken_at_a_chosen_future_moment_expires_on_the_clock(expiry, clock):
+    """A run at --now 2099 that dies holding its claims strands them for one lease, not to 2099."""
+    start(expiry)
+    far = datetime(2099, 1, 1, tzinfo=UTC)
+    claim_due(expiry, now=far, worker_id="killed", lease=LEASE)
+    (held,) = list_timers(expiry)
+    assert held.lease_expires_at == clock.now() + LEASE
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert run_due_timers(expiry, now=far, worker_id="b").claimed == 1
 
 
 def test_a_stale_claim_fired_after_another_worker_applies_nothing(expiry, clock):
     (instance_id,) = start(expiry)
     now = clock.advance(timedelta(hours=2))
     (stale,) = claim_due(expiry, now=now, worker_id="slow", lease=LEASE)
-    assert run_due_timers(expiry, now=now + 2 * LEASE, worker_id="b").fired == 1
+    clock.advance(2 * LEASE)
+    assert run_due_timers(expiry, worker_id="b").fired == 1
     with pytest.raises(ConcurrentModification):
         expiry.fire_timer(stale.id, instance_id, "expire", expected_version=stale.instance_version)
     assert len(timer_events(expiry, instance_id)) == 1

@@ -37,10 +37,10 @@ WORKFLOW_CLI = str(Path(sys.executable).parent / "workflow")
 CLAIM_AND_HANG = """\
 import sys
 from datetime import datetime, timedelta
-from workflow import Engine
+from workflow import Engine, FrozenClock
 from workflow.timers import claim_due
-engine = Engine.open(sys.argv[1])
 now = datetime.fromisoformat(sys.argv[2])
+engine = Engine.open(sys.argv[1], clock=FrozenClock(now))  # the lease is reckoned on the clock
 claims = claim_due(engine, now=now, worker_id="doomed", lease=timedelta(minutes=5))
 print(len(claims), flush=True)
 sys.stdin.read()  # hold the claims until killed
@@ -77,8 +77,10 @@ def test_a_killed_workers_claims_are_fired_by_another_after_the_lease(engine, da
         doomed.kill()
     assert claimed == "3"
     assert doomed.returncode == -signal.SIGKILL
-    assert run_due_timers(engine, now=now + LEASE - timedelta(seconds=1), worker_id="b").fired == 0
-    assert run_due_timers(engine, now=now + LEASE + timedelta(seconds=1), worker_id="b").fired == 3
+    clock.advance(LEASE - timedelta(seconds=1))
+    assert run_due_timers(engine, worker_id="b").fired == 0
+    clock.advance(timedelta(seconds=2))
+    assert run_due_timers(engine, worker_id="b").fired == 3
     assert timer_transitions(engine) == 3
 
 

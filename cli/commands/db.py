@@ -1,10 +1,10 @@
-"""``workflow db``: schema migrations."""
+"""``workflow db``: schema migrations, copies, and marking a database as a simulation."""
 
 from __future__ import annotations
 
 import click
 
-from ..context import State, json_option, pass_state
+from ..context import State, by_option, json_option, pass_state
 
 
 @click.group("db")
@@ -60,6 +60,28 @@ def current(state: State, as_json: bool) -> None:
         else "behind: run `workflow db upgrade`"
     )
     click.echo(f"database at revision {current_rev or 'none'}, head {head}: {status}")
+
+
+@group.command("mark-simulation")
+@by_option("marks it")
+@pass_state
+def mark_simulation(state: State, by: str) -> None:
+    """Mark this database as a simulation, for good: `timers run --once --now T` is refused on
+    any other (production events are dated by the clock only).
+
+    The mark is an event of the administrators' log (append-only, hash-chained): it cannot be
+    removed, and every reader of the log sees it. `workflow demo` marks the database it creates.
+
+    \b
+    Example:
+      workflow --db sqlite:///rehearsal.db db mark-simulation --by lan
+    """
+    from workflow.admin import mark_simulation as mark
+
+    if mark(state.engine(), by=by):
+        click.echo("database marked as a simulation (recorded in the administrators' log)")
+    else:
+        click.echo("database already marked as a simulation")
 
 
 @group.command("copy")

@@ -42,7 +42,8 @@ def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> tim
     "--now",
     "now_text",
     metavar="ISO",
-    help="With --once: the moment to run at, with an offset (2020-09-15T08:00:00+07:00).",
+    help="With --once, on a simulation database only (db mark-simulation): the moment to run "
+    "at, with an offset (2020-09-15T08:00:00+07:00).",
 )
 @click.option("--worker-id", help="Name of this worker in claims (default host:pid:random).")
 @click.option(
@@ -91,12 +92,15 @@ def run(
     import threading
 
     from workflow import parse_instant
+    from workflow.admin import require_simulation
     from workflow.timers import drain_due_timers, run_worker
 
     if now_text is not None and not once:
         raise click.UsageError("--now goes with --once (a polling worker follows the real clock)")
     now = None if now_text is None else parse_instant(now_text, "--now")
     engine = state.engine()
+    if now is not None:
+        require_simulation(engine, "--now", "`workflow db mark-simulation`")
     stop = threading.Event()
     restore = _stop_on_signals(stop)
     try:

@@ -21,6 +21,7 @@ from workflow.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    TimeRunsBackwards,
     UnknownTrigger,
 )
 from workflow.hashchain import GENESIS, audit_record
@@ -214,6 +215,9 @@ def fire_in(
     instance_id, workflow, state = row["id"], row["workflow"], row["state"]
     if request.expected_version is not None and row["version"] != request.expected_version:
         raise ConcurrentModification(instance_id, request.expected_version, row["version"])
+    if now < row["updated_at"]:
+        # updated_at is the time of the chain's last event: audit time never runs backwards.
+        raise TimeRunsBackwards(instance_id, now, row["updated_at"])
     compiled = machines(conn, workflow, row["definition_version"])
     definition = compiled.definition
     if request.trigger not in definition.triggers:

@@ -179,11 +179,13 @@ class IdempotencyKeyReused(InvalidInput):
 class NotASimulation(InvalidInput):
     """A chosen time (not the clock's) was given for a database not marked as a simulation."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, how: str) -> None:
         self.what = what
+        self.how = how
         super().__init__(
-            f"{what} is a simulation option: this database is not marked as a simulation, so "
-            "its events are dated by the clock only (mark a simulation database first)"
+            f"{what} is a simulation option, refused here: this database is not marked as a "
+            f"simulation, so its events are dated by the clock only ({how} marks one, in the "
+            "administrators' log)"
         )
 
 

@@ -4,8 +4,9 @@
 (each change recorded as an administrator's event); :mod:`~workflow.admin.migration` moves
 running instances from one definition version to another after checking that each one fits;
 :mod:`~workflow.admin.dbcopy` copies a whole database into an empty one (SQLite to PostgreSQL
-and back) and verifies the audit chains on arrival. These are the operator's verbs, run rarely
-and deliberately, never on the hot path of a transition.
+and back) and verifies the audit chains on arrival; :mod:`~workflow.admin.simulation` marks a
+database as a simulation, the only kind on which events may be dated by a chosen time. These
+are the operator's verbs, run rarely and deliberately, never on the hot path of a transition.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from workflow.admin.migration import (
     MigrationRequest,
     migrate_instances,
 )
+from workflow.admin.simulation import is_simulation, mark_simulation, require_simulation
 from workflow.admin.versions import (
     AdminChange,
     diff_versions,
@@ -34,8 +36,11 @@ __all__ = [
     "MigrationRequest",
     "copy_database",
     "diff_versions",
+    "is_simulation",
+    "mark_simulation",
     "migrate_instances",
     "parse_version_ref",
+    "require_simulation",
     "retire_version",
     "set_workflow_disabled",
     "unretire_version",

@@ -240,6 +240,13 @@ def _move(
 ) -> InstanceMove:
     state, data = str(row.state), dict(row.data)
     base = InstanceMove(int(row.id), row.unit, state, None)
+    if now < row.updated_at:
+        # updated_at is the time of the chain's last event: audit time never runs backwards.
+        problem = (
+            f"its last event is dated {row.updated_at.isoformat()}, after this migration's time "
+            f"{now.isoformat()}: an event is never dated before the one it follows"
+        )
+        return replace(base, problem=problem)
     target = mapping.get(state, state if state in new.state_names else None)
     if target is None:
         problem = (

@@ -114,7 +114,8 @@ def dispatch_pending(
     Each round leases at most one row per instance (the oldest unsettled one), so the rows of
     an instance reach the handlers in seq order even with several dispatchers at work.
     ``instance_id`` limits the pass to one instance. The lease must outlast the slowest handler:
-    when it expires another dispatcher may deliver the same row again.
+    when it expires another dispatcher may deliver the same row again. Leases are reckoned on the
+    engine's clock even when ``now`` is given (a chosen moment strands no row).
     """
     fixed = None if now is None else require_aware(now, "now")
     owner = worker_id or default_worker_id()
@@ -124,13 +125,15 @@ def dispatch_pending(
     total = DispatchRun()
     while True:
         # Read the clock each round: a long drain must not lease with a time already past.
-        moment = engine.now() if fixed is None else fixed
+        clock = engine.now()
+        moment = clock if fixed is None else fixed
         with engine.transaction() as conn:
             ids = rows.claim_heads(
                 conn,
                 now=moment,
                 owner=owner,
-                lease_until=moment + lease,
+                clock=clock,
+                lease_until=clock + lease,
                 limit=batch,
                 instance_id=instance_id,
             )

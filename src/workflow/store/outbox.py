@@ -32,11 +32,15 @@ def claim_heads(
     *,
     now: datetime,
     owner: str,
+    clock: datetime,
     lease_until: datetime,
     limit: int,
     instance_id: int | None = None,
 ) -> list[int]:
-    """Lease the oldest unsettled row of each instance when it is due; return their ids.
+    """Lease the oldest unsettled row of each instance when it is due at ``now``; return their ids.
+
+    Leases are reckoned on ``clock`` (the engine's clock), never on ``now``, which may be a
+    chosen moment: a lease taken by a run at a simulated time still expires in real time.
 
     A row is claimable when it is pending and due, or leased under an expired lease, and no
     earlier row of its instance is still unsettled. Rows of one instance are inserted in the
@@ -55,7 +59,7 @@ def claim_heads(
     )
     claimable = or_(
         and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
-        and_(outbox.c.status == LEASED, outbox.c.lease_expires_at < now),
+        and_(outbox.c.status == LEASED, outbox.c.lease_expires_at < clock),
     )
     query = select(outbox.c.id).where(claimable, ~blocked).order_by(outbox.c.id).limit(limit)
     if instance_id is not None:

@@ -217,3 +217,9 @@ def admin_event_rows(
     with conn.execution_options(yield_per=2000).execute(query) as result:
         for row in result:
             yield row._mapping
+
+
+def admin_action_recorded(conn: Connection, action: str) -> bool:
+    """Whether the administrators' log holds an event of ``action`` (a mark once made)."""
+    query = select(admin_events.c.seq).where(admin_events.c.action == action).limit(1)
+    return conn.execute(query).first() is not None

@@ -26,13 +26,20 @@ _WITH_WORKFLOW = select(
 
 
 def claim_due(
-    conn: Connection, *, now: datetime, owner: str, lease_until: datetime, limit: int
+    conn: Connection,
+    *,
+    now: datetime,
+    owner: str,
+    clock: datetime,
+    lease_until: datetime,
+    limit: int,
 ) -> Sequence[Any]:
-    """Claim up to ``limit`` due timers (pending, or claimed under a lease that has expired):
+    """Claim up to ``limit`` timers due at ``now`` (pending, or claimed under a lease expired by
+    ``clock``, the engine's clock: ``now`` may be a chosen moment, a lease never is):
     (id, instance_id, trigger, due_at, version of the instance seen)."""
     claimable = or_(
         timers.c.status == "pending",
-        (timers.c.status == "claimed") & (timers.c.lease_expires_at < now),
+        (timers.c.status == "claimed") & (timers.c.lease_expires_at < clock),
     )
     query = (
         select(

@@ -87,12 +87,19 @@ def claim_due(
     limit: int = 100,
     lease: timedelta = DEFAULT_LEASE,
 ) -> list[ClaimedTimer]:
-    """Claim up to ``limit`` due timers (pending, or claimed under a lease that has expired)."""
+    """Claim up to ``limit`` timers due at ``now`` (pending, or claimed under a lease that has
+    expired).
+
+    Leases are reckoned on the engine's clock, never on ``now``: a run at a chosen moment (a
+    simulation in 2099) takes claims that expire ``lease`` after the clock's time, so a killed run
+    strands nothing beyond its lease.
+    """
     now = require_aware(now, "now")
     _check_positive(limit, lease)
+    clock = engine.now()
     with engine.transaction() as conn:
         rows = stored.claim_due(
-            conn, now=now, owner=worker_id, lease_until=now + lease, limit=limit
+            conn, now=now, owner=worker_id, clock=clock, lease_until=clock + lease, limit=limit
         )
     return [
         ClaimedTimer(int(r.id), int(r.instance_id), r.trigger, r.due_at, int(r.version))
