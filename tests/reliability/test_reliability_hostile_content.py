@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 from reliability_support import count, new_postgres_schema, run_cli
 
-from workflow import Actor, Engine
+from workflow import Actor, Engine, InvalidInput
+from workflow.auditing import AuditFilter, search_audit
+from workflow.events import list_events, retry_event
+from workflow.timers import list_timers, retry_timer
 
 CHILD_CPU_S = 60
 """CPU seconds the child may use for every case together before the kernel stops it (each
@@ -108,6 +111,22 @@ CASES: list[Case] = [
     ("fire --expected-version 2**63", lambda f, i: ["fire", str(i), "close", "--actor", "clerk-1", "--expected-version", BIG], 2, "--expected-version"),
     ("migrate --from 2**63", lambda f, i: ["migrate", "eventful", "--from", BIG, "--to", "1", "--dry-run"], 2, "--from"),
 ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e: search_audit(e, AuditFilter(instance_id=2**63)),
+        lambda e: list_events(e, instance_id=2**63),
+        lambda e: retry_event(e, 2**63),
+        lambda e: list_timers(e, instance_id=2**63),
+        lambda e: retry_timer(e, 2**63),
+    ],
+    ids=["search_audit", "list_events", "retry_event", "list_timers", "retry_timer"],
+)
+def test_the_library_refuses_ids_no_database_holds(engine: Engine, call: Callable[[Engine], object]) -> None:
+    with pytest.raises(InvalidInput, match="not an id"):
+        call(engine)
 
 
 def _limits() -> None:

@@ -23,6 +23,7 @@ from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.events.bus import Event, EventBus, event_from_row
+from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.records import FireResult
 from workflow.store import outbox as rows
@@ -273,6 +274,8 @@ def list_events(
     """Outbox rows, newest first; ``status="dead"`` lists the dead letters."""
     if status is not None and status not in rows.STATUSES:
         raise InvalidInput(f"status {status!r} is not one of {', '.join(rows.STATUSES)}")
+    if instance_id is not None:
+        check_row_id(instance_id, "instance id")
     with engine.read_transaction() as conn:
         found = rows.outbox_rows(
             conn, status=status, instance_id=instance_id, limit=limit, before_id=before_id
@@ -304,6 +307,7 @@ def retry_event(engine: Engine, outbox_id: int, *, by: str = "admin") -> OutboxE
     Recorded in the administrators' hash chain. Only a dead event can be retried: a pending or
     leased one is already on its way, a delivered one is done.
     """
+    check_row_id(outbox_id, "event id")
     requeue(engine, _EVENTS, outbox_id, by)
     return get_event(engine, outbox_id)
 

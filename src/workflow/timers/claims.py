@@ -19,6 +19,7 @@ from typing import Any
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, WorkflowError
+from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.store import DatabaseError
 from workflow.store import timers as stored
@@ -171,6 +172,8 @@ def list_timers(
     """Timer rows, soonest due first, optionally only one status or one instance's."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"timer status {status!r} is not one of {', '.join(STATUSES)}")
+    if instance_id is not None:
+        check_row_id(instance_id, "instance id")
     with engine.read_transaction() as conn:
         rows = stored.timer_rows(conn, status=status, instance_id=instance_id, limit=limit)
     return [_info(r) for r in rows]
@@ -202,6 +205,7 @@ def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInf
     timer whose instance is still in the timer's state can be retried; the retry is recorded in
     the administrators' hash chain.
     """
+    check_row_id(timer_id, "timer id")
     requeue(engine, _TIMERS, timer_id, by)
     with engine.read_transaction() as conn:
         retried = stored.timer_row(conn, timer_id)
