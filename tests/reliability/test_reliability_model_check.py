@@ -314,12 +314,18 @@ class EngineVersusModel(RuleBasedStateMachine):
         self.clock.advance(timedelta(minutes=minutes))
 
     @precondition(lambda self: self.instances)
-    @rule(minutes_back=st.integers(1, 180))
-    def run_timers_before_the_last_event(self, minutes_back: int) -> None:
-        """Timers run at a moment before the clock's (a simulation's ``--now``): a due timer whose
+    @rule(
+        ahead=st.integers(0, 150),
+        minutes_back=st.integers(1, 90),
+        pick=st.integers(0, 10**6),
+    )
+    def run_timers_before_the_last_event(self, ahead: int, minutes_back: int, pick: int) -> None:
+        """The worker is down for ``ahead`` minutes while someone annotates an instance, then
+        timers run at a moment before the clock's (a simulation's ``--now``): a due timer whose
         instance has an event after that moment is handed back, never dated before it; the
         others fire, dated at that moment."""
-        count("model check: steps")
+        self.clock.advance(timedelta(minutes=ahead))
+        self._fire(self._pick(pick), "annotate", ACTORS[0], {"note": "muộn"}, None)
         at = self.clock.now() - timedelta(minutes=minutes_back)
         due = sorted(
             (i.timer[1], i.id) for i in self.instances.values() if i.timer and i.timer[1] <= at
