@@ -17,11 +17,13 @@ class State:
     db_url: str
     _engine: Engine | None = field(default=None, repr=False)
 
-    def engine(self, *, check_schema: bool = True) -> Engine:
+    def engine(self, *, check_schema: bool = True, create: bool = False) -> Engine:
+        """The engine, opened on first use. Only commands meant to create a database (a first
+        write, ``db upgrade``) pass ``create``: every other one refuses a missing SQLite file."""
         from workflow import Engine
 
         if self._engine is None:
-            self._engine = Engine.open(self.db_url, check_schema=check_schema)
+            self._engine = Engine.open(self.db_url, check_schema=check_schema, create=create)
         return self._engine
 
     def actor(self, actor_id: str) -> Actor:

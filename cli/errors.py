@@ -4,9 +4,10 @@ from __future__ import annotations
 
 OK = 0
 REFUSED = 1  # the rules said no: not allowed, guard failed, permission denied, not found
-BAD_INPUT = 2  # bad input or usage: invalid definition, bad JSON, bad option, schema behind
+BAD_INPUT = 2  # bad input, usage or environment: invalid definition, bad JSON, bad option,
+#               schema behind, a database that is missing, unreachable, read-only or full
 TAMPERED = 3  # audit verification found a broken chain
-CONFLICT = 4  # concurrent modification: reload and retry
+CONFLICT = 4  # concurrent modification or the database busy (a timeout): retry
 INTERNAL = 70  # a bug: please report it (set WORKFLOW_DEBUG=1 for the traceback)
 
 
@@ -17,6 +18,8 @@ def exit_code_for(exc: BaseException) -> int:
     from workflow import (
         AuditError,
         ConcurrentModification,
+        DatabaseBusy,
+        DatabaseUnavailable,
         DefinitionError,
         InvalidInput,
         SchemaOutOfDate,
@@ -25,10 +28,12 @@ def exit_code_for(exc: BaseException) -> int:
 
     codes: tuple[tuple[type[WorkflowError], int], ...] = (
         (ConcurrentModification, CONFLICT),
+        (DatabaseBusy, CONFLICT),
         (AuditError, TAMPERED),
         (DefinitionError, BAD_INPUT),
         (InvalidInput, BAD_INPUT),
         (SchemaOutOfDate, BAD_INPUT),
+        (DatabaseUnavailable, BAD_INPUT),
         (WorkflowError, REFUSED),
     )
     return next((code for cls, code in codes if isinstance(exc, cls)), INTERNAL)

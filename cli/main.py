@@ -111,7 +111,8 @@ def run(argv: list[str] | None = None) -> int:
             if os.environ.get("WORKFLOW_DEBUG"):
                 raise
             click.echo(
-                f"internal error: {type(exc).__name__}: {exc} (set WORKFLOW_DEBUG=1 for details)",
+                f"internal error: {type(exc).__name__}: {_first_line(exc)} "
+                "(set WORKFLOW_DEBUG=1 for details)",
                 err=True,
             )
         else:
@@ -122,6 +123,13 @@ def run(argv: list[str] | None = None) -> int:
             click.echo(f"error: {summary}", err=True)
         return code
     return code if isinstance(code, int) else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    """What a bug's one line may show: the driver's own message for a database error (never
+    SQLAlchemy's "[SQL: ...] [parameters: ...]" text), and only its first line."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
+import tempfile
 import unicodedata
-from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -30,6 +32,53 @@ def emit_json(value: Any) -> None:
 def emit_jsonl(value: Any) -> None:
     """One JSON Lines record (a stream of records is one per line)."""
     click.echo(json.dumps(value, ensure_ascii=False, default=_default))
+
+
+@contextmanager
+def output_file(path: str) -> Iterator[IO[str]]:
+    """Where a command writes its ``-o FILE`` (exports, checkpoints, graphs): stdout for ``-``.
+
+    A file is readable by its owner only (0600, as the database is: exports carry every
+    payload), written under a temporary name beside it and renamed into place once complete,
+    so a failed command leaves no partial file and an existing file changes only at the end.
+    A symbolic link is refused, never followed (``-o link`` must not overwrite whatever the
+    link points at); a device or a named pipe (``/dev/null``) is written in place.
+    """
+    from workflow import InvalidInput
+
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise InvalidInput(
+            f"{path} is a symbolic link: refusing to write through it "
+            "(name the file itself, or remove the link)"
+        )
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        with open(path, "w", encoding="utf-8") as device:
+            yield device
+        return
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp made it 0600
+            yield out
+        os.replace(temporary, path)
+    except IsADirectoryError:
+        raise InvalidInput(f"cannot write {path}: it is a directory") from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def use_color(stream: Any = None) -> bool:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from scaleout_procs import RING, WORKER
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
-from workflow import ConcurrentModification, Engine, InvalidInput, SchemaOutOfDate
+from workflow import ConcurrentModification, DatabaseBusy, Engine, InvalidInput, SchemaOutOfDate
 
 
 def _show(engine: Engine, setting: str) -> str:
@@ -64,9 +63,10 @@ def test_postgres_pool_settings_come_from_the_url(server: str) -> None:
 
 def test_statement_timeout_cancels_a_long_statement(server: str) -> None:
     with Engine(_tenant(server, statement_timeout_ms=50), check_schema=False) as engine:
-        with pytest.raises(OperationalError) as caught, engine.db.connect() as conn:
+        with pytest.raises(DatabaseBusy) as caught, engine.db.connect() as conn:
             conn.execute(text("SELECT pg_sleep(10)"))
-        assert getattr(caught.value.orig, "sqlstate", None) == "57014"  # query_canceled
+        assert getattr(caught.value.__cause__, "sqlstate", None) == "57014"  # query_canceled
+        assert "statement timed out" in str(caught.value)
 
 
 def test_pre_ping_replaces_a_connection_the_server_dropped(server: str) -> None:

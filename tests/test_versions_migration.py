@@ -255,5 +255,6 @@ def test_migrate_cli_rejects_bad_options_with_exit_code_2(tmp_path, capsys, opti
 
     # refused while reading the options, before any workflow is looked up: one backend suffices
     url = f"sqlite:///{tmp_path / 'options.db'}"
+    Engine.open(url).close()  # `migrate` never creates a database
     code, out = run_cli(capsys, url, f"migrate review_flow --from 1 {options}")
     assert (code, message in out) == (2, True)

@@ -27,7 +27,7 @@ def add(
     Example:
       workflow actors add alice --role drafter --unit chi_bo_1
     """
-    actor = state.engine().add_actor(actor_id, roles, unit=unit, name=name)
+    actor = state.engine(create=True).add_actor(actor_id, roles, unit=unit, name=name)
     click.echo(
         f"actor {actor.id}: roles {', '.join(sorted(actor.roles))}"
         f"{f', unit {actor.unit}' if actor.unit else ''}"

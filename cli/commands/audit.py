@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import IO, Any
+from typing import Any
 
 import click
 
@@ -23,14 +23,6 @@ def group() -> None:
 def _key() -> bytes | None:
     key = os.environ.get(KEY_ENV)
     return key.encode("utf-8") if key else None
-
-
-def _open_out(path: str) -> IO[str]:
-    if path == "-":
-        import sys
-
-        return sys.stdout
-    return click.open_file(path, "w", encoding="utf-8", atomic=True)
 
 
 @group.command("verify")
@@ -289,13 +281,15 @@ def export(state: State, /, fmt: str, output: str, **filters: Any) -> None:
         write_audit_jsonl,
     )
 
-    from ..output import progress
+    from ..output import output_file, progress
 
     engine = state.engine()
     flt = _filter(**filters)
     total = count_audit_rows(engine, flt) if _tty() and output != "-" else None
-    out = _open_out(output)
-    with progress(audit_rows(engine, flt), total, "exporting") as rows:
+    with (
+        output_file(output) as out,
+        progress(audit_rows(engine, flt), total, "exporting") as rows,
+    ):
         if fmt == "csv":
             count = write_audit_csv(rows, out)
         else:
@@ -304,9 +298,7 @@ def export(state: State, /, fmt: str, output: str, **filters: Any) -> None:
             header = export_header(flt.as_dict(), flt.whole_chains, engine.now(), admin_log=whole)
             admin = admin_log_records(engine) if whole else ()
             count = write_audit_jsonl(rows, out, header, admin)
-    out.flush()
     if output != "-":
-        out.close()
         click.echo(f"exported {count} events to {output}", err=True)
 
 
@@ -328,15 +320,12 @@ def checkpoint(state: State, output: str, as_json: bool) -> None:
     """
     from workflow.auditing import take_checkpoint, write_checkpoint
 
-    from ..output import emit_json
+    from ..output import emit_json, output_file
 
     key = _key()
     taken = take_checkpoint(state.engine())
-    out = _open_out(output)
-    write_checkpoint(taken, out, key)
-    out.flush()
-    if output != "-":
-        out.close()
+    with output_file(output) as out:
+        write_checkpoint(taken, out, key)
     # Chain 0 is the administrators' log: counted on its own, as `audit verify` does.
     instances = [c for c in taken.chains if c.instance_id != 0]
     summary = {

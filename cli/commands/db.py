@@ -21,7 +21,7 @@ def upgrade(state: State) -> None:
     Example:
       workflow --db postgresql+psycopg://app@db/workflow db upgrade
     """
-    engine = state.engine(check_schema=False)
+    engine = state.engine(check_schema=False, create=True)
     engine.upgrade_schema()
     current, head = engine.schema_revision()
     click.echo(f"database at revision {current} (head {head})")

@@ -73,7 +73,7 @@ def deploy(state: State, files: tuple[str, ...], builtin: bool, by: str, as_json
     if not files and not builtin:
         raise click.UsageError("give definition FILES, or --builtin for the shipped ones")
     sources: list[str | Path] = [*files, *(definition_files() if builtin else [])]
-    engine = state.engine()
+    engine = state.engine(create=True)
     results = [engine.deploy(file, actor=by) for file in sources]
     if as_json:
         emit_json([r.__dict__ for r in results])

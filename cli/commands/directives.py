@@ -33,7 +33,7 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
 
     from ..output import emit_json
 
-    result = import_directive(state.engine(), file, by=by)
+    result = import_directive(state.engine(create=True), file, by=by)
     if as_json:
         emit_json(
             {
@@ -113,7 +113,7 @@ def units_import(state: State, file: str) -> None:
     """
     from workflow.directives import import_units
 
-    result = import_units(state.engine(), file)
+    result = import_units(state.engine(create=True), file)
     click.echo(
         f"units: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )

@@ -23,7 +23,9 @@ output_option = click.option(
 
 
 def _write(text: str, output: str) -> None:
-    with click.open_file(output, "w", encoding="utf-8") as out:
+    from ..output import output_file
+
+    with output_file(output) as out:
         out.write(text)
 
 

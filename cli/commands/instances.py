@@ -45,7 +45,7 @@ def start(
     """
     from ..output import emit_json, load_json_option
 
-    engine = state.engine()
+    engine = state.engine(create=True)
     result = engine.start(
         workflow,
         state.actor(actor_id),

@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -97,22 +96,29 @@ class Engine:
         registry: Registry | None = None,
         options: DatabaseOptions | None = None,
         check_schema: bool = True,
+        create: bool = True,
     ) -> None:
         self.url = url
         self.clock: Clock = clock or SystemClock()
         self.registry = registry if registry is not None else default_registry
-        self.db = create_database_engine(url, options)
+        self.db = create_database_engine(url, options, create=create)
         self.catalog = Catalog(self.registry)
         if check_schema:
             try:
-                self._ensure_schema()
+                self._ensure_schema(create=create)
             except BaseException:
                 self.db.dispose()  # a refused engine must not leave its connection to the GC
                 raise
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
-        """Open the database at ``url``; a new SQLite file is created and migrated on first use."""
+        """Open the database at ``url``; a new SQLite file is created and migrated on first use.
+
+        ``create=False`` opens only a database that exists and is migrated: a missing SQLite file
+        raises :class:`~workflow.DatabaseMissing` and an empty one
+        :class:`~workflow.SchemaOutOfDate`, and nothing is created (what a read should do).
+        A SQLite file this process may not write (read-only media) is opened read-only.
+        """
         return cls(url, **kwargs)
 
     def close(self) -> None:
@@ -126,20 +132,23 @@ class Engine:
 
     # --- schema ----------------------------------------------------------------------------
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, *, create: bool) -> None:
         head = migrate.head_revision()
         try:
             current = migrate.current_revision(self.db)
         except OperationalError as exc:
-            raise InvalidInput(f"cannot open database {self.db.url!r}: {exc.orig}") from exc
+            why = str(exc.orig).strip().splitlines()[0]
+            raise InvalidInput(f"cannot open database {self.db.url!r}: {why}") from exc
         if current == head:
             return
         if not migrate.is_known(current):
             raise SchemaOutOfDate(current, head, ahead=True)
-        empty = current is None and not inspect(self.db).get_table_names()
-        if empty and self.db.dialect.name == "sqlite":
-            migrate.upgrade(self.db)
-            return
+        if create and current is None and self.db.dialect.name == "sqlite":
+            # Under the write lock, re-checked there: many processes may open a new file at once.
+            migrate.upgrade(self.db, only_if_empty=True)
+            current = migrate.current_revision(self.db)
+            if current == head:
+                return
         raise SchemaOutOfDate(current, head)
 
     def upgrade_schema(self) -> None:
@@ -522,7 +531,9 @@ class Engine:
                 # A unique key raced us (a duplicate seq or idempotency key): someone else
                 # wrote first. Nothing was committed.
                 raise ConcurrentModification(0, None, None) from exc
-            raise InvalidInput(f"refused by the database: {exc.orig}") from exc
+            # the driver's first line only: PostgreSQL's DETAIL line quotes the row's values
+            why = str(exc.orig).strip().splitlines()[0]
+            raise InvalidInput(f"refused by the database: {why}") from exc
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

@@ -208,6 +208,33 @@ class SchemaOutOfDate(WorkflowError):
         )
 
 
+class DatabaseUnavailable(WorkflowError):
+    """The database cannot be used as asked: unreachable, not a database, read-only, full, or a
+    URL this code cannot use. ``url`` is shown with its password masked; nothing changed."""
+
+    def __init__(self, url: str, why: str) -> None:
+        self.url = url
+        self.why = why
+        super().__init__(f"database {url}: {why}")
+
+
+class DatabaseMissing(DatabaseUnavailable):
+    """The SQLite file does not exist and the caller asked not to create one."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "no such database file (nothing was created)")
+
+
+class DatabaseBusy(WorkflowError):
+    """The database did not answer in time (a statement or lock timeout); nothing was committed.
+    Retrying later is safe."""
+
+    def __init__(self, url: str, why: str) -> None:
+        self.url = url
+        self.why = why
+        super().__init__(f"database {url}: {why}; nothing was changed, retry later")
+
+
 class AuditError(WorkflowError):
     """Audit verification found tampering; ``problems`` lists the first broken link per chain."""
 

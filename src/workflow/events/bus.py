@@ -27,6 +27,24 @@ from typing import Any
 from workflow.errors import InvalidInput
 
 _PART = re.compile(r"^[a-z0-9_*]{1,64}$")
+# scheme://[user[:password]@]host/path[?query][#fragment], inside any text
+_URL_SECRETS = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?:[^/@\s]*@)?(?P<rest>[^\s?#'\"<>]*)"
+    r"(?P<query>\?[^\s#'\"<>]*)?(?:#[^\s'\"<>]*)?"
+)
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with every URL in it stripped of its user, password, query and fragment
+    (``https://u:p@host/hook?token=t`` → ``https://host/hook?…``): a delivery error is stored
+    on the outbox row and shown by ``events list``, and URLs often carry credentials."""
+
+    def shown(found: re.Match[str]) -> str:
+        return found["scheme"] + found["rest"] + ("?…" if found["query"] else "")
+
+    return _URL_SECRETS.sub(shown, text)
+
+
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
-from workflow.events.bus import Event, EventBus, event_from_row
+from workflow.events.bus import Event, EventBus, event_from_row, without_credentials
 from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.records import FireResult
@@ -214,7 +214,8 @@ def _call_handlers(bus: EventBus, event: Event) -> list[str]:
         try:
             subscription.handler(event)
         except Exception as exc:  # a handler is foreign code: any failure means "retry later"
-            errors.append(f"{subscription.name}: {type(exc).__name__}: {exc}")
+            # recorded on the row and shown by `events list`: no credentials from a URL
+            errors.append(without_credentials(f"{subscription.name}: {type(exc).__name__}: {exc}"))
             log.warning(
                 "event.handler_failed",
                 event_id=event.id,

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflow.definition.yamlsafe import read_file, read_yaml
 from workflow.errors import DefinitionError, DeliveryFailed, InvalidInput
-from workflow.events.bus import Event, EventBus
+from workflow.events.bus import Event, EventBus, without_credentials
 
 SIGNATURE_HEADER = "X-Workflow-Signature"
 EVENT_ID_HEADER = "X-Workflow-Event-Id"
@@ -97,13 +97,16 @@ class WebhookSink:
     def __init__(self, name: str, url: str, secret: bytes, *, timeout_seconds: float = 10) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInput(f"webhook {name!r}: {url!r} is not an http(s) URL")
+            shown = without_credentials(url)
+            raise InvalidInput(f"webhook {name!r}: {shown!r} is not an http(s) URL")
         if not secret:
             raise InvalidInput(f"webhook {name!r} needs a non-empty secret to sign with")
         if not 0 < timeout_seconds <= 300:
             raise InvalidInput(f"webhook {name!r}: timeout_seconds must be in (0, 300]")
         self.name = name
         self.url = url
+        self.shown = without_credentials(url)
+        """The URL as messages show it: without user, password, query or fragment."""
         self.timeout = timeout_seconds
         self._secret = secret
         self._opener = urllib.request.build_opener(_NoRedirect)
@@ -128,12 +131,12 @@ class WebhookSink:
                 status = int(response.status)
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise DeliveryFailed(self.name, event.id, f"HTTP {exc.code} from {self.url}") from exc
+            raise DeliveryFailed(self.name, event.id, f"HTTP {exc.code} from {self.shown}") from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise DeliveryFailed(self.name, event.id, f"{self.url}: {reason}") from exc
+            raise DeliveryFailed(self.name, event.id, f"{self.shown}: {reason}") from exc
         if not 200 <= status < 300:
-            raise DeliveryFailed(self.name, event.id, f"HTTP {status} from {self.url}")
+            raise DeliveryFailed(self.name, event.id, f"HTTP {status} from {self.shown}")
 
 
 # --- configuration -------------------------------------------------------------------------------

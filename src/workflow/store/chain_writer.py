@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from workflow.clock import require_aware
 from workflow.hashchain import GENESIS, admin_record
+from workflow.store.faults import mask_url, typed_fault
 from workflow.store.tables import admin_events, audit_events, instances, outbox, timers
 from workflow.store.types import UTCDateTime, as_utc
 
@@ -204,12 +205,16 @@ class _DriverCursor:
         except self._conn.dialect.loaded_dbapi.Error as exc:
             raise self._wrapped(statement, exc) from exc
 
-    def _wrapped(self, statement: str, exc: Any) -> StatementError:
+    def _wrapped(self, statement: str, exc: Any) -> Exception:
         dialect = self._conn.dialect
         gone = dialect.is_disconnect(exc, self._dbapi_connection, self.cursor)
         if gone:
             # As Core does: a connection the server dropped never goes back to the pool.
             self._conn.invalidate(exc)
+        # As the engine's handle_error hook does: the database's own faults become typed.
+        typed = typed_fault(exc, mask_url(self._conn.engine.url), connecting=False, disconnect=gone)
+        if typed is not None:
+            return typed
         wrapped: StatementError = DBAPIError.instance(
             statement,
             None,

@@ -1,30 +1,46 @@
 """Connections: one SQLAlchemy engine per database URL, set up for safe concurrent writes.
 
 SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for write transactions (so
-two writers queue instead of failing half-way); a new SQLite file is created with mode 0600.
+two writers queue instead of failing half-way); a new SQLite file is created with mode 0600, only
+when the caller allows it (``create``); a file on a read-only file system, or one this process
+may not write, is opened read-only (``mode=ro``, or ``immutable=1`` on read-only media).
 PostgreSQL gets pre-ping, a statement timeout, an idle-in-transaction timeout, an
 ``application_name`` and an optional schema (``search_path``), so several tenants or test runs
 can share one server.
+
+Whatever goes wrong with the database itself (not a database, unreachable, read-only, full, a
+URL option the driver refuses, a statement timeout) reaches the caller as a typed error
+(:class:`~workflow.DatabaseUnavailable`, :class:`~workflow.DatabaseBusy`) of one line, with the
+URL's password masked; statement parameters are never part of an error (``hide_parameters``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from workflow.errors import ConcurrentModification, InvalidInput
+from workflow.errors import (
+    ConcurrentModification,
+    DatabaseMissing,
+    DatabaseUnavailable,
+    InvalidInput,
+)
 from workflow.store.chain_writer import driver_execute, to_json
+from workflow.store.faults import mask_url, typed_fault
 
 DEFAULT_URL = "sqlite:///workflow.db"
 _WRITE = "workflow_write"
@@ -65,6 +81,13 @@ _URL_OPTIONS = {
 }
 
 
+_MAX_URL_INT = 2**31 - 1  # PostgreSQL's settings are 32-bit integers
+_URL_CHOICES = {
+    "journal_mode": ("wal", "delete", "truncate", "persist", "memory", "off"),
+    "synchronous": ("off", "normal", "full", "extra"),
+}
+
+
 def _split_options(url: URL, options: DatabaseOptions) -> tuple[URL, DatabaseOptions]:
     values: dict[str, Any] = {}
     for key, attribute in _URL_OPTIONS.items():
@@ -72,8 +95,16 @@ def _split_options(url: URL, options: DatabaseOptions) -> tuple[URL, DatabaseOpt
             raw = url.query[key]
             text = raw if isinstance(raw, str) else raw[-1]
             default = getattr(options, attribute)
-            if isinstance(default, int) and not text.isdigit():
-                raise InvalidInput(f"database URL option {key}={text!r} must be a whole number")
+            if isinstance(default, int) and not (text.isdigit() and int(text) <= _MAX_URL_INT):
+                raise InvalidInput(
+                    f"database URL option {key}={text!r} must be a whole number "
+                    f"from 0 to {_MAX_URL_INT}"
+                )
+            choices = _URL_CHOICES.get(key)
+            if choices is not None and text.lower() not in choices:
+                raise InvalidInput(
+                    f"database URL option {key}={text!r} must be one of {', '.join(choices)}"
+                )
             values[attribute] = int(text) if isinstance(default, int) else text
     if not values:
         return url, options
@@ -82,30 +113,73 @@ def _split_options(url: URL, options: DatabaseOptions) -> tuple[URL, DatabaseOpt
     )
 
 
-def create_database_engine(url: str, options: DatabaseOptions | None = None) -> Engine:
-    """Create the engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+# Driver names this code runs with; ``postgres://`` (a common spelling) means psycopg 3 too.
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+_SUPPORTED = "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
+
+
+def parse_database_url(url: str) -> URL:
+    """``url`` parsed, its driver name made canonical; :class:`InvalidInput` (with the password
+    masked) for anything this code cannot use."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise InvalidInput(f"database URL {url!r} is not valid: {exc}") from exc
-    parsed, opts = _split_options(parsed, options or DatabaseOptions())
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return _sqlite_engine(parsed, opts)
-    if backend == "postgresql":
-        return _postgres_engine(parsed, opts)
-    raise InvalidInput(f"database URL {url!r}: only sqlite and postgresql are supported")
+        port = parsed.port
+    except (ArgumentError, ValueError):
+        raise InvalidInput(
+            f"database URL {mask_url(url)} is not valid (expected {_SUPPORTED})"
+        ) from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise InvalidInput(
+            f"database URL {mask_url(url)}: driver {parsed.drivername!r} is not supported "
+            f"(use {_SUPPORTED}; PostgreSQL runs on psycopg 3)"
+        )
+    if port is not None and not 0 < port < 65536:
+        raise InvalidInput(f"database URL {mask_url(url)}: port {port} is not 1 to 65535")
+    return parsed.set(drivername=driver) if driver != parsed.drivername else parsed
 
 
-def _sqlite_engine(url: URL, opts: DatabaseOptions) -> Engine:
+def create_database_engine(
+    url: str, options: DatabaseOptions | None = None, *, create: bool = True
+) -> Engine:
+    """Create the engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+
+    With ``create=False`` a SQLite file that does not exist raises
+    :class:`~workflow.DatabaseMissing` instead of being created (a server database is never
+    created here either way).
+    """
+    parsed, opts = _split_options(parse_database_url(url), options or DatabaseOptions())
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(parsed, opts, create=create)
+    else:
+        engine = _postgres_engine(parsed, opts)
+    event.listen(engine, "handle_error", _typed_error)
+    return engine
+
+
+def _sqlite_engine(url: URL, opts: DatabaseOptions, *, create: bool) -> Engine:
     path = url.database
     in_memory = not path or path == ":memory:"
+    read_only = False
     if not in_memory:
         assert path is not None
-        _create_private_file(Path(path))
+        file = Path(path)
+        if not file.exists():
+            if not create:
+                raise DatabaseMissing(mask_url(url))
+            _create_private_file(file, url, opts.sqlite_journal_mode)
+        else:
+            url, read_only = _read_only_url(url, file)
     engine = create_engine(
         url,
         json_serializer=to_json,
+        hide_parameters=True,
         poolclass=StaticPool if in_memory else None,
         connect_args={"check_same_thread": False} if in_memory else {},
         # The driver is in autocommit mode and every transaction is begun, committed or rolled
@@ -123,7 +197,10 @@ def _sqlite_engine(url: URL, opts: DatabaseOptions) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(opts.busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        if not in_memory:
+        if (
+            not (in_memory or read_only)
+            and cursor.execute("PRAGMA journal_mode").fetchone()[0].upper() != journal
+        ):
             cursor.execute(f"PRAGMA journal_mode = {journal}")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.close()
@@ -138,21 +215,52 @@ def _sqlite_engine(url: URL, opts: DatabaseOptions) -> Engine:
     return engine
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the database file readable by its owner only (SQLite copies the mode to -wal/-shm)."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _read_only_url(url: URL, file: Path) -> tuple[URL, bool]:
+    """``url`` itself for a file this process may write; else a read-only URI for it.
+
+    On read-only media (or a folder we may not write) SQLite cannot make the ``-shm`` file a
+    WAL reader needs: ``immutable=1`` reads the file as it is, unless a ``-wal`` file holds
+    committed pages, which ``mode=ro`` reads with the ``-shm`` beside it."""
+    folder_writable = os.access(file.parent, os.W_OK)
+    if folder_writable and os.access(file, os.W_OK):
+        return url, False
+    wal = Path(f"{file}-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    mode = "mode=ro" if folder_writable or has_wal else "mode=ro&immutable=1"
+    uri = f"file:{quote(str(file.resolve()))}?{mode}"
+    return URL.create("sqlite", database=uri, query={"uri": "true"}), True
+
+
+def _create_private_file(path: Path, url: URL, journal_mode: str) -> None:
+    """Create the database file, readable by its owner only (SQLite copies the mode to its
+    -wal/-shm files), already in its journal mode.
+
+    The file is made under a temporary name and linked into place, so a process that finds it
+    never switches the journal mode itself: that switch needs the exclusive lock, which SQLite
+    does not wait for, and sixteen processes opening a new file at once failed on it."""
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            mask_url(url), f"cannot create the database file: {exc.strerror}"
+        ) from None
+    os.close(fd)  # mkstemp made it 0600
+    try:
+        with closing(sqlite3.connect(temporary)) as made:
+            made.execute(f"PRAGMA journal_mode = {journal_mode}")
+        try:
+            os.link(temporary, path)  # never replaces: a racer's file stays
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: create it plainly
+            with suppress(FileExistsError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    finally:
+        os.unlink(temporary)
 
 
 def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
     # Server-side limits, so that a stuck statement or a client that vanished mid-transaction
     # (another machine, a cut network) cannot hold an instance's row lock for ever.
     server_options = (
@@ -175,6 +283,7 @@ def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
     return create_engine(
         url,
         json_serializer=to_json,
+        hide_parameters=True,
         # A connection the server or a proxy dropped is replaced at checkout, not failed on.
         pool_pre_ping=True,
         pool_size=opts.pool_size,
@@ -184,6 +293,22 @@ def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
         connect_args={"options": server_options, "application_name": opts.application_name},
         execution_options={SCHEMA_OPTION: opts.schema} if opts.schema else {},
     )
+
+
+def _typed_error(context: ExceptionContext) -> None:
+    """SQLAlchemy's ``handle_error`` hook: the database's own faults become typed, one-line
+    errors (see :func:`~workflow.store.faults.typed_fault`); others pass through."""
+    if context.is_pre_ping:
+        return
+    url = mask_url(context.engine.url) if context.engine is not None else "?"
+    typed = typed_fault(
+        context.original_exception,
+        url,
+        connecting=context.connection is None,
+        disconnect=context.is_disconnect,
+    )
+    if typed is not None:
+        raise typed from context.original_exception
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateSchema
 
 from workflow.errors import SchemaOutOfDate
-from workflow.store.database import SCHEMA_OPTION
+from workflow.store.database import SCHEMA_OPTION, write_transaction
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -130,35 +130,51 @@ def is_known(revision: str | None) -> bool:
 def current_revision(engine: Engine) -> str | None:
     """Where the database stands (None for a database never migrated)."""
     with engine.connect() as connection:
-        # Same lookup as Alembic's MigrationContext: the table on the search path, if any.
-        if not inspect(connection).has_table(_VERSION_TABLE):
-            return None
-        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        return _revision(connection)
+
+
+def _revision(connection: Connection) -> str | None:
+    # Same lookup as Alembic's MigrationContext: the table on the search path, if any.
+    if not inspect(connection).has_table(_VERSION_TABLE):
+        return None
+    rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     if len(rows) > 1:
         from alembic.runtime.migration import MigrationContext
 
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+        return MigrationContext.configure(connection).get_current_revision()
     return str(rows[0][0]) if rows else None
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+# pg_advisory_xact_lock key held while migrating: two `db upgrade` at once run one after the
+# other, and the second finds nothing left to do ("workflow" in ASCII).
+_MIGRATION_LOCK = 0x776F726B666C6F77
+
+
+def upgrade(engine: Engine, revision: str = "head", *, only_if_empty: bool = False) -> None:
     """Upgrade the schema to ``revision`` in one transaction.
+
+    The transaction holds the write lock from its first statement (SQLite ``BEGIN IMMEDIATE``,
+    a PostgreSQL advisory lock) and reads the revision under it, so processes that migrate at
+    once queue and the later ones find the work done. ``only_if_empty``: do nothing unless the
+    database has no table at all (the implicit creation of a new SQLite file).
 
     On PostgreSQL the schema named by ``?schema=`` is created first if it does not exist, so a
     new tenant needs nothing but ``workflow db upgrade``.
     """
-    current = current_revision(engine)
-    if not is_known(current):
-        raise SchemaOutOfDate(current, head_revision(), ahead=True)
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         if connection.dialect.name == "postgresql":
             # A migration may rewrite a large table: the app's statement timeout is not for it.
             connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             schema = engine.get_execution_options().get(SCHEMA_OPTION)
             if schema:
                 # the name was checked against [a-z_][a-z0-9_]* when the engine was made
                 connection.execute(CreateSchema(schema, if_not_exists=True))
+        current = _revision(connection)
+        if not is_known(current):
+            raise SchemaOutOfDate(current, head_revision(), ahead=True)
+        if only_if_empty and (current is not None or inspect(connection).get_table_names()):
+            return
         from alembic import command
 
         command.upgrade(_config(connection), revision)

@@ -18,7 +18,13 @@ from typing import Any
 
 from workflow.clock import require_aware
 from workflow.engine import Engine
-from workflow.errors import ConcurrentModification, InvalidInput, WorkflowError
+from workflow.errors import (
+    ConcurrentModification,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    InvalidInput,
+    WorkflowError,
+)
 from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.store import DatabaseError
@@ -245,12 +251,14 @@ def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: 
         # hand it back so the next pass sees its current status and version.
         _release(engine, [timer.id], worker_id)
         return "skipped"
-    except DatabaseError:
+    except (DatabaseError, DatabaseUnavailable, DatabaseBusy):
         raise  # the database itself is failing: keep the claim; its lease will expire
     except Exception as exc:
         # Either way retrying will not help: park the timer as failed, with the reason on its
         # row (the log gets only the class, since a message may quote instance data).
-        reason = str(exc) if isinstance(exc, WorkflowError) else f"{type(exc).__name__}: {exc}"
+        # (a foreign error's first line only: SQLAlchemy's next lines hold the SQL)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        reason = str(exc) if isinstance(exc, WorkflowError) else f"{type(exc).__name__}: {first}"
         _fail(engine, timer.id, worker_id, reason)
         log.warning(
             "timer.failed",
