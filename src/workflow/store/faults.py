@@ -56,7 +56,7 @@ _PG_FAULTS = {
     "53100": "the server's disk is full",
     "53200": "the server is out of memory",
     "53300": "the server has too many connections",
-    "57P01": "the server is shutting down",
+    "57P01": "the server closed the connection (terminated by an administrator, or shutting down)",
     "57P02": "the server is shutting down",
     "57P03": "the server is not accepting connections yet",
     "25006": "the database is read-only",
