@@ -44,8 +44,13 @@ transitions:
     source: review
     dest: done
     roles: [clerk]
+  - trigger: reopen
+    source: review
+    dest: open
+    roles: [clerk]
 """
-"""The workflow every fire benchmark drives: ``submit`` moves an instance open → review."""
+"""The workflow every fire benchmark drives: ``submit`` moves an instance open → review (the
+verify benchmark's chains go back and forth with ``reopen``)."""
 
 STATES = ("open", "review", "done")
 

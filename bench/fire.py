@@ -19,6 +19,7 @@ import psycopg
 
 from bench.common import TICKET, psycopg_dsn
 from workflow import Actor, Engine, StartRequest
+from workflow.auditing import AuditKeys
 
 CLERK = Actor("clerk-1", ["clerk"])
 PAYLOAD = {"amount": 125, "note": "đã kiểm tra"}
@@ -31,15 +32,19 @@ _HASHED = (
 )  # fmt: skip
 
 
-def prepared_engine(url: str, instances: int, *, upgrade: bool = False) -> tuple[Engine, list[int]]:
-    """An engine on ``url`` with ``ticket`` deployed and ``instances`` started (in batches)."""
+def prepared_engine(
+    url: str, instances: int, *, upgrade: bool = False, keys: AuditKeys | None = None
+) -> tuple[Engine, list[int]]:
+    """An engine on ``url`` with ``ticket`` deployed and ``instances`` started (in batches);
+    with ``keys``, the events it writes are sealed under them."""
     if url.startswith("sqlite:///"):
         # Started instances written with sqlite3 (real chains of one event): setting up is
         # not what is measured, and start_many would take most of a quick run.
         from bench.scale import populate
 
-        populate(url.removeprefix("sqlite:///"), instances, 1)
-        return Engine(url), list(range(1, instances + 1))
+        populate(url.removeprefix("sqlite:///"), instances, 1, keyed=keys is not None)
+        engine = Engine(url, audit_keys=keys, keys_from_environment=False)
+        return engine, list(range(1, instances + 1))
     if upgrade:
         with Engine(url, check_schema=False) as setup:
             setup.upgrade_schema()

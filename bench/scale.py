@@ -17,8 +17,9 @@ from typing import Any
 
 from bench.common import NOW, TICKET, median, quiet_logs
 from workflow import Actor, Engine, Instance, StartRequest
+from workflow.auditing import AuditKeys
 from workflow.directives import directive_report
-from workflow.hashchain import GENESIS, event_hash
+from workflow.hashchain import GENESIS, canonical_json, event_hash
 from workflow.store.tables import directives
 from workflow.timers import due_instances
 
@@ -26,25 +27,35 @@ _STAMP = "%Y-%m-%d %H:%M:%S.%f"
 _INSTANCE = (
     "INSERT INTO instances (id, workflow, definition_version, state, data, version, active,"
     " unit, coordinating_units, due_at, created_at, updated_at, last_hash)"
-    " VALUES (?, 'ticket', 1, ?, '{}', ?, ?, ?, '[]', ?, ?, ?, ?)"
+    " VALUES (?, 'ticket', 1, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?)"
 )
 _EVENT = (
     "INSERT INTO audit_events (instance_id, seq, kind, trigger, from_state, to_state, actor,"
     " actor_roles, actor_unit, reason, payload, data, workflow, definition_version,"
-    " definition_hash, occurred_at, prev_hash, hash)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'clerk-1', '[\"clerk\"]', NULL, NULL, '{}', '{}', 'ticket', 1,"
-    " ?, ?, ?, ?)"
+    " definition_hash, occurred_at, prev_hash, hash, key_id, mac)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'clerk-1', '[\"clerk\"]', NULL, NULL, ?, ?, 'ticket', 1,"
+    " ?, ?, ?, ?, ?, ?)"
 )
+BENCH_KEY = b"bench-audit-key"
+"""The audit key of the keyed variants (events sealed under it, verified with it)."""
 _CYCLE = ("open", "review")
 
 
-def _chain(instance_id: int, events: int, definition_hash: str) -> tuple[list[tuple], str, str]:
-    """``events`` audit rows of one instance (start, then submit/reopen back and forth)."""
-    rows, prev, state = [], GENESIS, "open"
+def _chain(
+    instance_id: int, events: int, definition_hash: str, unit: str, keys: AuditKeys | None
+) -> tuple[list[tuple], str, str, str]:
+    """``events`` audit rows of one instance (start, then submit/reopen back and forth), a legal
+    run the verifier replays: each submit merges its payload's amount into the data."""
+    rows, prev, state, data = [], GENESIS, "open", "{}"
     for seq in range(1, events + 1):
         at = NOW - timedelta(days=30) + timedelta(minutes=seq)
         start = seq == 1
         dest = "open" if start else _CYCLE[(seq - 1) % 2]
+        payload = "{}"
+        if start:
+            payload = canonical_json({"unit": unit})
+        elif dest == "review":
+            payload = data = canonical_json({"amount": seq})
         row: dict[str, Any] = {
             "instance_id": instance_id,
             "seq": seq,
@@ -56,8 +67,8 @@ def _chain(instance_id: int, events: int, definition_hash: str) -> tuple[list[tu
             "actor_roles": '["clerk"]',
             "actor_unit": None,
             "reason": None,
-            "payload": "{}",
-            "data": "{}",
+            "payload": payload,
+            "data": data,
             "workflow": "ticket",
             "definition_version": 1,
             "definition_hash": definition_hash,
@@ -65,17 +76,20 @@ def _chain(instance_id: int, events: int, definition_hash: str) -> tuple[list[tu
             "prev_hash": prev,
         }
         digest = event_hash(row)
+        kid, mac = (None, None) if keys is None else keys.seal(digest)
         rows.append(
-            (instance_id, seq, row["kind"], row["trigger"], row["from_state"], dest,
-             definition_hash, at.strftime(_STAMP), prev, digest)
+            (instance_id, seq, row["kind"], row["trigger"], row["from_state"], dest, payload,
+             data, definition_hash, at.strftime(_STAMP), prev, digest, kid, mac)
         )  # fmt: skip
         prev, state = digest, dest
-    return rows, prev, state
+    return rows, prev, state, data
 
 
-def populate(path: str, count: int, events: int) -> None:
-    """``count`` instances, ~10% overdue (active, due before NOW), each with ``events`` events."""
-    with Engine(f"sqlite:///{path}") as engine:
+def populate(path: str, count: int, events: int, *, keyed: bool = False) -> None:
+    """``count`` instances, ~10% overdue (active, due before NOW), each with ``events`` events;
+    with ``keyed``, every event sealed under :data:`BENCH_KEY`."""
+    keys = AuditKeys((BENCH_KEY,)) if keyed else None
+    with Engine(f"sqlite:///{path}", audit_keys=keys, keys_from_environment=False) as engine:
         engine.deploy_text(TICKET, filename="ticket.yaml")
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")  # a bulk load; the timed reads come after
@@ -85,14 +99,15 @@ def populate(path: str, count: int, events: int) -> None:
     for first in range(1, count + 1, chunk):
         instance_rows, event_rows = [], []
         for instance_id in range(first, min(first + chunk, count + 1)):
-            chain, last, state = _chain(instance_id, events, definition_hash)
+            unit = f"unit_{instance_id % 50}"
+            chain, last, state, data = _chain(instance_id, events, definition_hash, unit, keys)
             event_rows += chain
             # Every tenth instance is overdue; the others are due later or have no deadline.
             due = NOW - timedelta(hours=instance_id % 1000 + 1) if instance_id % 10 == 0 else (
                 NOW + timedelta(days=instance_id % 90 + 1) if instance_id % 10 < 6 else None
             )
             instance_rows.append(
-                (instance_id, state, events, 1, f"unit_{instance_id % 50}",
+                (instance_id, state, data, events, 1, unit,
                  None if due is None else due.strftime(_STAMP), created, created, last)
             )  # fmt: skip
         conn.execute("BEGIN")
@@ -151,9 +166,11 @@ def time_reads(path: str, runs: int, count: int) -> dict[str, float]:
     }
 
 
-def verify(path: str) -> dict[str, Any]:
-    """Verify every chain: events, ok, seconds and this process's peak RSS (MB)."""
-    with Engine(f"sqlite:///{path}") as engine:
+def verify(path: str, keyed: bool = False) -> dict[str, Any]:
+    """Verify every chain (hashes, the replay of each chain, with ``keyed`` the MACs under
+    :data:`BENCH_KEY`): events, ok, seconds and this process's peak RSS (MB)."""
+    keys = AuditKeys((BENCH_KEY,)) if keyed else None
+    with Engine(f"sqlite:///{path}", audit_keys=keys, keys_from_environment=False) as engine:
         started = time.perf_counter()
         report = engine.verify()
         elapsed = time.perf_counter() - started
@@ -208,4 +225,4 @@ def fanout(url: str, units: int) -> tuple[float, float]:
 if __name__ == "__main__":
     # A fresh process, so that its peak RSS is the verification's own.
     quiet_logs()
-    print(json.dumps(verify(sys.argv[1])))
+    print(json.dumps(verify(sys.argv[1], keyed=sys.argv[2:] == ["keyed"])))

@@ -8,7 +8,7 @@ import stat
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime
 from typing import IO, Any
@@ -100,6 +100,24 @@ def progress(iterable: Any, length: int | None, label: str) -> Any:
     if length is None or not sys.stderr.isatty():
         return nullcontext(iterable)
     return click.progressbar(iterable, length=length, label=label, file=sys.stderr)
+
+
+@contextmanager
+def progress_callback(length: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A callback moving a progress bar on stderr to the count it is given, when stderr is a
+    terminal (None otherwise): how a library verb's ``progress`` is shown."""
+    if length is None or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        done = 0
+
+        def moved(count: int) -> None:
+            nonlocal done
+            bar.update(count - done)
+            done = count
+
+        yield moved
 
 
 def width(text: str) -> int:

@@ -7,6 +7,7 @@ drop the append-only triggers, as such an attacker would.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from workflow.hashchain import event_hash
 from workflow.store.tables import audit_events, instances, outbox
 
 KEY = b"kiem-toan-2024"
+PAYMENT_FINAL = ("paid", "cancelled")
 
 
 def _drop_append_only_triggers(conn: Connection) -> None:
@@ -68,7 +70,13 @@ def _point_head(conn: Connection, instance_id: int, seq: int) -> None:
     conn.execute(
         update(instances)
         .where(instances.c.id == instance_id)
-        .values(version=seq, last_hash=last["hash"], state=last["to_state"])
+        .values(
+            version=seq,
+            last_hash=last["hash"],
+            state=last["to_state"],
+            data=json.loads(last["data"]),
+            active=last["to_state"] not in PAYMENT_FINAL,
+        )
     )
 
 

@@ -91,6 +91,7 @@ FACES = {
         "AdminEvent",
         "AdminLogVerification",
         "AuditFilter",
+        "AuditKeys",
         "Checkpoint",
         "CheckpointSignatureError",
         "EXPORT_FIELDS",

@@ -17,7 +17,7 @@ from support import START, postgres_schema_url
 from cli.main import main
 from workflow import Engine, SchemaOutOfDate
 from workflow.catalog import content_hash
-from workflow.hashchain import GENESIS, audit_record
+from workflow.hashchain import GENESIS, admin_record, audit_record
 from workflow.store import migrate
 from workflow.store.database import create_database_engine
 from workflow.store.tables import metadata
@@ -57,6 +57,10 @@ def test_migrations_are_the_only_way_tables_are_made(blank_db: object) -> None:
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 
+NOTED_RING = RING.replace("states:", "fields:\n  note: {type: string}\nstates:", 1)
+"""The ring with a field, so the seeded instance's data is data the engine would accept."""
+
+
 def _seed_at_first_revision(db: object) -> int:
     """Write a deployed definition, an instance and its start event with the first schema only."""
     old = MetaData()
@@ -76,7 +80,7 @@ def _seed_at_first_revision(db: object) -> int:
         data={"note": "trước khi nâng cấp"},
         workflow="ring",
         definition_version=1,
-        definition_hash=content_hash(RING, "ring.yaml"),
+        definition_hash=content_hash(NOTED_RING, "ring.yaml"),
         occurred_at=START,
         prev_hash=GENESIS,
     )
@@ -87,7 +91,7 @@ def _seed_at_first_revision(db: object) -> int:
             "workflow": "ring",
             "version": 1,
             "content_hash": start["definition_hash"],
-            "source_text": RING,
+            "source_text": NOTED_RING,
             "source_file": "ring.yaml",
             "retired": False,
             "deployed_at": START,
@@ -110,8 +114,27 @@ def _seed_at_first_revision(db: object) -> int:
         "audit_events": start,
         "actors": {"id": WORKER.id, "roles": ["worker"], "created_at": START},
     }
+    # The administrators' log recorded the deployment and the registration, as the engine does.
+    deploy = admin_record(
+        seq=1,
+        action="deploy",
+        subject="ring@1",
+        actor="admin",
+        detail={"content_hash": start["definition_hash"], "file": "ring.yaml"},
+        occurred_at=START,
+        prev_hash=GENESIS,
+    )
+    registered = admin_record(
+        seq=2,
+        action="actor",
+        subject=WORKER.id,
+        actor="admin",
+        detail={"roles": ["worker"], "unit": None},
+        occurred_at=START,
+        prev_hash=deploy["hash"],
+    )
     with db.begin() as conn:  # type: ignore[attr-defined]
-        for name, values in rows.items():
+        for name, values in [*rows.items(), ("admin_events", deploy), ("admin_events", registered)]:
             table = old.tables[name]
             conn.execute(insert(table).values({k: v for k, v in values.items() if k in table.c}))
     return 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import click
@@ -21,8 +20,11 @@ def group() -> None:
 
 
 def _key() -> bytes | None:
-    key = os.environ.get(KEY_ENV)
-    return key.encode("utf-8") if key else None
+    """The signing key of WORKFLOW_AUDIT_KEY or WORKFLOW_AUDIT_KEY_FILE, if either is set."""
+    from workflow.auditing import AuditKeys
+
+    keys = AuditKeys.from_environment()
+    return None if keys is None else keys.signing_key
 
 
 @group.command("verify")
@@ -85,48 +87,26 @@ def verify(
             extra += f"; {result.checkpoint_chains} chains checked against the {signed} checkpoint"
         if result.admin_events is not None:
             extra += f"; administrators' log: {result.admin_events} events"
+        if result.keys:
+            extra += f"; {result.keyed_events} keyed (MAC checked)"
+            if result.unkeyed_events:
+                extra += f", {result.unkeyed_events} unkeyed (written before a key)"
         click.echo(f"{status}: {result.chains} chains, {result.events} events verified{extra}")
     if not result.ok:
         raise AuditError(result.problems)
 
 
 def _verify_database(state: State, checkpoint: Any, instance_id: int | None) -> Any:
-    from workflow import ChainProblem
-    from workflow.auditing import (
-        AuditFilter,
-        audit_rows,
-        count_audit_rows,
-        headless_chains,
-        instances_without_events,
-        verify_admin_log,
-        verify_database,
-        verify_log,
-    )
+    from workflow.auditing import AuditFilter, count_audit_rows, verify_database
 
-    from ..output import progress
+    from ..output import progress_callback
 
     engine = state.engine()
-    if not _tty():
-        # No progress bar to show: the engine's own walk (several times faster), which checks
-        # the checkpoint on the way and covers the administrators' log.
-        return verify_database(engine, checkpoint=checkpoint, instance_id=instance_id)
-    flt = AuditFilter(instance_id=instance_id)
-    with progress(audit_rows(engine, flt), count_audit_rows(engine, flt), "verifying") as rows:
-        only = None if instance_id is None else [instance_id]
-        result = verify_log(rows, checkpoint=checkpoint, only=only)
-    if instance_id is None:
-        broken = [
-            *headless_chains(engine),
-            *(ChainProblem(o, None, "instance has no audit events")
-              for o in instances_without_events(engine)),
-        ]  # fmt: skip
-        result.chains += len(broken)
-        result.problems.extend(broken)
-        admin = verify_admin_log(engine, checkpoint)
-        result.admin_events = admin.events
-        result.problems[:0] = admin.problems
-    result.problems.sort(key=lambda p: p.instance_id)
-    return result
+    total = count_audit_rows(engine, AuditFilter(instance_id=instance_id)) if _tty() else None
+    with progress_callback(total, "verifying") as moved:
+        return verify_database(
+            engine, checkpoint=checkpoint, instance_id=instance_id, progress=moved
+        )
 
 
 def _verify_file(path: str, checkpoint: Any, instance_id: int | None) -> Any:

@@ -63,6 +63,32 @@ def unit_allows(
     return own or helps
 
 
+def admits(spec: m.TransitionSpec, ctx: StepContext, registry: Registry) -> bool:
+    """Whether ``spec`` may be taken in ``ctx``: roles, then unit scope, then guards; a refusal
+    is noted in ``ctx``. The machine's condition, and the audit replay's (one rule for both)."""
+    if ctx.actor.roles.isdisjoint(spec.roles):
+        ctx.role_refusals.append(
+            f"needs one of the roles {', '.join(spec.roles)} "
+            f"(has {', '.join(sorted(ctx.actor.roles)) or 'none'})"
+        )
+        return False
+    if spec.unit_scope != "any" and not unit_allows(
+        spec.unit_scope, ctx.actor, ctx.instance_unit, ctx.coordinating_units
+    ):
+        ctx.role_refusals.append(
+            f"unit {ctx.actor.unit or '(none)'} is not the {spec.unit_scope} unit "
+            f"of this instance ({ctx.instance_unit or 'none'})"
+        )
+        return False
+    if not spec.guards:
+        return True
+    outcome = evaluate_all(spec.guards, ctx.guard_context, registry)
+    if not outcome.passed:
+        ctx.guard_refusals.extend(outcome.reasons)
+        ctx.missing.extend(f for f in outcome.missing if f not in ctx.missing)
+    return outcome.passed
+
+
 class CompiledMachine:
     """A definition version compiled into a shared ``transitions.Machine``."""
 
@@ -99,26 +125,7 @@ class CompiledMachine:
 
     def _condition(self, spec: m.TransitionSpec) -> Any:
         def admissible(event: EventData) -> bool:
-            ctx: StepContext = _context(event)
-            if not ctx.actor.roles & set(spec.roles):
-                ctx.role_refusals.append(
-                    f"needs one of the roles {', '.join(spec.roles)} "
-                    f"(has {', '.join(sorted(ctx.actor.roles)) or 'none'})"
-                )
-                return False
-            if not unit_allows(
-                spec.unit_scope, ctx.actor, ctx.instance_unit, ctx.coordinating_units
-            ):
-                ctx.role_refusals.append(
-                    f"unit {ctx.actor.unit or '(none)'} is not the {spec.unit_scope} unit "
-                    f"of this instance ({ctx.instance_unit or 'none'})"
-                )
-                return False
-            outcome = evaluate_all(spec.guards, ctx.guard_context, self._registry)
-            if not outcome.passed:
-                ctx.guard_refusals.extend(outcome.reasons)
-                ctx.missing.extend(f for f in outcome.missing if f not in ctx.missing)
-            return outcome.passed
+            return admits(spec, _context(event), self._registry)
 
         return admissible
 

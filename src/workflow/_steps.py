@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow._effects import apply_effects, check_fields
+from workflow._legal import placement
 from workflow._machine import CompiledMachine, StepContext
 from workflow._schedule import instance_due_at, timer_rows
 from workflow.definition import model as m
@@ -24,7 +25,7 @@ from workflow.errors import (
     TimeRunsBackwards,
     UnknownTrigger,
 )
-from workflow.hashchain import GENESIS, audit_record
+from workflow.hashchain import GENESIS, AuditKeys, audit_record, keys_of
 from workflow.records import Actor, FireResult
 from workflow.registry import GuardContext, Registry
 from workflow.store import Connection
@@ -114,9 +115,15 @@ def _instance_values(
 
 
 def _start_audit(
-    compiled: CompiledMachine, values: Mapping[str, Any], actor: Actor, audit_id: int
+    compiled: CompiledMachine,
+    values: Mapping[str, Any],
+    actor: Actor,
+    audit_id: int,
+    keys: AuditKeys | None,
 ) -> dict[str, Any]:
-    """Audit event 1 of a new instance, sealed, with the id reserved for it."""
+    """Audit event 1 of a new instance, sealed, with the id reserved for it; its payload says
+    where the instance was placed (unit, coordinating units, parent), so the chain vouches for
+    the instance row."""
     row = audit_record(
         instance_id=values["id"],
         seq=1,
@@ -128,13 +135,14 @@ def _start_audit(
         actor_roles=sorted(actor.roles),
         actor_unit=actor.unit,
         reason=None,
-        payload={},
+        payload=placement(values["unit"], values["coordinating_units"], values["parent_id"]),
         data=values["data"],
         workflow=values["workflow"],
         definition_version=compiled.version,
         definition_hash=compiled.content_hash,
         occurred_at=values["created_at"],
         prev_hash=GENESIS,
+        keys=keys,
     )
     row["id"] = audit_id
     return row
@@ -161,7 +169,7 @@ def start_many_in(
         requests, writer.reserve_ids(conn, len(requests)), strict=True
     ):
         values = _instance_values(compiled, workflow, request, now, instance_id)
-        audit = _start_audit(compiled, values, actor, audit_id)
+        audit = _start_audit(compiled, values, actor, audit_id, keys_of(conn))
         values["last_hash"] = audit["hash"]
         timers = timer_rows(initial, instance_id, values["data"], now, 1)
         starts.append(writer.Start(values, audit, topic, timers))
@@ -261,6 +269,7 @@ def fire_in(
         definition_hash=compiled.content_hash,
         occurred_at=now,
         prev_hash=row["last_hash"],
+        keys=keys_of(conn),
     )
     dest = definition.state(spec.dest)
     # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.

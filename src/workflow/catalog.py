@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from workflow._machine import CompiledMachine
 from workflow.definition import model as m
-from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput, NotFound
+from workflow.errors import (
+    DefinitionError,
+    DefinitionIssue,
+    DefinitionTampered,
+    InvalidInput,
+    NotFound,
+    WorkflowError,
+)
 from workflow.hashchain import canonical_json
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
@@ -41,23 +48,49 @@ def _digest(data: object) -> str:
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
+def check_stored_source(workflow: str, version: int, source_text: str, digest: str) -> object:
+    """The parsed stored source, or :class:`~workflow.errors.DefinitionTampered` when it no
+    longer hashes to ``digest``, the content hash recorded at deploy."""
+    from workflow.definition.yamlsafe import read_yaml
+
+    try:
+        data, _ = read_yaml(source_text, f"{workflow}@{version}")
+    except WorkflowError:
+        raise DefinitionTampered(workflow, version, digest, "unreadable source") from None
+    found = _digest(data)
+    if found != digest:
+        raise DefinitionTampered(workflow, version, digest, found)
+    return data
+
+
+def source_digest(workflow: str, version: int, source_text: str) -> str:
+    """The content hash of a stored source, or ``"unreadable"``."""
+    try:
+        return content_hash(source_text, f"{workflow}@{version}")
+    except WorkflowError:
+        return "unreadable"
+
+
 def stored_definition(
-    source_text: str, source_file: str, digest: str, names: Names
+    source_text: str, source_file: str, digest: str, names: Names, *, at: str = "<stored>"
 ) -> m.Definition:
     """A deployed version rebuilt from its stored source, as the pipeline would build it.
 
-    The source passed the whole pipeline at deploy. When its parsed content still has the content
-    hash checked then, it is rebuilt without the schema (no pydantic: a one-shot `workflow fire`
-    starts faster) and only the check that depends on this process runs again (its registry has
-    every guard and effect function named); the graph checks held for this content at deploy.
-    Otherwise (a changed row, a value only the schema reads, any finding) the whole pipeline
-    runs, and reports exactly what it reports for a new file.
+    The source passed the whole pipeline at deploy; a source that no longer hashes to the
+    content hash checked then was edited in the database, and is refused
+    (:class:`~workflow.errors.DefinitionTampered`, ``at`` naming it), never run. It is rebuilt
+    without the schema (no pydantic: a one-shot `workflow fire` starts faster) and only the
+    check that depends on this process runs again (its registry has every guard and effect
+    function named); the graph checks held for this content at deploy. Otherwise (a value only
+    the schema reads, any finding) the whole pipeline runs, and reports exactly what it reports
+    for a new file.
     """
     from workflow.definition.validate import unregistered
-    from workflow.definition.yamlsafe import read_yaml
 
-    data, _ = read_yaml(source_text, source_file)
-    if isinstance(data, dict) and _digest(data) == digest:
+    workflow, _, version = at.rpartition("@")
+    number = int(version) if version.isdigit() else 0
+    data = check_stored_source(workflow, number, source_text, digest)
+    if isinstance(data, dict):
         definition = _built(data, source_text, source_file)
         if definition is not None and not any(True for _ in unregistered(definition, names)):
             return definition
@@ -142,9 +175,13 @@ class Catalog:
         now: datetime,
     ) -> DeployResult:
         """A new version when the content (hashed to ``digest``, before the transaction) differs
-        from the newest one; else a no-op. Nothing here parses or compiles."""
+        from the newest one; else a no-op, once the newest row's own source is read back to
+        still hash to it (an edited row is refused, not vouched for). Nothing else here parses
+        or compiles."""
         latest = repo.latest_definition(conn, definition.name)
         if latest is not None and latest.content_hash == digest:
+            # "unchanged" only vouches for a stored row that still holds what was deployed
+            check_stored_source(latest.workflow, int(latest.version), latest.source_text, digest)
             return DeployResult(definition.name, int(latest.version), digest, created=False)
         version = 1 if latest is None else int(latest.version) + 1
         repo.insert_definition(
@@ -236,7 +273,11 @@ class Catalog:
                 definition = self._definitions.get(pending.content_hash)
                 if definition is None:
                     definition = stored_definition(
-                        pending.source_text, pending.source_file, pending.content_hash, self.names
+                        pending.source_text,
+                        pending.source_file,
+                        pending.content_hash,
+                        self.names,
+                        at=f"{pending.workflow}@{pending.version}",
                     )
                     self._definitions[pending.content_hash] = definition
                 compiled = CompiledMachine(

@@ -17,6 +17,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workflow._idempotency import replay
+from workflow._legal import (
+    PROGRESS_EVERY,
+    AdminLedger,
+    LegalityCheck,
+    ProgressCallback,
+    admin_problems,
+    rules_lookup,
+)
 from workflow._machine import CompiledMachine
 from workflow._steps import (
     Applied,
@@ -26,7 +34,13 @@ from workflow._steps import (
     start_in,
     start_many_in,
 )
-from workflow.catalog import Catalog, NotCompiled, deployed_definitions, document_hash
+from workflow.catalog import (
+    Catalog,
+    NotCompiled,
+    deployed_definitions,
+    document_hash,
+    source_digest,
+)
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
 from workflow.errors import (
@@ -36,7 +50,18 @@ from workflow.errors import (
     SchemaOutOfDate,
     WorkflowError,
 )
-from workflow.hashchain import RowObserver, VerificationReport, verify_admin_rows, verify_chains
+from workflow.hashchain import (
+    ADMIN_CHAIN,
+    KEYS_INFO,
+    AuditKeys,
+    KeyCheck,
+    RowObserver,
+    VerificationReport,
+    first_per_chain,
+    format_instant,
+    verify_admin_rows,
+    verify_chains,
+)
 from workflow.limits import (
     MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_ITEM_KEY_CHARS,
@@ -97,8 +122,15 @@ class Engine:
         options: DatabaseOptions | None = None,
         check_schema: bool = True,
         create: bool = True,
+        audit_keys: AuditKeys | None = None,
+        keys_from_environment: bool = True,
     ) -> None:
         self.url = url
+        if audit_keys is None and keys_from_environment:
+            audit_keys = AuditKeys.from_environment()
+        self.audit_keys = audit_keys
+        """Every event written is sealed under the first (:class:`~workflow.hashchain.AuditKeys`);
+        None: written unkeyed. By default ``WORKFLOW_AUDIT_KEY`` or ``WORKFLOW_AUDIT_KEY_FILE``."""
         self.clock: Clock = clock or SystemClock()
         self.registry = registry if registry is not None else default_registry
         self.db = create_database_engine(url, options, create=create)
@@ -456,17 +488,76 @@ class Engine:
             return [to_event(r) for r in repo.history_rows(conn, instance_id)]
 
     def verify(
-        self, instance_id: int | None = None, *, observe: RowObserver | None = None
+        self,
+        instance_id: int | None = None,
+        *,
+        observe: RowObserver | None = None,
+        progress: ProgressCallback | None = None,
     ) -> VerificationReport:
-        """Walk every chain (or one); the report lists the first broken link per chain, the
-        administrators' log's first (chain 0) when every chain was walked. ``observe`` sees
-        (instance, seq, hash) of every audit row read (to check a checkpoint on the way)."""
+        """Walk every chain (or one) and replay it as a legal run (:mod:`workflow._legal`); the
+        report lists the first bad event per chain, and the administrators' log's first (chain
+        0: its links, then the definitions and actors tables against it) when every chain was
+        walked. ``observe`` sees every audit row read (a checkpoint's check); ``progress`` is
+        called with the number of events read so far, now and then."""
         with self.read_transaction(snapshot=True) as conn:
+            ledger = AdminLedger()
+            since = None
+            if self.audit_keys is not None:
+                first = repo.first_keyed_instant(conn)
+                since = None if first is None else format_instant(first)
+            admin_keys = KeyCheck(self.audit_keys, since)
+            chain_keys = KeyCheck(self.audit_keys, since)
+
+            def admin_rows() -> Iterator[Mapping[str, Any]]:
+                for row in ledger.read(repo.admin_event_rows(conn)):
+                    admin_keys.feed(
+                        ADMIN_CHAIN, row["seq"], row["hash"], row["key_id"], row["mac"],
+                        format_instant(row["occurred_at"]),
+                    )  # fmt: skip
+                    yield row
+
+            report_admin, admin_problem = verify_admin_rows(admin_rows())
             with chain_source(conn, instance_id) as source:
-                report = verify_chains(source, orphans=instance_id is None, observe=observe)
+                legal = LegalityCheck(
+                    ledger,
+                    rules_lookup(conn, self.catalog, ledger),
+                    self.registry,
+                    source.instant,
+                    chain_keys,
+                )
+                count = 0
+
+                def each(row: Sequence[Any]) -> None:
+                    nonlocal count
+                    legal.feed(row)
+                    if observe is not None:
+                        observe(row)
+                    count += 1
+                    if progress is not None and count % PROGRESS_EVERY == 0:
+                        progress(count)
+
+                walk = legal.feed if observe is None and progress is None else each
+                report = verify_chains(source, orphans=instance_id is None, observe=walk)
+                legal.close()
+            report.problems = first_per_chain(
+                [*report.problems, *legal.problems, *chain_keys.problems]
+            )
+            report.keyed_events, report.unkeyed_events = chain_keys.keyed, chain_keys.unkeyed
             if instance_id is None:
-                report.admin_events, problem = verify_admin_rows(repo.admin_event_rows(conn))
-                report.problems[:0] = [] if problem is None else [problem]
+                report.admin_events = report_admin
+                report.keyed_events += admin_keys.keyed
+                report.unkeyed_events += admin_keys.unkeyed
+                found = [] if admin_problem is None else [admin_problem]
+                found += admin_keys.problems
+                found += admin_problems(
+                    ledger,
+                    repo.deployed_definitions(conn),
+                    repo.actor_rows(conn),
+                    source_digest,
+                )
+                report.problems[:0] = first_per_chain(found)
+        if progress is not None:
+            progress(report.events)
         return report
 
     # --- actors ------------------------------------------------------------------------------
@@ -525,6 +616,7 @@ class Engine:
         """
         try:
             with write_transaction(self.db) as conn:
+                conn.info[KEYS_INFO] = self.audit_keys
                 yield conn
         except IntegrityError as exc:
             if _is_unique_violation(exc):

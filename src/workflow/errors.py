@@ -243,6 +243,24 @@ class AuditError(WorkflowError):
         super().__init__(f"audit verification failed for {len(self.problems)} chain(s)")
 
 
+class DefinitionTampered(AuditError):
+    """A stored definition's source no longer hashes to the content hash it was deployed with:
+    the row was edited in the database. The engine refuses to compile (and so to run) it."""
+
+    def __init__(self, workflow: str, version: int, recorded: str, found: str) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.recorded = recorded
+        self.found = found
+        self.problems = ()
+        WorkflowError.__init__(
+            self,
+            f"definition {workflow}@{version} was edited in the database: its source hashes to "
+            f"{found[:12]}..., not to the content hash {recorded[:12]}... it was deployed with; "
+            "refusing to run it",
+        )
+
+
 class DeliveryFailed(WorkflowError):
     """A sink could not deliver an event (HTTP error, timeout, unwritable file); it is retried."""
 

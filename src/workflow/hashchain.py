@@ -8,7 +8,9 @@ change to any field, a deleted, inserted or reordered event breaks the chain at 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,14 +93,22 @@ def event_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(_material_json(row).encode("utf-8")).hexdigest()
 
 
-def seal(row: dict[str, Any], *, as_event: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Give a chain's row (its fields as stored) the fields that prove it: its ``hash``.
+def seal(
+    row: dict[str, Any],
+    *,
+    as_event: Mapping[str, Any] | None = None,
+    keys: AuditKeys | None = None,
+) -> dict[str, Any]:
+    """Give a chain's row (its fields as stored) the fields that prove it: its ``hash``, and
+    under the audit ``keys`` its ``key_id`` and ``mac`` (an HMAC-SHA256 of the hash; both null
+    without keys).
 
     Every row of every chain, the administrators' log included, is sealed here and nowhere
-    else before the writer stores it; a further proof (a keyed MAC) belongs here too.
+    else before the writer stores it, in the transaction that writes it.
     ``as_event`` is the row in the audit event's encoding when it is not an instance's event.
     """
-    row["hash"] = event_hash(row if as_event is None else as_event)
+    row["hash"] = digest = event_hash(row if as_event is None else as_event)
+    row["key_id"], row["mac"] = (None, None) if keys is None else keys.seal(digest)
     return row
 
 
@@ -121,8 +131,10 @@ def audit_record(
     definition_hash: str,
     occurred_at: datetime,
     prev_hash: str,
+    keys: AuditKeys | None = None,
 ) -> dict[str, Any]:
-    """An instance's audit event as stored (JSON fields as canonical text), sealed."""
+    """An instance's audit event as stored (JSON fields as canonical text), sealed (under
+    ``keys`` when given)."""
     return seal(
         {
             "instance_id": instance_id,
@@ -142,7 +154,8 @@ def audit_record(
             "definition_hash": definition_hash,
             "occurred_at": occurred_at,
             "prev_hash": prev_hash,
-        }
+        },
+        keys=keys,
     )
 
 
@@ -159,8 +172,10 @@ def admin_record(
     detail: Mapping[str, Any],
     occurred_at: datetime,
     prev_hash: str,
+    keys: AuditKeys | None = None,
 ) -> dict[str, Any]:
-    """An administrators' log event as stored (``detail`` as canonical text), sealed."""
+    """An administrators' log event as stored (``detail`` as canonical text), sealed (under
+    ``keys`` when given)."""
     row: dict[str, Any] = {
         "seq": seq,
         "action": action,
@@ -170,7 +185,7 @@ def admin_record(
         "occurred_at": occurred_at,
         "prev_hash": prev_hash,
     }
-    return seal(row, as_event=_admin_as_event(row))
+    return seal(row, as_event=_admin_as_event(row), keys=keys)
 
 
 def admin_event_hash(
@@ -260,8 +275,24 @@ class ChainProblem:
     def __str__(self) -> str:
         where = f"event {self.seq}" if self.seq is not None else "instance row"
         if self.instance_id == ADMIN_CHAIN:
+            if self.seq is None:
+                return f"administrators' log: {self.problem}"
             return f"administrators' log, {where}: {self.problem}"
         return f"instance {self.instance_id}, {where}: {self.problem}"
+
+
+def first_per_chain(problems: Iterable[ChainProblem]) -> list[ChainProblem]:
+    """The earliest problem of each chain (an event before the instance row), by chain."""
+    first: dict[int, ChainProblem] = {}
+    for problem in problems:
+        held = first.get(problem.instance_id)
+        if held is None or _rank(problem) < _rank(held):
+            first[problem.instance_id] = problem
+    return [first[i] for i in sorted(first)]
+
+
+def _rank(problem: ChainProblem) -> float:
+    return float("inf") if problem.seq is None else problem.seq
 
 
 @dataclass
@@ -271,6 +302,10 @@ class VerificationReport:
     problems: list[ChainProblem] = field(default_factory=list)
     admin_events: int | None = None
     """Events of the administrators' log verified (None: not looked at)."""
+    keyed_events: int = 0
+    """Events (both logs) whose MAC was checked against the audit keys."""
+    unkeyed_events: int = 0
+    """Events without a MAC (written before a key existed): never counted as keyed."""
 
     @property
     def ok(self) -> bool:
@@ -420,9 +455,18 @@ def verify_rows(
 
 # --- the database's chains, read as raw driver rows -----------------------------------------------
 
-CHAIN_COLUMNS = (*sorted(HASHED_FIELDS), "hash", "head_state", "head_version", "head_last_hash")
+HEAD_COLUMNS = (
+    "state", "version", "last_hash", "data", "unit", "coordinating_units", "active", "workflow",
+    "definition_version",
+)  # fmt: skip
+"""The instance row's columns a chain's head must agree with."""
+
+CHAIN_COLUMNS = (
+    *sorted(HASHED_FIELDS), "hash", *(f"head_{c}" for c in HEAD_COLUMNS), "key_id", "mac"
+)
 """An audit row as :func:`verify_chains` reads it: the hashed fields in canonical order, the
-stored hash, then the instance row's state, version and last hash (on each chain's event 1)."""
+stored hash, the instance row's :data:`HEAD_COLUMNS` (on each chain's event 1), then the
+event's key id and MAC (null when unkeyed)."""
 
 
 @dataclass(frozen=True)
@@ -447,8 +491,9 @@ class ChainSource:
 _FAST, _EXACT, _LEFT_OUT = 0, 1, 2
 
 
-RowObserver = Callable[[int, int, str], None]
-"""Called with (instance id, seq, stored hash) for every audit row read (a checkpoint's check)."""
+RowObserver = Callable[[Sequence[Any]], None]
+"""Called with every audit row read, as a :data:`CHAIN_COLUMNS` tuple (a checkpoint's check,
+the replay of each chain)."""
 
 
 def verify_chains(
@@ -469,13 +514,14 @@ def verify_chains(
     current: int | None = None
     mode, expected, prev, last_state = _LEFT_OUT, 1, GENESIS, None
     head: tuple[Any, Any, Any] = (None, None, None)
-    for (
-        actor, actor_roles, actor_unit, data, definition_hash, definition_version, from_state,
-        instance_id, kind, occurred_at, payload, prev_hash, reason, seq, to_state, trigger,
-        workflow, stored, head_state, head_version, head_last_hash,
-    ) in source.rows:  # fmt: skip
+    for row in source.rows:
+        (
+            actor, actor_roles, actor_unit, data, definition_hash, definition_version, from_state,
+            instance_id, kind, occurred_at, payload, prev_hash, reason, seq, to_state, trigger,
+            workflow, stored, head_state, head_version, head_last_hash, *_,
+        ) = row  # fmt: skip
         if observe is not None:
-            observe(instance_id, seq, stored)
+            observe(row)
         if instance_id != current:
             if mode == _FAST and head == (expected - 1, prev, last_state):
                 report.chains += 1
@@ -531,3 +577,144 @@ def verify_chains(
             report.chains += 1
             report.problems.append(ChainProblem(orphan, None, "instance has no audit events"))
     return report
+
+
+# --- keyed events: an HMAC under the application's audit key on every event ---------------------
+
+KEY_ENV = "WORKFLOW_AUDIT_KEY"
+"""The audit key itself (text)."""
+KEY_FILE_ENV = "WORKFLOW_AUDIT_KEY_FILE"
+"""A file of audit keys, one a line: the first signs, every one verifies (rotation)."""
+_KEY_ID_MESSAGE = b"workflow audit key id"
+
+
+def key_id(key: bytes) -> str:
+    """A key's public name: 16 hex digits of an HMAC under it (the key cannot be read back)."""
+    return hmac.new(key, _KEY_ID_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+
+_SHA256_BLOCK = 64
+_Pads = tuple[Any, Any]
+"""A key's HMAC-SHA256 inner and outer hashes, each already fed its padded key."""
+
+
+def _pads(key: bytes) -> _Pads:
+    """RFC 2104 with SHA-256, the padded key hashed once: an event's MAC then costs two hash
+    copies (``hmac.digest`` looks the digest up in OpenSSL on every call, several times
+    slower)."""
+    block = hashlib.sha256(key).digest() if len(key) > _SHA256_BLOCK else key
+    block = block.ljust(_SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    return inner, outer
+
+
+def _mac(pads: _Pads, digest: str) -> str:
+    """HMAC-SHA256 of an event's hash (hex), under the key whose pads these are."""
+    inner, outer = pads[0].copy(), pads[1].copy()
+    inner.update(digest.encode())
+    outer.update(inner.digest())
+    return str(outer.hexdigest())
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The audit keys a process holds. The first seals every event written (its id and an
+    HMAC-SHA256 of the event's hash, in the event's own row); every key verifies, so a key can
+    be rotated: put the new one first, keep the old ones after it."""
+
+    keys: tuple[bytes, ...]
+    signing_id: str = field(init=False)
+    by_id: Mapping[str, _Pads] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.keys or not all(self.keys):
+            raise ValueError("an audit keyring needs at least one non-empty key")
+        object.__setattr__(self, "by_id", {key_id(k): _pads(k) for k in self.keys})
+        object.__setattr__(self, "signing_id", key_id(self.keys[0]))
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> AuditKeys | None:
+        """``WORKFLOW_AUDIT_KEY`` (one key), else the keys in ``WORKFLOW_AUDIT_KEY_FILE``, else
+        None: no key, events are written unkeyed."""
+        env = os.environ if environ is None else environ
+        if env.get(KEY_ENV):
+            return cls((env[KEY_ENV].encode("utf-8"),))
+        path = env.get(KEY_FILE_ENV)
+        if not path:
+            return None
+        with open(path, encoding="utf-8") as handle:
+            keys = tuple(line.strip().encode("utf-8") for line in handle if line.strip())
+        return cls(keys) if keys else None
+
+    @property
+    def signing_key(self) -> bytes:
+        return self.keys[0]
+
+    def seal(self, digest: str) -> tuple[str, str]:
+        """(key id, MAC) of an event whose hash is ``digest``, under the signing key."""
+        return self.signing_id, _mac(self.by_id[self.signing_id], digest)
+
+    def problem(self, digest: str, kid: str, mac: str) -> str:
+        """Why (``kid``, ``mac``) does not prove ``digest`` ('' when it does)."""
+        pads = self.by_id.get(kid)
+        if pads is None:
+            return f"is sealed with key {kid}, which this verifier does not hold"
+        if not hmac.compare_digest(_mac(pads, digest), str(mac)):
+            return "its MAC does not match (forged, or edited and re-hashed without the key)"
+        return ""
+
+
+KEYS_INFO = "workflow.audit_keys"
+"""Where the engine's write transaction's connection carries its :class:`AuditKeys` (its
+``info``), for the code that seals events on that connection (:func:`keys_of`)."""
+
+
+def keys_of(conn: Any) -> AuditKeys | None:
+    """The audit keys of the write transaction ``conn`` belongs to (None: unkeyed)."""
+    keys: AuditKeys | None = conn.info.get(KEYS_INFO)
+    return keys
+
+
+@dataclass
+class KeyCheck:
+    """Checks the events' MACs as they stream, one chain after another.
+
+    With ``keys``: a keyed event must be sealed by a key held and match; an unkeyed event is
+    counted as unkeyed (written before a key existed), unless it follows a keyed event of its
+    chain or was written at or after ``since`` (when the administrators' log first shows the
+    key in use): then it is a forgery with its seal left off. Without keys nothing is checked:
+    keyed events are counted as not verified."""
+
+    keys: AuditKeys | None
+    since: str | None = None
+    keyed: int = 0
+    unkeyed: int = 0
+    problems: list[ChainProblem] = field(default_factory=list)
+    _chain: int | None = None
+    _chain_keyed: bool = False
+    _chain_bad: bool = False
+
+    def feed(self, chain: int, seq: int, digest: str, kid: Any, mac: Any, at: str) -> None:
+        if chain != self._chain:
+            self._chain, self._chain_keyed, self._chain_bad = chain, False, False
+        if kid is None:
+            self.unkeyed += 1
+            if self.keys is None or self._chain_bad:
+                return
+            if self._chain_keyed:
+                self._fail(chain, seq, "has no MAC, though the events before it are keyed")
+            elif self.since is not None and at >= self.since:
+                self._fail(chain, seq, f"has no MAC, though a key was in use since {self.since}")
+            return
+        self.keyed += 1
+        self._chain_keyed = True
+        if self.keys is None or self._chain_bad:
+            return
+        problem = self.keys.problem(digest, str(kid), mac)
+        if problem:
+            self._fail(chain, seq, problem)
+
+    def _fail(self, chain: int, seq: int, problem: str) -> None:
+        self._chain_bad = True
+        self.problems.append(ChainProblem(chain, seq, problem))

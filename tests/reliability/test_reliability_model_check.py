@@ -143,7 +143,7 @@ class EngineVersusModel(RuleBasedStateMachine):
                 tuple(sorted(actor.roles)),
                 actor.unit,
                 None,
-                {},
+                {"unit": unit} if unit is not None else {},
                 dict(data),
                 self.version,
                 now,

@@ -28,7 +28,7 @@ from workflow.definition import model as m
 from workflow.definition.fieldtypes import type_error
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, MigrationRefused
-from workflow.hashchain import audit_record
+from workflow.hashchain import audit_record, keys_of
 from workflow.logs import get_logger
 from workflow.store import Connection, chain_writer, versioning
 from workflow.store import repository as repo
@@ -330,6 +330,7 @@ def _write_move(
         definition_hash=new.content_hash,
         occurred_at=now,
         prev_hash=row.last_hash,
+        keys=keys_of(conn),
     )
     target = definition.state(move.to_state)
     step = chain_writer.Step(

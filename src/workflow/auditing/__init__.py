@@ -58,6 +58,7 @@ from workflow.auditing.verify import (
     verify_database,
     verify_log,
 )
+from workflow.hashchain import AuditKeys
 
 __all__ = [
     "ADMIN_EXPORT_FIELDS",
@@ -66,6 +67,7 @@ __all__ = [
     "AdminEvent",
     "AdminLogVerification",
     "AuditFilter",
+    "AuditKeys",
     "Checkpoint",
     "CheckpointSignatureError",
     "ExportFile",

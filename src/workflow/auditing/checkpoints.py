@@ -23,10 +23,12 @@ from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
 from workflow.hashchain import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
 from workflow.limits import MAX_CHECKPOINT_BYTES, parse_json
+from workflow.store import repository as repo
 from workflow.store.tables import admin_events, audit_events
 
 CHECKPOINT_FORMAT = "workflow-audit-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+"""Version 2 adds the definitions table's hashes; version 1 checkpoints are still read."""
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
 
 
@@ -40,22 +42,88 @@ class ChainMark:
 
 
 @dataclass(frozen=True)
+class DefinitionMark:
+    """One deployed version as the checkpoint saw its row: the content hash it was deployed
+    with, and the SHA-256 of its stored source text."""
+
+    workflow: str
+    version: int
+    content_hash: str
+    source_sha256: str
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     created_at: str
     chains: tuple[ChainMark, ...]
     signed: bool = False
+    definitions: tuple[DefinitionMark, ...] | None = None
+    """None: a version 1 checkpoint, which did not record them."""
 
     def body(self) -> dict[str, Any]:
         """The signed part of the checkpoint document."""
-        return {
+        body: dict[str, Any] = {
             "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
+            "version": CHECKPOINT_VERSION if self.definitions is not None else 1,
             "created_at": self.created_at,
             "chains": [
                 {"instance_id": c.instance_id, "length": c.length, "head_hash": c.head_hash}
                 for c in self.chains
             ],
         }
+        if self.definitions is not None:
+            body["definitions"] = [
+                {
+                    "workflow": d.workflow,
+                    "version": d.version,
+                    "content_hash": d.content_hash,
+                    "source_sha256": d.source_sha256,
+                }
+                for d in self.definitions
+            ]
+        return body
+
+
+def _source_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def definition_marks(rows: Iterable[Any]) -> tuple[DefinitionMark, ...]:
+    """The definitions table's rows (workflow, version, content_hash, source_text) as marks."""
+    return tuple(
+        DefinitionMark(
+            str(r.workflow), int(r.version), str(r.content_hash), _source_sha256(r.source_text)
+        )
+        for r in rows
+    )
+
+
+def current_definitions(engine: Engine) -> tuple[DefinitionMark, ...]:
+    """The definitions table as it is now, as marks."""
+    with engine.read_transaction() as conn:
+        return definition_marks(repo.deployed_definitions(conn))
+
+
+def definition_problems(
+    checkpoint: Checkpoint, current: Iterable[DefinitionMark]
+) -> list[ChainProblem]:
+    """Every deployed version the checkpoint recorded whose row is gone or changed since."""
+    if checkpoint.definitions is None:
+        return []
+    now = {(d.workflow, d.version): d for d in current}
+    found = []
+    for mark in checkpoint.definitions:
+        row = now.get((mark.workflow, mark.version))
+        if row != mark:
+            what = "is gone" if row is None else "changed"
+            found.append(
+                ChainProblem(
+                    ADMIN_CHAIN,
+                    None,
+                    f"definition {mark.workflow}@{mark.version} {what} since the checkpoint",
+                )
+            )
+    return found
 
 
 def take_checkpoint(engine: Engine) -> Checkpoint:
@@ -77,12 +145,13 @@ def take_checkpoint(engine: Engine) -> Checkpoint:
     admin_head = (
         select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
     )
-    with engine.read_transaction() as conn:
+    with engine.read_transaction(snapshot=True) as conn:
         admin = conn.execute(admin_head).first()
         chains = tuple(ChainMark(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(query))
+        definitions = definition_marks(repo.deployed_definitions(conn))
     if admin is not None:
         chains = (ChainMark(ADMIN_CHAIN, int(admin.seq), str(admin.hash)), *chains)
-    return Checkpoint(format_instant(engine.now()), chains)
+    return Checkpoint(format_instant(engine.now()), chains, definitions=definitions)
 
 
 def _sign(body: Mapping[str, Any], key: bytes) -> str:
@@ -111,7 +180,9 @@ def read_checkpoint(handle: IO[str], key: bytes | None, name: str = "checkpoint"
     """Read and authenticate a checkpoint.
 
     A signed checkpoint needs ``key`` (else :class:`~workflow.InvalidInput`); a signature that
-    does not match raises :class:`CheckpointSignatureError`.
+    does not match raises :class:`CheckpointSignatureError`, and so does an unsigned checkpoint
+    when ``key`` is given: whoever holds the key signs every checkpoint, so one without a
+    signature is one whose signature was stripped.
     """
     try:
         text = handle.read(MAX_CHECKPOINT_BYTES + 1)
@@ -127,12 +198,28 @@ def read_checkpoint(handle: IO[str], key: bytes | None, name: str = "checkpoint"
             ChainMark(int(c["instance_id"]), int(c["length"]), str(c["head_hash"]))
             for c in document["chains"]
         )
-        checkpoint = Checkpoint(str(document["created_at"]), chains)
+        definitions = None
+        if "definitions" in document:
+            definitions = tuple(
+                DefinitionMark(
+                    str(d["workflow"]), int(d["version"]), str(d["content_hash"]),
+                    str(d["source_sha256"]),
+                )
+                for d in document["definitions"]
+            )  # fmt: skip
+        checkpoint = Checkpoint(str(document["created_at"]), chains, definitions=definitions)
         signature = document.get("signature")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"{name} is not a readable checkpoint ({exc})") from None
     if not signature:
+        if key:
+            raise CheckpointSignatureError(
+                f"{name} is unsigned, but an audit key is set: a checkpoint written with the key "
+                "is signed, so its signature was removed (or it was written without the key)"
+            )
         return checkpoint
+    if not isinstance(signature, dict):
+        raise CheckpointSignatureError(f"{name}: its signature is not one this engine writes")
     if not key:
         raise InvalidInput(f"{name} is signed: set WORKFLOW_AUDIT_KEY to the key that signed it")
     expected = _sign(checkpoint.body(), key)
@@ -140,7 +227,7 @@ def read_checkpoint(handle: IO[str], key: bytes | None, name: str = "checkpoint"
         raise CheckpointSignatureError(
             f"{name}: signature does not match (the checkpoint was altered or the key is wrong)"
         )
-    return Checkpoint(checkpoint.created_at, chains, signed=True)
+    return Checkpoint(checkpoint.created_at, chains, signed=True, definitions=definitions)
 
 
 class CheckpointCheck:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.auditing.admin_log import verify_admin_log
-from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
+from workflow.auditing.checkpoints import (
+    Checkpoint,
+    CheckpointCheck,
+    current_definitions,
+    definition_problems,
+)
 from workflow.auditing.export import verify_events
 from workflow.engine import Engine
-from workflow.hashchain import ADMIN_CHAIN, ChainProblem
+from workflow.hashchain import CHAIN_COLUMNS, ChainProblem, first_per_chain
+
+_INSTANCE, _SEQ, _HASH = (CHAIN_COLUMNS.index(c) for c in ("instance_id", "seq", "hash"))
 
 
 @dataclass
@@ -25,6 +32,12 @@ class LogVerification:
     problems: list[ChainProblem] = field(default_factory=list)
     admin_events: int | None = None
     """Events of the administrators' log verified (None: not looked at, e.g. an export)."""
+    keyed_events: int = 0
+    """Events whose MAC was checked under the audit keys (0 without a key)."""
+    unkeyed_events: int = 0
+    """Events without a MAC, written before a key existed: never counted as keyed."""
+    keys: bool = False
+    """Whether the verifier held audit keys (so keyed events were checked)."""
 
     @property
     def ok(self) -> bool:
@@ -40,6 +53,9 @@ class LogVerification:
             "checkpoint_chains": self.checkpoint_chains,
             "checkpoint_signed": self.checkpoint_signed,
             "admin_events": self.admin_events,
+            "keys": self.keys,
+            "keyed_events": self.keyed_events,
+            "unkeyed_events": self.unkeyed_events,
             "problems": [
                 {"instance_id": p.instance_id, "seq": p.seq, "problem": p.problem}
                 for p in self.problems
@@ -85,32 +101,48 @@ def verify_log(
 
 
 def verify_database(
-    engine: Engine, *, checkpoint: Checkpoint | None = None, instance_id: int | None = None
+    engine: Engine,
+    *,
+    checkpoint: Checkpoint | None = None,
+    instance_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> LogVerification:
-    """Verify the database's log with the engine's own walk (:meth:`Engine.verify`), against
-    ``checkpoint`` on the way if one is given; every chain, or one instance's."""
+    """Verify the database's log: the one verifier, whoever calls (the CLI at a terminal or
+    not, a service, a test). Every chain (or one instance's) is walked once by the engine
+    (:meth:`Engine.verify`: links, hashes, the replay of each chain as a legal run, the instance
+    rows, the administrators' log with the definitions and actors tables), and checked against
+    ``checkpoint`` on the way if one is given. ``progress`` is called with the number of events
+    read so far, now and then (a progress bar's callback)."""
     only = None if instance_id is None else [instance_id]
     check = CheckpointCheck(checkpoint, only) if checkpoint is not None else None
 
-    def observe(chain: int, seq: int, stored: str) -> None:
+    def observe(row: Sequence[Any]) -> None:
         assert check is not None
-        check.feed({"instance_id": chain, "seq": seq, "hash": stored})
+        check.feed({"instance_id": row[_INSTANCE], "seq": row[_SEQ], "hash": row[_HASH]})
 
-    report = engine.verify(instance_id, observe=None if check is None else observe)
+    report = engine.verify(
+        instance_id, observe=None if check is None else observe, progress=progress
+    )
     result = LogVerification(
         report.chains,
         report.events,
         problems=list(report.problems),
         admin_events=report.admin_events,
+        keyed_events=report.keyed_events if engine.audit_keys is not None else 0,
+        unkeyed_events=report.unkeyed_events,
+        keys=engine.audit_keys is not None,
     )
     if check is not None and checkpoint is not None:
         result.checkpoint_chains = len(check.marks)
         result.checkpoint_signed = checkpoint.signed
         result.problems.extend(check.problems())
         if instance_id is None:
-            # The checkpoint's chain 0: the administrators' log walked again, against it.
+            # The checkpoint's chain 0: the administrators' log walked again, against it; and
+            # the definitions table's rows it recorded.
             admin = verify_admin_log(engine, checkpoint)
-            chains = [p for p in result.problems if p.instance_id != ADMIN_CHAIN]
-            result.problems = [*admin.problems, *chains]
-    result.problems.sort(key=lambda p: p.instance_id)
+            result.problems[:0] = [
+                *admin.problems,
+                *definition_problems(checkpoint, current_definitions(engine)),
+            ]
+    result.problems = first_per_chain(result.problems)
     return result

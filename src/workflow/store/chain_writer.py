@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from workflow.clock import require_aware
-from workflow.hashchain import GENESIS, admin_record
+from workflow.hashchain import GENESIS, admin_record, keys_of
 from workflow.store.faults import mask_url, typed_fault
 from workflow.store.tables import admin_events, audit_events, instances, outbox, timers
 from workflow.store.types import UTCDateTime, as_utc
@@ -442,6 +442,7 @@ def append_admin_event(
         detail=detail,
         occurred_at=now,
         prev_hash=prev,
+        keys=keys_of(conn),
     )
     _insert_rows(conn, admin_events, [row])
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workflow.hashchain import CHAIN_COLUMNS, ChainSource
+from workflow.hashchain import CHAIN_COLUMNS, HEAD_COLUMNS, ChainSource
 from workflow.store.tables import audit_events, instances
 
 _read_instant = datetime.fromisoformat  # what SQLAlchemy reads SQLite's text with
@@ -28,7 +28,7 @@ _PG_INSTANT = (
     "CASE WHEN EXTRACT(YEAR FROM a.occurred_at AT TIME ZONE 'UTC') BETWEEN 1000 AND 9999 THEN"
     " to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
 )
-_HEAD = {"head_state": "i.state", "head_version": "i.version", "head_last_hash": "i.last_hash"}
+_HEAD = {f"head_{c}": f"i.{c}" for c in HEAD_COLUMNS}
 _CHUNK = 2000
 
 

@@ -223,3 +223,20 @@ def admin_action_recorded(conn: Connection, action: str) -> bool:
     """Whether the administrators' log holds an event of ``action`` (a mark once made)."""
     query = select(admin_events.c.seq).where(admin_events.c.action == action).limit(1)
     return conn.execute(query).first() is not None
+
+
+def first_keyed_instant(conn: Connection) -> datetime | None:
+    """When the first keyed event (either log) was written, by insertion order: from then on
+    every event must be keyed. Reads from the start of each table to its first keyed row."""
+    found = []
+    for table in (audit_events, admin_events):
+        query = (
+            select(table.c.occurred_at)
+            .where(table.c.key_id.is_not(None))
+            .order_by(table.c.id)
+            .limit(1)
+        )
+        moment = conn.execute(query).scalar()
+        if moment is not None:
+            found.append(moment)
+    return min(found, default=None)

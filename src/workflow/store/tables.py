@@ -101,6 +101,8 @@ audit_events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("key_id", String(16), nullable=True),
+    Column("mac", String(64), nullable=True),
     UniqueConstraint("instance_id", "seq"),
     Index(None, "occurred_at"),
     Index(None, "actor", "occurred_at"),
@@ -206,6 +208,8 @@ admin_events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("key_id", String(16), nullable=True),
+    Column("mac", String(64), nullable=True),
 )
 
 APPEND_ONLY = ("audit_events", "admin_events")

@@ -1,0 +1,626 @@
+"""Replaying each chain as a legal run of its definitions, in one streaming pass.
+
+The hash chain shows that events were not edited after being linked; it cannot show that an
+event should ever have been written. This module checks that it should: every event is one the
+engine itself could have written, given the definitions deployed (as the administrators' log
+recorded them), the actors registered, and the event before it:
+
+- a start enters the initial state of the version it is pinned to, by an actor holding a start
+  role (or a parent's spawn, which names its parent);
+- a transition's (trigger, from, to) is the first transition of that version the actor could
+  take (roles, unit scope, guards: :func:`workflow._machine.admits`, the machine's own rule), and
+  its data is the previous data with that transition's effects applied to its payload
+  (:func:`workflow._effects.apply_effects`, the engine's own code);
+- a migration is recorded in the administrators' log, moves from the version the chain was on,
+  and keeps the data;
+- the definition a version was pinned to still has the content hash its deploy recorded, and
+  the event names that hash; the actor was registered with the roles and unit it claims (once
+  the deployment registers actors at all: before that, actors are the embedding
+  application's, which the engine takes as given);
+- times never decrease, and the instance row is the chain's head in every column.
+
+Memory holds the administrators' log (deployments, registrations, migrations) and one chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflow._effects import apply_effects, check_fields
+from workflow._machine import StepContext, admits
+from workflow.catalog import Catalog, NotCompiled, check_stored_source
+from workflow.definition import model as m
+from workflow.errors import DefinitionTampered, WorkflowError
+from workflow.hashchain import (
+    ADMIN_CHAIN,
+    CHAIN_COLUMNS,
+    ChainProblem,
+    KeyCheck,
+    canonical_json,
+    format_instant,
+)
+from workflow.records import SYSTEM_TIMER, Actor
+from workflow.registry import GuardContext, Registry
+from workflow.store import Connection
+from workflow.store import repository as repo
+
+_AT = {name: i for i, name in enumerate(CHAIN_COLUMNS)}
+(
+    _ACTOR, _ROLES, _UNIT, _DATA, _DEF_HASH, _DEF_VERSION, _FROM, _INSTANCE, _KIND, _OCCURRED,
+    _PAYLOAD, _REASON, _SEQ, _TO, _TRIGGER, _WORKFLOW, _HASH,
+    _H_STATE, _H_VERSION, _H_LAST, _H_DATA, _H_UNIT, _H_COORD, _H_ACTIVE, _H_WORKFLOW, _H_DEFV,
+) = (_AT[n] for n in (
+    "actor", "actor_roles", "actor_unit", "data", "definition_hash", "definition_version",
+    "from_state", "instance_id", "kind", "occurred_at", "payload", "reason", "seq", "to_state",
+    "trigger", "workflow", "hash", "head_state", "head_version", "head_last_hash", "head_data",
+    "head_unit", "head_coordinating_units", "head_active", "head_workflow",
+    "head_definition_version",
+))  # fmt: skip
+_KEY_ID, _MAC = _AT["key_id"], _AT["mac"]
+
+
+_read_json = json.JSONDecoder().raw_decode
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """A stored JSON object (canonical text, which the hash check vouches for), read without
+    :func:`json.loads`'s whitespace scans; anything but an object is refused."""
+    value, _ = _read_json(text)
+    if type(value) is not dict:
+        raise ValueError("not a JSON object")
+    return value
+
+
+_PLACEMENT = frozenset({"unit", "coordinating_units", "parent_id"})
+
+
+def placement(
+    unit: str | None, coordinating_units: Sequence[str], parent_id: int | None
+) -> dict[str, Any]:
+    """A start event's payload: where the instance was placed (what ``units:`` rules read), so
+    the chain, not only the instance row, says it; nothing for an instance placed nowhere."""
+    found: dict[str, Any] = {}
+    if unit is not None:
+        found["unit"] = unit
+    if coordinating_units:
+        found["coordinating_units"] = list(coordinating_units)
+    if parent_id is not None:
+        found["parent_id"] = parent_id
+    return found
+
+
+@dataclass(frozen=True)
+class Registration:
+    """An actor as one ``actor`` event of the administrators' log registered it."""
+
+    instant: str
+    roles: frozenset[str]
+    unit: str | None
+
+
+@dataclass
+class AdminLedger:
+    """What the administrators' log says, gathered while it is verified: the content hash each
+    deploy recorded, each actor's registrations, each migration's extent."""
+
+    deploys: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+    registrations: dict[str, list[Registration]] = field(default_factory=lambda: defaultdict(list))
+    first_registration: str | None = None
+    migrations: dict[tuple[str, str], list[tuple[int, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    last_actor_event: dict[str, int] = field(default_factory=dict)
+
+    def read(self, rows: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+        """Pass ``rows`` through, noting what each says."""
+        for row in rows:
+            self.note(row)
+            yield row
+
+    def note(self, row: Mapping[str, Any]) -> None:
+        action, subject = row["action"], str(row["subject"])
+        try:
+            detail = json.loads(row["detail"])
+        except (TypeError, ValueError):
+            return  # an edited detail fails the chain's own hash
+        if not isinstance(detail, dict):
+            return
+        instant = format_instant(row["occurred_at"])
+        if action == "deploy":
+            workflow, _, version = subject.rpartition("@")
+            if version.isdigit():
+                self.deploys[(workflow, int(version))] = (
+                    str(detail.get("content_hash")),
+                    int(row["seq"]),
+                )
+        elif action == "actor":
+            roles = frozenset(str(r) for r in detail.get("roles") or ())
+            self.registrations[subject].append(Registration(instant, roles, detail.get("unit")))
+            self.last_actor_event[subject] = int(row["seq"])
+            if self.first_registration is None:
+                self.first_registration = instant
+        elif action == "migrate":
+            try:
+                first, last = int(detail["first_instance"]), int(detail["last_instance"])
+            except (KeyError, TypeError, ValueError):
+                return
+            self.migrations[(subject, instant)].append((first, last))
+
+    def actor_problem(self, actor: str, roles: frozenset[str], unit: str | None, at: str) -> str:
+        """Why ``actor`` could not have claimed ``roles`` and ``unit`` at instant ``at`` ('' if
+        it could). Until the first registration of any actor (its instant included), actors are
+        the application's."""
+        if self.first_registration is None or at <= self.first_registration:
+            return ""
+        known = [r for r in self.registrations.get(actor, ()) if r.instant <= at]
+        if not known:
+            return f"actor {actor!r} was not registered at {at}"
+        latest = known[-1].instant
+        # Registrations at the very same instant (a frozen clock) could each be the one in force.
+        current = [r for r in known if r.instant == latest] or known[-1:]
+        claimed = roles
+        if any(claimed <= r.roles and unit == r.unit for r in current):
+            return ""
+        held = current[-1]
+        return (
+            f"actor {actor!r} claims roles [{', '.join(sorted(claimed))}] in unit {unit!r}, but "
+            f"was registered with [{', '.join(sorted(held.roles))}] in unit {held.unit!r}"
+        )
+
+    def migrated(self, workflow: str, old: int, new: int, at: str, instance_id: int) -> bool:
+        extents = self.migrations.get((f"{workflow}@{old}->{new}", at), ())
+        return any(first <= instance_id <= last for first, last in extents)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """One deployed version as the replay reads it; ``problem`` when it cannot be trusted."""
+
+    definition: m.Definition | None
+    content_hash: str
+    problem: str = ""
+
+
+RulesLookup = Callable[[str, int], Rules]
+
+
+class _Chain:
+    """The replayed state of one chain."""
+
+    __slots__ = (
+        "coordinating", "count", "data", "data_text", "instance_id", "instant", "parent",
+        "problem", "rules", "state", "step", "unit", "version", "workflow",
+    )  # fmt: skip
+
+    def __init__(self, instance_id: int) -> None:
+        self.instance_id = instance_id
+        self.problem: ChainProblem | None = None
+        self.count = 0
+        self.workflow = ""
+        self.version = 0
+        self.rules: Rules | None = None
+        self.state: str | None = None
+        self.data_text = "{}"
+        self.data: dict[str, Any] | None = None
+        self.unit: str | None = None
+        self.coordinating: tuple[str, ...] = ()
+        self.parent: int | None = None
+        self.instant = ""
+        self.step: StepContext | None = None
+        """The step of the last unguarded transition (its actor's), kept for the next one."""
+
+    def parsed_data(self) -> dict[str, Any]:
+        if self.data is None:
+            self.data = _json_object(self.data_text)
+        return self.data
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The transitions a trigger may take from a state, in declaration order, and what their
+    replay reads: the guards' context at all, and the time (a guard or a non-merge effect)."""
+
+    specs: tuple[m.TransitionSpec, ...]
+    guarded: bool
+    reads_time: bool
+
+    @classmethod
+    def of(cls, specs: tuple[m.TransitionSpec, ...]) -> _Plan:
+        guarded = any(s.guards for s in specs)
+        plain = (m.Merge, m.SetField, m.ClearField, m.Spawn)
+        timeless = all(isinstance(e, plain) for s in specs for e in s.effects)
+        return cls(specs, guarded, guarded or not timeless)
+
+
+_UNGUARDED = GuardContext(0, "", "", "", "", frozenset(), {}, {}, datetime.min)
+"""What the conditions of unguarded transitions see: roles and units are read from the step."""
+
+
+class _Illegal(Exception):
+    """One event that no run of the engine could have written."""
+
+
+class LegalityCheck:
+    """Fed every audit row (:data:`~workflow.hashchain.CHAIN_COLUMNS`, by chain and ``seq``), it
+    reports the first illegal event of each chain, and a head that is not the chain's."""
+
+    def __init__(
+        self,
+        ledger: AdminLedger,
+        rules: RulesLookup,
+        registry: Registry,
+        instant: Callable[[Any], str],
+        keys: KeyCheck | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.keys = keys
+        self._rules = rules
+        self._rules_cache: dict[tuple[str, int], Rules] = {}
+        self.registry = registry
+        self._instant = instant
+        self._actors: dict[tuple[str, str, str | None], Actor] = {}
+        self._plans: dict[tuple[int, str, str], _Plan] = {}
+        self._chain: _Chain | None = None
+        self._head: Sequence[Any] = ()
+        self.problems: list[ChainProblem] = []
+
+    def feed(self, row: Sequence[Any]) -> None:
+        instance_id = row[_INSTANCE]
+        stored = row[_OCCURRED]
+        if type(stored) is str and len(stored) == 26 and stored[10] == " ":  # SQLite's text
+            at = f"{stored[:10]}T{stored[11:]}Z"  # the hash check validates its digits
+        else:
+            try:
+                at = self._spelled(stored)
+            except (TypeError, ValueError):
+                at = ""  # an instant the hash check reports
+        if self.keys is not None and self.keys.keys is not None:
+            self.keys.feed(instance_id, row[_SEQ], row[_HASH], row[_KEY_ID], row[_MAC], at)
+        chain = self._chain
+        if chain is None or chain.instance_id != instance_id:
+            self.close()
+            chain = self._chain = _Chain(instance_id)
+            self._head = row
+        if chain.problem is not None:
+            return
+        chain.count += 1
+        try:
+            self._event(chain, row, at)
+        except _Illegal as exc:
+            chain.problem = ChainProblem(instance_id, row[_SEQ], str(exc))
+        except (TypeError, ValueError, KeyError, WorkflowError) as exc:
+            chain.problem = ChainProblem(instance_id, row[_SEQ], f"cannot be replayed ({exc})")
+
+    def close(self) -> None:
+        """End the chain being read (called by :meth:`feed` on the next chain, and at the end)."""
+        chain, self._chain = self._chain, None
+        if chain is None:
+            return
+        if chain.problem is None and self._head[_H_VERSION] is not None:
+            chain.problem = self._head_problem(chain, self._head)
+        if chain.problem is not None:
+            self.problems.append(chain.problem)
+
+    # --- one event ---------------------------------------------------------------------------
+
+    def _spelled(self, stored: Any) -> str:
+        """The instant as :func:`~workflow.hashchain.format_instant` spells it (PostgreSQL's
+        text is that already; any other shape goes through the hash check's own reading)."""
+        if type(stored) is str and len(stored) == 27 and stored[10] == "T" and stored[26] == "Z":
+            return stored
+        return self._instant(stored)[1:-1]
+
+    def _event(self, chain: _Chain, row: Sequence[Any], at: str) -> None:
+        if at < chain.instant:
+            raise _Illegal(f"happened at {at}, before the event before it ({chain.instant})")
+        kind, workflow, version = row[_KIND], row[_WORKFLOW], row[_DEF_VERSION]
+        rules = chain.rules
+        if (
+            kind == "transition"
+            and rules is not None
+            and version == chain.version
+            and workflow == chain.workflow
+            and row[_DEF_HASH] == rules.content_hash
+        ):
+            # The common case: a transition on the version the chain is on, checked already.
+            assert rules.definition is not None
+            self._transition(chain, row, rules.definition, at)
+            chain.instant = at
+            return
+        if chain.count == 1:
+            if kind != "start":
+                raise _Illegal(f"the first event is a {kind!r}, not a start")
+            chain.workflow = workflow
+        elif workflow != chain.workflow:
+            raise _Illegal(f"names workflow {workflow!r}, but the chain is of {chain.workflow!r}")
+        rules = self._rules_of(workflow, version)
+        if rules.problem:
+            raise _Illegal(rules.problem)
+        if row[_DEF_HASH] != rules.content_hash:
+            raise _Illegal(
+                f"names definition hash {str(row[_DEF_HASH])[:12]}..., but {workflow}@{version} "
+                f"was deployed with {rules.content_hash[:12]}..."
+            )
+        definition = rules.definition
+        assert definition is not None
+        if kind == "start":
+            self._start(chain, row, definition, at)
+        elif kind == "transition":
+            if version != chain.version:
+                raise _Illegal(
+                    f"is pinned to {workflow}@{version}, but the chain was on @{chain.version} "
+                    "and no migration moved it"
+                )
+            self._transition(chain, row, definition, at)
+        elif kind == "migrated":
+            self._migrated(chain, row, definition, at)
+        else:
+            raise _Illegal(f"is of kind {kind!r}, which the engine never writes")
+        chain.version, chain.rules, chain.instant = version, rules, at
+
+    def _start(self, chain: _Chain, row: Sequence[Any], definition: m.Definition, at: str) -> None:
+        if row[_SEQ] != 1:
+            raise _Illegal("is a second start of the same instance")
+        initial = definition.initial_state.name
+        if row[_TO] != initial or row[_FROM] is not None or row[_TRIGGER] is not None:
+            raise _Illegal(f"starts in {row[_TO]!r}, not in the initial state {initial!r}")
+        placed = json.loads(row[_PAYLOAD])
+        if not isinstance(placed, dict) or set(placed) - _PLACEMENT:
+            raise _Illegal("a start's payload holds only where the instance was placed")
+        chain.unit = placed.get("unit")
+        chain.coordinating = tuple(placed.get("coordinating_units") or ())
+        chain.parent = placed.get("parent_id")
+        actor = self._actor(row, at, spawned=chain.parent is not None)
+        roles = definition.start_roles
+        if chain.parent is None and roles and not actor.roles & set(roles):
+            raise _Illegal(f"actor {actor.id!r} started it without a start role {list(roles)}")
+        chain.data_text = row[_DATA]
+        chain.data = None
+        check_fields(definition, chain.parsed_data(), "data")
+        chain.state = initial
+
+    def _transition(
+        self, chain: _Chain, row: Sequence[Any], definition: m.Definition, at: str
+    ) -> None:
+        trigger, state = row[_TRIGGER], chain.state
+        assert state is not None
+        plan = self._plan(definition, trigger, state)
+        if not plan.specs:
+            known = "" if trigger in definition.triggers else " (no such trigger)"
+            raise _Illegal(
+                f"{trigger!r} from {state!r} is no transition of "
+                f"{chain.workflow}@{chain.version}{known}"
+            )
+        actor = self._actor(row, at, spawned=False)
+        if plan.guarded:
+            ctx = self._context(chain, row, actor, at, plan)
+            step = StepContext(ctx, actor, chain.unit, chain.coordinating)
+        else:
+            ctx = _UNGUARDED  # roles and units are read from the step, not the context
+            kept = chain.step
+            if kept is None or kept.actor is not actor:
+                kept = chain.step = StepContext(ctx, actor, chain.unit, chain.coordinating)
+            step = kept
+        for chosen in plan.specs:
+            if admits(chosen, step, self.registry):
+                break
+        else:
+            why = "; ".join(dict.fromkeys(step.role_refusals + step.guard_refusals))
+            raise _Illegal(f"{trigger!r} from {state!r} could not be taken: {why}")
+        if chosen.dest != row[_TO]:
+            raise _Illegal(
+                f"{trigger!r} from {state!r} leads to {chosen.dest!r} for this actor, payload and "
+                f"data, not to {row[_TO]!r}"
+            )
+        if chosen.require_reason and not (row[_REASON] and str(row[_REASON]).strip()):
+            raise _Illegal(f"{trigger!r} requires a reason and none is recorded")
+        if chosen.effects:
+            if ctx is _UNGUARDED:
+                ctx = self._context(chain, row, actor, at, plan)
+            data, _ = apply_effects(definition, chosen.effects, ctx, self.registry)
+            text = canonical_json(data)
+            if text != row[_DATA]:
+                raise _Illegal(
+                    "its data does not follow from the data before it, its payload and the "
+                    f"effects of {trigger!r}"
+                )
+            chain.data, chain.data_text = data, text
+        elif row[_DATA] != chain.data_text:
+            raise _Illegal(f"its data changed, but {trigger!r} has no effects")
+        chain.state = chosen.dest
+
+    def _plan(self, definition: m.Definition, trigger: str, state: str) -> _Plan:
+        key = (id(definition), trigger, state)
+        plan = self._plans.get(key)  # bounded by the definitions' (trigger, state) pairs
+        if plan is None:
+            plan = self._plans[key] = _Plan.of(definition.transitions_for(trigger, state))
+        return plan
+
+    def _context(
+        self, chain: _Chain, row: Sequence[Any], actor: Actor, at: str, plan: _Plan
+    ) -> GuardContext:
+        return GuardContext(  # positional: this runs for every replayed effect or guard
+            chain.instance_id,
+            chain.workflow,
+            str(chain.state),
+            row[_TRIGGER],
+            actor.id,
+            actor.roles,
+            chain.parsed_data(),
+            _json_object(row[_PAYLOAD]),
+            datetime.fromisoformat(at) if plan.reads_time else datetime.min,
+        )
+
+    def _migrated(
+        self, chain: _Chain, row: Sequence[Any], definition: m.Definition, at: str
+    ) -> None:
+        payload = json.loads(row[_PAYLOAD])
+        old, new = chain.version, row[_DEF_VERSION]
+        previous = chain.rules
+        assert previous is not None
+        if (
+            payload.get("from_version") != old
+            or payload.get("to_version") != new
+            or payload.get("from_hash") != previous.content_hash
+        ):
+            raise _Illegal(f"a migration that does not start from {chain.workflow}@{old}")
+        if not self.ledger.migrated(chain.workflow, old, new, at, chain.instance_id):
+            raise _Illegal(
+                f"a migration {chain.workflow}@{old}->{new} the administrators' log does not "
+                "record"
+            )
+        state = chain.state
+        assert state is not None
+        target = dict(payload.get("mapping") or {}).get(state, state)
+        if row[_FROM] != state or row[_TO] != target or target not in definition.state_names:
+            raise _Illegal(f"migrates {row[_FROM]!r} to {row[_TO]!r}, not {state!r} to {target!r}")
+        if row[_DATA] != chain.data_text:
+            raise _Illegal("a migration changed the data")
+        chain.state = target
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _rules_of(self, workflow: str, version: int) -> Rules:
+        key = (workflow, version)
+        rules = self._rules_cache.get(key)
+        if rules is None:
+            rules = self._rules_cache[key] = self._rules(workflow, version)
+        return rules
+
+    def _actor(self, row: Sequence[Any], at: str, *, spawned: bool) -> Actor:
+        key = (row[_ACTOR], row[_ROLES], row[_UNIT])
+        actor = self._actors.get(key)
+        if actor is None:
+            actor = self._actors[key] = Actor(key[0], json.loads(key[1]), key[2])
+        if actor.id == SYSTEM_TIMER or self.ledger.first_registration is None:
+            return actor  # the timer, or every actor the application's (no registry in use)
+        # A spawned child's start adds the system role to its parent's actor.
+        roles = actor.roles - {m.SYSTEM_ROLE} if spawned else actor.roles
+        problem = self.ledger.actor_problem(actor.id, roles, actor.unit, at)
+        if problem:
+            raise _Illegal(problem)
+        return actor
+
+    def _head_problem(self, chain: _Chain, head: Sequence[Any]) -> ChainProblem | None:
+        rules = chain.rules
+        if rules is None or rules.definition is None or chain.state is None:
+            return None
+        data = head[_H_DATA]
+        data = json.loads(data) if isinstance(data, str) else data
+        coordinating = head[_H_COORD]
+        coordinating = json.loads(coordinating) if isinstance(coordinating, str) else coordinating
+        final = rules.definition.state(chain.state).final
+        expected = {
+            "workflow": (head[_H_WORKFLOW], chain.workflow),
+            "definition_version": (head[_H_DEFV], chain.version),
+            "data": (canonical_json(data), chain.data_text),
+            "unit": (head[_H_UNIT], chain.unit),
+            "coordinating_units": (tuple(coordinating or ()), chain.coordinating),
+            "active": (bool(head[_H_ACTIVE]), not final),
+        }
+        wrong = [name for name, (found, want) in expected.items() if found != want]
+        if not wrong:
+            return None
+        return ChainProblem(
+            chain.instance_id,
+            None,
+            f"the instance row's {', '.join(wrong)} differ from what its chain says "
+            "(the row was edited)",
+        )
+
+
+
+def admin_problems(
+    ledger: AdminLedger,
+    definition_rows: Iterable[Any],
+    actor_rows: Iterable[Any],
+    stored_hash: Callable[[str, int, str], str],
+) -> list[ChainProblem]:
+    """The definitions and actors tables against the administrators' log: each definition row's
+    source hashes to the content hash its deploy recorded; each actor row is what its latest
+    registration said, and no row or registration lacks the other."""
+    found: list[ChainProblem] = []
+    seen: set[tuple[str, int]] = set()
+    for row in definition_rows:
+        key = (str(row.workflow), int(row.version))
+        seen.add(key)
+        deployed = ledger.deploys.get(key)
+        where = f"{key[0]}@{key[1]}"
+        if deployed is None:
+            found.append(ChainProblem(ADMIN_CHAIN, None, f"definition {where} was never deployed"))
+            continue
+        recorded, seq = deployed
+        actual = stored_hash(key[0], key[1], row.source_text)
+        if actual != recorded or row.content_hash != recorded:
+            found.append(
+                ChainProblem(
+                    ADMIN_CHAIN,
+                    seq,
+                    f"the stored definition {where} no longer hashes to the content hash this "
+                    "deploy recorded (its row was edited)",
+                )
+            )
+    for key, (_, seq) in sorted(ledger.deploys.items(), key=lambda kv: kv[1][1]):
+        if key not in seen:
+            found.append(
+                ChainProblem(ADMIN_CHAIN, seq, f"deployed {key[0]}@{key[1]} has no definition row")
+            )
+    registered = {name: regs[-1] for name, regs in ledger.registrations.items()}
+    for row in actor_rows:
+        latest = registered.pop(str(row.id), None)
+        if latest is None:
+            found.append(
+                ChainProblem(ADMIN_CHAIN, None, f"actor {row.id!r} is in no registration")
+            )
+        elif frozenset(row.roles or ()) != latest.roles or row.unit != latest.unit:
+            found.append(
+                ChainProblem(
+                    ADMIN_CHAIN,
+                    ledger.last_actor_event[str(row.id)],
+                    f"the actors row of {row.id!r} is not what this registration recorded "
+                    "(the row was edited)",
+                )
+            )
+    for name in registered:
+        found.append(
+            ChainProblem(
+                ADMIN_CHAIN, ledger.last_actor_event[name], f"actor {name!r} has no actors row"
+            )
+        )
+    return found
+
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of audit events read so far, every :data:`PROGRESS_EVERY` events."""
+PROGRESS_EVERY = 10_000
+
+
+def rules_lookup(conn: Connection, catalog: Catalog, ledger: AdminLedger) -> RulesLookup:
+    """The deployed versions as the replay trusts them: deployed per the administrators' log,
+    the stored source still hashing to the content hash that deploy recorded. The definitions
+    rows are read now (the chains are then streamed on the same connection, which takes no
+    other statement meanwhile); each version is compiled when a chain first needs it."""
+    rows = {(str(r.workflow), int(r.version)): r for r in repo.deployed_definitions(conn)}
+
+    def rules(workflow: str, version: int) -> Rules:
+        where = f"{workflow}@{version}"
+        deployed = ledger.deploys.get((workflow, version))
+        if deployed is None:
+            return Rules(None, "", f"is pinned to {where}, which no deploy recorded")
+        recorded = deployed[0]
+        row = rows.get((workflow, version))
+        if row is None:
+            return Rules(None, recorded, f"is pinned to {where}, whose definition row is gone")
+        try:
+            check_stored_source(workflow, version, row.source_text, recorded)
+            compiled = catalog.compile_stored(NotCompiled(workflow, row))
+        except DefinitionTampered:
+            return Rules(None, recorded, f"is pinned to {where}, whose stored source was edited")
+        return Rules(compiled.definition, recorded)
+
+    return rules
