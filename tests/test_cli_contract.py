@@ -72,7 +72,7 @@ READS: list[tuple[tuple[str, ...], str, set[str]]] = [
     (("definitions", "show", "payment@1"), "object", {
         "workflow", "labels", "states", "transitions"}),
     (("definitions", "graph", "payment"), "object", {"workflow", "version", "format", "diagram"}),
-    (("actors", "list"), "list", {"id", "roles", "unit"}),
+    (("actors", "list"), "list", {"id", "roles", "unit", "name"}),
     (("show", "1"), "object", INSTANCE),
     (("list",), "list", INSTANCE),
     (("history", "1"), "list", EVENT),

@@ -12,6 +12,9 @@ import workflow
 
 ROOT = {
     "Actor",
+    "RegisteredActor",
+    "UnreadableRecord",
+    "ReservedIdentity",
     "AuditError",
     "AuditEvent",
     "ChainProblem",

@@ -16,12 +16,13 @@ def group() -> None:
 @click.argument("actor_id")
 @click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
 @click.option("--unit", help="The unit the actor belongs to.")
-@click.option("--name", help="A display name.")
+@click.option("--name", help="A display name (shown by `actors list`).")
 @pass_state
 def add(
     state: State, actor_id: str, roles: tuple[str, ...], unit: str | None, name: str | None
 ) -> None:
-    """Add or update an actor.
+    """Add or update an actor. Ids starting with system: and the role system are the engine's
+    own (the timer) and are refused.
 
     \b
     Example:
@@ -48,6 +49,11 @@ def list_(state: State, as_json: bool) -> None:
 
     actors = state.engine().actors()
     if as_json:
-        emit_json([{"id": a.id, "roles": sorted(a.roles), "unit": a.unit} for a in actors])
+        emit_json(
+            [{"id": a.id, "roles": sorted(a.roles), "unit": a.unit, "name": a.name} for a in actors]
+        )
         return
-    table(["id", "roles", "unit"], [[a.id, ", ".join(sorted(a.roles)), a.unit] for a in actors])
+    table(
+        ["id", "roles", "unit", "name"],
+        [[a.id, ", ".join(sorted(a.roles)), a.unit, a.name] for a in actors],
+    )

@@ -26,10 +26,12 @@ from workflow.errors import (
     NotASimulation,
     NotFound,
     PermissionDenied,
+    ReservedIdentity,
     SchemaOutOfDate,
     TimeRunsBackwards,
     TransitionNotAllowed,
     UnknownTrigger,
+    UnreadableRecord,
     WorkflowError,
 )
 from workflow.limits import (
@@ -46,6 +48,7 @@ from workflow.records import (
     DeployResult,
     FireResult,
     Instance,
+    RegisteredActor,
 )
 
 if TYPE_CHECKING:
@@ -129,13 +132,16 @@ __all__ = [
     "NotASimulation",
     "NotFound",
     "PermissionDenied",
+    "RegisteredActor",
     "Registry",
+    "ReservedIdentity",
     "SchemaOutOfDate",
     "StartRequest",
     "SystemClock",
     "TimeRunsBackwards",
     "TransitionNotAllowed",
     "UnknownTrigger",
+    "UnreadableRecord",
     "VerificationReport",
     "WorkflowError",
     "__version__",

@@ -47,6 +47,7 @@ from workflow.errors import (
     ConcurrentModification,
     InvalidInput,
     NotFound,
+    ReservedIdentity,
     SchemaOutOfDate,
     WorkflowError,
 )
@@ -81,6 +82,8 @@ from workflow.records import (
     DeployResult,
     FireResult,
     Instance,
+    RegisteredActor,
+    reserved_part,
 )
 from workflow.registry import Registry, default_registry
 from workflow.store import chain_writer, migrate
@@ -571,8 +574,15 @@ class Engine:
         name: str | None = None,
         by: str = "admin",
     ) -> Actor:
-        """Register (or update) an actor for the CLI, which looks roles up by id."""
+        """Register (or update) an actor for the CLI, which looks roles up by id.
+
+        The engine's own identities (ids ``system:*``, the role ``system``) are refused with
+        :class:`ReservedIdentity`: no one registers as the timer.
+        """
         actor = Actor(actor_id, roles, unit)
+        reserved = reserved_part(actor.id, actor.roles)
+        if reserved is not None:
+            raise ReservedIdentity(actor.id, reserved)
         check_optional(name, "actor name", MAX_NAME_CHARS)
         check_text(by, "by", MAX_NAME_CHARS)
         now = self.now()
@@ -589,11 +599,18 @@ class Engine:
             row = repo.actor_row(conn, actor_id)
         if row is None:
             raise NotFound("actor", actor_id)
+        reserved = reserved_part(row.id, row.roles)
+        if reserved is not None:  # a row registered before identities were reserved
+            raise ReservedIdentity(row.id, reserved)
         return Actor(row.id, row.roles, row.unit)
 
-    def actors(self) -> list[Actor]:
+    def actors(self) -> list[RegisteredActor]:
+        """Every registered actor, with its display name."""
         with self.read_transaction() as conn:
-            return [Actor(r.id, r.roles, r.unit) for r in repo.actor_rows(conn)]
+            return [
+                RegisteredActor(r.id, frozenset(r.roles), r.unit, r.name)
+                for r in repo.actor_rows(conn)
+            ]
 
     # --- plumbing ----------------------------------------------------------------------------
 

@@ -189,6 +189,19 @@ class NotASimulation(InvalidInput):
         )
 
 
+class ReservedIdentity(InvalidInput):
+    """An actor id or role that only the engine's own actors hold (``system:*``, role ``system``):
+    no person may be registered as, or act as, the timer."""
+
+    def __init__(self, actor_id: str, what: str) -> None:
+        self.actor_id = actor_id
+        self.what = what
+        super().__init__(
+            f"actor {actor_id!r}: {what} is reserved for the engine's own actors "
+            "(ids starting with 'system:' and the role 'system'); choose another"
+        )
+
+
 class SchemaOutOfDate(WorkflowError):
     """The database schema is not at the revision this code needs."""
 
@@ -259,6 +272,21 @@ class DefinitionTampered(AuditError):
             f"{found[:12]}..., not to the content hash {recorded[:12]}... it was deployed with; "
             "refusing to run it",
         )
+
+
+class UnreadableRecord(AuditError):
+    """A stored row of the log holds text that is not the JSON the engine wrote (edited by hand,
+    or damaged): the row is named, and ``workflow audit verify`` says what else is broken."""
+
+    def __init__(self, what: str, column: str) -> None:
+        self.what = what
+        self.column = column
+        WorkflowError.__init__(
+            self,
+            f"{what} is unreadable: its stored {column} is not valid JSON (the row was altered "
+            "outside the engine); run `workflow audit verify` to check the log",
+        )
+        self.problems = (f"{what}: {column} is not valid JSON",)
 
 
 class DeliveryFailed(WorkflowError):

@@ -11,6 +11,17 @@ from workflow.errors import InvalidInput
 from workflow.limits import MAX_ACTOR_ID_CHARS, MAX_UNIT_CHARS, check_optional, check_text
 
 SYSTEM_TIMER = "system:timer"
+SYSTEM_PREFIX = "system:"
+SYSTEM_ROLE = "system"
+
+
+def reserved_part(actor_id: str, roles: Iterable[str]) -> str | None:
+    """What in an identity only the engine's own actors may hold, or None for a person's."""
+    if actor_id.startswith(SYSTEM_PREFIX) or actor_id == SYSTEM_ROLE:
+        return f"the id {actor_id!r}"
+    if SYSTEM_ROLE in roles:
+        return f"the role {SYSTEM_ROLE!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,21 @@ class Actor:
 
     @classmethod
     def system(cls, name: str = SYSTEM_TIMER) -> Actor:
-        return cls(name, roles=("system",))
+        return cls(name, roles=(SYSTEM_ROLE,))
+
+
+@dataclass(frozen=True)
+class RegisteredActor:
+    """An actor as registered for the CLI (``workflow actors add``), with its display name."""
+
+    id: str
+    roles: frozenset[str]
+    unit: str | None
+    name: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.roles, self.unit)
 
 
 @dataclass(frozen=True)

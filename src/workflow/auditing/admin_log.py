@@ -6,7 +6,6 @@ same transaction as each administrative change; read and verified here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from workflow.auditing.export import ADMIN_EXPORT_FIELDS
 from workflow.engine import Engine
 from workflow.hashchain import ADMIN_CHAIN, ChainProblem, format_instant, verify_admin_rows
 from workflow.store import repository as repo
+from workflow.store.mapping import stored_json
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def admin_log(engine: Engine, *, limit: int = 100) -> list[AdminEvent]:
             action=r["action"],
             subject=r["subject"],
             actor=r["actor"],
-            detail=json.loads(r["detail"]),
+            detail=stored_json(r["detail"], f"administrators' log event {r['seq']}", "detail"),
             occurred_at=r["occurred_at"],
             prev_hash=r["prev_hash"],
             hash=r["hash"],

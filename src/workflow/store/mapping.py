@@ -7,7 +7,16 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
+from workflow.errors import UnreadableRecord
 from workflow.records import AuditEvent, Instance
+
+
+def stored_json(text: str, what: str, column: str) -> Any:
+    """A JSON column as the engine wrote it; text that is not JSON names its row."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        raise UnreadableRecord(what, column) from None
 
 
 def to_instance(row: Any) -> Instance:
@@ -33,6 +42,7 @@ def to_instance(row: Any) -> Instance:
 
 def to_event(row: Any) -> AuditEvent:
     r = row._mapping if isinstance(row, Row) else row
+    what = f"audit event {r['seq']} of instance {r['instance_id']} (id {r['id']})"
     return AuditEvent(
         id=int(r["id"]),
         instance_id=int(r["instance_id"]),
@@ -42,11 +52,11 @@ def to_event(row: Any) -> AuditEvent:
         from_state=r["from_state"],
         to_state=r["to_state"],
         actor=r["actor"],
-        actor_roles=tuple(json.loads(r["actor_roles"])),
+        actor_roles=tuple(stored_json(r["actor_roles"], what, "actor_roles")),
         actor_unit=r["actor_unit"],
         reason=r["reason"],
-        payload=json.loads(r["payload"]),
-        data=json.loads(r["data"]),
+        payload=stored_json(r["payload"], what, "payload"),
+        data=stored_json(r["data"], what, "data"),
         workflow=r["workflow"],
         definition_version=int(r["definition_version"]),
         definition_hash=r["definition_hash"],
