@@ -15,7 +15,18 @@ if TYPE_CHECKING:
 @dataclass
 class State:
     db_url: str
+    functions: tuple[str, ...] = ()
     _engine: Engine | None = field(default=None, repr=False)
+    _functions_loaded: bool = field(default=False, repr=False)
+
+    def load_functions(self) -> None:
+        """Register the guard and effect functions (--functions modules, then the entry points
+        of the group workflow.functions), once, before anything reads a definition."""
+        if not self._functions_loaded:
+            from workflow import load_functions
+
+            load_functions(self.functions)
+            self._functions_loaded = True
 
     def engine(self, *, check_schema: bool = True, create: bool = False) -> Engine:
         """The engine, opened on first use. Only commands meant to create a database (a first
@@ -23,6 +34,7 @@ class State:
         from workflow import Engine
 
         if self._engine is None:
+            self.load_functions()
             self._engine = Engine.open(self.db_url, check_schema=check_schema, create=create)
         return self._engine
 

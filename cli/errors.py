@@ -8,6 +8,7 @@ BAD_INPUT = 2  # bad input, usage or environment: invalid definition, bad JSON, 
 #               schema behind, a database that is missing, unreachable, read-only or full
 TAMPERED = 3  # audit verification found a broken chain
 CONFLICT = 4  # concurrent modification or the database busy (a timeout): retry
+PIPE_CLOSED = 141  # the reader left (`| head`): 128 + SIGPIPE, what a shell reports for `seq`
 INTERNAL = 70  # a bug: please report it (set WORKFLOW_DEBUG=1 for the traceback)
 
 

@@ -26,11 +26,33 @@ from .context import State
 from .help import SectionedGroup
 
 EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
-3 audit verification found tampering; 4 concurrent modification (retry)."""
+3 audit verification found tampering; 4 concurrent modification (retry);
+141 the output's reader went away (| head), silently."""
+
+
+class _PipeClosed(Exception):
+    """Whoever read the output closed it: not an error of the rules, nothing to say."""
+
+
+class _Root(SectionedGroup):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _PipeClosed from None  # before Click's own handler, which exits 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (an in-process run)
+        pass
 
 
 @click.group(
-    cls=SectionedGroup,
+    cls=_Root,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
@@ -43,10 +65,19 @@ EPILOG = """Exit codes: 0 ok; 1 refused by the rules; 2 bad input or usage;
     metavar="URL",
     help="Database URL (sqlite:///file.db or postgresql+psycopg://...).",
 )
+@click.option(
+    "--functions",
+    "functions",
+    multiple=True,
+    envvar="WORKFLOW_FUNCTIONS",
+    metavar="MODULE",
+    help="Import MODULE, which registers guard and effect functions (repeatable; installed "
+    "packages can register theirs through the entry-point group workflow.functions).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every applied transition to stderr.")
 @click.version_option(package_name="directive-workflow", prog_name="workflow")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str, verbose: bool) -> None:
+def cli(ctx: click.Context, db_url: str, functions: tuple[str, ...], verbose: bool) -> None:
     """Run directives as declarative, persisted, audited state machines.
 
     \b
@@ -64,7 +95,7 @@ def cli(ctx: click.Context, db_url: str, verbose: bool) -> None:
     from .logs import configure
 
     configure(verbose)
-    ctx.obj = State(db_url)
+    ctx.obj = State(db_url, functions)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -93,6 +124,9 @@ def run(argv: list[str] | None = None) -> int:
     then one summary line (``error: ...``)."""
     try:
         code = cli.main(args=argv, prog_name="workflow", standalone_mode=False)
+    except _PipeClosed:
+        _silence_stdout()
+        return errors.PIPE_CLOSED
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -134,4 +168,10 @@ def _first_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: exits with the code of :func:`run`."""
-    sys.exit(run(sys.argv[1:] if argv is None else argv))
+    code = run(sys.argv[1:] if argv is None else argv)
+    try:
+        sys.stdout.flush()  # what is still buffered, while a closed pipe can be told apart
+    except BrokenPipeError:
+        _silence_stdout()
+        code = errors.PIPE_CLOSED
+    sys.exit(code)

@@ -29,6 +29,17 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_default))
 
 
+def cut_short(shown: int, total: int | None) -> None:
+    """Say on stderr that a list stopped at its limit: ``showing N of M; use --limit ...``.
+
+    ``total`` is how many matched (None: more than ``shown``, uncounted).
+    """
+    if total is not None and total <= shown:
+        return
+    of = f"{total:,}" if total is not None else f"more than {shown:,}"
+    click.echo(f"showing {shown:,} of {of}; use --limit to see more", err=True)
+
+
 def emit_jsonl(value: Any) -> None:
     """One JSON Lines record (a stream of records is one per line)."""
     click.echo(json.dumps(value, ensure_ascii=False, default=_default))

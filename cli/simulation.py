@@ -10,15 +10,25 @@ API like every command; not part of it.
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workflow import Actor, Engine, FrozenClock, NotFound, VerificationReport, WorkflowError
+from workflow import (
+    Actor,
+    Engine,
+    FrozenClock,
+    InvalidInput,
+    NotFound,
+    VerificationReport,
+    WorkflowError,
+)
 from workflow.admin import mark_simulation
 from workflow.directives import (
     DirectiveReport,
@@ -452,11 +462,19 @@ def run_demo(
 ) -> DemoResult:
     """Replace ``db_path`` with a fresh SQLite database and play the simulation on it.
 
+    A file that exists is replaced only when an earlier demo made it (every administrative
+    change in it was the demo's): anything else is refused with :class:`~workflow.InvalidInput`.
+
     The shipped definitions, units and dispatch are played unless other files are given. The
     database is built in a temporary folder beside ``db_path`` and moved into place only when
     the simulation has finished: a failed demo leaves nothing behind (and the old file as it was).
     """
     path = Path(db_path)
+    if not _replaceable(path):
+        raise InvalidInput(
+            f"{path} exists and is not a database an earlier demo made: the demo replaces its "
+            "file, so give it another (it plays on demo.db by default)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as scratch:
         building = Path(scratch) / path.name
@@ -475,6 +493,22 @@ def run_demo(
     return result
 
 
+DEMO_ACTOR = "demo"
+
+
+def _replaceable(path: Path) -> bool:
+    """True when nothing is at ``path``, or an empty file, or a database the demo made."""
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return True
+    # Read-only, with the standard library: nothing is written to a file that is not ours.
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            rows = conn.execute("SELECT DISTINCT actor FROM admin_events").fetchall()
+    except sqlite3.Error:
+        return False  # not a SQLite database, or not the engine's
+    return {str(row[0]) for row in rows} == {DEMO_ACTOR}
+
+
 def _play(
     building: Path,
     path: Path,
@@ -486,19 +520,19 @@ def _play(
     clock = FrozenClock(START)
     with Engine.open(f"sqlite:///{building}", clock=clock) as engine:
         sim = _Sim(engine, clock)
-        mark_simulation(engine, by="demo")  # first in its log: every event is simulated
+        mark_simulation(engine, by=DEMO_ACTOR)  # first in its log: every event is simulated
         for file in definitions:
-            engine.deploy(file, actor="demo")
+            engine.deploy(file, actor=DEMO_ACTOR)
         units = import_units(engine, units_file)
         sim.note(f"units registered: {units.created}")
-        imported = import_directive(engine, directive_file, by="demo")
+        imported = import_directive(engine, directive_file, by=DEMO_ACTOR)
         sim.directive_id = imported.directive.id
         sim.note(imported.message)
         base = [(u.code, u.name_vi) for u in list_units(engine, "base")]
         for unit in ("ban_to_chuc", *(code for code, _ in base)):
-            engine.add_actor(_secretary(unit).id, _secretary(unit).roles, unit=unit, by="demo")
+            engine.add_actor(_secretary(unit).id, _secretary(unit).roles, unit=unit, by=DEMO_ACTOR)
         for actor in _ACTORS:
-            engine.add_actor(actor.id, actor.roles, unit=actor.unit, by="demo")
+            engine.add_actor(actor.id, actor.roles, unit=actor.unit, by=DEMO_ACTOR)
         _script(sim, base)
         sim.run()
         sim.tick(END)

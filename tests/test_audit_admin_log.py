@@ -23,6 +23,7 @@ from workflow.auditing import (
 )
 from workflow.auditing.checkpoints import ChainMark
 from workflow.hashchain import ADMIN_CHAIN
+from workflow.store.chain_writer import os_user
 from workflow.store.tables import admin_events
 
 
@@ -57,7 +58,7 @@ def test_the_log_lists_every_change_newest_first(administered):
         (2, "actor", "lan", "root"),
         (1, "deploy", "payment@1", "admin"),
     ]
-    assert events[1].detail == {"version": 1, "live_instances": 0}
+    assert events[1].detail == {"version": 1, "live_instances": 0, "os_user": os_user()}
     assert [e.prev_hash for e in events[:-1]] == [e.hash for e in events[1:]]
 
 

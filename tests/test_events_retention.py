@@ -18,6 +18,7 @@ from workflow.events import (
     prune_delivered,
     retention,
 )
+from workflow.store.chain_writer import os_user
 from workflow.store.tables import admin_events
 
 
@@ -83,7 +84,7 @@ def test_a_pruning_is_recorded_in_the_administrators_chain(payment, clerk, clock
     assert (last.action, last.actor, json.loads(last.detail)) == (
         "events.prune",
         "ops",
-        {"deleted": 1},
+        {"deleted": 1, "os_user": os_user()},
     )
 
 

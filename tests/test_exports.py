@@ -13,6 +13,7 @@ import workflow
 ROOT = {
     "Actor",
     "RegisteredActor",
+    "load_functions",
     "UnreadableRecord",
     "ReservedIdentity",
     "AuditError",

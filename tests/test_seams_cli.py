@@ -95,3 +95,175 @@ def test_a_stored_row_that_is_not_json_is_named_with_exit_3(payment, database_ur
         "verify` to check the log\n"
     )
 
+
+
+# --- the demo honours the global --db ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where `workflow --db sqlite:///mine.db demo` ran once."""
+    folder = tmp_path_factory.mktemp("demo")
+    done = workflow(f"sqlite:///{folder / 'mine.db'}", "demo", "--quiet", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_the_demo_plays_on_the_global_db(demo_folder):
+    assert sorted(p.name for p in demo_folder.iterdir()) == ["mine.db"]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql+psycopg://u@127.0.0.1:1/x", "the demo plays on a SQLite file"),
+    ("sqlite:///precious.db", "precious.db exists and is not a database an earlier demo made"),
+])
+def test_the_demo_refuses_a_db_it_must_not_replace(tmp_path, url, message):
+    (tmp_path / "precious.db").write_bytes(b"somebody's data")
+    done = workflow(url, "demo", cwd=tmp_path)
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1), done.stderr
+    assert message in done.stderr
+    assert (tmp_path / "precious.db").read_bytes() == b"somebody's data"
+
+
+# --- output cut short says so; a closed pipe is quiet ------------------------------------------
+
+
+@pytest.fixture
+def crowded(payment: Engine, database_url: str) -> str:
+    """The payment workflow with 120 instances (120 audit events)."""
+    from workflow import StartRequest
+
+    request = StartRequest({}, None, (), None, None, None)
+    payment.start_many("payment", Actor("c1", ["clerk"]), [request] * 120)
+    return database_url
+
+
+# (case, the arguments, what stderr says)
+CUT_SHORT = [
+    ("list at its default", ("list",), "showing 100 of 120; use --limit to see more\n"),
+    ("list json", ("list", "--json"), "showing 100 of 120; use --limit to see more\n"),
+    ("list raised", ("list", "--limit", "120"), ""),
+    ("search lowered", ("audit", "search", "--limit", "7"),
+     "showing 7 of 120; use --limit to see more\n"),
+    ("search json", ("audit", "search", "--limit", "7", "--json"),
+     "showing 7 of 120; use --limit to see more\n"),
+    ("search all", ("audit", "search"), ""),
+]
+
+
+@pytest.mark.parametrize(("args", "said"), [c[1:] for c in CUT_SHORT],
+                         ids=[c[0] for c in CUT_SHORT])
+def test_output_cut_short_says_so_on_stderr(crowded, args, said):
+    done = workflow(crowded, *args)
+    assert (done.returncode, done.stderr) == (0, said)
+
+
+@pytest.mark.parametrize("args", [("list", "--limit", "10001"),
+                                  ("audit", "search", "--limit", "1000001")])
+def test_limit_is_bounded(crowded, args):
+    assert workflow(crowded, *args).returncode == 2
+
+
+@pytest.mark.parametrize("args", [("audit", "search"), ("list", "--json"), ("history", "1")])
+def test_a_closed_pipe_ends_quietly_with_141(crowded, args):
+    reader_gone = subprocess.Popen(
+        [*CONSOLE, "--db", crowded, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "WORKFLOW_LOG_LEVEL": "warning"},
+    )
+    assert reader_gone.stdout is not None
+    assert reader_gone.stderr is not None
+    reader_gone.stdout.close()  # as `| head` does, before the command has written
+    assert reader_gone.wait(timeout=120) == 141
+    assert reader_gone.stderr.read() == b""
+    reader_gone.stderr.close()
+
+
+def test_directive_report_takes_json(demo_folder):
+    db = f"sqlite:///{demo_folder / 'mine.db'}"
+    at = ("--at", "2020-10-01T00:00:00Z")
+    as_json = workflow(db, "directive", "report", "19-CV/ĐUK", *at, "--json")
+    as_format = workflow(db, "directive", "report", "19-CV/ĐUK", *at, "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert as_json.stdout == as_format.stdout
+    both = workflow(db, "directive", "report", "19-CV/ĐUK", "--json", "--format", "csv")
+    assert both.returncode == 2
+
+
+# --- registered functions for the CLI -----------------------------------------------------------
+
+GUARDED = """\
+name: budgeted
+labels: {vi: Ngân sách, en: Budgeted}
+roles:
+  clerk: {vi: Nhân viên, en: Clerk}
+states:
+  open: {initial: true}
+  done: {final: true}
+transitions:
+  - trigger: finish
+    source: open
+    dest: done
+    roles: [clerk]
+    guards: [{function: budget_ok}]
+"""
+
+MODULE = """\
+from workflow import default_registry
+
+@default_registry.guard("budget_ok")
+def budget_ok(ctx):
+    return True
+
+
+def register(registry):
+    registry.guard("budget_ok")(budget_ok)
+"""
+
+
+@pytest.fixture
+def functions_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder on PYTHONPATH with ``budget_guards.py`` and the budgeted definition."""
+    (tmp_path / "budget_guards.py").write_text(MODULE, encoding="utf-8")
+    (tmp_path / "budgeted.yaml").write_text(GUARDED, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    return tmp_path
+
+
+def test_validate_needs_the_functions_and_takes_them_from_an_option(functions_folder):
+    db = f"sqlite:///{functions_folder / 'x.db'}"
+    without = workflow(db, "definitions", "validate", "budgeted.yaml", cwd=functions_folder)
+    assert (without.returncode, "'budget_ok' is not registered" in without.stderr) == (2, True)
+    given = workflow(db, "--functions", "budget_guards", "definitions", "validate",
+                     "budgeted.yaml", cwd=functions_folder)
+    assert given.returncode == 0, given.stderr
+
+
+def test_show_and_graph_work_without_the_functions(functions_folder, database_url):
+    assert workflow(database_url, "--functions", "budget_guards", "definitions", "deploy",
+                    "budgeted.yaml", cwd=functions_folder).returncode == 0
+    for args in (("definitions", "show", "budgeted"), ("definitions", "graph", "budgeted")):
+        done = workflow(database_url, *args, cwd=functions_folder)
+        assert (done.returncode, done.stderr) == (0, ""), args
+
+
+def test_functions_load_from_the_entry_point_group(functions_folder, database_url):
+    info = functions_folder / "budget_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: budget-plugin\nVersion: 1.0\n",
+                                   encoding="utf-8")
+    (info / "entry_points.txt").write_text(
+        "[workflow.functions]\nbudget = budget_guards:register\n", encoding="utf-8")
+    assert workflow(database_url, "definitions", "deploy", "budgeted.yaml",
+                    cwd=functions_folder).returncode == 0
+    assert workflow(database_url, "actors", "add", "lan", "--role", "clerk").returncode == 0
+    assert workflow(database_url, "start", "budgeted", "--actor", "lan").returncode == 0
+    fired = workflow(database_url, "fire", "1", "finish", "--actor", "lan")
+    assert fired.returncode == 0, fired.stderr
+
+
+def test_a_module_that_cannot_load_is_one_line_exit_2(functions_folder):
+    done = workflow("sqlite:///x.db", "--functions", "no_such_module", "definitions", "validate",
+                    "budgeted.yaml", cwd=functions_folder)
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1), done.stderr
+    assert "cannot load functions from module 'no_such_module'" in done.stderr

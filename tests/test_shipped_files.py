@@ -61,10 +61,17 @@ def test_examples_export_writes_definitions_and_example(run, tmp_path):
     assert len(out.splitlines()) == len(written)
 
 
+def test_examples_export_again_names_the_option(run, tmp_path):
+    assert run("examples", "export", "mine")[0] == 0
+    code, _, err = run("examples", "export", "mine")
+    assert code == 2
+    assert "nothing was written (--overwrite replaces them)" in err
+
+
 def test_examples_export_refuses_to_overwrite_and_writes_nothing(tmp_path):
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "units.yaml").write_text("mine", encoding="utf-8")
-    with pytest.raises(InvalidInput, match="--overwrite"):
+    with pytest.raises(InvalidInput, match=r"nothing was written \(overwrite=True replaces them\)"):
         export_examples(tmp_path)
     assert not (tmp_path / "definitions").exists()
     assert (tmp_path / "examples" / "units.yaml").read_text(encoding="utf-8") == "mine"
@@ -86,13 +93,13 @@ def test_docs_unknown_topic_lists_the_topics(run):
 
 def test_a_failed_demo_leaves_nothing_and_keeps_the_old_file(tmp_path):
     old = tmp_path / "demo.db"
-    old.write_bytes(b"the previous demo")
+    old.write_bytes(b"")  # an empty file is replaceable, so the demo is played and fails
     bad = tmp_path / "bad.yaml"
     bad.write_text("number: [not a directive\n", encoding="utf-8")
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the error, nothing is left
         run_demo(old, directive_file=bad)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "demo.db"]
-    assert old.read_bytes() == b"the previous demo"
+    assert (old.exists(), old.read_bytes()) == (True, b"")
 
 
 def test_postgresql_without_the_driver_names_the_extra(run, monkeypatch):

@@ -197,8 +197,8 @@ def test_mapping_must_name_states_of_both_versions(v1_running):
     with pytest.raises(InvalidInput) as caught:
         migrate_instances(engine, MigrationRequest("review_flow", 1, 2, bad))
     assert str(caught.value) == (
-        "--map nowhere=checking: 'nowhere' is not a state of review_flow@1; "
-        "--map review=elsewhere: 'elsewhere' is not a state of review_flow@2"
+        "mapping nowhere=checking: 'nowhere' is not a state of review_flow@1; "
+        "mapping review=elsewhere: 'elsewhere' is not a state of review_flow@2"
     )
 
 

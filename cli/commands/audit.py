@@ -175,6 +175,9 @@ def _event_record(event: Any) -> dict[str, Any]:
     }
 
 
+MAX_SEARCH_LIMIT = 1_000_000
+
+
 @group.command("search")
 @click.option("--actor", help="Only events by this actor.")
 @click.option("--trigger", help="Only events of this trigger (`start` is not a trigger).")
@@ -184,7 +187,11 @@ def _event_record(event: Any) -> dict[str, Any]:
 @click.option("--workflow", help="Only instances of this workflow.")
 @click.option("--directive", "directive_id", type=ROW_ID, help="Only instances of this directive.")
 @click.option(
-    "--limit", type=ROW_ID, default=1000, show_default=True, help="At most N events."
+    "--limit",
+    type=click.IntRange(1, MAX_SEARCH_LIMIT),
+    default=1000,
+    show_default=True,
+    help=f"At most N events (up to {MAX_SEARCH_LIMIT:,}; `audit export` streams them all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one event per line.")
 @pass_state
@@ -196,15 +203,20 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
       workflow audit search --actor alice --since 2024-05-01 --until 2024-05-31T23:59:59Z
       workflow audit search --trigger approve --json | jq .instance_id
     """
-    from workflow.auditing import search_audit
+    from workflow.auditing import count_audit_rows, search_audit
 
-    from ..output import emit_jsonl, table
+    from ..output import cut_short, emit_jsonl, table
 
-    events = search_audit(state.engine(), _filter(**filters), limit=limit)
+    flt = _filter(**filters)
+    events = search_audit(state.engine(), flt, limit=limit)
     if as_json:
+        shown = 0
         for event in events:
             emit_jsonl(_event_record(event))
+            shown += 1
+        cut_short(shown, count_audit_rows(state.engine(), flt) if shown == limit else shown)
         return
+    rows = list(events)
     table(
         ["when", "instance", "seq", "actor", "roles", "trigger", "from", "to", "reason"],
         [
@@ -219,9 +231,11 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
                 e.to_state,
                 e.reason,
             ]
-            for e in events
+            for e in rows
         ],
     )
+    shown = len(rows)
+    cut_short(shown, count_audit_rows(state.engine(), flt) if shown == limit else shown)
 
 
 @group.command("export")

@@ -17,16 +17,23 @@ def group() -> None:
 @group.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @json_option
-def validate(files: tuple[str, ...], as_json: bool) -> None:
+@pass_state
+def validate(state: State, files: tuple[str, ...], as_json: bool) -> None:
     """Check definition files and report every problem with file and line.
+
+    Guard and effect functions are those --functions and the workflow.functions entry points
+    register.
 
     \b
     Example:
       workflow definitions validate definitions/*.yaml
+      workflow --functions myapp.guards definitions validate flows/*.yaml
     """
     from workflow import DefinitionError, validate_definition
 
     from ..output import emit_json
+
+    state.load_functions()
 
     results, failures = [], []
     for file in files:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import click
 
+DEMO_URL = "sqlite:///demo.db"
+
 
 @click.command("demo")
-@click.option(
-    "--db",
-    "db_path",
-    default="demo.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite file to create (replaced if it exists, once the demo has finished).",
-)
 @click.option("--quiet", is_flag=True, help="Print only the report and the audit result.")
-def command(db_path: str, quiet: bool) -> None:
+@click.pass_context
+def command(ctx: click.Context, quiet: bool) -> None:
     """Simulate 19-CV/ĐUK from 07/09/2020 past its deadline and print the progress report.
+
+    It plays on a new SQLite file: the global --db when given (sqlite:///FILE), else demo.db. A
+    file that exists is replaced only if an earlier demo made it.
 
     \b
     Example:
@@ -28,7 +26,9 @@ def command(db_path: str, quiet: bool) -> None:
     from ..output import table
     from ..simulation import run_demo
 
-    result = run_demo(db_path)
+    root = ctx.find_root()
+    given = root.get_parameter_source("db_url") != click.core.ParameterSource.DEFAULT
+    result = run_demo(sqlite_file(root.params["db_url"] if given else DEMO_URL))
     if not quiet:
         click.echo("== timeline (Asia/Ho_Chi_Minh) ==")
         for line in result.timeline:
@@ -65,3 +65,11 @@ def command(db_path: str, quiet: bool) -> None:
     ]
     for line in lines:
         click.echo(f"  {line}")
+
+
+def sqlite_file(url: str) -> str:
+    """The file of a ``sqlite:///FILE`` URL; the demo plays on nothing else."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or "?" in url:
+        raise click.UsageError(f"the demo plays on a SQLite file (--db sqlite:///FILE), not {url}")
+    return url.removeprefix(prefix)

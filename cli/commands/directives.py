@@ -59,8 +59,9 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
     help="Output format.",
 )
 @click.option("--at", metavar="INSTANT", help="Report as of this ISO-8601 instant (default: now).")
+@json_option
 @pass_state
-def report(state: State, number: str, fmt: str, at: str | None) -> None:
+def report(state: State, number: str, fmt: str, at: str | None, as_json: bool) -> None:
     """Where every item of directive NUMBER stands, per unit: overdue, totals, percent done.
 
     \b
@@ -80,6 +81,10 @@ def report(state: State, number: str, fmt: str, at: str | None) -> None:
 
     from ..output import emit_json, table
 
+    if as_json:
+        if fmt not in ("table", "json"):
+            raise click.UsageError(f"--json and --format {fmt} ask for two formats; give one")
+        fmt = "json"
     result = directive_report(
         state.engine(), number, at=None if at is None else parse_instant(at, "--at")
     )

@@ -171,23 +171,29 @@ def list_(
 ) -> None:
     """List instances, newest first (--overdue, --due-within: soonest deadline first).
 
+    A list cut at --limit says so on stderr (showing N of M).
+
     \b
     Examples:
       workflow list --workflow plan_drafting --state submitted --json
       workflow list --overdue
       workflow list --due-within 3d
     """
-    from ..output import emit_json, table
+    from ..output import cut_short, emit_json, table
 
     filters: dict[str, Any] = {"workflow": workflow, "state": state_name, "unit": unit}
     if overdue or due_within is not None:
         from .timers import deadline_rows
 
-        rows = deadline_rows(state.engine(), overdue, due_within, filters, limit)
+        rows = deadline_rows(state.engine(), overdue, due_within, filters, limit + 1)
+        total = None if len(rows) > limit else len(rows)
+        rows = rows[:limit]
     else:
         rows = state.engine().instances(**filters, limit=limit)
+        total = state.engine().count_instances(**filters) if len(rows) == limit else len(rows)
     if as_json:
         emit_json([_instance_dict(i) for i in rows])
+        cut_short(len(rows), total)
         return
     table(
         ["id", "workflow", "state", "version", "unit", "updated_at", "due_at"],
@@ -204,6 +210,7 @@ def list_(
             for i in rows
         ],
     )
+    cut_short(len(rows), total)
 
 
 @click.command("history")

@@ -23,9 +23,14 @@ def export(directory: str, overwrite: bool) -> None:
       workflow units import my-directives/examples/units.yaml
       workflow directive import my-directives/examples/19-CV-DUK.yaml
     """
+    from workflow import InvalidInput
     from workflow.shipped import export_examples
 
-    written = export_examples(directory, overwrite=overwrite)
+    try:
+        written = export_examples(directory, overwrite=overwrite)
+    except InvalidInput as exc:  # the library names its parameter; here it is an option
+        message = str(exc).replace("(overwrite=True replaces them)", "(--overwrite replaces them)")
+        raise click.ClickException(message) from None
     for path in written:
         click.echo(str(path))
 

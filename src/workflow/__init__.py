@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         GuardContext,
         Registry,
         default_registry,
+        load_functions,
     )
     from workflow.retry import retry_on_conflict
     from workflow.store.database import DEFAULT_URL, DatabaseOptions
@@ -90,6 +91,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "GuardContext": ("workflow.registry", "GuardContext"),
     "Registry": ("workflow.registry", "Registry"),
     "default_registry": ("workflow.registry", "default_registry"),
+    "load_functions": ("workflow.registry", "load_functions"),
     "retry_on_conflict": ("workflow.retry", "retry_on_conflict"),
     "DEFAULT_URL": ("workflow.store.database", "DEFAULT_URL"),
     "DatabaseOptions": ("workflow.store.database", "DatabaseOptions"),
@@ -148,6 +150,7 @@ __all__ = [
     "default_registry",
     "definition_json_schema",
     "diff_definitions",
+    "load_functions",
     "parse_instant",
     "parse_json",
     "parse_span",

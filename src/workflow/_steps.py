@@ -248,7 +248,7 @@ def fire_in(
         state, request.trigger, StepContext(ctx, request.actor, row["unit"], coordinating)
     )
     if spec.require_reason and not (request.reason and request.reason.strip()):
-        raise InvalidInput(f"{request.trigger!r} requires a reason (--reason)")
+        raise InvalidInput(f"{request.trigger!r} requires a reason (none was given)")
     data, spawns = apply_effects(definition, spec.effects, ctx, registry)
     seq = int(row["version"]) + 1
     audit = audit_record(

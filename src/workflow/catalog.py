@@ -264,6 +264,15 @@ class Catalog:
             raise pending
         return self.compile_stored(pending)
 
+    def read_stored(self, pending: NotCompiled) -> m.Definition:
+        """A stored version's definition to read (show, graph), whether or not this process
+        registered the functions it names; nothing is compiled or cached."""
+        from workflow.definition.validate import Names
+
+        return stored_definition(
+            pending.source_text, pending.source_file, pending.content_hash, Names.anything()
+        )
+
     def compile_stored(self, pending: NotCompiled) -> CompiledMachine:
         """Compile a stored version once per process (its definition once per content hash)."""
         key = (pending.workflow, pending.version)

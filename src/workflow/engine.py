@@ -45,6 +45,7 @@ from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
 from workflow.errors import (
     ConcurrentModification,
+    DefinitionError,
     InvalidInput,
     NotFound,
     ReservedIdentity,
@@ -237,7 +238,8 @@ class Engine:
         return result
 
     def definition(self, workflow: str, version: int | None = None) -> m.Definition:
-        """The deployed definition (the newest version unless one is named)."""
+        """The deployed definition (the newest version unless one is named), to read: it is
+        returned even when this process has not registered the functions it names."""
         check_text(workflow, "workflow name")
         with self.read_transaction() as conn:
             try:
@@ -246,7 +248,11 @@ class Engine:
                 ).definition
             except NotCompiled as pending:
                 waiting = pending
-        return self.catalog.compile_stored(waiting).definition  # no connection held meanwhile
+        try:
+            return self.catalog.compile_stored(waiting).definition  # no connection held meanwhile
+        except DefinitionError:
+            # this process has not registered the functions the version names: still readable
+            return self.catalog.read_stored(waiting)
 
     def compile_ahead(self, workflow: str, version: int | None = None) -> None:
         """Compile ``workflow@version`` (the newest for None) now, with no transaction open, if
@@ -482,6 +488,28 @@ class Engine:
                 before_id=before_id,
             )
         return [to_instance(r) for r in rows]
+
+    def count_instances(
+        self,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        unit: str | None = None,
+        directive_id: int | None = None,
+        active: bool | None = None,
+    ) -> int:
+        """How many instances :meth:`instances` would list with these filters and no limit."""
+        for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
+            check_optional(value, what)
+        with self.read_transaction() as conn:
+            return repo.instance_count(
+                conn,
+                workflow=workflow,
+                state=state,
+                unit=unit,
+                directive_id=directive_id,
+                active=active,
+            )
 
     def history(self, instance_id: int) -> list[AuditEvent]:
         """Every audit event of one instance, oldest first."""

@@ -6,12 +6,16 @@ embedding application registered here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
+from types import ModuleType
 from typing import Any
 
 from workflow.definition import model as m
+from workflow.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,40 @@ class Registry:
 
 default_registry = Registry()
 """The registry used when none is given (and by the CLI)."""
+
+FUNCTIONS_GROUP = "workflow.functions"
+"""The entry-point group of packages that register guard and effect functions for the CLI."""
+
+
+def load_functions(
+    modules: Iterable[str] = (), *, registry: Registry | None = None, entry_points: bool = True
+) -> list[str]:
+    """Import what registers guard and effect functions: each module in ``modules`` (whose
+    top level registers on :data:`default_registry`), then, with ``entry_points``, every entry
+    point of the group ``workflow.functions`` that installed packages declare (a module, or a
+    callable given the registry). Returns what was loaded; a failure is :class:`InvalidInput`.
+    """
+    target = registry if registry is not None else default_registry
+    loaded: list[str] = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # whatever the module raises, the operator must see it
+            raise InvalidInput(f"cannot load functions from module {name!r}: {exc}") from exc
+        loaded.append(name)
+    if entry_points:
+        for point in metadata.entry_points(group=FUNCTIONS_GROUP):
+            try:
+                value = point.load()
+                if callable(value) and not isinstance(value, ModuleType):
+                    value(target)
+            except Exception as exc:
+                raise InvalidInput(
+                    f"cannot load functions from entry point {point.name!r} "
+                    f"({point.value}): {exc}"
+                ) from exc
+            loaded.append(point.value)
+    return loaded
 
 
 # --- evaluation of the built-in vocabulary ------------------------------------------------------

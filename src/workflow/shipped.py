@@ -39,7 +39,7 @@ def export_examples(directory: str | Path, *, overwrite: bool = False) -> list[P
     if existing and not overwrite:
         raise InvalidInput(
             f"{len(existing)} files already exist (first: {existing[0]}); "
-            "pass --overwrite to replace them"
+            "nothing was written (overwrite=True replaces them)"
         )
     for source, dest in pairs:
         dest.parent.mkdir(parents=True, exist_ok=True)

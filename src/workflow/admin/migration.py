@@ -134,7 +134,9 @@ def migrate_instances(
     changed nothing, when any selected instance cannot move.
     """
     if request.from_version == request.to_version:
-        raise InvalidInput(f"--from and --to are both {request.from_version}: nothing to migrate")
+        raise InvalidInput(
+            f"from_version and to_version are both {request.from_version}: nothing to migrate"
+        )
     now = engine.now()
     if dry_run:
         with engine.read_transaction() as conn:
@@ -216,12 +218,12 @@ def _check_mapping(
     mapping: Mapping[str, str], old: m.Definition, new: m.Definition, request: MigrationRequest
 ) -> None:
     problems = [
-        f"--map {source}={target}: {source!r} is not a state of "
+        f"mapping {source}={target}: {source!r} is not a state of "
         f"{request.workflow}@{request.from_version}"
         for source, target in mapping.items()
         if source not in old.state_names
     ] + [
-        f"--map {source}={target}: {target!r} is not a state of "
+        f"mapping {source}={target}: {target!r} is not a state of "
         f"{request.workflow}@{request.to_version}"
         for source, target in mapping.items()
         if target not in new.state_names
@@ -251,7 +253,7 @@ def _move(
     if target is None:
         problem = (
             f"state {state!r} has no counterpart in {request.workflow}@{request.to_version}; "
-            f"give --map {state}=STATE"
+            f"map {state!r} to one of its states"
         )
         return replace(base, problem=problem)
     notes, problems = _data_fit(data, new)
@@ -271,7 +273,7 @@ def _move(
         problem = (
             f"pending timers {', '.join(stranded)} would be stranded: "
             f"{request.workflow}@{request.to_version} cannot fire them from {state!r}; "
-            f"give --map {state}=STATE to re-enter a state with the new timers"
+            f"map {state!r} to a state to re-enter it with the new timers"
         )
         return replace(base, problem=problem)
     return replace(base, timers_kept=triggers)

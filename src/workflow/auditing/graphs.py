@@ -25,7 +25,7 @@ SVG_TIMEOUT_SECONDS = 60
 GRAPHVIZ_HELP = (
     "SVG output needs Graphviz's `dot` program, which is not on the PATH: install Graphviz "
     "(Debian/Ubuntu: apt install graphviz; macOS: brew install graphviz; Windows: "
-    "winget install graphviz), or use --format mermaid or --format dot, which need nothing"
+    "winget install graphviz), or ask for the mermaid or dot format, which need nothing"
 )
 
 Edge = tuple[str, str, str]

@@ -44,7 +44,7 @@ class AuditFilter:
             if moment is not None:
                 require_aware(moment, name)
         if self.since and self.until and self.since > self.until:
-            raise InvalidInput("--since is after --until: the time range is empty")
+            raise InvalidInput("since is after until: the time range is empty")
 
     @property
     def whole_chains(self) -> bool:
@@ -103,7 +103,7 @@ def state_at(engine: Engine, instance_id: int, at: datetime) -> Snapshot:
     Raises :class:`~workflow.NotFound` for an unknown instance and
     :class:`~workflow.InvalidInput` when ``at`` is before the instance was started.
     """
-    at = require_aware(at, "--at")
+    at = require_aware(at, "at")
     last: AuditEvent | None = None
     for event in engine.history(instance_id):
         if event.occurred_at > at:

@@ -24,6 +24,19 @@ class Names:
         self.guards = frozenset(guards)
         self.effects = frozenset(effects)
 
+    @classmethod
+    def anything(cls) -> Names:
+        """Names that hold every function name: for reading a definition (show, graph) in a
+        process that has not registered its functions; never for running it."""
+        names = cls()
+        names.guards = names.effects = _Everything()
+        return names
+
+
+class _Everything(frozenset[str]):
+    def __contains__(self, item: object) -> bool:
+        return True
+
 
 def _state_index(d: m.Definition) -> dict[str, m.StateSpec]:
     return {s.name: s for s in d.states}

@@ -26,8 +26,10 @@ import hmac
 import json
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -51,14 +53,44 @@ def event_body(event: Event) -> bytes:
     ).encode("utf-8")
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The ``X-Workflow-Signature`` value: ``sha256=`` and the hex HMAC-SHA256 of the body."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+SIGNATURE_TOLERANCE_SECONDS = 300
+"""How far a delivery's signed time may be from the receiver's clock (Stripe's default too)."""
 
 
-def verify_signature(secret: bytes, body: bytes, header: str) -> bool:
-    """What a receiver does: compare the header with the expected signature in constant time."""
-    return hmac.compare_digest(sign(secret, body), header)
+def sign(secret: bytes, body: bytes, timestamp: int) -> str:
+    """The ``X-Workflow-Signature`` value: ``t=<unix seconds>,v1=<hex>``, the hex being the
+    HMAC-SHA256 of ``b"<t>." + body`` (the time is signed with the body, as Stripe and Slack do,
+    so that a captured delivery cannot be replayed once the tolerance has passed)."""
+    mac = hmac.new(secret, f"{timestamp}.".encode("ascii") + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: bytes,
+    body: bytes,
+    header: str,
+    *,
+    now: float | None = None,
+    tolerance_seconds: float = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver does: parse ``t=...,v1=...``, refuse a time more than
+    ``tolerance_seconds`` from ``now`` (default: this machine's clock), and compare each ``v1``
+    with the expected signature in constant time."""
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit():
+            timestamp = int(value)
+        elif key == "v1":
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        return False
+    moment = time.time() if now is None else now
+    if abs(moment - timestamp) > tolerance_seconds:
+        return False
+    expected = sign(secret, body, timestamp).rpartition("v1=")[2]
+    return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
 
 
 class JsonLinesSink:
@@ -92,9 +124,18 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class WebhookSink:
-    """POSTs each event as JSON, signed with HMAC-SHA256 of the body; a non-2xx reply fails it."""
+    """POSTs each event as JSON, signed with HMAC-SHA256 of the delivery time and the body
+    (:func:`sign`); a non-2xx reply fails it."""
 
-    def __init__(self, name: str, url: str, secret: bytes, *, timeout_seconds: float = 10) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        secret: bytes,
+        *,
+        timeout_seconds: float = 10,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             shown = without_credentials(url)
@@ -109,6 +150,7 @@ class WebhookSink:
         """The URL as messages show it: without user, password, query or fragment."""
         self.timeout = timeout_seconds
         self._secret = secret
+        self._clock = clock  # the signed time is the delivery's: a retry is signed afresh
         self._opener = urllib.request.build_opener(_NoRedirect)
 
     def __call__(self, event: Event) -> None:
@@ -120,7 +162,7 @@ class WebhookSink:
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": "workflow-events/1",
-                SIGNATURE_HEADER: sign(self._secret, body),
+                SIGNATURE_HEADER: sign(self._secret, body, int(self._clock())),
                 EVENT_ID_HEADER: str(event.id),
                 TOPIC_HEADER: event.topic,
             },

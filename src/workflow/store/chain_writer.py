@@ -22,6 +22,7 @@ rows read and written here equal to what Core reads and writes.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -423,6 +424,24 @@ _LAST_ADMIN_EVENT = (
 )
 
 
+@cache
+def os_user() -> str:
+    """The effective operating-system account of this process, from the system's account
+    database (not from ``$USER``, which anyone can set): ``name (uid N)``."""
+    try:
+        import pwd  # noqa: PLC0415 - POSIX only: Windows has no account database module
+
+        uid = os.geteuid()
+    except (ImportError, AttributeError):  # no POSIX accounts (Windows)
+        import getpass  # noqa: PLC0415 - the fallback where pwd is missing
+
+        return getpass.getuser()
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:  # a uid with no account entry (containers)
+        return f"uid {uid}"
+
+
 def append_admin_event(
     conn: Connection,
     action: str,
@@ -431,7 +450,12 @@ def append_admin_event(
     detail: Mapping[str, Any],
     now: datetime,
 ) -> None:
-    """Append to the administrators' hash chain (deployments, actors, retirements), chain 0."""
+    """Append to the administrators' hash chain (deployments, actors, retirements), chain 0.
+
+    Beside ``actor`` (what the caller says, ``--by`` in the CLI, never checked), the detail
+    records ``os_user``: the operating-system account of the process that wrote the row.
+    """
+    detail = {**detail, "os_user": os_user()}
     last = conn.execute(_LAST_ADMIN_EVENT).first()
     seq, prev = (1, GENESIS) if last is None else (int(last.seq) + 1, str(last.hash))
     row = admin_record(

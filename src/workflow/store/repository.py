@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow.store.tables import (
@@ -111,7 +111,34 @@ def instance_rows(
     limit: int,
     before_id: int | None,
 ) -> Sequence[Row[Any]]:
-    query = select(instances)
+    query = _instances_where(select(instances), workflow, state, unit, directive_id, active)
+    if before_id is not None:
+        query = query.where(instances.c.id < before_id)
+    return conn.execute(query.order_by(instances.c.id.desc()).limit(limit)).all()
+
+
+def instance_count(
+    conn: Connection,
+    *,
+    workflow: str | None,
+    state: str | None,
+    unit: str | None,
+    directive_id: int | None,
+    active: bool | None,
+) -> int:
+    query = select(func.count()).select_from(instances)
+    query = _instances_where(query, workflow, state, unit, directive_id, active)
+    return int(conn.execute(query).scalar_one())
+
+
+def _instances_where(
+    query: Select[Any],
+    workflow: str | None,
+    state: str | None,
+    unit: str | None,
+    directive_id: int | None,
+    active: bool | None,
+) -> Select[Any]:
     for column, value in (
         (instances.c.workflow, workflow),
         (instances.c.state, state),
@@ -121,9 +148,7 @@ def instance_rows(
     ):
         if value is not None:
             query = query.where(column == value)
-    if before_id is not None:
-        query = query.where(instances.c.id < before_id)
-    return conn.execute(query.order_by(instances.c.id.desc()).limit(limit)).all()
+    return query
 
 
 def due_instance_rows(
