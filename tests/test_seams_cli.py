@@ -140,8 +140,7 @@ def crowded(payment: Engine, database_url: str) -> str:
 
 # (case, the arguments, what stderr says)
 CUT_SHORT = [
-    ("list at its default", ("list",), "showing 100 of 120; use --limit to see more\n"),
-    ("list json", ("list", "--json"), "showing 100 of 120; use --limit to see more\n"),
+    ("list at its default", ("list", "--json"), "showing 100 of 120; use --limit to see more\n"),
     ("list raised", ("list", "--limit", "120"), ""),
     ("search lowered", ("audit", "search", "--limit", "7"),
      "showing 7 of 120; use --limit to see more\n"),
@@ -158,13 +157,14 @@ def test_output_cut_short_says_so_on_stderr(crowded, args, said):
     assert (done.returncode, done.stderr) == (0, said)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # refused while parsing, before any database
 @pytest.mark.parametrize("args", [("list", "--limit", "10001"),
                                   ("audit", "search", "--limit", "1000001")])
-def test_limit_is_bounded(crowded, args):
-    assert workflow(crowded, *args).returncode == 2
+def test_limit_is_bounded(database_url, args):
+    assert workflow(database_url, *args).returncode == 2
 
 
-@pytest.mark.parametrize("args", [("audit", "search"), ("list", "--json"), ("history", "1")])
+@pytest.mark.parametrize("args", [("audit", "search"), ("list", "--json")])
 def test_a_closed_pipe_ends_quietly_with_141(crowded, args):
     reader_gone = subprocess.Popen(
         [*CONSOLE, "--db", crowded, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
