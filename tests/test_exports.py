@@ -55,6 +55,8 @@ ROOT = {
     "StartRequest",
     "SystemClock",
     "TransitionNotAllowed",
+    "TriggerMenu",
+    "TriggerOption",
     "UnknownTrigger",
     "VerificationReport",
     "WorkflowError",
@@ -197,7 +199,7 @@ def test_feature_all_is_pinned(face):
 
 
 def test_the_root_stays_a_few_dozen_names():
-    assert len(ROOT) <= 60
+    assert len(ROOT) <= 64
 
 
 def test_no_name_has_two_public_homes():

@@ -293,4 +293,58 @@ def _history_at(state: State, instance_id: int, at: Any, as_json: bool) -> None:
         click.echo(f"  {key}: {value}")
 
 
-COMMANDS = (start, fire, show, list_, history)
+@click.command("triggers")
+@click.argument("instance_id", type=int)
+@actor_option
+@click.option(
+    "--payload", metavar="JSON|@FILE", help="A draft payload the guards should see (a JSON object)."
+)
+@json_option
+@pass_state
+def triggers(
+    state: State, instance_id: int, actor_id: str, payload: str | None, as_json: bool
+) -> None:
+    """Which triggers ACTOR may fire on INSTANCE_ID now, and why each other is closed.
+
+    Every trigger of the instance's definition: allowed (with where it leads), or closed by
+    its state, the actor's role or unit, or a guard (with the missing fields).
+
+    \b
+    Example:
+      workflow triggers 1 --actor alice --json
+    """
+    from ..output import emit_json, load_json_option, table
+
+    menu = state.engine().available_triggers(
+        instance_id, state.actor(actor_id), payload=load_json_option(payload, "--payload")
+    )
+    if as_json:
+        emit_json(
+            {
+                "instance": menu.instance.id,
+                "state": menu.instance.state,
+                "version": menu.instance.version,
+                "actor": menu.actor,
+                "triggers": [asdict(option) for option in menu.options],
+            }
+        )
+        return
+    click.echo(
+        f"instance {menu.instance.id} ({menu.instance.workflow}) in {menu.instance.state}, "
+        f"version {menu.instance.version}, as {menu.actor}:"
+    )
+    table(
+        ["trigger", "allowed", "to / closed by", "why"],
+        [
+            [
+                o.trigger,
+                "yes" if o.allowed else "no",
+                o.dest if o.allowed else o.closed_by,
+                "reason required" if o.requires_reason else "; ".join(o.reasons),
+            ]
+            for o in menu.options
+        ],
+    )
+
+
+COMMANDS = (start, fire, show, list_, history, triggers)

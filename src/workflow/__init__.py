@@ -49,6 +49,8 @@ from workflow.records import (
     FireResult,
     Instance,
     RegisteredActor,
+    TriggerMenu,
+    TriggerOption,
 )
 
 if TYPE_CHECKING:
@@ -142,6 +144,8 @@ __all__ = [
     "SystemClock",
     "TimeRunsBackwards",
     "TransitionNotAllowed",
+    "TriggerMenu",
+    "TriggerOption",
     "UnknownTrigger",
     "UnreadableRecord",
     "VerificationReport",

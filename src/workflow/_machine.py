@@ -15,7 +15,7 @@ from transitions import EventData, Machine, MachineError
 
 from workflow.definition import model as m
 from workflow.errors import GuardFailed, PermissionDenied, TransitionNotAllowed
-from workflow.records import Actor
+from workflow.records import Actor, ClosedBy, TriggerOption
 from workflow.registry import GuardContext, Registry, evaluate_all
 
 
@@ -31,6 +31,8 @@ class StepContext:
     role_refusals: list[str] = field(default_factory=list)
     guard_refusals: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    scope_refused: bool = False
+    """A transition the actor had the role for was refused on its unit scope."""
 
 
 def _context(event: EventData) -> StepContext:
@@ -75,6 +77,7 @@ def admits(spec: m.TransitionSpec, ctx: StepContext, registry: Registry) -> bool
     if spec.unit_scope != "any" and not unit_allows(
         spec.unit_scope, ctx.actor, ctx.instance_unit, ctx.coordinating_units
     ):
+        ctx.scope_refused = True
         ctx.role_refusals.append(
             f"unit {ctx.actor.unit or '(none)'} is not the {spec.unit_scope} unit "
             f"of this instance ({ctx.instance_unit or 'none'})"
@@ -158,3 +161,29 @@ class CompiledMachine:
         raise GuardFailed(
             instance_id, state, trigger, list(dict.fromkeys(ctx.guard_refusals)), ctx.missing
         )
+
+    def option(self, state: str, trigger: str, ctx: StepContext) -> TriggerOption:
+        """What :meth:`step` would do with ``trigger`` from ``state``, without doing it: the
+        transitions of the trigger out of ``state`` tried in declaration order, the first
+        admitted wins (how ``transitions`` tries them); the refusals are the ones :meth:`step`
+        would raise (``tests/test_available_triggers.py`` holds the two to the same answers)."""
+        candidates = self.definition.transitions_for(trigger, state)
+        if not candidates:
+            return TriggerOption(
+                trigger, False, "state", (f"no transition for {trigger!r} from {state!r}",)
+            )
+        for spec in candidates:
+            if admits(spec, ctx, self._registry):
+                return TriggerOption(
+                    trigger, True, dest=spec.dest, requires_reason=spec.require_reason
+                )
+        if ctx.guard_refusals:
+            return TriggerOption(
+                trigger,
+                False,
+                "guard",
+                tuple(dict.fromkeys(ctx.guard_refusals)),
+                tuple(ctx.missing),
+            )
+        closed_by: ClosedBy = "unit" if ctx.scope_refused else "role"
+        return TriggerOption(trigger, False, closed_by, tuple(dict.fromkeys(ctx.role_refusals)))

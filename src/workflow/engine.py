@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ from workflow._legal import (
     admin_problems,
     rules_lookup,
 )
-from workflow._machine import CompiledMachine
+from workflow._machine import CompiledMachine, StepContext
 from workflow._steps import (
     Applied,
     FireRequest,
@@ -84,9 +84,10 @@ from workflow.records import (
     FireResult,
     Instance,
     RegisteredActor,
+    TriggerMenu,
     reserved_part,
 )
-from workflow.registry import Registry, default_registry
+from workflow.registry import GuardContext, Registry, default_registry
 from workflow.store import chain_writer, migrate
 from workflow.store import repository as repo
 from workflow.store.chains import chain_source
@@ -442,16 +443,68 @@ class Engine:
         )
         return result
 
-    def _compiled_then(self, body: Callable[[Connection], T]) -> T:
-        """``body`` in one write transaction, whose machine lookups (:meth:`_compiled`) never
-        compile: a version not compiled yet rolls the transaction back, is compiled with none
-        open, and ``body`` runs again (each round compiles one more version for the process)."""
+    def _compiled_then(
+        self,
+        body: Callable[[Connection], T],
+        transaction: Callable[[], AbstractContextManager[Connection]] | None = None,
+    ) -> T:
+        """``body`` in one write transaction (or the ``transaction`` given), whose machine
+        lookups (:meth:`_compiled`) never compile: a version not compiled yet rolls the
+        transaction back, is compiled with none open, and ``body`` runs again (each round
+        compiles one more version for the process)."""
         while True:
             try:
-                with self.transaction() as conn:
+                with (transaction or self.transaction)() as conn:
                     return body(conn)
             except NotCompiled as pending:
                 self.catalog.compile_stored(pending)
+
+    def available_triggers(
+        self,
+        instance_id: int,
+        actor: Actor,
+        *,
+        payload: Mapping[str, Any] | None = None,
+    ) -> TriggerMenu:
+        """Every trigger of the instance's definition, in declaration order, each allowed for
+        ``actor`` now or closed with the reason (``state``: no transition from the current
+        state; ``role``; ``unit``; ``guard``, with the missing fields), read in one transaction.
+
+        The buttons of a user interface: an allowed trigger is one :meth:`fire` would take with
+        the same actor and ``payload`` (guards see the instance's data with ``payload`` laid over
+        it, as in a fire), unless the instance moves first; pass the menu's
+        ``instance.version`` as ``expected_version`` to refuse that case. Raises
+        :class:`~workflow.NotFound` for an unknown instance.
+        """
+        instance_id = check_instance_id(instance_id)
+        draft = dict(payload or {})
+        check_json_object(draft, "payload")
+        now = self.now()
+
+        def read(conn: Connection) -> TriggerMenu:
+            row = repo.instance_row(conn, instance_id)
+            if row is None:
+                raise NotFound("instance", instance_id)
+            compiled = self._compiled(conn, row.workflow, row.definition_version)
+            coordinating = tuple(row.coordinating_units or ())
+            options = []
+            for trigger in compiled.definition.triggers:
+                ctx = GuardContext(
+                    instance_id=instance_id,
+                    workflow=row.workflow,
+                    state=row.state,
+                    trigger=trigger,
+                    actor_id=actor.id,
+                    actor_roles=actor.roles,
+                    data=dict(row.data),
+                    payload=draft,
+                    now=now,
+                )
+                step = StepContext(ctx, actor, row.unit, coordinating)
+                options.append(compiled.option(row.state, trigger, step))
+            return TriggerMenu(to_instance(row), actor.id, tuple(options))
+
+        return self._compiled_then(read, self.read_transaction)
 
     # --- reads -------------------------------------------------------------------------------
 

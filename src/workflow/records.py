@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from workflow.errors import InvalidInput
 from workflow.limits import MAX_ACTOR_ID_CHARS, MAX_UNIT_CHARS, check_optional, check_text
@@ -147,3 +147,51 @@ class DeployedDefinition:
     deployed_by: str
     source_file: str
     live_instances: int = 0
+
+
+ClosedBy = Literal["state", "role", "unit", "guard"]
+"""Why a trigger cannot be fired now: no transition from the current state, the actor lacks the
+role, the actor's unit is not the one the transition is scoped to, or a guard refuses."""
+
+
+@dataclass(frozen=True)
+class TriggerOption:
+    """One trigger of an instance's definition, as an actor sees it now (a button to draw).
+
+    ``allowed``: :meth:`Engine.fire <workflow.Engine.fire>` with the same actor and payload
+    would take the transition to ``dest``, unless the instance moves first (pass the
+    :class:`TriggerMenu`'s ``version`` as ``expected_version`` to be sure). Otherwise
+    ``closed_by`` says why and ``reasons`` says it in words; ``missing_fields`` are the required
+    fields a guard found empty (what a form must ask for). ``requires_reason``: the transition
+    that would be taken needs a reason (text) with the call.
+    """
+
+    trigger: str
+    allowed: bool
+    closed_by: ClosedBy | None = None
+    reasons: tuple[str, ...] = ()
+    missing_fields: tuple[str, ...] = ()
+    dest: str | None = None
+    requires_reason: bool = False
+
+
+@dataclass(frozen=True)
+class TriggerMenu:
+    """Every trigger of an instance's definition, in declaration order, for one actor, read in
+    one transaction (:meth:`Engine.available_triggers <workflow.Engine.available_triggers>`)."""
+
+    instance: Instance
+    actor: str
+    options: tuple[TriggerOption, ...]
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """The triggers the actor may fire now."""
+        return tuple(o.trigger for o in self.options if o.allowed)
+
+    def option(self, trigger: str) -> TriggerOption:
+        """The option for ``trigger`` (KeyError if the definition has no such trigger)."""
+        for option in self.options:
+            if option.trigger == trigger:
+                return option
+        raise KeyError(trigger)
