@@ -49,6 +49,23 @@ def emit_jsonl(value: Any) -> None:
 def output_file(path: str) -> Iterator[IO[str]]:
     """Where a command writes its ``-o FILE`` (exports, checkpoints, graphs): stdout for ``-``.
 
+    Text, UTF-8; :func:`binary_output_file` is the same for bytes (xlsx workbooks).
+    """
+    with _output(path, binary=False) as out:
+        yield out
+
+
+@contextmanager
+def binary_output_file(path: str) -> Iterator[IO[bytes]]:
+    """:func:`output_file` for bytes: an xlsx workbook, atomically, 0600."""
+    with _output(path, binary=True) as out:
+        yield out
+
+
+@contextmanager
+def _output(path: str, *, binary: bool) -> Iterator[Any]:
+    """Where a command writes its ``-o FILE``.
+
     A file is readable by its owner only (0600, as the database is: exports carry every
     payload), written under a temporary name beside it and renamed into place once complete,
     so a failed command leaves no partial file and an existing file changes only at the end.
@@ -58,8 +75,10 @@ def output_file(path: str) -> Iterator[IO[str]]:
     from workflow import InvalidInput
 
     if path == "-":
-        yield sys.stdout
+        stream: Any = sys.stdout.buffer if binary else sys.stdout
         sys.stdout.flush()
+        yield stream
+        stream.flush()
         return
     try:
         mode: int | None = os.lstat(path).st_mode
@@ -73,7 +92,7 @@ def output_file(path: str) -> Iterator[IO[str]]:
             "(name the file itself, or remove the link)"
         )
     if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
-        with open(path, "w", encoding="utf-8") as device:
+        with open(path, "wb") if binary else open(path, "w", encoding="utf-8") as device:
             yield device
         return
     folder, name = os.path.split(os.path.abspath(path))
@@ -82,7 +101,8 @@ def output_file(path: str) -> Iterator[IO[str]]:
     except OSError as exc:
         raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp made it 0600
+        # mkstemp made it 0600
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as out:
             yield out
         os.replace(temporary, path)
     except IsADirectoryError:

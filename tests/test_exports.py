@@ -48,6 +48,7 @@ ROOT = {
     "MAX_JSON_FILE_BYTES",
     "MAX_PAYLOAD_BYTES",
     "MigrationRefused",
+    "MissingExtra",
     "NotFound",
     "PermissionDenied",
     "Registry",
@@ -127,6 +128,7 @@ FACES = {
         "verify_log",
         "write_audit_csv",
         "write_audit_jsonl",
+        "write_audit_xlsx",
         "write_checkpoint",
     },
     "workflow.directives": {
@@ -147,10 +149,12 @@ FACES = {
         "parse_deadline",
         "render_csv",
         "render_markdown",
+        "render_report_html",
         "report_difficulty",
         "report_json",
         "report_summary_lines",
         "report_table_rows",
+        "write_report_xlsx",
     },
     "workflow.events": {
         "DispatchRun",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -242,10 +243,10 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv"]),
+    type=click.Choice(["jsonl", "csv", "xlsx"]),
     default="jsonl",
     show_default=True,
-    help="JSON Lines (with a header record) or CSV.",
+    help="JSON Lines (with a header record), CSV, or an xlsx workbook to read (not to verify).",
 )
 @since_option
 @until_option
@@ -254,17 +255,33 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
 @click.option("--workflow", help="Only instances of this workflow.")
 @click.option("--actor", help="Only events by this actor.")
 @click.option("-o", "--output", default="-", metavar="FILE", help="Write here (default stdout).")
+@click.option(
+    "--bom/--no-bom",
+    default=False,
+    show_default=True,
+    help="Start a CSV with a byte-order mark, so Excel reads it as UTF-8 (verify skips it).",
+)
+@click.option(
+    "--zone",
+    default="Asia/Ho_Chi_Minh",
+    show_default=True,
+    help="The time zone of an xlsx workbook's date cells.",
+)
 @pass_state
-def export(state: State, /, fmt: str, output: str, **filters: Any) -> None:
+def export(state: State, /, fmt: str, output: str, bom: bool, zone: str, **filters: Any) -> None:
     """Export audit events, streaming, with what is needed to verify them offline.
 
     Every hashed field, each event's hash and its instance's head are exported;
-    `workflow audit verify --file` checks the export without the database.
+    `workflow audit verify --file` checks a JSON Lines or CSV export without the database.
+    An xlsx workbook (one sheet of events, and of the administrators' log when nothing is
+    filtered) is written in constant memory, for people to read. Text cells that a spreadsheet
+    would run as formulas are neutralised in CSV and xlsx, and read back exactly by verify.
 
     \b
     Examples:
       workflow audit export -o audit.jsonl
       workflow audit export --format csv --since 2024-01-01 --actor alice -o alice.csv
+      workflow audit export --format xlsx -o nhat-ky.xlsx
     """
     from workflow.auditing import (
         admin_log_records,
@@ -273,27 +290,48 @@ def export(state: State, /, fmt: str, output: str, **filters: Any) -> None:
         export_header,
         write_audit_csv,
         write_audit_jsonl,
+        write_audit_xlsx,
     )
 
-    from ..output import output_file, progress
+    from ..output import binary_output_file, output_file, progress
 
     engine = state.engine()
     flt = _filter(**filters)
+    # An export of everything carries the administrators' log too (to verify offline in JSONL).
+    whole = not flt.as_dict()
+    if fmt == "xlsx":
+        _check_zone(zone)
+        if output == "-" and sys.stdout.isatty():
+            raise click.UsageError("an xlsx workbook is not for a terminal: give -o FILE")
     total = count_audit_rows(engine, flt) if _tty() and output != "-" else None
-    with (
-        output_file(output) as out,
-        progress(audit_rows(engine, flt), total, "exporting") as rows,
-    ):
-        if fmt == "csv":
-            count = write_audit_csv(rows, out)
+    with progress(audit_rows(engine, flt), total, "exporting") as rows:
+        if fmt == "xlsx":
+            with binary_output_file(output) as binary:
+                admin = admin_log_records(engine) if whole else None
+                count = write_audit_xlsx(rows, binary, zone, admin)
         else:
-            # An export of everything carries the administrators' log too, to verify offline.
-            whole = not flt.as_dict()
-            header = export_header(flt.as_dict(), flt.whole_chains, engine.now(), admin_log=whole)
-            admin = admin_log_records(engine) if whole else ()
-            count = write_audit_jsonl(rows, out, header, admin)
+            with output_file(output) as out:
+                if fmt == "csv":
+                    count = write_audit_csv(rows, out, bom=bom)
+                else:
+                    header = export_header(
+                        flt.as_dict(), flt.whole_chains, engine.now(), admin_log=whole
+                    )
+                    records = admin_log_records(engine) if whole else ()
+                    count = write_audit_jsonl(rows, out, header, records)
     if output != "-":
         click.echo(f"exported {count} events to {output}", err=True)
+
+
+def _check_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{name!r} is not an IANA time zone (e.g. Asia/Ho_Chi_Minh)", param_hint="--zone"
+        ) from None
 
 
 @group.command("checkpoint")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import click
 
 DEMO_URL = "sqlite:///demo.db"
@@ -49,6 +52,9 @@ def command(ctx: click.Context, quiet: bool) -> None:
     v = result.verification
     status = "ok" if v.ok else "TAMPERED"
     click.echo(f"== audit: {status}: {v.chains} chains, {v.events} events verified ==")
+    click.echo()
+    for line in office_files(result.report, str(result.db_path)):
+        click.echo(line)
     db = f"sqlite:///{result.db_path}"
     click.echo()
     click.echo("Try next:")
@@ -65,6 +71,30 @@ def command(ctx: click.Context, quiet: bool) -> None:
     ]
     for line in lines:
         click.echo(f"  {line}")
+
+
+def office_files(report: Any, db_path: str) -> list[str]:
+    """Write the report as xlsx and HTML beside the demo's database; say where (or what to
+    install when the office extra is missing)."""
+    from workflow import MissingExtra
+    from workflow.directives import render_report_html, write_report_xlsx
+
+    from ..output import binary_output_file, output_file
+
+    stem = os.path.splitext(db_path)[0]
+    xlsx, html = f"{stem}-report.xlsx", f"{stem}-report.html"
+    try:
+        with binary_output_file(xlsx) as binary:
+            write_report_xlsx(report, binary)
+        page = render_report_html(report)
+    except MissingExtra as exc:
+        return [f"(no xlsx or HTML report: {exc})"]
+    with output_file(html) as out:
+        out.write(page)
+    return [
+        f"the report in Excel (xlsx): {os.path.abspath(xlsx)}",
+        f"the report to print (HTML, A4): {os.path.abspath(html)}",
+    ]
 
 
 def sqlite_file(url: str) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
 from ..context import State, actor_option, by_option, json_option, pass_state
 
-FORMATS = ("table", "csv", "json", "markdown")
+FORMATS = ("table", "csv", "json", "markdown", "xlsx", "html")
 
 
 @click.group("directive")
@@ -59,20 +62,40 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
     help="Output format.",
 )
 @click.option("--at", metavar="INSTANT", help="Report as of this ISO-8601 instant (default: now).")
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    metavar="FILE",
+    help="Write here (default stdout; xlsx needs a file or a pipe). Written atomically, 0600.",
+)
+@click.option(
+    "--bom/--no-bom",
+    default=True,
+    show_default=True,
+    help="Start a CSV with a byte-order mark, so Excel reads the Vietnamese text as UTF-8.",
+)
 @json_option
 @pass_state
-def report(state: State, number: str, fmt: str, at: str | None, as_json: bool) -> None:
+def report(
+    state: State, number: str, fmt: str, at: str | None, output: str, bom: bool, as_json: bool
+) -> None:
     """Where every item of directive NUMBER stands, per unit: overdue, totals, percent done.
 
+    xlsx: one sheet per view (totals, units, items), real dates, overdue rows filled.
+    html: one self-contained page that prints on A4 under the dispatch's heading.
+    Text cells that a spreadsheet would run as formulas are neutralised (csv, xlsx).
+
     \b
-    Example:
+    Examples:
       workflow directive report 19-CV/ĐUK --format markdown
+      workflow directive report 19-CV/ĐUK --format xlsx -o bao-cao.xlsx
+      workflow directive report 19-CV/ĐUK --format html -o bao-cao.html
     """
     from workflow import parse_instant
     from workflow.directives import REPORT_HEADERS as headers
     from workflow.directives import (
         directive_report,
-        render_csv,
         render_markdown,
         report_json,
         report_summary_lines,
@@ -85,13 +108,17 @@ def report(state: State, number: str, fmt: str, at: str | None, as_json: bool) -
         if fmt not in ("table", "json"):
             raise click.UsageError(f"--json and --format {fmt} ask for two formats; give one")
         fmt = "json"
+    if fmt == "table" and output != "-":
+        raise click.UsageError("-o writes a file: give --format csv, json, markdown, xlsx or html")
+    if fmt == "xlsx" and output == "-" and sys.stdout.isatty():
+        raise click.UsageError("an xlsx workbook is not for a terminal: give -o FILE")
     result = directive_report(
         state.engine(), number, at=None if at is None else parse_instant(at, "--at")
     )
-    if fmt == "json":
+    if fmt in ("xlsx", "html", "csv") or output != "-":
+        _write_report(result, fmt, output, bom)
+    elif fmt == "json":
         emit_json(report_json(result))
-    elif fmt == "csv":
-        click.echo(render_csv(result), nl=False)
     elif fmt == "markdown":
         click.echo(render_markdown(result), nl=False)
     else:
@@ -99,6 +126,37 @@ def report(state: State, number: str, fmt: str, at: str | None, as_json: bool) -
             click.echo(line)
         click.echo()
         table(headers, report_table_rows(result))
+
+
+def _write_report(result: Any, fmt: str, output: str, bom: bool) -> None:
+    """A report in a file format, to ``output`` (atomically, 0600) or stdout."""
+    import json
+
+    from workflow.directives import (
+        render_csv,
+        render_markdown,
+        render_report_html,
+        report_json,
+        write_report_xlsx,
+    )
+
+    from ..output import binary_output_file, output_file
+
+    if fmt == "xlsx":
+        with binary_output_file(output) as binary:
+            write_report_xlsx(result, binary)
+    else:
+        texts = {
+            "csv": lambda: render_csv(result, bom=bom),
+            "html": lambda: render_report_html(result),
+            "markdown": lambda: render_markdown(result),
+            "json": lambda: json.dumps(report_json(result), ensure_ascii=False, indent=2) + "\n",
+        }
+        text = texts[fmt]()
+        with output_file(output) as out:
+            out.write(text)
+    if output != "-":
+        click.echo(f"wrote the {fmt} report to {output}", err=True)
 
 
 @click.group("units")

@@ -159,6 +159,18 @@ class InputTooLarge(InvalidInput):
         super().__init__(f"{prefix}{source} is larger than the limit of {limit:,} bytes")
 
 
+class MissingExtra(InvalidInput):
+    """An optional dependency is not installed: ``module``, from the distribution's ``extra``."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"this needs the Python package {module!r}, which is not installed; install it with "
+            f"pip install 'directive-workflow[{extra}]'"
+        )
+
+
 class IdempotencyKeyReused(InvalidInput):
     """An idempotency key already applied a different request; it is refused, never replayed.
 

@@ -36,6 +36,7 @@ from workflow.auditing.export import (
 )
 from workflow.auditing.export import write_csv as write_audit_csv
 from workflow.auditing.export import write_jsonl as write_audit_jsonl
+from workflow.auditing.export import write_xlsx as write_audit_xlsx
 from workflow.auditing.graphs import (
     GRAPH_FORMATS,
     Highlight,
@@ -95,5 +96,6 @@ __all__ = [
     "verify_log",
     "write_audit_csv",
     "write_audit_jsonl",
+    "write_audit_xlsx",
     "write_checkpoint",
 ]

@@ -7,7 +7,13 @@ its ``hash``, and the head of its instance (``head_state``, ``head_version``,
 it; a CSV export is one header row of column names, then one row per event.
 
 In CSV a null is written ``\\N`` (as PostgreSQL's COPY does) and a text beginning with a
-backslash gets one more, so every value reads back exactly.
+backslash gets one more; a text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``,
+tab, carriage return) or beginning with an apostrophe gets a leading apostrophe (OWASP's advice on
+CSV injection), so every value reads back exactly and none runs when the file is opened in Excel.
+An optional byte-order mark at the start is skipped on reading.
+
+An xlsx export (:func:`write_xlsx`) is for people, not for verification: one sheet of events with
+Vietnamese headers and real date cells, and with ``admin_records`` one of the administrators' log.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from workflow.hashchain import (
     verify_rows,
 )
 from workflow.limits import bounded_lines, parse_json
+from workflow.office import BOM, Column, Sheet, neutralise, write_workbook
 
 EXPORT_FORMAT = "workflow-audit-export"
 EXPORT_VERSION = 1
@@ -99,19 +106,25 @@ def _csv_cell(value: Any) -> Any:
         return _NULL
     if isinstance(value, str) and value.startswith("\\"):
         return "\\" + value
-    return value
+    if isinstance(value, str) and value.startswith("'"):
+        return "'" + value
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def _csv_value(name: str, text: str) -> Any:
     if text == _NULL:
         return None
-    if text.startswith("\\"):
+    if text.startswith(("\\", "'")):
         return text[1:]
     return int(text) if name in _INTEGER_FIELDS else text
 
 
-def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> int:
-    """Write a header row then one row per event; returns the number of events written."""
+def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str], *, bom: bool = False) -> int:
+    """Write a header row then one row per event; returns the number of events written.
+
+    ``bom``: start with a byte-order mark, so Excel reads the file as UTF-8."""
+    if bom:
+        out.write(BOM)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_FIELDS)
     count = 0
@@ -120,6 +133,91 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: IO[str]) -> int:
         writer.writerow([_csv_cell(record[name]) for name in EXPORT_FIELDS])
         count += 1
     return count
+
+
+EVENT_COLUMNS = (
+    Column("Hồ sơ", "number"),
+    Column("STT", "number"),
+    Column("Thời điểm", "instant"),
+    Column("Quy trình"),
+    Column("Phiên bản", "number"),
+    Column("Loại"),
+    Column("Thao tác"),
+    Column("Từ trạng thái"),
+    Column("Đến trạng thái"),
+    Column("Người thực hiện"),
+    Column("Vai trò"),
+    Column("Đơn vị"),
+    Column("Lý do"),
+    Column("Dữ liệu gửi kèm"),
+    Column("Mã băm"),
+)
+ADMIN_COLUMNS = (
+    Column("STT", "number"),
+    Column("Thời điểm", "instant"),
+    Column("Hành động"),
+    Column("Đối tượng"),
+    Column("Người thực hiện"),
+    Column("Chi tiết"),
+    Column("Mã băm"),
+)
+
+
+def _event_cells(row: Mapping[str, Any]) -> list[Any]:
+    roles = row["actor_roles"]
+    if isinstance(roles, str):
+        roles = json.loads(roles)
+    return [
+        int(row["instance_id"]),
+        int(row["seq"]),
+        _aware(row["occurred_at"]),
+        row["workflow"],
+        int(row["definition_version"]),
+        row["kind"],
+        row["trigger"],
+        row["from_state"],
+        row["to_state"],
+        row["actor"],
+        ", ".join(roles),
+        row["actor_unit"],
+        row["reason"],
+        row["payload"] if row["payload"] not in ("{}", None) else None,
+        row["hash"],
+    ]
+
+
+def _admin_cells(record: Mapping[str, Any]) -> list[Any]:
+    return [
+        int(record["seq"]),
+        _aware(record["occurred_at"]),
+        record["action"],
+        record["subject"],
+        record["actor"],
+        record["detail"],
+        record["hash"],
+    ]
+
+
+def _aware(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def write_xlsx(
+    rows: Iterable[Mapping[str, Any]],
+    out: IO[bytes],
+    zone: str,
+    admin_records: Iterable[Mapping[str, Any]] | None = None,
+) -> int:
+    """Write the events (and a sheet of the administrators' log records, when given) as an xlsx
+    workbook, in constant memory, times in ``zone``; returns the number of events written."""
+    heading = f"Thời điểm theo múi giờ {zone}"
+    events = Sheet("Sự kiện", EVENT_COLUMNS, (_event_cells(r) for r in rows), notes=[heading])
+    sheets = [events]
+    if admin_records is not None:
+        cells = (_admin_cells(r) for r in admin_records)
+        sheets.append(Sheet("Nhật ký quản trị", ADMIN_COLUMNS, cells, notes=[heading]))
+    written = write_workbook(sheets, out, zone)
+    return written[events.name]
 
 
 @dataclass
@@ -141,7 +239,7 @@ def read_export(handle: IO[str], name: str = "export") -> ExportFile:
     """Open a JSON Lines or CSV export (told apart by its first line); each line is read up to
     :data:`~workflow.limits.MAX_LINE_CHARS` and no further."""
     lines = bounded_lines(handle, name)
-    first = next(lines, "")
+    first = next(lines, "").removeprefix(BOM)
     if first.startswith("{"):
         header = _json_line(first, name, 1)
         if header.get("format") != EXPORT_FORMAT:

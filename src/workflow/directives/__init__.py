@@ -10,6 +10,7 @@ on a frozen clock with these verbs). See ``docs/directives.md``.
 
 from __future__ import annotations
 
+from workflow.directives.documents import render_report_html, write_report_xlsx
 from workflow.directives.files import DirectiveFileError, parse_deadline
 from workflow.directives.imports import (
     DirectiveConflict,
@@ -53,8 +54,10 @@ __all__ = [
     "parse_deadline",
     "render_csv",
     "render_markdown",
+    "render_report_html",
     "report_difficulty",
     "report_json",
     "report_summary_lines",
     "report_table_rows",
+    "write_report_xlsx",
 ]

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from workflow.clock import require_aware
 from workflow.directives.imports import DirectiveRecord, directive_in
 from workflow.engine import Engine
+from workflow.office import BOM, neutralise
 from workflow.store import Connection
 from workflow.store import directives as stored
 
@@ -249,11 +250,15 @@ def summary_lines(report: DirectiveReport) -> list[str]:
     ]
 
 
-def render_csv(report: DirectiveReport) -> str:
+def render_csv(report: DirectiveReport, *, bom: bool = False) -> str:
+    """The table as CSV; a text cell that a spreadsheet would run as a formula is neutralised
+    (:func:`workflow.office.neutralise`); ``bom`` starts it with a byte-order mark for Excel."""
     buffer = io.StringIO()
+    if bom:
+        buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADERS)
-    writer.writerows(table_rows(report))
+    writer.writerows([neutralise(cell) for cell in row] for row in table_rows(report))
     return buffer.getvalue()
 
 
