@@ -110,7 +110,10 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_demo_plays_on_the_global_db(demo_folder):
-    assert sorted(p.name for p in demo_folder.iterdir()) == ["mine.db"]
+    # and writes the report as xlsx and HTML beside it
+    assert sorted(p.name for p in demo_folder.iterdir()) == [
+        "mine-report.html", "mine-report.xlsx", "mine.db",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("url", "message"), [
