@@ -145,6 +145,7 @@ FACES = {
         "get_directive",
         "import_directive",
         "import_units",
+        "list_directives",
         "list_units",
         "parse_deadline",
         "render_csv",
@@ -187,6 +188,22 @@ FACES = {
         "retry_timer",
         "run_due_timers",
         "run_worker",
+    },
+    # the web console's page data and diagrams (its routes come with the service)
+    "workflow.web": {
+        "Action",
+        "DashboardPage",
+        "Field",
+        "InboxPage",
+        "ItemPage",
+        "Viewer",
+        "actions",
+        "chain_of",
+        "dashboard",
+        "inbox",
+        "item_page",
+        "oversees",
+        "render_svg",
     },
 }
 

@@ -22,6 +22,7 @@ LAYERS = {
     "catalog": 4,
     "engine": 4, "workers": 4,
     "__init__": 6,
+    "web": 7,  # the web console, a front end like the CLI (public API only, tested below)
 }
 FEATURE_LAYER = 5
 # Layer 5: the feature packages built on the engine (see docs/architecture.md).
@@ -120,6 +121,19 @@ PUBLIC_MODULES = {f"workflow.{name}" for name in (*FEATURES, "shipped")} - {"wor
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_cli_uses_only_the_public_api(path):
     deep = [m for m in imports_of(path) if m.startswith("workflow.") and m not in PUBLIC_MODULES]
+    assert not deep, f"{path.name} reaches past the public API: {deep}"
+
+
+WEB_SOURCES = sorted((SRC / "web").rglob("*.py"))
+# the console may also use the service it is mounted in (its context, its error statuses)
+WEB_PUBLIC = PUBLIC_MODULES | {"workflow", "workflow.accounts", "workflow.service"}
+
+
+@pytest.mark.parametrize("path", WEB_SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_web_console_uses_only_the_public_api(path):
+    own = [m for m in imports_of(path) if m.startswith("workflow.web")]
+    deep = [m for m in imports_of(path)
+            if m.startswith("workflow") and m not in WEB_PUBLIC and m not in own]
     assert not deep, f"{path.name} reaches past the public API: {deep}"
 
 

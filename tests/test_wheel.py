@@ -102,6 +102,15 @@ def user(venv, tmp_path):
     return run
 
 
+def test_the_wheel_carries_the_web_consoles_templates_and_vendored_files(dist):
+    wheel = next(dist.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for name in ("static/htmx.min.js", "static/htmx.LICENSE", "static/VENDORED.md",
+                 "static/console.css", "templates/base.html", "templates/item.html"):
+        assert f"workflow/web/{name}" in names, name
+
+
 def test_the_installed_package_is_the_wheel_not_the_checkout(user, venv):
     found = user("python", "-c", "import workflow, workflow_cli; "
                  "print(workflow.__file__); print(workflow_cli.__file__)").stdout.split()

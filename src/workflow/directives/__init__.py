@@ -21,6 +21,7 @@ from workflow.directives.imports import (
     get_directive,
     import_directive,
     import_units,
+    list_directives,
     list_units,
     report_difficulty,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "get_directive",
     "import_directive",
     "import_units",
+    "list_directives",
     "list_units",
     "parse_deadline",
     "render_csv",

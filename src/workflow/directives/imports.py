@@ -273,6 +273,12 @@ def get_directive(engine: Engine, number: str) -> DirectiveRecord:
         return directive_in(conn, number)
 
 
+def list_directives(engine: Engine) -> list[DirectiveRecord]:
+    """Every imported directive, the newest first."""
+    with engine.read_transaction() as conn:
+        return [_record(row) for row in stored.directive_rows(conn)]
+
+
 def item_of(record: DirectiveRecord, key: str) -> Mapping[str, Any]:
     """The item ``key`` as written in the directive's document."""
     for item in record.document.get("items", ()):

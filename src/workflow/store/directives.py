@@ -36,6 +36,11 @@ def directive_row(conn: Connection, number: str) -> Row[Any] | None:
     return conn.execute(select(directives).where(directives.c.number == number)).first()
 
 
+def directive_rows(conn: Connection) -> Sequence[Row[Any]]:
+    """Every imported directive, newest first."""
+    return conn.execute(select(directives).order_by(directives.c.id.desc())).all()
+
+
 def insert_directive(conn: Connection, values: Mapping[str, Any]) -> int:
     """Insert a directive row; its id."""
     inserted = conn.execute(insert(directives).values(**values).returning(directives.c.id))
