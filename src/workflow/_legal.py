@@ -511,14 +511,20 @@ class LegalityCheck:
         if rules is None or rules.definition is None or chain.state is None:
             return None
         data = head[_H_DATA]
-        data = json.loads(data) if isinstance(data, str) else data
+        # The engine stores the instance's data as its last event's canonical text: equal text
+        # is the common case, and needs no parsing; any other spelling is compared by value.
+        if data != chain.data_text:
+            data = canonical_json(json.loads(data) if isinstance(data, str) else data)
         coordinating = head[_H_COORD]
-        coordinating = json.loads(coordinating) if isinstance(coordinating, str) else coordinating
+        if coordinating == "[]":
+            coordinating = ()
+        elif isinstance(coordinating, str):
+            coordinating = json.loads(coordinating)
         final = rules.definition.state(chain.state).final
         expected = {
             "workflow": (head[_H_WORKFLOW], chain.workflow),
             "definition_version": (head[_H_DEFV], chain.version),
-            "data": (canonical_json(data), chain.data_text),
+            "data": (data, chain.data_text),
             "unit": (head[_H_UNIT], chain.unit),
             "coordinating_units": (tuple(coordinating or ()), chain.coordinating),
             "active": (bool(head[_H_ACTIVE]), not final),

@@ -45,9 +45,21 @@ HASHED_FIELDS = (
 )
 
 
+_make_encoder: Callable[..., Callable[[Any, int], tuple[str, ...]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 text kept as is: one byte string per value."""
-    return _CANONICAL.encode(value)
+    if _make_encoder is None or isinstance(value, str):
+        return _CANONICAL.encode(value)
+    # What JSONEncoder.encode does for these settings, without rebuilding its Python-level
+    # closures on every call (a quarter of the cost of a small object's encoding).
+    encode = _make_encoder(
+        {}, _CANONICAL.default, _encode_str, None, ":", ",", True, False, False
+    )
+    return "".join(encode(value, 0))
 
 
 def format_instant(moment: datetime) -> str:
