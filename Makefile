@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench bench-quick soak clean
+.PHONY: demo test lint typecheck check bench bench-quick soak clean i18n i18n-extract i18n-update i18n-compile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,23 @@ soak: $(STAMP)
 scaleout: $(STAMP)
 	WORKFLOW_CONTENTION_PROCS=32 WORKFLOW_CONTENTION_ROUNDS=300 WORKFLOW_CRASH_KILLS_PER_POINT=20 \
 		$(BIN)/pytest -s tests/test_scaleout_concurrency.py tests/test_scaleout_crash.py
+
+# Translations (docs/translations.md): extract the marked messages into the template, merge it
+# into each language's catalogue (then translate the new entries), compile what ships
+LOCALES := src/workflow/locale
+i18n: i18n-extract i18n-update i18n-compile
+
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract -F pyproject.toml --no-location --sort-output --no-wrap --omit-header \
+		--project directive-workflow --version 0.1.0 \
+		-o $(LOCALES)/workflow.pot src/workflow cli
+
+i18n-update: $(STAMP)
+	$(BIN)/pybabel update -D workflow -i $(LOCALES)/workflow.pot -d $(LOCALES) \
+		--no-wrap --ignore-obsolete --no-fuzzy-matching
+
+i18n-compile: $(STAMP)
+	$(BIN)/pybabel compile -D workflow -d $(LOCALES) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache workflow.db workflow.db-*

@@ -57,6 +57,12 @@ pass_state = click.make_pass_decorator(State)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
+codes_option = click.option(
+    "--codes",
+    is_flag=True,
+    help="Show states, triggers and statuses by their codes, not their labels.",
+)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

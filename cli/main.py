@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from . import errors
+from . import errors, language
 from .commands import (
     actors,
     audit,
@@ -51,6 +51,13 @@ def _silence_stdout() -> None:
         pass
 
 
+def _speak_early(value: str | None) -> str | None:
+    """``--lang`` is eager: ``workflow --lang vi --help`` shows the help in Vietnamese."""
+    if value is not None:
+        language.choose(value, None, cli)
+    return value
+
+
 @click.group(
     cls=_Root,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -74,10 +81,21 @@ def _silence_stdout() -> None:
     help="Import MODULE, which registers guard and effect functions (repeatable; installed "
     "packages can register theirs through the entry-point group workflow.functions).",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    envvar="WORKFLOW_LANG",
+    is_eager=True,
+    callback=lambda _ctx, _param, value: _speak_early(value),
+    help="Language of messages and tables: vi (Vietnamese) or en (English). Default: "
+    "WORKFLOW_LANG, else vi for the directive commands and the demo, else the locale's.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every applied transition to stderr.")
 @click.version_option(package_name="directive-workflow", prog_name="workflow")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str, functions: tuple[str, ...], verbose: bool) -> None:
+def cli(
+    ctx: click.Context, db_url: str, functions: tuple[str, ...], lang: str | None, verbose: bool
+) -> None:
     """Run directives as declarative, persisted, audited state machines.
 
     \b
@@ -94,6 +112,7 @@ def cli(ctx: click.Context, db_url: str, functions: tuple[str, ...], verbose: bo
     """
     from .logs import configure
 
+    language.choose(lang, ctx.invoked_subcommand, cli)
     configure(verbose)
     ctx.obj = State(db_url, functions)
     ctx.call_on_close(ctx.obj.close)
@@ -122,13 +141,25 @@ definitions.group.add_command(graphs.definition_graph)
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; an expected error is one line on stderr per problem,
     then one summary line (``error: ...``)."""
+    from workflow.i18n import reset_language, resolve_language
+
+    before = language.speak(resolve_language(), cli)
+    try:
+        return _run(argv)
+    finally:
+        reset_language(before)  # an in-process run leaves the caller's language as it was
+
+
+def _run(argv: list[str] | None) -> int:
+    from workflow.i18n import _
+
     try:
         code = cli.main(args=argv, prog_name="workflow", standalone_mode=False)
     except _PipeClosed:
         _silence_stdout()
         return errors.PIPE_CLOSED
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo(_("aborted"), err=True)
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -136,8 +167,8 @@ def run(argv: list[str] | None = None) -> int:
         # one line, like every other expected error; the usage is a --help away
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
-            hint = f" (see `{exc.ctx.command_path} --help`)"
-        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            hint = " " + _("(see `{command} --help`)", command=exc.ctx.command_path)
+        click.echo(_("error: {message}", message=exc.format_message() + hint), err=True)
         return errors.BAD_INPUT
     except Exception as exc:
         code = errors.exit_code_for(exc)
@@ -145,8 +176,11 @@ def run(argv: list[str] | None = None) -> int:
             if os.environ.get("WORKFLOW_DEBUG"):
                 raise
             click.echo(
-                f"internal error: {type(exc).__name__}: {_first_line(exc)} "
-                "(set WORKFLOW_DEBUG=1 for details)",
+                _(
+                    "internal error: {kind}: {message} (set WORKFLOW_DEBUG=1 for details)",
+                    kind=type(exc).__name__,
+                    message=_first_line(exc),
+                ),
                 err=True,
             )
         else:
@@ -154,7 +188,7 @@ def run(argv: list[str] | None = None) -> int:
             summary, *problems = str(exc).splitlines()
             for problem in problems:
                 click.echo(problem.strip(), err=True)
-            click.echo(f"error: {summary}", err=True)
+            click.echo(_("error: {message}", message=summary), err=True)
         return code
     return code if isinstance(code, int) else 0
 

@@ -34,10 +34,19 @@ def cut_short(shown: int, total: int | None) -> None:
 
     ``total`` is how many matched (None: more than ``shown``, uncounted).
     """
+    from workflow.i18n import _
+
     if total is not None and total <= shown:
         return
-    of = f"{total:,}" if total is not None else f"more than {shown:,}"
-    click.echo(f"showing {shown:,} of {of}; use --limit to see more", err=True)
+    if total is None:
+        message = _(
+            "showing {shown:,} of more than {shown:,}; use --limit to see more", shown=shown
+        )
+    else:
+        message = _(
+            "showing {shown:,} of {total:,}; use --limit to see more", shown=shown, total=total
+        )
+    click.echo(message, err=True)
 
 
 def emit_jsonl(value: Any) -> None:
@@ -73,6 +82,7 @@ def _output(path: str, *, binary: bool) -> Iterator[Any]:
     link points at); a device or a named pipe (``/dev/null``) is written in place.
     """
     from workflow import InvalidInput
+    from workflow.i18n import _
 
     if path == "-":
         stream: Any = sys.stdout.buffer if binary else sys.stdout
@@ -85,11 +95,14 @@ def _output(path: str, *, binary: bool) -> Iterator[Any]:
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+        raise InvalidInput(_("cannot write {path}: {why}", path=path, why=exc.strerror)) from None
     if mode is not None and stat.S_ISLNK(mode):
         raise InvalidInput(
-            f"{path} is a symbolic link: refusing to write through it "
-            "(name the file itself, or remove the link)"
+            _(
+                "{path} is a symbolic link: refusing to write through it (name the file "
+                "itself, or remove the link)",
+                path=path,
+            )
         )
     if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
         with open(path, "wb") if binary else open(path, "w", encoding="utf-8") as device:
@@ -99,14 +112,14 @@ def _output(path: str, *, binary: bool) -> Iterator[Any]:
     try:
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
     except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
+        raise InvalidInput(_("cannot write {path}: {why}", path=path, why=exc.strerror)) from None
     try:
         # mkstemp made it 0600
         with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as out:
             yield out
         os.replace(temporary, path)
     except IsADirectoryError:
-        raise InvalidInput(f"cannot write {path}: it is a directory") from None
+        raise InvalidInput(_("cannot write {path}: it is a directory", path=path)) from None
     finally:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
@@ -190,6 +203,7 @@ def _cell(value: Any) -> str:
 def load_json_option(text: str | None, what: str) -> dict[str, Any]:
     """A JSON object given inline or as ``@file`` (read to its limit); a clear error otherwise."""
     from workflow import MAX_JSON_FILE_BYTES, InvalidInput, parse_json, read_text
+    from workflow.i18n import _
 
     if text is None:
         return {}
@@ -199,5 +213,5 @@ def load_json_option(text: str | None, what: str) -> dict[str, Any]:
         text = read_text(text[1:], MAX_JSON_FILE_BYTES, what)
     value = parse_json(text, source)
     if not isinstance(value, dict):
-        raise InvalidInput(f"{what} must be a JSON object")
+        raise InvalidInput(_("{what} must be a JSON object", what=what))
     return value

@@ -23,6 +23,10 @@ from workflow import Actor, Engine, FrozenClock, Registry
 
 BACKENDS = ["sqlite", "postgresql"]
 
+# The suite speaks English, whatever the machine's locale, and the CLI processes it starts too;
+# the tests of the languages themselves (test_i18n*.py) set the language they are about.
+os.environ["WORKFLOW_LANG"] = "en"
+
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:

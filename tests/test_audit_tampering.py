@@ -201,7 +201,7 @@ def test_cli_verify_exits_3_and_names_instance_and_event(payment, chains, databa
     result = run(database_url, "audit", "verify")
     assert result.code == 3
     assert f"instance {a}, event 3: content does not match its hash" in result.out
-    assert result.err.strip() == "error: audit verification failed for 1 chain(s)"
+    assert result.err.strip() == "error: audit verification failed for 1 chain"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the CLI path; the backend matrix is above

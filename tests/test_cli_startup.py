@@ -63,8 +63,12 @@ def test_fire_in_a_fresh_process_loads_neither_the_schema_nor_the_features(tmp_p
     assert _loaded(result["modules"], NOT_FOR_FIRE) == []
 
 
-def test_help_does_not_import_the_library():
+def test_help_does_not_import_the_engine():
+    """Help reads its language and catalogue (workflow.i18n and the light modules of the root:
+    errors, clock, limits, records), never the engine, the database or the definitions."""
     result, output = _probe("--help")
     assert result["code"] == 0
     assert "fire" in output
-    assert _loaded(result["modules"], ("workflow", "sqlalchemy")) == []
+    heavy = ("sqlalchemy", "pydantic", "yaml", "transitions", "workflow.engine", "workflow.store",
+             "workflow.definition", *NOT_FOR_FIRE)
+    assert _loaded(result["modules"], heavy) == []

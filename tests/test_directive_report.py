@@ -131,7 +131,7 @@ def cli_db(tmp_path: Path, clock: FrozenClock) -> Iterator[str]:
 def test_vietnamese_text_round_trips_through_the_cli(cli_db, fmt):
     from cli.main import cli
 
-    args = ["--db", cli_db, "directive", "report", NUMBER, "--format", fmt]
+    args = ["--db", cli_db, "--lang", "vi", "directive", "report", NUMBER, "--format", fmt]
     result = CliRunner().invoke(cli, [*args, "--at", "2020-09-20T00:00:00+07:00"])
     assert result.exit_code == 0, result.output
     written = load_directive(DIRECTIVE)

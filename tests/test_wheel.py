@@ -123,7 +123,8 @@ def test_version_answers(user):
 
 def test_demo_runs_from_an_empty_directory(user):
     out = user("workflow", "demo", "--quiet").stdout
-    assert "== audit: ok:" in out
+    # in Vietnamese, from the catalogue compiled into the wheel
+    assert "== kiểm tra nhật ký: đạt:" in out
     assert sorted(p.name for p in user.cwd.iterdir()) == ["demo.db"]
 
 
@@ -137,6 +138,13 @@ def test_shipped_definitions_deploy_start_fire_and_verify(user):
     assert "reported -> escalated" in user("workflow", "fire", "1", "escalate", "--actor",
                                            "sup").stdout
     assert user("workflow", "audit", "verify").stdout.startswith("ok: 1 chains, 2 events")
+
+
+def test_the_wheel_ships_the_compiled_catalogue(dist):
+    wheel = next(dist.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert "workflow/locale/vi/LC_MESSAGES/workflow.mo" in names
 
 
 def test_examples_export_and_docs(user):

@@ -24,7 +24,8 @@ def command(ctx: click.Context, quiet: bool) -> None:
       workflow demo
       workflow --db sqlite:///demo.db directive report 19-CV/ĐUK --format markdown
     """
-    from workflow.directives import REPORT_HEADERS, report_summary_lines, report_table_rows
+    from workflow.directives import report_headers, report_summary_lines, report_table_rows
+    from workflow.i18n import _
 
     from ..output import table
     from ..simulation import run_demo
@@ -33,31 +34,48 @@ def command(ctx: click.Context, quiet: bool) -> None:
     given = root.get_parameter_source("db_url") != click.core.ParameterSource.DEFAULT
     result = run_demo(sqlite_file(root.params["db_url"] if given else DEMO_URL))
     if not quiet:
-        click.echo("== timeline (Asia/Ho_Chi_Minh) ==")
+        click.echo(_("== timeline ({zone}) ==", zone="Asia/Ho_Chi_Minh"))
         for line in result.timeline:
             click.echo(line)
-        click.echo(f"timers fired (reminders, overdue marks, escalation): {result.timers_fired}")
+        click.echo(
+            _(
+                "timers fired (reminders, overdue marks, escalation): {count}",
+                count=result.timers_fired,
+            )
+        )
         click.echo()
-        click.echo(f"== who acts next: {len(result.notices)} notices from the outbox, e.g. ==")
+        click.echo(
+            _(
+                "== who acts next: {count} notices from the outbox, e.g. ==",
+                count=len(result.notices),
+            )
+        )
         for kind in ("thẩm định", "bị trả lại", "chờ ký", "chờ lưu trữ", "tháo gỡ"):
             for line in [n for n in result.notices if kind in n][:2]:
                 click.echo(line)
         click.echo()
-    click.echo("== progress report ==")
+    click.echo(_("== progress report =="))
     for line in report_summary_lines(result.report):
         click.echo(line)
     click.echo()
-    table(REPORT_HEADERS, report_table_rows(result.report))
+    table(report_headers(), report_table_rows(result.report))
     click.echo()
     v = result.verification
-    status = "ok" if v.ok else "TAMPERED"
-    click.echo(f"== audit: {status}: {v.chains} chains, {v.events} events verified ==")
+    status = _("ok") if v.ok else _("TAMPERED")
+    click.echo(
+        _(
+            "== audit: {status}: {chains} chains, {events} events verified ==",
+            status=status,
+            chains=v.chains,
+            events=v.events,
+        )
+    )
     click.echo()
     for line in office_files(result.report, str(result.db_path)):
         click.echo(line)
     db = f"sqlite:///{result.db_path}"
     click.echo()
-    click.echo("Try next:")
+    click.echo(_("Try next:"))
     lines = [
         f"workflow --db {db} directive report 19-CV/ĐUK --format markdown",
         f"workflow --db {db} list --workflow signing --state awaiting_signature",
@@ -78,6 +96,7 @@ def office_files(report: Any, db_path: str) -> list[str]:
     install when the office extra is missing)."""
     from workflow import MissingExtra
     from workflow.directives import render_report_html, write_report_xlsx
+    from workflow.i18n import _
 
     from ..output import binary_output_file, output_file
 
@@ -88,12 +107,12 @@ def office_files(report: Any, db_path: str) -> list[str]:
             write_report_xlsx(report, binary)
         page = render_report_html(report)
     except MissingExtra as exc:
-        return [f"(no xlsx or HTML report: {exc})"]
+        return [_("(no xlsx or HTML report: {why})", why=exc)]
     with output_file(html) as out:
         out.write(page)
     return [
-        f"the report in Excel (xlsx): {os.path.abspath(xlsx)}",
-        f"the report to print (HTML, A4): {os.path.abspath(html)}",
+        _("the report in Excel (xlsx): {path}", path=os.path.abspath(xlsx)),
+        _("the report to print (HTML, A4): {path}", path=os.path.abspath(html)),
     ]
 
 
@@ -101,5 +120,9 @@ def sqlite_file(url: str) -> str:
     """The file of a ``sqlite:///FILE`` URL; the demo plays on nothing else."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url == prefix or "?" in url:
-        raise click.UsageError(f"the demo plays on a SQLite file (--db sqlite:///FILE), not {url}")
+        from workflow.i18n import _
+
+        raise click.UsageError(
+            _("the demo plays on a SQLite file (--db sqlite:///FILE), not {url}", url=url)
+        )
     return url.removeprefix(prefix)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..context import State, actor_option, by_option, json_option, pass_state
+from ..context import State, actor_option, by_option, codes_option, json_option, pass_state
 
 FORMATS = ("table", "csv", "json", "markdown", "xlsx", "html")
 
@@ -75,10 +75,18 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
     show_default=True,
     help="Start a CSV with a byte-order mark, so Excel reads the Vietnamese text as UTF-8.",
 )
+@codes_option
 @json_option
 @pass_state
 def report(
-    state: State, number: str, fmt: str, at: str | None, output: str, bom: bool, as_json: bool
+    state: State,
+    number: str,
+    fmt: str,
+    at: str | None,
+    output: str,
+    bom: bool,
+    codes: bool,
+    as_json: bool,
 ) -> None:
     """Where every item of directive NUMBER stands, per unit: overdue, totals, percent done.
 
@@ -93,42 +101,47 @@ def report(
       workflow directive report 19-CV/ĐUK --format html -o bao-cao.html
     """
     from workflow import parse_instant
-    from workflow.directives import REPORT_HEADERS as headers
     from workflow.directives import (
         directive_report,
         render_markdown,
+        report_headers,
         report_json,
         report_summary_lines,
         report_table_rows,
     )
+    from workflow.i18n import _
 
     from ..output import emit_json, table
 
     if as_json:
         if fmt not in ("table", "json"):
-            raise click.UsageError(f"--json and --format {fmt} ask for two formats; give one")
+            raise click.UsageError(
+                _("--json and --format {format} ask for two formats; give one", format=fmt)
+            )
         fmt = "json"
     if fmt == "table" and output != "-":
-        raise click.UsageError("-o writes a file: give --format csv, json, markdown, xlsx or html")
+        raise click.UsageError(
+            _("-o writes a file: give --format csv, json, markdown, xlsx or html")
+        )
     if fmt == "xlsx" and output == "-" and sys.stdout.isatty():
-        raise click.UsageError("an xlsx workbook is not for a terminal: give -o FILE")
+        raise click.UsageError(_("an xlsx workbook is not for a terminal: give -o FILE"))
     result = directive_report(
         state.engine(), number, at=None if at is None else parse_instant(at, "--at")
     )
     if fmt in ("xlsx", "html", "csv") or output != "-":
-        _write_report(result, fmt, output, bom)
+        _write_report(result, fmt, output, bom=bom, codes=codes)
     elif fmt == "json":
         emit_json(report_json(result))
     elif fmt == "markdown":
-        click.echo(render_markdown(result), nl=False)
+        click.echo(render_markdown(result, codes=codes), nl=False)
     else:
         for line in report_summary_lines(result):
             click.echo(line)
         click.echo()
-        table(headers, report_table_rows(result))
+        table(report_headers(), report_table_rows(result, codes=codes))
 
 
-def _write_report(result: Any, fmt: str, output: str, bom: bool) -> None:
+def _write_report(result: Any, fmt: str, output: str, *, bom: bool, codes: bool) -> None:
     """A report in a file format, to ``output`` (atomically, 0600) or stdout."""
     import json
 
@@ -139,6 +152,7 @@ def _write_report(result: Any, fmt: str, output: str, bom: bool) -> None:
         report_json,
         write_report_xlsx,
     )
+    from workflow.i18n import _
 
     from ..output import binary_output_file, output_file
 
@@ -147,16 +161,16 @@ def _write_report(result: Any, fmt: str, output: str, bom: bool) -> None:
             write_report_xlsx(result, binary)
     else:
         texts = {
-            "csv": lambda: render_csv(result, bom=bom),
+            "csv": lambda: render_csv(result, bom=bom, codes=codes),
             "html": lambda: render_report_html(result),
-            "markdown": lambda: render_markdown(result),
+            "markdown": lambda: render_markdown(result, codes=codes),
             "json": lambda: json.dumps(report_json(result), ensure_ascii=False, indent=2) + "\n",
         }
         text = texts[fmt]()
         with output_file(output) as out:
             out.write(text)
     if output != "-":
-        click.echo(f"wrote the {fmt} report to {output}", err=True)
+        click.echo(_("wrote the {format} report to {path}", format=fmt, path=output), err=True)
 
 
 @click.group("units")
@@ -175,10 +189,16 @@ def units_import(state: State, file: str) -> None:
       workflow units import examples/units.yaml
     """
     from workflow.directives import import_units
+    from workflow.i18n import _
 
     result = import_units(state.engine(create=True), file)
     click.echo(
-        f"units: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+        _(
+            "units: {created} created, {updated} updated, {unchanged} unchanged",
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        )
     )
 
 
@@ -194,6 +214,7 @@ def units_list(state: State, kind: str | None, as_json: bool) -> None:
       workflow units list --kind base --json
     """
     from workflow.directives import list_units
+    from workflow.i18n import _
 
     from ..output import emit_json, table
 
@@ -201,7 +222,7 @@ def units_list(state: State, kind: str | None, as_json: bool) -> None:
     if as_json:
         emit_json([u.__dict__ for u in rows])
         return
-    table(["code", "kind", "name"], [[u.code, u.kind, u.name_vi] for u in rows])
+    table([_("code"), _("kind"), _("name")], [[u.code, u.kind, u.name_vi] for u in rows])
 
 
 @group.command("difficulty")
@@ -222,6 +243,7 @@ def difficulty(
         --description "Người lao động làm theo ca"
     """
     from workflow.directives import report_difficulty
+    from workflow.i18n import _
 
     result = report_difficulty(
         state.engine(),
@@ -231,4 +253,10 @@ def difficulty(
         proposal=proposal,
         item_key=item_key,
     )
-    click.echo(f"reported as instance {result.instance.id} ({result.instance.state})")
+    click.echo(
+        _(
+            "reported as instance {id} ({state})",
+            id=result.instance.id,
+            state=result.instance.state,
+        )
+    )

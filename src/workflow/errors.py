@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from workflow.i18n import N_, _, ngettext
+
 
 class WorkflowError(Exception):
     """Base class of every expected error raised by the engine."""
@@ -36,8 +38,11 @@ class DefinitionError(WorkflowError):
 
     def __init__(self, issues: Sequence[DefinitionIssue]) -> None:
         self.issues = tuple(issues)
-        count = len(self.issues)
-        head = f"invalid definition ({count} problem{'s' if count != 1 else ''})"
+        head = ngettext(
+            "invalid definition ({count} problem)",
+            "invalid definition ({count} problems)",
+            len(self.issues),
+        )
         super().__init__(head + "\n" + "\n".join(f"  {issue}" for issue in self.issues))
 
 
@@ -47,7 +52,23 @@ class NotFound(WorkflowError):
     def __init__(self, kind: str, key: object) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"{kind} {key!s} not found")
+        super().__init__(_("{kind} {key} not found", kind=_(kind), key=key))
+
+
+KINDS = (
+    N_("instance"),
+    N_("definition"),
+    N_("deployed workflow"),
+    N_("idempotent result"),
+    N_("actor"),
+    N_("row"),
+    N_("event"),
+    N_("timer"),
+    N_("directive"),
+    N_("unit"),
+    N_("item"),
+)
+"""What :class:`NotFound` names (its ``kind``, a code): each is shown in the current language."""
 
 
 class UnknownTrigger(WorkflowError):
@@ -59,8 +80,14 @@ class UnknownTrigger(WorkflowError):
         self.trigger = trigger
         self.known = tuple(known)
         super().__init__(
-            f"unknown trigger {trigger!r} for instance {instance_id} ({workflow}); "
-            f"known triggers: {', '.join(self.known) or 'none'}"
+            _(
+                "unknown trigger {trigger!r} for instance {instance_id} ({workflow}); "
+                "known triggers: {known}",
+                trigger=trigger,
+                instance_id=instance_id,
+                workflow=workflow,
+                known=", ".join(self.known) or _("none"),
+            )
         )
 
 
@@ -74,11 +101,21 @@ class TransitionNotAllowed(WorkflowError):
         self.state = state
         self.trigger = trigger
         self.available = tuple(available)
-        hint = f"; from {state!r} you can: {', '.join(self.available)}" if self.available else ""
-        super().__init__(
-            f"instance {instance_id} is in state {state!r}: trigger {trigger!r} "
-            f"is not allowed there{hint}"
-        )
+        fields = {"instance_id": instance_id, "state": state, "trigger": trigger}
+        if self.available:
+            message = _(
+                "instance {instance_id} is in state {state!r}: trigger {trigger!r} is not "
+                "allowed there; from {state!r} you can: {available}",
+                available=", ".join(self.available),
+                **fields,
+            )
+        else:
+            message = _(
+                "instance {instance_id} is in state {state!r}: trigger {trigger!r} is not "
+                "allowed there",
+                **fields,
+            )
+        super().__init__(message)
 
 
 class GuardFailed(WorkflowError):
@@ -97,9 +134,15 @@ class GuardFailed(WorkflowError):
         self.trigger = trigger
         self.reasons = tuple(reasons)
         self.missing_fields = tuple(missing_fields)
-        detail = "; ".join(self.reasons)
         super().__init__(
-            f"instance {instance_id}: {trigger!r} from {state!r} refused by its guards: {detail}"
+            _(
+                "instance {instance_id}: {trigger!r} from {state!r} refused by its guards: "
+                "{detail}",
+                instance_id=instance_id,
+                trigger=trigger,
+                state=state,
+                detail="; ".join(self.reasons),
+            )
         )
 
 
@@ -110,7 +153,9 @@ class PermissionDenied(WorkflowError):
         self.actor = actor
         self.action = action
         self.why = why
-        super().__init__(f"actor {actor!r} may not {action}: {why}")
+        super().__init__(
+            _("actor {actor!r} may not {action}: {why}", actor=actor, action=action, why=why)
+        )
 
 
 class ConcurrentModification(WorkflowError):
@@ -120,10 +165,20 @@ class ConcurrentModification(WorkflowError):
         self.instance_id = instance_id
         self.expected = expected
         self.actual = actual
-        seen = f" (expected version {expected}, found {actual})" if expected is not None else ""
-        super().__init__(
-            f"instance {instance_id} was modified concurrently{seen}; reload and retry"
-        )
+        if expected is None:
+            message = _(
+                "instance {instance_id} was modified concurrently; reload and retry",
+                instance_id=instance_id,
+            )
+        else:
+            message = _(
+                "instance {instance_id} was modified concurrently (expected version "
+                "{expected}, found {actual}); reload and retry",
+                instance_id=instance_id,
+                expected=expected,
+                actual=actual,
+            )
+        super().__init__(message)
 
 
 class TimeRunsBackwards(ConcurrentModification):
@@ -139,9 +194,14 @@ class TimeRunsBackwards(ConcurrentModification):
         self.last = last
         Exception.__init__(
             self,
-            f"instance {instance_id}: its last event is dated {last.isoformat()}, after this "
-            f"write's time {at.isoformat()}; an event is never dated before the one it follows "
-            "(a clock behind, or a chosen time earlier than the log): retry later",
+            _(
+                "instance {instance_id}: its last event is dated {last}, after this write's "
+                "time {at}; an event is never dated before the one it follows (a clock behind, "
+                "or a chosen time earlier than the log): retry later",
+                instance_id=instance_id,
+                last=last.isoformat(),
+                at=at.isoformat(),
+            ),
         )
 
 
@@ -155,8 +215,10 @@ class InputTooLarge(InvalidInput):
     def __init__(self, source: str, limit: int, what: str = "") -> None:
         self.source = source
         self.limit = limit
-        prefix = f"{what}: " if what else ""
-        super().__init__(f"{prefix}{source} is larger than the limit of {limit:,} bytes")
+        message = _(
+            "{source} is larger than the limit of {limit:,} bytes", source=source, limit=limit
+        )
+        super().__init__(f"{what}: {message}" if what else message)
 
 
 class MissingExtra(InvalidInput):
@@ -166,8 +228,12 @@ class MissingExtra(InvalidInput):
         self.module = module
         self.extra = extra
         super().__init__(
-            f"this needs the Python package {module!r}, which is not installed; install it with "
-            f"pip install 'directive-workflow[{extra}]'"
+            _(
+                "this needs the Python package {module!r}, which is not installed; install it "
+                "with pip install 'directive-workflow[{extra}]'",
+                module=module,
+                extra=extra,
+            )
         )
 
 
@@ -182,9 +248,12 @@ class IdempotencyKeyReused(InvalidInput):
         self.key = key
         self.differs = tuple(differs)
         super().__init__(
-            f"idempotency key {key!r} was already used for a different request "
-            f"(it differs in: {', '.join(self.differs)}); a key names one request: send a new "
-            "key for a new request / khóa chống lặp đã dùng cho một yêu cầu khác"
+            _(
+                "idempotency key {key!r} was already used for a different request (it differs "
+                "in: {differs}); a key names one request: send a new key for a new request",
+                key=key,
+                differs=", ".join(self.differs),
+            )
         )
 
 
@@ -195,9 +264,13 @@ class NotASimulation(InvalidInput):
         self.what = what
         self.how = how
         super().__init__(
-            f"{what} is a simulation option, refused here: this database is not marked as a "
-            f"simulation, so its events are dated by the clock only ({how} marks one, in the "
-            "administrators' log)"
+            _(
+                "{what} is a simulation option, refused here: this database is not marked as a "
+                "simulation, so its events are dated by the clock only ({how} marks one, in the "
+                "administrators' log)",
+                what=what,
+                how=how,
+            )
         )
 
 
@@ -209,8 +282,12 @@ class ReservedIdentity(InvalidInput):
         self.actor_id = actor_id
         self.what = what
         super().__init__(
-            f"actor {actor_id!r}: {what} is reserved for the engine's own actors "
-            "(ids starting with 'system:' and the role 'system'); choose another"
+            _(
+                "actor {actor_id!r}: {what} is reserved for the engine's own actors (ids "
+                "starting with 'system:' and the role 'system'); choose another",
+                actor_id=actor_id,
+                what=what,
+            )
         )
 
 
@@ -223,13 +300,21 @@ class SchemaOutOfDate(WorkflowError):
         self.ahead = ahead
         if ahead:
             super().__init__(
-                f"database schema is at revision {current}, newer than this version of "
-                f"workflow knows (it needs {head}): run the newer version of workflow"
+                _(
+                    "database schema is at revision {current}, newer than this version of "
+                    "workflow knows (it needs {head}): run the newer version of workflow",
+                    current=current,
+                    head=head,
+                )
             )
             return
         super().__init__(
-            f"database schema is at revision {current or 'none'}, this version of workflow "
-            f"needs {head}: run `workflow db upgrade`"
+            _(
+                "database schema is at revision {current}, this version of workflow needs "
+                "{head}: run `workflow db upgrade`",
+                current=current or _("none"),
+                head=head,
+            )
         )
 
 
@@ -240,14 +325,14 @@ class DatabaseUnavailable(WorkflowError):
     def __init__(self, url: str, why: str) -> None:
         self.url = url
         self.why = why
-        super().__init__(f"database {url}: {why}")
+        super().__init__(_("database {url}: {why}", url=url, why=why))
 
 
 class DatabaseMissing(DatabaseUnavailable):
     """The SQLite file does not exist and the caller asked not to create one."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(url, "no such database file (nothing was created)")
+        super().__init__(url, _("no such database file (nothing was created)"))
 
 
 class DatabaseBusy(WorkflowError):
@@ -257,7 +342,9 @@ class DatabaseBusy(WorkflowError):
     def __init__(self, url: str, why: str) -> None:
         self.url = url
         self.why = why
-        super().__init__(f"database {url}: {why}; nothing was changed, retry later")
+        super().__init__(
+            _("database {url}: {why}; nothing was changed, retry later", url=url, why=why)
+        )
 
 
 class AuditError(WorkflowError):
@@ -265,7 +352,13 @@ class AuditError(WorkflowError):
 
     def __init__(self, problems: Sequence[object]) -> None:
         self.problems = tuple(problems)
-        super().__init__(f"audit verification failed for {len(self.problems)} chain(s)")
+        super().__init__(
+            ngettext(
+                "audit verification failed for {count} chain",
+                "audit verification failed for {count} chains",
+                len(self.problems),
+            )
+        )
 
 
 class DefinitionTampered(AuditError):
@@ -280,9 +373,15 @@ class DefinitionTampered(AuditError):
         self.problems = ()
         WorkflowError.__init__(
             self,
-            f"definition {workflow}@{version} was edited in the database: its source hashes to "
-            f"{found[:12]}..., not to the content hash {recorded[:12]}... it was deployed with; "
-            "refusing to run it",
+            _(
+                "definition {workflow}@{version} was edited in the database: its source hashes "
+                "to {found}..., not to the content hash {recorded}... it was deployed with; "
+                "refusing to run it",
+                workflow=workflow,
+                version=version,
+                found=found[:12],
+                recorded=recorded[:12],
+            ),
         )
 
 
@@ -295,10 +394,16 @@ class UnreadableRecord(AuditError):
         self.column = column
         WorkflowError.__init__(
             self,
-            f"{what} is unreadable: its stored {column} is not valid JSON (the row was altered "
-            "outside the engine); run `workflow audit verify` to check the log",
+            _(
+                "{what} is unreadable: its stored {column} is not valid JSON (the row was "
+                "altered outside the engine); run `workflow audit verify` to check the log",
+                what=what,
+                column=column,
+            ),
         )
-        self.problems = (f"{what}: {column} is not valid JSON",)
+        self.problems = (
+            _("{what}: {column} is not valid JSON", what=what, column=column),
+        )
 
 
 class DeliveryFailed(WorkflowError):
@@ -308,7 +413,14 @@ class DeliveryFailed(WorkflowError):
         self.sink = sink
         self.event_id = event_id
         self.why = why
-        super().__init__(f"sink {sink!r} could not deliver event {event_id}: {why}")
+        super().__init__(
+            _(
+                "sink {sink!r} could not deliver event {event_id}: {why}",
+                sink=sink,
+                event_id=event_id,
+                why=why,
+            )
+        )
 
 
 class MigrationRefused(WorkflowError):

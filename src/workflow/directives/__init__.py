@@ -34,6 +34,7 @@ from workflow.directives.report import (
     render_markdown,
     report_json,
 )
+from workflow.directives.report import headers as report_headers
 from workflow.directives.report import summary_lines as report_summary_lines
 from workflow.directives.report import table_rows as report_table_rows
 
@@ -58,6 +59,7 @@ __all__ = [
     "render_markdown",
     "render_report_html",
     "report_difficulty",
+    "report_headers",
     "report_json",
     "report_summary_lines",
     "report_table_rows",

@@ -23,6 +23,7 @@ from workflow.directives.report import (
     DirectiveReport,
     ItemStatus,
 )
+from workflow.i18n import format_span, in_language, use_language
 from workflow.office import Column, Sheet, require, write_workbook
 
 DETAIL_COLUMNS = (
@@ -49,11 +50,13 @@ SUMMARY_COLUMNS = (Column("Nội dung"), Column("Giá trị", "auto"))
 
 def delay_vi(delta: timedelta | None) -> str:
     """``3 ngày 04 giờ``: how long past the deadline, in Vietnamese."""
-    if delta is None:
-        return ""
-    hours = int(delta.total_seconds() // 3600)
-    days, hours = divmod(hours, 24)
-    return f"{days} ngày {hours:02d} giờ"
+    with use_language("vi"):
+        return format_span(delta)
+
+
+def status_vi(status: str) -> str:
+    """The status in words, in Vietnamese (``quá hạn``), whatever the current language."""
+    return in_language(STATUS_LABELS[status], "vi")
 
 
 def _late(status: str) -> bool:
@@ -69,7 +72,7 @@ def _detail_rows(report: DirectiveReport) -> Iterator[list[Any]]:
             f"{s.workflow}.{s.state}",
             s.state_label,
             s.due_at,
-            STATUS_LABELS[s.status],
+            status_vi(s.status),
             delay_vi(s.overdue_by),
             s.completed_at,
             s.current_id,
@@ -146,7 +149,7 @@ def render_report_html(report: DirectiveReport) -> str:
             "item": s.item,
             "state_label": s.state_label,
             "due": _when(s.due_at, zone),
-            "status": STATUS_LABELS[s.status],
+            "status": status_vi(s.status),
             "delay": delay_vi(s.overdue_by),
             "late": _late(s.status),
         }

@@ -26,6 +26,7 @@ from workflow.directives.files import (
 from workflow.engine import Engine
 from workflow.errors import DefinitionIssue, NotFound, WorkflowError
 from workflow.hashchain import canonical_json
+from workflow.i18n import _
 from workflow.logs import get_logger
 from workflow.records import Actor, FireResult
 from workflow.store import Connection, chain_writer
@@ -43,9 +44,13 @@ class DirectiveConflict(WorkflowError):
     def __init__(self, number: str, stored_hash: str, new_hash: str) -> None:
         self.number = number
         super().__init__(
-            f"directive {number} was already imported from different content "
-            f"(stored {stored_hash[:12]}, file {new_hash[:12]}); a directive is imported once "
-            "and nothing was changed"
+            _(
+                "directive {number} was already imported from different content (stored "
+                "{stored}, file {new}); a directive is imported once and nothing was changed",
+                number=number,
+                stored=stored_hash[:12],
+                new=new_hash[:12],
+            )
         )
 
 
@@ -88,14 +93,18 @@ class DirectiveImport:
     @property
     def message(self) -> str:
         if not self.created:
-            return (
-                f"directive {self.directive.number} was already imported "
-                f"(id {self.directive.id}); nothing changed"
+            return _(
+                "directive {number} was already imported (id {id}); nothing changed",
+                number=self.directive.number,
+                id=self.directive.id,
             )
-        parts = ", ".join(f"item {k}: {n}" for k, n in self.started.items())
-        return (
-            f"imported directive {self.directive.number} (id {self.directive.id}): "
-            f"{self.instances} instances started ({parts})"
+        parts = ", ".join(_("item {key}: {count}", key=k, count=n) for k, n in self.started.items())
+        return _(
+            "imported directive {number} (id {id}): {instances} instances started ({parts})",
+            number=self.directive.number,
+            id=self.directive.id,
+            instances=self.instances,
+            parts=parts,
         )
 
 
@@ -218,7 +227,10 @@ def _fan_out_plan(conn: Connection, doc: DirectiveDoc) -> list[tuple[Item, list[
                         doc.source_file,
                         item.line,
                         f"items[{item.key}]",
-                        f"unit {code!r} is not registered (import the units file first)",
+                        _(
+                            "unit {code!r} is not registered (import the units file first)",
+                            code=code,
+                        ),
                     )
                 )
         if item.on_demand:
@@ -233,7 +245,10 @@ def _fan_out_plan(conn: Connection, doc: DirectiveDoc) -> list[tuple[Item, list[
                         doc.source_file,
                         item.line,
                         f"items[{item.key}].addressees",
-                        f"no registered unit is of kind {item.addressee_kind!r}",
+                        _(
+                            "no registered unit is of kind {kind!r}",
+                            kind=item.addressee_kind,
+                        ),
                     )
                 )
         else:
@@ -284,7 +299,7 @@ def item_of(record: DirectiveRecord, key: str) -> Mapping[str, Any]:
     for item in record.document.get("items", ()):
         if item.get("key") == key:
             return dict(item)
-    raise NotFound("item", f"{key} of {record.number}")
+    raise NotFound("item", _("{key} of {number}", key=key, number=record.number))
 
 
 def report_difficulty(

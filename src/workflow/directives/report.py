@@ -18,17 +18,20 @@ from zoneinfo import ZoneInfo
 from workflow.clock import require_aware
 from workflow.directives.imports import DirectiveRecord, directive_in
 from workflow.engine import Engine
+from workflow.i18n import N_, _, format_day, format_decimal, format_moment, format_span, language
 from workflow.office import BOM, neutralise
 from workflow.store import Connection
 from workflow.store import directives as stored
 
 DONE, DONE_LATE, OPEN, OVERDUE = "done", "done_late", "open", "overdue"
 STATUS_LABELS = {
-    DONE: "hoàn thành đúng hạn",
-    DONE_LATE: "hoàn thành trễ hạn",
-    OPEN: "đang thực hiện",
-    OVERDUE: "quá hạn",
+    DONE: N_("done on time"),
+    DONE_LATE: N_("done late"),
+    OPEN: N_("in progress"),
+    OVERDUE: N_("overdue"),
 }
+"""What each status code reads as (English here; ``_(label)`` in the current language: in
+Vietnamese "hoàn thành đúng hạn", "hoàn thành trễ hạn", "đang thực hiện", "quá hạn")."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ItemStatus:
     workflow: str
     state: str
     state_label: str
+    state_label_en: str
     stages: int
     due_at: datetime | None
     done: bool
@@ -153,6 +157,7 @@ def _status(
         workflow=current.workflow,
         state=current.state,
         state_label=labels.vi if labels else current.state,
+        state_label_en=labels.en if labels else current.state,
         stages=len(chain),
         due_at=due,
         done=done,
@@ -190,46 +195,59 @@ def _totals(statuses: list[ItemStatus]) -> Totals:
     )
 
 
-# --- rendering -----------------------------------------------------------------------------------
+# --- rendering: text in the current language (workflow.i18n), times on the directive's clock ----
 
 HEADERS = (
-    "unit",
-    "đơn vị",
-    "item",
-    "stage",
-    "tình trạng",
-    "deadline",
-    "status",
-    "late by",
-    "instance",
+    N_("unit"),
+    N_("unit name"),
+    N_("item"),
+    N_("stage"),
+    N_("deadline"),
+    N_("status"),
+    N_("late by"),
+    N_("instance"),
 )
+"""The columns of :func:`table_rows` (English; :func:`headers` gives them in the current
+language: "mã đơn vị", "đơn vị", "nội dung", "bước", "hạn", "tình trạng", "trễ", "hồ sơ")."""
+
+
+def headers() -> list[str]:
+    """:data:`HEADERS` in the current language."""
+    return [_(h) for h in HEADERS]
 
 
 def format_delay(delta: timedelta | None) -> str:
-    """``3d 04h`` (days and hours): how long past the deadline."""
-    if delta is None:
-        return ""
-    hours = int(delta.total_seconds() // 3600)
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours:02d}h"
+    """``3d 04h`` (days and hours; ``3 ngày 04 giờ`` in Vietnamese): how long past the deadline."""
+    return format_span(delta)
 
 
-def _local(moment: datetime | None, zone: ZoneInfo) -> str:
-    return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+def report_zone(report: DirectiveReport, zone: str | None = None) -> ZoneInfo:
+    """The zone times are shown in: ``zone`` when given, else the directive's own."""
+    return ZoneInfo(zone or report.directive.timezone)
 
 
-def table_rows(report: DirectiveReport) -> list[list[str]]:
-    """One row of text per unit and item, in :data:`HEADERS` order (times in local time)."""
-    zone = ZoneInfo(report.directive.timezone)
+def table_rows(
+    report: DirectiveReport, *, codes: bool = False, zone: str | None = None
+) -> list[list[str]]:
+    """One row of text per unit and item, in :data:`HEADERS` order, in the current language:
+    the stage is the state's label and the status its label (with ``codes``: ``workflow.state``
+    and the status code), times on the wall clock of ``zone`` (default: the directive's)."""
+    tz = report_zone(report, zone)
+    vietnamese = language() == "vi"
+
+    def stage(s: ItemStatus) -> str:
+        if codes:
+            return f"{s.workflow}.{s.state}"
+        return s.state_label if vietnamese else s.state_label_en
+
     return [
         [
             s.unit or "",
             s.unit_name,
             s.item,
-            f"{s.workflow}.{s.state}",
-            s.state_label,
-            _local(s.due_at, zone),
-            s.status,
+            stage(s),
+            format_moment(s.due_at, tz),
+            s.status if codes else _(STATUS_LABELS[s.status]),
             format_delay(s.overdue_by),
             str(s.current_id),
         ]
@@ -237,39 +255,55 @@ def table_rows(report: DirectiveReport) -> list[list[str]]:
     ]
 
 
-def summary_lines(report: DirectiveReport) -> list[str]:
-    """The header and totals of the report, as lines of text."""
+def summary_lines(report: DirectiveReport, *, zone: str | None = None) -> list[str]:
+    """The header and totals of the report, as lines of text in the current language."""
     d, t = report.directive, report.totals
-    zone = ZoneInfo(d.timezone)
+    tz = report_zone(report, zone)
     return [
-        f"{d.number} — {d.issuing_body}, {d.place}, {d.issued_on}",
+        f"{d.number} — {d.issuing_body}, {d.place}, {format_day(d.issued_on)}",
         d.subject,
-        f"as of {_local(report.at, zone)} ({d.timezone})",
-        f"items: {t.items}; done: {t.done} ({t.percent_done}%), on time {t.done_on_time}, "
-        f"late {t.done_late}; open: {t.open}; overdue: {t.overdue}",
+        _("as of {moment} ({zone})", moment=format_moment(report.at, tz), zone=tz.key),
+        _(
+            "items: {items}; done: {done} ({percent}%), on time {on_time}, late {late}; "
+            "in progress: {open}; overdue: {overdue}",
+            items=t.items,
+            done=t.done,
+            percent=format_decimal(t.percent_done),
+            on_time=t.done_on_time,
+            late=t.done_late,
+            open=t.open,
+            overdue=t.overdue,
+        ),
     ]
 
 
-def render_csv(report: DirectiveReport, *, bom: bool = False) -> str:
-    """The table as CSV; a text cell that a spreadsheet would run as a formula is neutralised
-    (:func:`workflow.office.neutralise`); ``bom`` starts it with a byte-order mark for Excel."""
+def render_csv(
+    report: DirectiveReport, *, bom: bool = False, codes: bool = False, zone: str | None = None
+) -> str:
+    """The table as CSV in the current language; a text cell that a spreadsheet would run as a
+    formula is neutralised (:func:`workflow.office.neutralise`); ``bom`` starts it with a
+    byte-order mark for Excel."""
     buffer = io.StringIO()
     if bom:
         buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADERS)
-    writer.writerows([neutralise(cell) for cell in row] for row in table_rows(report))
+    writer.writerow(headers())
+    rows = table_rows(report, codes=codes, zone=zone)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
-def render_markdown(report: DirectiveReport) -> str:
+def render_markdown(
+    report: DirectiveReport, *, codes: bool = False, zone: str | None = None
+) -> str:
     def cells(values: Any) -> str:
         return "| " + " | ".join(str(v).replace("|", "\\|") for v in values) + " |"
 
+    names = headers()
     lines = [f"# {report.directive.number}", ""]
-    lines += [f"- {line}" for line in summary_lines(report)[1:]]
-    lines += ["", cells(HEADERS), cells("---" for _ in HEADERS)]
-    lines += [cells(row) for row in table_rows(report)]
+    lines += [f"- {line}" for line in summary_lines(report, zone=zone)[1:]]
+    lines += ["", cells(names), cells(["---"] * len(names))]
+    lines += [cells(row) for row in table_rows(report, codes=codes, zone=zone)]
     return "\n".join(lines) + "\n"
 
 
