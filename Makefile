@@ -35,6 +35,11 @@ bench-quick: $(STAMP)
 soak: $(STAMP)
 	HYPOTHESIS_PROFILE=soak $(BIN)/pytest --timeout=0 -m "not slow" tests/reliability
 
+# PostgreSQL failover (issue 24): dozens of kills of a primary, synchronous and asynchronous
+.PHONY: failover
+failover: $(STAMP)
+	WORKFLOW_FAILOVER_KILLS=$${WORKFLOW_FAILOVER_KILLS:-30} $(BIN)/pytest -s --timeout=0 tests/test_failover.py
+
 # the multi-process proofs, bigger: 32 processes x 300 rounds, 100 kills per configuration
 .PHONY: scaleout
 scaleout: $(STAMP)

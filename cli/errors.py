@@ -8,6 +8,7 @@ BAD_INPUT = 2  # bad input, usage or environment: invalid definition, bad JSON, 
 #               schema behind, a database that is missing, unreachable, read-only or full
 TAMPERED = 3  # audit verification found a broken chain
 CONFLICT = 4  # concurrent modification or the database busy (a timeout): retry
+OUTCOME_UNKNOWN = 5  # the connection was lost during COMMIT: check, or resend with the same key
 PIPE_CLOSED = 141  # the reader left (`| head`): 128 + SIGPIPE, what a shell reports for `seq`
 INTERNAL = 70  # a bug: please report it (set WORKFLOW_DEBUG=1 for the traceback)
 
@@ -18,6 +19,7 @@ def exit_code_for(exc: BaseException) -> int:
     # imported here, so that `workflow --help` does not load the library
     from workflow import (
         AuditError,
+        CommitOutcomeUnknown,
         ConcurrentModification,
         DatabaseBusy,
         DatabaseUnavailable,
@@ -28,6 +30,7 @@ def exit_code_for(exc: BaseException) -> int:
     )
 
     codes: tuple[tuple[type[WorkflowError], int], ...] = (
+        (CommitOutcomeUnknown, OUTCOME_UNKNOWN),
         (ConcurrentModification, CONFLICT),
         (DatabaseBusy, CONFLICT),
         (AuditError, TAMPERED),

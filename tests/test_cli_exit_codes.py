@@ -10,6 +10,7 @@ from workflow.auditing.checkpoints import CheckpointSignatureError
 from workflow.directives.files import DirectiveFileError
 
 EXPECTED = {
+    "CommitOutcomeUnknown": 5,
     "ConcurrentModification": 4,
     "AuditError": 3, CheckpointSignatureError: 3,
     "DefinitionError": 2, "InvalidInput": 2, "SchemaOutOfDate": 2, DirectiveFileError: 2,

@@ -20,6 +20,7 @@ ROOT = {
     "AuditEvent",
     "ChainProblem",
     "Clock",
+    "CommitOutcomeUnknown",
     "ConcurrentModification",
     "IdempotencyKeyReused",
     "NotASimulation",

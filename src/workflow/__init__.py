@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
 from workflow.errors import (
     AuditError,
+    CommitOutcomeUnknown,
     ConcurrentModification,
     DatabaseBusy,
     DatabaseMissing,
@@ -111,6 +112,7 @@ __all__ = [
     "AuditEvent",
     "ChainProblem",
     "Clock",
+    "CommitOutcomeUnknown",
     "ConcurrentModification",
     "DatabaseBusy",
     "DatabaseMissing",

@@ -44,6 +44,7 @@ from workflow.catalog import (
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
 from workflow.errors import (
+    CommitOutcomeUnknown,
     ConcurrentModification,
     DefinitionError,
     InvalidInput,
@@ -427,6 +428,11 @@ class Engine:
             result, applied = self._compiled_then(attempt)
             if applied is None:
                 return result
+        except CommitOutcomeUnknown as exc:
+            # Neither applied nor refused: the caller must check, or resend with the same key.
+            log.warning("transition.outcome_unknown", action=action, actor=actor.id)
+            key = None if keyed is None else keyed.key
+            raise CommitOutcomeUnknown(exc.url, action, key) from exc
         except WorkflowError as exc:
             # No message: a guard's refusal quotes the value it saw, which may come from the
             # payload, and payload values are never logged. The caller gets the full error.

@@ -347,6 +347,38 @@ class DatabaseBusy(WorkflowError):
         )
 
 
+class CommitOutcomeUnknown(WorkflowError):
+    """The connection to the database was lost while it committed (the server died, or a
+    failover began): the write may or may not have been applied, and no one can say which until
+    the database answers again. Never a success, never a refusal.
+
+    Resending the same request with the same ``idempotency_key`` is safe: it is applied if the
+    first attempt was lost, and replays the first result if it was not. Without a key, check
+    (``workflow history``, ``workflow show``) before sending it again. A timer's fire needs
+    nothing: its row is fired at most once, and a claim not settled returns after its lease.
+    """
+
+    def __init__(self, url: str, action: str = "", idempotency_key: str | None = None) -> None:
+        self.url = url
+        self.action = action
+        self.idempotency_key = idempotency_key
+        what = action or "the write"
+        if idempotency_key is not None:
+            advice = (
+                f"send it again with the same idempotency key {idempotency_key!r} (safe: it "
+                "is applied once either way)"
+            )
+            advice_vi = f"hãy gửi lại với cùng khóa chống lặp {idempotency_key!r} (an toàn)"
+        else:
+            advice = "check the instance's history before sending it again"
+            advice_vi = "hãy kiểm tra lịch sử của hồ sơ trước khi gửi lại"
+        super().__init__(
+            f"database {url}: the connection was lost while committing {what}: it may or may "
+            f"not have been applied; {advice} / mất kết nối khi đang ghi, không rõ đã ghi hay "
+            f"chưa: {advice_vi}"
+        )
+
+
 class AuditError(WorkflowError):
     """Audit verification found tampering; ``problems`` lists the first broken link per chain."""
 

@@ -30,10 +30,11 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from workflow.errors import (
+    CommitOutcomeUnknown,
     ConcurrentModification,
     DatabaseMissing,
     DatabaseUnavailable,
@@ -46,6 +47,8 @@ DEFAULT_URL = "sqlite:///workflow.db"
 _WRITE = "workflow_write"
 SCHEMA_OPTION = "workflow_schema"
 """Execution option naming the PostgreSQL schema the engine works in (``?schema=``)."""
+CONNECT_TIMEOUT_S = 10
+"""libpq's ``connect_timeout`` (per host tried) unless the URL gives its own."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -280,6 +283,14 @@ def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
         raise InvalidInput(
             "PostgreSQL needs the psycopg driver: pip install 'directive-workflow[postgres]'"
         ) from exc
+    connect_args: dict[str, Any] = {
+        "options": server_options,
+        "application_name": opts.application_name,
+    }
+    if "connect_timeout" not in url.query:
+        # libpq waits for ever on a host that does not answer (a machine gone, not a refused
+        # port): with several hosts (``?host=a:5432&host=b:5432``) the next is never tried.
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
     return create_engine(
         url,
         json_serializer=to_json,
@@ -290,7 +301,7 @@ def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
         max_overflow=opts.max_overflow,
         pool_timeout=opts.pool_timeout_s,
         pool_recycle=opts.pool_recycle_s,
-        connect_args={"options": server_options, "application_name": opts.application_name},
+        connect_args=connect_args,
         execution_options={SCHEMA_OPTION: opts.schema} if opts.schema else {},
     )
 
@@ -317,15 +328,44 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
     On SQLite the transaction takes the write lock up front (``BEGIN IMMEDIATE``); if the lock
     cannot be had within the busy timeout the caller gets :class:`ConcurrentModification`, never
-    a raw "database is locked".
+    a raw "database is locked". On PostgreSQL a connection lost during the COMMIT raises
+    :class:`CommitOutcomeUnknown`: the write may or may not be there.
     """
     try:
-        with _writer(engine).connect() as connection, connection.begin():
+        with _writer(engine).connect() as connection, connection.begin() as transaction:
             yield connection
+            try:
+                transaction.commit()
+            except (DatabaseUnavailable, DBAPIError) as exc:
+                if _outcome_unknown(connection, exc):
+                    raise CommitOutcomeUnknown(mask_url(engine.url)) from exc
+                raise
     except OperationalError as exc:
         if _is_contention(exc.orig):
             raise ConcurrentModification(0, None, None) from exc
         raise
+
+
+# PostgreSQL: the server shut down or crashed (a failover) while the COMMIT was in flight.
+_LOST_AT_COMMIT = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _outcome_unknown(connection: Connection, exc: BaseException) -> bool:
+    """Whether a failed COMMIT leaves its outcome unknown: on PostgreSQL, the connection died
+    (no answer, a connection error, the server shutting down or crashing) rather than the
+    server answering that it rolled back. The COMMIT record may already be on disk, or on a
+    synchronous standby that is about to be promoted. SQLite commits in this process: its
+    failures are failures."""
+    if connection.dialect.name != "postgresql":
+        return False
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__
+    state = getattr(orig, "sqlstate", None)
+    return (
+        connection.invalidated
+        or state is None
+        or state.startswith("08")
+        or state in _LOST_AT_COMMIT
+    )
 
 
 _WRITERS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()

@@ -19,6 +19,7 @@ from typing import Any
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import (
+    CommitOutcomeUnknown,
     ConcurrentModification,
     DatabaseBusy,
     DatabaseUnavailable,
@@ -251,8 +252,10 @@ def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: 
         # hand it back so the next pass sees its current status and version.
         _release(engine, [timer.id], worker_id)
         return "skipped"
-    except (DatabaseError, DatabaseUnavailable, DatabaseBusy):
-        raise  # the database itself is failing: keep the claim; its lease will expire
+    except (DatabaseError, DatabaseUnavailable, DatabaseBusy, CommitOutcomeUnknown):
+        # The database itself is failing: keep the claim; its lease will expire. A fire whose
+        # commit was lost either marked the row fired or did not: never fired twice either way.
+        raise
     except Exception as exc:
         # Either way retrying will not help: park the timer as failed, with the reason on its
         # row (the log gets only the class, since a message may quote instance data).
