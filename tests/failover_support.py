@@ -15,9 +15,9 @@ test left them in: call it in a ``finally``.
 ``fsync = off``: the tests kill server processes, not the machine, and the operating system's
 page cache survives a killed process; what is proved is what replication keeps.
 
-The worker processes (:func:`load`, :func:`timer_worker`) are spawned: each opens its own engine
-on the multi-host URL and writes one JSON line per outcome (``ack``, ``unknown``, ``refused``) to
-its own file, which the test reads afterwards.
+The worker processes (:func:`load`, :func:`timer_worker`, :func:`dispatcher`) are spawned: each
+opens its own engine on the multi-host URL and writes one JSON line per outcome (``ack``,
+``unknown``, ``refused``, ``delivered``) to its own file, which the test reads afterwards.
 """
 
 from __future__ import annotations
@@ -391,6 +391,7 @@ def resolve(call: Callable[[], Any], key: str, out: Outcomes) -> Any:
         ConcurrentModification,
         DatabaseBusy,
         DatabaseUnavailable,
+        NotFound,
         TransitionNotAllowed,
     )
 
@@ -409,7 +410,9 @@ def resolve(call: Callable[[], Any], key: str, out: Outcomes) -> Any:
         except (DatabaseUnavailable, DatabaseBusy, ConcurrentModification):
             time.sleep(0.05)
             continue
-        except TransitionNotAllowed:
+        except (TransitionNotAllowed, NotFound):
+            # not allowed: its timer took the instance first; not found: asynchronous
+            # replication lost the instance's start with the primary
             out.write(kind="refused", key=key, after_unknown=unknown)
             return None
         out.write(
@@ -425,16 +428,47 @@ def resolve(call: Callable[[], Any], key: str, out: Outcomes) -> Any:
     raise TimeoutError(f"request {key} never resolved")
 
 
+def logged(target: Callable[..., None], url: str, name: str, out_path: str, *args: Any) -> None:
+    """Run a process body; whatever it raises goes to its outcomes file before it exits."""
+    try:
+        target(url, name, out_path, *args)
+    except BaseException as exc:
+        import traceback
+
+        Outcomes(Path(out_path)).write(kind="crashed", error=traceback.format_exc())
+        raise SystemExit(1) from exc
+
+
+@contextlib.contextmanager
+def opened(url: str, out: Outcomes) -> Iterator[Any]:
+    """The process's engine, opened once a primary answers (a process may start during a
+    switch); ``ready`` is written when it is."""
+    from workflow import DatabaseUnavailable, Engine
+
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            engine = Engine.open(url)
+            break
+        except DatabaseUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    out.write(kind="ready")
+    with engine:
+        yield engine
+
+
 def load(url: str, name: str, out_path: str, stop: Any, seed: int) -> None:
     """Start instances (each with a timer due within a second or two) and fire notes and closes
     on them, every request with its own idempotency key, until ``stop`` is set."""
-    from workflow import Actor, Engine
+    from workflow import Actor
 
     quiet()
     rng = random.Random(seed)
     actor = Actor(name, ["clerk"])
     out = Outcomes(Path(out_path))
-    with Engine.open(url) as engine:
+    with opened(url, out) as engine:
         round_ = 0
         while not stop.is_set():
             round_ += 1
@@ -467,12 +501,12 @@ def load(url: str, name: str, out_path: str, stop: Any, seed: int) -> None:
 
 def timer_worker(url: str, name: str, out_path: str, stop: Any) -> None:
     """Fire due timers under a short lease until ``stop`` is set, riding out the switch."""
-    from workflow import Engine, WorkflowError
+    from workflow import WorkflowError
     from workflow.timers import run_due_timers
 
     quiet()
     out = Outcomes(Path(out_path))
-    with Engine.open(url) as engine:
+    with opened(url, out) as engine:
         while not stop.is_set():
             try:
                 run = run_due_timers(engine, worker_id=name, lease=LEASE, limit=20)
@@ -486,6 +520,36 @@ def timer_worker(url: str, name: str, out_path: str, stop: Any) -> None:
                 time.sleep(0.05)
 
 
+def recording_bus(out: Outcomes) -> Any:
+    """An event bus whose one handler records each event it is handed, by instance and seq."""
+    from workflow.events import EventBus
+
+    bus = EventBus()
+    bus.on("*", lambda event: out.write(kind="delivered", at=[event.instance_id, event.seq]),
+           name="record")  # fmt: skip
+    return bus
+
+
+def dispatcher(url: str, name: str, out_path: str, stop: Any) -> None:
+    """Deliver the outbox under a short lease until ``stop`` is set, riding out the switch."""
+    from workflow import WorkflowError
+    from workflow.events import dispatch_pending
+
+    quiet()
+    out = Outcomes(Path(out_path))
+    bus = recording_bus(out)
+    with opened(url, out) as engine:
+        while not stop.is_set():
+            try:
+                run = dispatch_pending(engine, bus, worker_id=name, lease=LEASE)
+            except WorkflowError as exc:
+                out.write(kind="pass_failed", error=type(exc).__name__)
+                time.sleep(0.05)
+                continue
+            if run.claimed == 0:
+                time.sleep(0.05)
+
+
 def read_outcomes(folder: Path) -> list[dict[str, Any]]:
     records = []
     for path in sorted(folder.glob("*.jsonl")):
@@ -495,6 +559,14 @@ def read_outcomes(folder: Path) -> list[dict[str, Any]]:
 
 def acknowledged(folder: Path) -> int:
     return sum(1 for r in read_outcomes(folder) if r["kind"] == "ack")
+
+
+def wait_for_ready(folder: Path, count: int) -> None:
+    """Wait until ``count`` processes have opened their engines."""
+    _wait_until(
+        lambda: sum(r["kind"] == "ready" for r in read_outcomes(folder)) >= count,
+        f"{count} processes to open their engines",
+    )
 
 
 def wait_for_acks(folder: Path, count: int) -> None:

@@ -26,7 +26,8 @@ import pytest
 from sqlalchemy import select
 
 from workflow import Actor, CommitOutcomeUnknown, Engine, FrozenClock
-from workflow.store.tables import audit_events, idempotency_keys, instances, timers
+from workflow.events import dispatch_pending
+from workflow.store.tables import audit_events, idempotency_keys, instances, outbox, timers
 from workflow.timers import drain_due_timers
 
 pytestmark = pytest.mark.skipif(
@@ -55,21 +56,14 @@ class Run:
         with Engine.open(self.url) as engine:
             engine.deploy_text(fs.FAILOVER, filename="failover.yaml")
         self.stop = SPAWN.Event()
-        self.processes = [
-            SPAWN.Process(
-                target=fs.load,
-                args=(self.url, f"load{i}", str(folder / f"load{i}.jsonl"), self.stop, i),
-            )
-            for i in range(loads)
-        ] + [
-            SPAWN.Process(
-                target=fs.timer_worker,
-                args=(self.url, f"timers{i}", str(folder / f"timers{i}.jsonl"), self.stop),
-            )
-            for i in range(workers)
-        ]
+        self.processes = (
+            [self._process(fs.load, f"load{i}", i) for i in range(loads)]
+            + [self._process(fs.timer_worker, f"timers{i}") for i in range(workers)]
+            + [self._process(fs.dispatcher, "dispatcher")]
+        )
         for process in self.processes:
             process.start()
+        fs.wait_for_ready(folder, len(self.processes))
         self.probes: list[dict[str, Any]] = []
 
     def finish(self) -> None:
@@ -78,8 +72,13 @@ class Run:
             process.join(timeout=fs.WAIT_S * 4)
             if process.is_alive():
                 process.kill()
-        for process in self.processes:
-            assert process.exitcode == 0, f"{process.name} exited {process.exitcode}"
+        crashed = [r["error"] for r in fs.read_outcomes(self.folder) if r["kind"] == "crashed"]
+        assert crashed == []
+        assert [p.exitcode for p in self.processes] == [0] * len(self.processes)
+
+    def _process(self, target: Any, name: str, *args: Any) -> Any:
+        out = str(self.folder / f"{name}.jsonl")
+        return SPAWN.Process(target=fs.logged, args=(target, self.url, name, out, self.stop, *args))
 
     def kill(self) -> None:
         for process in self.processes:
@@ -153,6 +152,10 @@ def outcome_counts(run: Run, *, synchronous: bool) -> dict[str, int]:
     later = datetime.now(UTC) + timedelta(hours=1)  # every lease expired, every timer due
     with Engine.open(run.url, clock=FrozenClock(later)) as engine:
         drain_due_timers(engine, worker_id="final")
+        final = fs.Outcomes(run.folder / "final.jsonl")
+        dispatch_pending(engine, fs.recording_bus(final), worker_id="final")
+        final.file.close()
+        records = fs.read_outcomes(run.folder)
         rows = audit_rows(engine)
         stored = {(r.instance_id, r.seq): r.hash for r in rows}
         lost = [a for a in acks if stored.get((a["instance"], a["seq"])) != a["hash"]]
@@ -164,6 +167,9 @@ def outcome_counts(run: Run, *, synchronous: bool) -> dict[str, int]:
                 select(timers.c.instance_id, timers.c.status).where(timers.c.due_at <= later)
             ).all()
             key_count = len(conn.execute(select(idempotency_keys.c.key)).all())
+            undelivered = conn.execute(
+                select(outbox.c.id).where(outbox.c.status != "delivered")
+            ).all()
     events_per_instance = Counter(r.instance_id for r in rows)
     assert events_per_instance == Counter({i: v for i, v in versions.items() if v})
     timer_events = Counter(r.instance_id for r in rows if r.actor == "system:timer")
@@ -177,6 +183,11 @@ def outcome_counts(run: Run, *, synchronous: bool) -> dict[str, int]:
         assert load_events == len(acks), "an acknowledged request applied twice, or not at all"
         assert key_count == len(acks) + len(run.probes)
     assert duplicated == 0
+    # the outbox: every event delivered at least once (again after a lost settle: at least once)
+    delivered = Counter(tuple(r["at"]) for r in records if r["kind"] == "delivered")
+    assert undelivered == []
+    if synchronous:
+        assert set(stored) <= set(delivered), "an event never reached the handlers"
     unknown = [r for r in records if r["kind"] == "unknown"]
     resolved = [a for a in acks if a["after_unknown"]]
     return {
@@ -190,6 +201,7 @@ def outcome_counts(run: Run, *, synchronous: bool) -> dict[str, int]:
         + sum(1 for p in run.probes if not p["landed"]),
         "timers_fired": sum(fired_rows.values()),
         "timers_duplicated": duplicated,
+        "events_delivered_again": sum(n - 1 for n in delivered.values()),
     }
 
 
