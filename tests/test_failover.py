@@ -114,8 +114,7 @@ class Run:
         error = flight.error
         assert isinstance(error, CommitOutcomeUnknown), repr(error)
         assert error.idempotency_key == key
-        assert "idempotency key" in str(error)
-        assert "khóa chống lặp" in str(error)
+        assert key in str(error)
         if not landed:
             found.restart_standby()
         found.promote()

@@ -362,21 +362,24 @@ class CommitOutcomeUnknown(WorkflowError):
         self.url = url
         self.action = action
         self.idempotency_key = idempotency_key
-        what = action or "the write"
+        what = action or _("the write")
         if idempotency_key is not None:
-            advice = (
-                f"send it again with the same idempotency key {idempotency_key!r} (safe: it "
-                "is applied once either way)"
+            message = _(
+                "database {url}: the connection was lost while committing {action}: it may or "
+                "may not have been applied; send it again with the same idempotency key {key!r}, "
+                "which applies it exactly once either way",
+                url=url,
+                action=what,
+                key=idempotency_key,
             )
-            advice_vi = f"hãy gửi lại với cùng khóa chống lặp {idempotency_key!r} (an toàn)"
         else:
-            advice = "check the instance's history before sending it again"
-            advice_vi = "hãy kiểm tra lịch sử của hồ sơ trước khi gửi lại"
-        super().__init__(
-            f"database {url}: the connection was lost while committing {what}: it may or may "
-            f"not have been applied; {advice} / mất kết nối khi đang ghi, không rõ đã ghi hay "
-            f"chưa: {advice_vi}"
-        )
+            message = _(
+                "database {url}: the connection was lost while committing {action}: it may or "
+                "may not have been applied; check the instance's history before sending it again",
+                url=url,
+                action=what,
+            )
+        super().__init__(message)
 
 
 class AuditError(WorkflowError):
