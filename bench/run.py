@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy
 import transitions
 
-from bench import fire, large, peer, processes, scale
+from bench import fire, large, peer, processes, scale, web
 from bench.common import (
     FULL,
     QUICK,
@@ -39,7 +39,7 @@ from bench.common import (
 from workflow.auditing import AuditKeys
 
 RESULTS = Path(__file__).with_name("results.json")
-SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss", "large")
+SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss", "large", "web")
 
 # key: (comparison, target, what it is)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -62,6 +62,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "large_validate_cpu_s": ("<=", 2.0, "CPU s to validate the 10,000-state chain"),
     "large_deploy_cpu_s": ("<=", 2.0, "CPU s to deploy it (validate, hash, compile, write)"),
     "fire_large_vs_small_deviation": ("<=", 0.2, "|fire rate on it ÷ on a 10-state chain - 1|"),
+    "dashboard_ms": ("<=", 300.0, "web console: a directive's dashboard, server time"),
+    "item_page_ms": ("<=", 100.0, "web console: the item page of 1,000 events, server time"),
 }
 
 
@@ -249,6 +251,11 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         "process_time; validation the median of the runs in full mode, one run otherwise); "
         "fire_large_vs_small: fires on it ÷ fires on a chain of 10 states, on SQLite, each "
         "instance fired once, interleaved runs",
+        f"dashboard_ms: the web console's dashboard of one directive over "
+        f"{sizes.fanout_units:,} units (a third overdue, a fifth done), its data read as an "
+        "auditor and its template rendered; report_json_ms: directive_report + report_json of "
+        "the same directive in the same run, interleaved; item_page_ms: the item page of an "
+        "instance with 1,000 events (timeline, diagram, state at the last event) rendered",
         "cli_*: subprocess wall time of the installed `workflow` script, the library and CLI "
         "byte-compiled first as a wheel install does; compare python_startup_s, a bare "
         "interpreter, in the same run",
@@ -289,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
             ("fanout", lambda: bench_fanout(sizes, folder)),
             ("cli", lambda: processes.cli_times(folder, sizes.cli_runs)),
             ("rss", lambda: bench_rss(sizes, folder)),
+            ("web", lambda: web.run(
+                sqlite_url(folder, "web.db"), sizes.fanout_units, 1_000, sizes.runs,
+            )),
             ("large", lambda: large.bench_large(
                 sqlite_url(folder, "large.db"), sizes.large_states, sizes.peer_fires, sizes.runs,
                 validations=sizes.runs if sizes.mode == "full" else 1,

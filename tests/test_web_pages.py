@@ -109,9 +109,7 @@ def test_a_secretarys_inbox_lists_only_its_units_items_with_the_forms_of_its_tri
     page = inbox(directive, viewer(secretary(unit)), "vi")
     assert page.rows, "the unit's plan and dissemination wait for it"
     assert {row.instance.unit for row in page.rows} == {unit}
-    submit = next(
-        a for row in page.rows for a in row.actions if a.trigger == "submit"
-    )
+    submit = next(a for row in page.rows for a in row.actions if a.trigger == "submit")
     required = {f.name for f in submit.fields if f.required}
     assert {"targets", "tasks", "solutions", "resources", "schedule"} <= required
     assert other not in {row.instance.unit for row in page.rows}
@@ -149,8 +147,7 @@ def test_an_auditor_is_offered_no_action_anywhere(lite):
     assert inbox(lite, auditor, "vi").rows == ()
     page = item_page(lite, auditor, waiting.id, "vi")
     assert page.actions == ()
-    definition = lite.definition("archiving")
-    assert actions(auditor, definition, waiting, "vi") == []
+    assert actions(lite, auditor, waiting, "vi") == []
 
 
 def test_a_unit_cannot_open_another_units_item(lite):
@@ -242,8 +239,15 @@ def test_payloads_render_as_text_never_as_markup(lite):
     lite.fire(first.id, "submit", secretary(unit), payload=plan(title=hostile))
     page = item_page(lite, viewer(secretary(unit)), first.id, "vi")
     html = Renderer(ZONE).render(
-        "item.html", "vi", viewer(secretary(unit)), "token",
-        data=page, at_moment=None, at_value="", values=None, open_action=None,
+        "item.html",
+        "vi",
+        viewer(secretary(unit)),
+        "token",
+        data=page,
+        at_moment=None,
+        at_value="",
+        values=None,
+        open_action=None,
     )
     assert hostile not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
@@ -283,7 +287,7 @@ def test_a_posted_form_becomes_a_typed_payload_and_every_problem_is_named(lite):
     unit = base_units(lite)[0]
     waiting = to_archiving(lite, unit)
     say = translator("en")
-    receive = actions(viewer(OFFICE), lite.definition("archiving"), waiting, "en")[0]
+    receive = actions(lite, viewer(OFFICE), waiting, "en")[0]
     assert payload_from_form(receive, {"field.other": "x"}, ZONE, say) == {}, "undeclared: dropped"
     typed = Action(
         "t",

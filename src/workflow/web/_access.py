@@ -1,12 +1,11 @@
 """Who is looking and what they may do: the viewer, the directive's overseers, the actions.
 
 Every page asks here, on the server, before it reads or fires anything. Seeing an instance is
-the library's rule (:func:`workflow.accounts.can_see`, handed in as ``Viewer.sees``); this module
-adds the console's own two rules: an auditor fires nothing through the console, and the units
-that lead or coordinate an item of a directive that names a lead (the Standing Committee, the
-Propaganda Board, the Office for 19-CV/ĐUK) oversee the whole directive's dashboard. What a
-person may fire is read from the definition the way the engine will check it (roles, then unit
-scope); guards are left to the engine, whose refusal the page shows.
+the library's rule (:func:`workflow.accounts.can_see`, handed in as ``Viewer.sees``); what a
+person may fire is the engine's (:meth:`workflow.Engine.available_triggers`). This module adds
+the console's own two rules: an auditor fires nothing through the console, and the units that
+lead or coordinate an item of a directive that names a lead (the Standing Committee, the
+Propaganda Board, the Office for 19-CV/ĐUK) oversee the whole directive's dashboard.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workflow import Actor, Definition, Instance
+from workflow import Actor, Definition, Engine, Instance
 
 AUDITOR_ROLE = "auditor"
 """Reads every page, fires nothing through the console."""
@@ -88,45 +87,39 @@ class Action:
     fields: tuple[Field, ...]
 
 
-def _unit_allows(scope: str, actor: Actor, instance: Instance) -> bool:
-    if scope == "any":
-        return True
-    own = actor.unit is not None and actor.unit == instance.unit
-    helps = actor.unit is not None and actor.unit in instance.coordinating_units
-    return {"own": own, "coordinating": helps}.get(scope, own or helps)
-
-
-def actions(viewer: Viewer, definition: Definition, instance: Instance, lang: str) -> list[Action]:
-    """The triggers ``viewer`` may fire on ``instance`` in its current state, each with its form:
-    the fields its transitions merge (those a ``required`` guard names marked required) and a
-    reason box where a transition demands one. None for an auditor or a finished instance."""
+def actions(engine: Engine, viewer: Viewer, instance: Instance, lang: str) -> list[Action]:
+    """The triggers ``viewer`` may fire on ``instance`` now, each with its form: those the
+    engine's :meth:`~workflow.Engine.available_triggers` allows, and those only a guard closes
+    (the form asks for what it misses). A form has the fields the transitions ``merge``, those
+    a ``required`` guard names marked required, and a reason box where a transition demands
+    one. None for an auditor or a finished instance."""
     if not viewer.may_act or not instance.active:
         return []
+    menu = engine.available_triggers(instance.id, viewer.actor)
+    definition = engine.definition(menu.instance.workflow, menu.instance.definition_version)
     found: list[Action] = []
-    for trigger in definition.triggers_from(instance.state):
-        specs = [
-            spec
-            for spec in definition.transitions_for(trigger, instance.state)
-            if not viewer.actor.roles.isdisjoint(set(spec.roles) - {SYSTEM_ROLE})
-            and _unit_allows(spec.unit_scope, viewer.actor, instance)
-        ]
-        if not specs:
+    for option in menu.options:
+        if not (option.allowed or option.closed_by == "guard"):
             continue
+        specs = definition.transitions_for(option.trigger, menu.instance.state)
         merged: dict[str, None] = {}
-        required: set[str] = set()
+        required = set(option.missing_fields)
         for spec in specs:
             for effect in spec.effects:  # merge is the effect that names payload fields
                 for name in getattr(effect, "fields", ()):
                     merged[name] = None
             for guard in spec.guards:  # required is the top-level guard that names fields
                 required.update(getattr(guard, "fields", ()))
-        first = specs[0]
         found.append(
             Action(
-                trigger=trigger,
-                label=_pick(first.labels, lang) or trigger,
-                require_reason=any(spec.require_reason for spec in specs),
-                fields=tuple(_field(definition, name, lang, name in required) for name in merged),
+                trigger=option.trigger,
+                label=(_pick(specs[0].labels, lang) if specs else None) or option.trigger,
+                require_reason=option.requires_reason or any(s.require_reason for s in specs),
+                fields=tuple(
+                    _field(definition, name, lang, name in required)
+                    for name in merged
+                    if name in definition.fields
+                ),
             )
         )
     return found

@@ -140,7 +140,7 @@ def inbox(engine: Engine, viewer: Viewer, lang: str) -> InboxPage:
         for instance in found[:INBOX_LIMIT]:
             if not viewer.sees(instance):
                 continue
-            can = actions(viewer, labels.of(instance), instance, lang)
+            can = actions(engine, viewer, instance, lang)
             if not can:
                 continue
             due = deadlines.of(instance)
@@ -198,7 +198,6 @@ class DashboardPage:
     shown: tuple[ItemStatus, ...]
     counts: Mapping[str, int]
     """Rows per status among those the viewer may see (before the filters)."""
-    units: tuple[tuple[str, str], ...]
     items: tuple[str, ...]
     chart: Markup
     filters: Mapping[str, str]
@@ -218,7 +217,8 @@ def dashboard(
     zone: tzinfo = UTC,
 ) -> DashboardPage:
     """Every unit's items of directive ``number`` the viewer may see: counts per status, overdue
-    first (longest overdue first), progress over time; filtered by unit, item and status."""
+    first (longest overdue first), progress over time; filtered by unit (its code, or a part of
+    its name), item and status."""
     record = get_directive(engine, number)
     report = directive_report(engine, number)
     overseen = oversees(viewer, record.document)
@@ -226,10 +226,11 @@ def dashboard(
         list(report.rows) if overseen else [r for r in report.rows if _sees_row(engine, viewer, r)]
     )
     counts = Counter(r.status for r in visible)
+    wanted = None if unit is None else unit.casefold()
     chosen = [
         r
         for r in visible
-        if (unit is None or r.unit == unit)
+        if (wanted is None or r.unit == unit or wanted in r.unit_name.casefold())
         and (item is None or r.item == item)
         and (status is None or r.status == status)
     ]
@@ -249,7 +250,6 @@ def dashboard(
         for row in shown:
             current = engine.get(row.current_id)
             state_labels[row.current_id] = labels.state(current)
-    units = sorted({(r.unit or "", r.unit_name) for r in visible}, key=lambda u: u[1])
     items = sorted({r.item for r in visible}, key=_item_order)
     filters = {k: v for k, v in (("unit", unit), ("item", item), ("status", status)) if v}
     return DashboardPage(
@@ -259,7 +259,6 @@ def dashboard(
         rows=tuple(chosen),
         shown=shown,
         counts=dict(counts),
-        units=tuple(units),
         items=tuple(items),
         chart=progress_chart(visible, report.at, lang, zone),
         filters=filters,
@@ -417,7 +416,7 @@ def item_page(
         diagram=render_svg(
             labels.of(current), path_of(histories[current.id]), lang=lang, ident=f"i{current.id}"
         ),
-        actions=tuple(actions(viewer, labels.of(current), current, lang)),
+        actions=tuple(actions(engine, viewer, current, lang)),
         unit=unit_names(engine, lang).get(instance.unit or "", instance.unit or ""),
         due_at=_Deadlines(engine).of(instance),
         at_step=step,

@@ -130,6 +130,7 @@ VI: dict[str, str] = {
         "Đăng nhập sai quá nhiều lần: hãy thử lại sau {seconds} giây."
     ),
     "Unit": "Đơn vị",
+    "Unit (code or part of its name)": "Đơn vị (mã hoặc một phần tên)",
     "Units and items": "Đơn vị và nội dung",
     "Verify now": "Kiểm tra ngay",
     "Verify the log": "Kiểm tra tính toàn vẹn của nhật ký",
@@ -157,6 +158,7 @@ VI: dict[str, str] = {
     "disabled": "đã tắt",
     "done late": "hoàn thành trễ hạn",
     "done on time": "hoàn thành đúng hạn",
+    "fields": "trường",
     "h": "giờ",
     "in progress": "đang thực hiện",
     "instance": "hồ sơ",
