@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflow import Actor, Definition, Engine, Instance
+from workflow.directives import list_directives
 
 AUDITOR_ROLE = "auditor"
 """Reads every page, fires nothing through the console."""
@@ -65,6 +66,37 @@ def oversees(viewer: Viewer, document: Mapping[str, Any]) -> bool:
         if lead and (unit == lead or unit in (item.get("coordinating") or ())):
             return True
     return False
+
+
+def console_sight(
+    engine: Engine, actor: Actor, library_rule: Callable[[Instance], bool]
+) -> Callable[[Instance], bool]:
+    """What the console lets ``actor`` see: the library's rule, widened by two the pages need.
+    An instance the engine lets the actor act on now (the Office's archiving of every unit's
+    plan: a role granted on any unit), and every instance of a directive the actor oversees
+    (:func:`oversees`: the dashboard's rows lead to the item pages). Directives are read once
+    per viewer (a request)."""
+    overseen: dict[int, bool] = {}
+
+    def directive_overseen(directive_id: int) -> bool:
+        if not overseen:
+            probe = Viewer(actor, "", None, library_rule)
+            for record in list_directives(engine):
+                overseen[record.id] = oversees(probe, record.document)
+            overseen.setdefault(directive_id, False)
+        return overseen.get(directive_id, False)
+
+    def sees(instance: Instance) -> bool:
+        if library_rule(instance):
+            return True
+        if instance.directive_id is not None and directive_overseen(instance.directive_id):
+            return True
+        if AUDITOR_ROLE in actor.roles or not instance.active:
+            return False
+        menu = engine.available_triggers(instance.id, actor)
+        return any(o.allowed or o.closed_by == "guard" for o in menu.options)
+
+    return sees
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from tempfile import SpooledTemporaryFile
 from typing import IO
 
 from markupsafe import Markup
 
 from workflow import (
+    AuditEvent,
     ChainProblem,
     DefinitionDiff,
     DeployedDefinition,
@@ -36,6 +38,7 @@ from workflow.auditing import (
     audit_rows,
     count_audit_rows,
     export_header,
+    search_audit,
     take_checkpoint,
     write_audit_csv,
     write_audit_jsonl,
@@ -47,6 +50,8 @@ from ._diagram import render_svg
 
 SPOOL_BYTES = 8 * 1024 * 1024
 ADMIN_LOG_ROWS = 200
+RECENT_DAYS = 30
+RECENT_EVENTS = 50
 MAX_JOBS = 16
 """Verification jobs kept per process (the oldest finished ones are dropped first)."""
 
@@ -139,6 +144,12 @@ def named_problems(engine: Engine, report: VerificationReport, lang: str) -> lis
 
 def recent_admin_events(engine: Engine) -> list[AdminEvent]:
     return admin_log(engine, limit=ADMIN_LOG_ROWS)
+
+
+def recent_events(engine: Engine) -> list[AuditEvent]:
+    """The latest transitions of the last :data:`RECENT_DAYS` days, newest first."""
+    since = engine.now() - timedelta(days=RECENT_DAYS)
+    return list(deque(search_audit(engine, AuditFilter(since=since)), maxlen=RECENT_EVENTS))[::-1]
 
 
 # --- downloads -----------------------------------------------------------------------------------
