@@ -25,11 +25,15 @@ MO = PO.with_suffix(".mo")
 
 
 def _extracted() -> dict[str, str]:
-    """Every message marked in src/workflow and cli/ (its first line: where it is)."""
+    """Every message marked in src/workflow (the console's templates included) and cli/ (its
+    first line: where it is)."""
     found: dict[str, str] = {}
     for folder in (ROOT / "src" / "workflow", ROOT / "cli"):
         for filename, line, message, _comments, _context in extract_from_dir(
-            folder, method_map=[("**.py", "python")], keywords=DEFAULT_KEYWORDS
+            folder,
+            # the web console's templates mark their words _() too (pyproject's [tool.babel])
+            method_map=[("**.py", "python"), ("**/web/templates/**.html", "jinja2")],
+            keywords=DEFAULT_KEYWORDS,
         ):
             for text in message if isinstance(message, tuple) else (message,):
                 if text:

@@ -9,18 +9,19 @@ problem of the form is reported at once, as :class:`~workflow.InvalidInput`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow import InvalidInput, WorkflowError, parse_json
+from workflow.i18n import N_
 
 from ._access import Action
 
 
 def payload_from_form(
-    action: Action, form: Mapping[str, str], zone: ZoneInfo, say: Any
+    action: Action, form: Mapping[str, str], zone: ZoneInfo, _: Callable[[str], str]
 ) -> dict[str, Any]:
     """The payload of ``action`` from the posted ``form`` (field name -> text)."""
     payload: dict[str, Any] = {}
@@ -32,19 +33,20 @@ def payload_from_form(
         try:
             payload[field.name] = _read(field.type, raw, zone)
         except (ValueError, WorkflowError):
-            problems.append(f"{field.label}: {say(_HINTS.get(field.type, 'invalid value'))}")
+            problems.append(f"{field.label}: {_(_HINTS.get(field.type, INVALID))}")
     if problems:
         raise InvalidInput("; ".join(problems))
     return payload
 
 
+INVALID = N_("invalid value")
 _HINTS = {
-    "integer": "a whole number is expected",
-    "number": "a number is expected",
-    "boolean": "choose yes or no",
-    "date": "a date is expected (YYYY-MM-DD)",
-    "datetime": "a date and time is expected",
-    "object": "a JSON object is expected",
+    "integer": N_("a whole number is expected"),
+    "number": N_("a number is expected"),
+    "boolean": N_("choose yes or no"),
+    "date": N_("a date is expected (YYYY-MM-DD)"),
+    "datetime": N_("a date and time is expected"),
+    "object": N_("a JSON object is expected"),
 }
 
 

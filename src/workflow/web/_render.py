@@ -84,17 +84,17 @@ class Renderer:
     def render(
         self, template: str, lang: str, viewer: Viewer | None, csrf: str, **values: Any
     ) -> str:
-        say = translator(lang)
+        _ = translator(lang)
 
         def delay(span: timedelta | None) -> str:
             if span is None:
                 return ""
             hours = int(span.total_seconds() // 3600)
             days, hours = divmod(hours, 24)
-            return f"{days} {say('d')} {hours:02d} {say('h')}"
+            return f"{days} " + _("d") + f" {hours:02d} " + _("h")
 
         context = {
-            "_": say,
+            "_": _,
             "lang": lang,
             "viewer": viewer,
             "flashes": values.pop("flashes", []),
@@ -103,7 +103,7 @@ class Renderer:
             ),
             "when": lambda moment: self.when(moment, lang),
             "delay": delay,
-            "status_label": lambda key: say(STATUS_LABELS.get(str(key), str(key))),
+            "status_label": lambda key: _(STATUS_LABELS.get(str(key), str(key))),
             "timeline_rows": lambda entries: timeline_rows(entries, lambda m: self.when(m, lang)),
             "payload_list": lambda values: Markup(payload_list(values)),  # noqa: S704 - escaped
             **values,
