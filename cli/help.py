@@ -8,7 +8,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Definitions", ("definitions", "migrate", "actors")),
     ("Instances", ("start", "fire", "show", "list", "history", "graph")),
     ("Directives", ("directive", "units", "demo", "examples")),
-    ("Timers", ("timers",)),
+    ("Timers", ("timers", "calendar")),
     ("Events", ("events",)),
     ("Audit", ("audit",)),
     ("Database", ("db",)),

@@ -11,6 +11,7 @@ from . import errors, language
 from .commands import (
     actors,
     audit,
+    calendar,
     db,
     definitions,
     demo,
@@ -132,6 +133,7 @@ cli.add_command(demo.command)
 cli.add_command(shipped.examples_group)
 cli.add_command(shipped.docs)
 cli.add_command(timers.group)
+cli.add_command(calendar.group)
 for command in instances.COMMANDS:
     cli.add_command(command)
 cli.add_command(graphs.instance_graph)

@@ -15,7 +15,7 @@ SRC = ROOT / "src" / "workflow"
 # in the architecture on purpose, not by default.
 LAYERS = {
     "i18n": 0, "errors": 0, "clock": 0, "records": 0, "limits": 0, "logs": 0, "shipped": 0,
-    "office": 0,
+    "office": 0, "workdays": 0,
     "definition": 1,
     "registry": 2,
     "store": 3, "hashchain": 3,

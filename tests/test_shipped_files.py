@@ -57,7 +57,7 @@ def test_examples_export_writes_definitions_and_example(run, tmp_path):
     written = {p.relative_to(tmp_path / "mine").as_posix() for p in (tmp_path / "mine").rglob("*")
                if p.is_file()}
     assert written == {f"definitions/{p.name}" for p in definition_files()} | {
-        "examples/units.yaml", "examples/19-CV-DUK.yaml"}
+        "examples/units.yaml", "examples/19-CV-DUK.yaml", "examples/calendar.yaml"}
     assert len(out.splitlines()) == len(written)
 
 

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from workflow.clock import parse_instant
 from workflow.definition import model as m
 from workflow.definition.zones import shift
+from workflow.store import Connection
+from workflow.store import repository as repo
+from workflow.workdays import WorkCalendar
+
+CalendarSource = Callable[[], WorkCalendar]
+"""The working-day calendar, read only when a timer counts working days."""
 
 
-def due_at(timer: m.TimerSpec, data: Mapping[str, Any], entered_at: datetime) -> datetime | None:
+def calendar_on(conn: Connection) -> CalendarSource:
+    """The calendar of ``conn``'s database, read at most once (when a timer first needs it)."""
+    return cache(lambda: repo.work_calendar(conn))
+
+
+def due_at(
+    timer: m.TimerSpec, data: Mapping[str, Any], entered_at: datetime, calendar: CalendarSource
+) -> datetime | None:
     """When ``timer`` is due, or None when its field is not set (an absolute timer with no date)."""
-    if timer.after is not None:
+    if timer.at_field is None:
+        if timer.business_days is not None:
+            return calendar().shift(entered_at, timer.business_days)
+        assert timer.after is not None
         return shift(entered_at, timer.after, timer.zone, timer.calendar_days)
-    assert timer.at_field is not None
     value = data.get(timer.at_field)
     if not value:
         return None
     moment = parse_instant(str(value), timer.at_field)
+    if timer.business_days is not None:
+        return calendar().shift(moment, timer.business_days)
     return shift(moment, timer.offset, timer.zone, timer.calendar_days)
 
 
@@ -29,10 +47,11 @@ def timer_rows(
     data: Mapping[str, Any],
     entered_at: datetime,
     entered_version: int,
+    calendar: CalendarSource,
 ) -> list[dict[str, Any]]:
     rows = []
     for timer in state.timers:
-        due = due_at(timer, data, entered_at)
+        due = due_at(timer, data, entered_at, calendar)
         if due is None:
             continue
         rows.append(

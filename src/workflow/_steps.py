@@ -15,7 +15,7 @@ from typing import Any
 from workflow._effects import apply_effects, check_fields
 from workflow._legal import placement
 from workflow._machine import CompiledMachine, StepContext
-from workflow._schedule import instance_due_at, timer_rows
+from workflow._schedule import calendar_on, instance_due_at, timer_rows
 from workflow.definition import model as m
 from workflow.errors import (
     ConcurrentModification,
@@ -164,6 +164,7 @@ def start_many_in(
     if not requests:
         return []
     topic = f"{workflow}.start.{initial.name}"
+    calendar = calendar_on(conn)
     starts = []
     for request, (instance_id, audit_id) in zip(
         requests, writer.reserve_ids(conn, len(requests)), strict=True
@@ -171,7 +172,7 @@ def start_many_in(
         values = _instance_values(compiled, workflow, request, now, instance_id)
         audit = _start_audit(compiled, values, actor, audit_id, keys_of(conn))
         values["last_hash"] = audit["hash"]
-        timers = timer_rows(initial, instance_id, values["data"], now, 1)
+        timers = timer_rows(initial, instance_id, values["data"], now, 1, calendar)
         starts.append(writer.Start(values, audit, topic, timers))
     writer.write_starts(conn, starts)
     return starts
@@ -286,7 +287,7 @@ def fire_in(
         audit=audit,
         topic=f"{workflow}.{request.trigger}.{dest.name}",
         enters_state=leaving,
-        timers=timer_rows(dest, instance_id, data, now, seq) if leaving else (),
+        timers=timer_rows(dest, instance_id, data, now, seq, calendar_on(conn)) if leaving else (),
     )
     audit_id = writer.write_step(conn, step)
     if audit_id is None:

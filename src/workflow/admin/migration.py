@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow._machine import CompiledMachine
-from workflow._schedule import instance_due_at, timer_rows
+from workflow._schedule import CalendarSource, calendar_on, instance_due_at, timer_rows
 from workflow.definition import model as m
 from workflow.definition.fieldtypes import type_error
 from workflow.engine import Engine
@@ -209,7 +209,10 @@ def _plan(
     pending: dict[int, list[Any]] = defaultdict(list)
     for timer in versioning.pending_timers(conn, [int(r.id) for r in rows]):
         pending[int(timer.instance_id)].append(timer)
-    moves = tuple(_move(row, mapping, new, request, pending[int(row.id)], now) for row in rows)
+    calendar = calendar_on(conn)
+    moves = tuple(
+        _move(row, mapping, new, request, pending[int(row.id)], now, calendar) for row in rows
+    )
     plan = MigrationPlan(request.workflow, request.from_version, request.to_version, mapping, moves)
     return plan, {int(r.id): r for r in rows}
 
@@ -239,6 +242,7 @@ def _move(
     request: MigrationRequest,
     timers: list[Any],
     now: datetime,
+    calendar: CalendarSource,
 ) -> InstanceMove:
     state, data = str(row.state), dict(row.data)
     base = InstanceMove(int(row.id), row.unit, state, None)
@@ -262,7 +266,8 @@ def _move(
         return replace(base, problem="data does not fit the new version: " + "; ".join(problems))
     triggers = tuple(str(t.trigger) for t in timers)
     if state in mapping:
-        created = tuple(r["trigger"] for r in timer_rows(new.state(target), 0, data, now, 0))
+        rows = timer_rows(new.state(target), 0, data, now, 0, calendar)
+        created = tuple(r["trigger"] for r in rows)
         return replace(base, reenters=True, timers_cancelled=triggers, timers_created=created)
     stranded = [
         f"{t.trigger} (due {t.due_at:%Y-%m-%d %H:%M}Z)"
@@ -347,7 +352,9 @@ def _write_move(
         audit=audit,
         topic=f"{row.workflow}.migrated.{target.name}",
         enters_state=move.reenters,
-        timers=timer_rows(target, int(row.id), data, now, seq) if move.reenters else (),
+        timers=timer_rows(target, int(row.id), data, now, seq, calendar_on(conn))
+        if move.reenters
+        else (),
     )
     if chain_writer.write_step(conn, step) is None:
         raise ConcurrentModification(int(row.id), int(row.version), None)

@@ -81,6 +81,7 @@ def _timer(timer: Document) -> m.TimerSpec:
         after=parse_duration(after) if after else None,
         zone=timer.get("zone"),
         calendar_days=calendar_days(after or offset or "PT0S"),
+        business_days=timer.get("business_days"),
     )
 
 

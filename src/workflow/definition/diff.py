@@ -112,6 +112,11 @@ def describe_effect(effect: m.Effect) -> str:
 
 
 def describe_timer(timer: m.TimerSpec) -> str:
+    working = f"{timer.business_days:+d} working days" if timer.business_days else ""
+    if timer.at_field is None and timer.business_days is not None:
+        return f"{timer.trigger} after {timer.business_days} working days"
+    if timer.business_days is not None:
+        return f"{timer.trigger} at {timer.at_field} {working}"
     if timer.after is not None:
         return f"{timer.trigger} after {format_duration(timer.after)}"
     offset = f" {format_duration(timer.offset)}" if timer.offset else ""

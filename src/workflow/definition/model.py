@@ -160,7 +160,8 @@ class TimerSpec:
     """A deadline or reminder carried by a state.
 
     Absolute timers are due at the instant in ``at_field`` (a ``datetime`` field) plus ``offset``
-    (negative for "three days before"); relative timers are due ``after`` entering the state.
+    (negative for "three days before"); relative timers are due ``after`` entering the state,
+    or ``business_days`` working days after it.
     With a ``zone`` (IANA name) the ``calendar_days`` written in the duration (``P1D``, not
     ``PT24H``) count on that zone's calendar, so they keep the local hour across DST changes.
     """
@@ -171,6 +172,9 @@ class TimerSpec:
     after: timedelta | None = None
     zone: str | None = None
     calendar_days: int = 0
+    business_days: int | None = None
+    """Working days on Vietnam's calendar (:mod:`workflow.workdays`): a relative timer is due
+    that many after entering the state; with ``at_field`` they move the field's instant."""
 
 
 # --- states, transitions, the definition -------------------------------------------------------

@@ -99,6 +99,9 @@ class TimerModel(_Strict):
     """``at`` (a datetime field, with an optional signed ``offset``) or ``after`` (a duration).
 
     ``zone`` (an IANA name) makes the days of ``offset``/``after`` calendar days in that zone.
+    ``business_days`` counts working days on Vietnam's calendar (Asia/Ho_Chi_Minh) instead:
+    alone, due that many working days after entering the state; with ``at``, signed, moving the
+    field's instant by that many working days.
     """
 
     trigger: Name
@@ -106,6 +109,7 @@ class TimerModel(_Strict):
     offset: str | None = None
     after: str | None = None
     zone: str | None = None
+    business_days: Annotated[int, Field(strict=True)] | None = None
 
     @field_validator("offset", "after")
     @classmethod
@@ -126,10 +130,15 @@ class TimerModel(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> TimerModel:
-        if (self.at is None) == (self.after is None):
-            raise ValueError("a timer has exactly one of: at (a datetime field) or after")
+        relative = self.after is not None or (self.business_days is not None and self.at is None)
+        if (self.at is None) == (not relative) or (self.after and self.business_days):
+            raise ValueError(
+                "a timer has exactly one of: at (a datetime field), after or business_days"
+            )
         if self.offset is not None and self.at is None:
             raise ValueError("offset goes with at")
+        if self.offset is not None and self.business_days is not None:
+            raise ValueError("give offset (a duration) or business_days (working days), not both")
         return self
 
 

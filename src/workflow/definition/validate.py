@@ -12,7 +12,9 @@ from typing import Any
 from workflow.definition import model as m
 from workflow.definition import valuechecks
 from workflow.definition.yamlsafe import Path
+from workflow.errors import MissingExtra
 from workflow.limits import MAX_ALTERNATIVES, MAX_STATES, MAX_TRANSITIONS
+from workflow.workdays import MAX_WORKING_DAYS, ZONE, available
 
 Finding = tuple[Path, str]
 
@@ -210,6 +212,7 @@ def timer_checks(d: m.Definition, names: Names) -> Iterator[Finding]:
                         path,
                         f"timer field {timer.at_field!r} must name a declared datetime field",
                     )
+            yield from _working_days(timer, path)
             candidates = d.transitions_for(timer.trigger, s.name)
             if not candidates:
                 yield path, f"timer trigger {timer.trigger!r} has no transition from {s.name!r}"
@@ -221,6 +224,26 @@ def timer_checks(d: m.Definition, names: Names) -> Iterator[Finding]:
                         f"{m.SYSTEM_ROLE!r} (timers fire as system:timer)"
                     ),
                 )
+
+
+def _working_days(timer: m.TimerSpec, path: Path) -> Iterator[Finding]:
+    """What the engine cannot honour in a working-day timer."""
+    count = timer.business_days
+    if count is None:
+        return
+    where: Path = (*path, "business_days")
+    if count == 0 or (timer.at_field is None and count < 0):
+        yield where, "business_days after entering a state must be a positive number of days"
+    if abs(count) > MAX_WORKING_DAYS:
+        yield where, f"business_days is more than the limit of {MAX_WORKING_DAYS:,}"
+    if timer.zone is not None and timer.zone != ZONE:
+        yield (
+            (*path, "zone"),
+            f"working days follow Vietnam's calendar in {ZONE}; "
+            f"zone {timer.zone!r} cannot be honoured (leave zone out)",
+        )
+    if not available():
+        yield where, str(MissingExtra("holidays", "office"))
 
 
 def value_types(d: m.Definition, names: Names) -> Iterator[Finding]:

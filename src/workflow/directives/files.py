@@ -9,8 +9,9 @@ recipients) and the items it orders; each item names the workflow that carries i
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,7 @@ from workflow.clock import EARLIEST, LATEST, require_aware
 from workflow.definition.loader import schema_issues
 from workflow.definition.yamlsafe import dotted, read_file, read_yaml
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput
+from workflow.workdays import MAX_WORKING_DAYS, ZONE, WorkCalendar
 
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 
@@ -37,21 +39,49 @@ class DirectiveFileError(InvalidInput):
 
 # --- deadlines as written -------------------------------------------------------------------------
 
-_BEFORE = re.compile(r"^\s*trước\s+ngày\s+(\d{1,2})/(\d{1,2})/(\d{4})\s*$", re.IGNORECASE)
+# a date as dispatches write it: 15/9/2020, 15-9-2020, 15.9.2020 or "15 tháng 9 năm 2020"
+_DATE = r"(\d{1,2})(?:/|-|\.|\s+tháng\s+)(\d{1,2})(?:/|-|\.|\s+năm\s+)(\d{4})"
+_BEFORE = re.compile(rf"^(?:hoàn\s+thành\s+)?trước\s+ngày\s+{_DATE}$", re.IGNORECASE)
 _BY = re.compile(
-    r"^\s*(?:chậm\s+nhất\s+|đến\s+|hạn\s+)?ngày\s+(\d{1,2})/(\d{1,2})/(\d{4})\s*$", re.IGNORECASE
+    rf"^(?:(?:hoàn\s+thành\s+)?(?:chậm\s+nhất\s+(?:là\s+|vào\s+)?|đến\s+|hạn\s+(?:chót\s+)?"
+    rf"(?:là\s+)?|trong\s+))?ngày\s+{_DATE}$",
+    re.IGNORECASE,
+)
+_WITHIN = re.compile(
+    r"^(?:hoàn\s+thành\s+)?trong\s+(?:vòng\s+|thời\s+hạn\s+)?(\d{1,4})\s+ngày(\s+làm\s+việc)?"
+    r"\s*,?\s*kể\s+từ\s+ngày\s+(?:ký|ban\s+hành)(?:\s+ban\s+hành)?(?:\s+công\s+văn(?:\s+này)?)?$",
+    re.IGNORECASE,
+)
+_UNDERSTOOD = (
+    "write it as in the dispatch: 'trước ngày 15/9/2020', 'chậm nhất ngày 15/9/2020', "
+    "'ngày 15 tháng 9 năm 2020' or 'trong 05 ngày làm việc kể từ ngày ký'"
 )
 
 
-def parse_deadline(text: str, timezone: str) -> datetime:
+def parse_deadline(
+    text: str,
+    timezone: str,
+    *,
+    signed_on: date | None = None,
+    calendar: WorkCalendar | None = None,
+) -> datetime:
     """The instant a written deadline ends, in UTC.
 
     "trước ngày 15/9/2020" (before the 15th) ends at the start of that day, local time;
-    "ngày 15/9/2020", "đến ngày …", "chậm nhất ngày …" (by the 15th) end at the end of it.
+    "ngày 15/9/2020", "đến ngày …", "chậm nhất (là) ngày …", "hạn chót ngày …" (by the 15th)
+    end at the end of it; a date may also be written "15 tháng 9 năm 2020".
+    "trong 05 ngày làm việc kể từ ngày ký" ends at the end of the fifth working day after
+    ``signed_on`` (the day of signing not counted, as the Civil Code counts spans of days) on
+    Vietnam's calendar with ``calendar``'s declarations (:mod:`workflow.workdays`);
+    "trong 10 ngày kể từ ngày ký" at the end of the tenth calendar day after it.
     """
     zone = _zone(timezone)
+    written = " ".join(unicodedata.normalize("NFC", text).split())
+    within = _WITHIN.match(written)
+    if within:
+        return _within(text, int(within[1]), bool(within[2]), timezone, signed_on, calendar)
     for pattern, extra in ((_BEFORE, timedelta(0)), (_BY, timedelta(days=1))):
-        match = pattern.match(text)
+        match = pattern.match(written)
         if match:
             day, month, year = (int(g) for g in match.groups())
             try:
@@ -64,10 +94,42 @@ def parse_deadline(text: str, timezone: str) -> datetime:
                 raise ValueError(
                     f"deadline {text!r} is out of range (years {EARLIEST.year} to {LATEST.year})"
                 ) from None
-    raise ValueError(
-        f"deadline {text!r} is not understood; write it as in the dispatch, "
-        "e.g. 'trước ngày 15/9/2020' or 'ngày 15/9/2020'"
-    )
+    raise ValueError(f"deadline {text!r} is not understood; {_UNDERSTOOD}")
+
+
+def counts_working_days(text: str) -> bool:
+    """Whether a deadline as written counts working days ("trong 05 ngày làm việc ...")."""
+    match = _WITHIN.match(" ".join(unicodedata.normalize("NFC", text).split()))
+    return bool(match and match[2])
+
+
+def _within(
+    text: str,
+    count: int,
+    working: bool,
+    timezone: str,
+    signed_on: date | None,
+    calendar: WorkCalendar | None,
+) -> datetime:
+    """The end of ``count`` (working) days after the day of signing."""
+    if signed_on is None:
+        raise ValueError(f"deadline {text!r} counts from the day of signing: give the date")
+    if count == 0 or count > MAX_WORKING_DAYS:
+        raise ValueError(
+            f"deadline {text!r}: the days must be between 1 and {MAX_WORKING_DAYS:,}"
+        )
+    if not working:
+        end = datetime.combine(signed_on + timedelta(days=count + 1), time(0), _zone(timezone))
+        return end.astimezone(UTC)
+    if timezone != ZONE:
+        raise ValueError(
+            f"deadline {text!r}: working days follow Vietnam's calendar in {ZONE}, "
+            f"not {timezone}"
+        )
+    try:
+        return (calendar or WorkCalendar()).end_of(signed_on, count)
+    except InvalidInput as exc:  # the holidays package missing, or a year it does not cover
+        raise ValueError(f"deadline {text!r}: {exc}") from None
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -229,8 +291,9 @@ def load_units(path: str | Path) -> list[UnitModel]:
     return list(doc.units)
 
 
-def load_directive(path: str | Path) -> DirectiveDoc:
-    """Read a directive file; deadlines are turned into instants in the file's time zone."""
+def load_directive(path: str | Path, *, calendar: WorkCalendar | None = None) -> DirectiveDoc:
+    """Read a directive file; deadlines are turned into instants in the file's time zone
+    (working days on ``calendar``: Vietnam's public holidays alone by default)."""
     filename, data, marks = _read(path, "directive file")
     doc: DirectiveModel = _validate(DirectiveModel, data, marks, filename, "directive file")
     issues: list[DefinitionIssue] = []
@@ -244,7 +307,12 @@ def load_directive(path: str | Path) -> DirectiveDoc:
         deadline = None
         if item.deadline is not None:
             try:
-                deadline = parse_deadline(item.deadline, doc.timezone)
+                deadline = parse_deadline(
+                    item.deadline,
+                    doc.timezone,
+                    signed_on=date.fromisoformat(doc.date),
+                    calendar=calendar,
+                )
             except ValueError as exc:
                 issues.append(_issue(filename, marks, (*where, "deadline"), str(exc)))
         if item.addressees is None and item.lead is None and not item.on_demand:

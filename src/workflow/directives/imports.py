@@ -20,6 +20,7 @@ from workflow.directives.files import (
     DirectiveFileError,
     DirectiveHeading,
     Item,
+    counts_working_days,
     load_directive,
     load_units,
 )
@@ -31,6 +32,7 @@ from workflow.logs import get_logger
 from workflow.records import Actor, FireResult
 from workflow.store import Connection, chain_writer
 from workflow.store import directives as stored
+from workflow.store import repository as repo
 
 log = get_logger("workflow.directives")
 
@@ -161,7 +163,11 @@ def import_directive(engine: Engine, path: str | Path, *, by: str = "admin") -> 
     Idempotent by number: the same file again returns ``created=False`` and changes nothing;
     different content under a number already imported raises :class:`DirectiveConflict`.
     """
-    doc = load_directive(path)
+    doc = load_directive(path)  # every problem of the file before any database use
+    if any(counts_working_days(item.deadline_text or "") for item in doc.items):
+        with engine.read_transaction() as conn:
+            calendar = repo.work_calendar(conn)  # with the administrators' declared days
+        doc = load_directive(path, calendar=calendar)
     digest = document_hash(doc)
     actor = Actor(by, (IMPORTER_ROLE,))
     for workflow in dict.fromkeys(item.workflow for item in doc.items):

@@ -7,6 +7,7 @@ administrators' log) is written by ``chain_writer``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from workflow.store.tables import (
     timers,
     workflows,
 )
+from workflow.workdays import DECLARATIONS, WorkCalendar
 
 # Statements of the hot path, built once: on SQLite, building a statement and its cache key took
 # longer than running it (see docs/performance.md).
@@ -248,6 +250,17 @@ def admin_action_recorded(conn: Connection, action: str) -> bool:
     """Whether the administrators' log holds an event of ``action`` (a mark once made)."""
     query = select(admin_events.c.seq).where(admin_events.c.action == action).limit(1)
     return conn.execute(query).first() is not None
+
+
+def work_calendar(conn: Connection) -> WorkCalendar:
+    """Vietnam's working days with the administrators' declarations (every ``calendar`` event
+    of their log, oldest first)."""
+    query = (
+        select(admin_events.c.detail)
+        .where(admin_events.c.action == DECLARATIONS)
+        .order_by(admin_events.c.seq)
+    )
+    return WorkCalendar.from_declarations(json.loads(row.detail) for row in conn.execute(query))
 
 
 def first_keyed_instant(conn: Connection) -> datetime | None:
