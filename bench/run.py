@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy
 import transitions
 
-from bench import fire, large, peer, processes, scale, web
+from bench import fire, large, office, peer, processes, scale, web
 from bench.common import (
     FULL,
     QUICK,
@@ -39,7 +39,7 @@ from bench.common import (
 from workflow.auditing import AuditKeys
 
 RESULTS = Path(__file__).with_name("results.json")
-SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss", "large", "web")
+SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss", "large", "web", "office")
 
 # key: (comparison, target, what it is)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -59,6 +59,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "cli_help_s": ("<=", 0.3, "workflow --help"),
     "cli_fire_s": ("<=", 0.5, "one workflow fire, end to end"),
     "rss_growth_mb_100k_fires": ("<=", 20.0, "RSS growth over fires on distinct instances"),
+    "report_xlsx_s": ("<=", 2.0, "directive_report + write_report_xlsx, 10,000 units"),
+    "export_xlsx_peak_rss_mb": ("<=", 200.0, "peak RSS of audit export --format xlsx, 1M events"),
     "large_validate_cpu_s": ("<=", 2.0, "CPU s to validate the 10,000-state chain"),
     "large_deploy_cpu_s": ("<=", 2.0, "CPU s to deploy it (validate, hash, compile, write)"),
     "fire_large_vs_small_deviation": ("<=", 0.2, "|fire rate on it ÷ on a 10-state chain - 1|"),
@@ -199,6 +201,21 @@ def bench_fanout(sizes: Sizes, folder: Path) -> dict[str, Any]:
     }
 
 
+def bench_office(sizes: Sizes, folder: Path) -> dict[str, Any]:
+    """The report over the fan-out's units as xlsx; the audit log as xlsx in a fresh process."""
+    found = office.report_xlsx(sqlite_url(folder, "office.db"), sizes.fanout_units, sizes.runs)
+    events = min(1_000_000, sizes.scale_instances * sizes.scale_events_per_instance)
+    path = str(folder / "office_log.db")
+    scale.populate(path, events // 5, 5)
+    exported = (
+        processes.run_child("bench.office", path)
+        if sizes.own_processes
+        else office.export_xlsx(path)
+    )
+    assert exported["export_xlsx_events"] == events, exported
+    return {**found, **exported}
+
+
 def bench_rss(sizes: Sizes, folder: Path) -> dict[str, Any]:
     url = sqlite_url(folder, "rss.db")
     out = (
@@ -259,6 +276,11 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         "cli_*: subprocess wall time of the installed `workflow` script, the library and CLI "
         "byte-compiled first as a wheel install does; compare python_startup_s, a bare "
         "interpreter, in the same run",
+        f"report_xlsx_s: directive_report + write_report_xlsx over {sizes.fanout_units:,} units "
+        "(three sheets), median of the runs; export_xlsx_*: write_audit_xlsx over "
+        f"{min(1_000_000, sizes.scale_instances * sizes.scale_events_per_instance):,} events "
+        "and the administrators' log in a fresh process (XlsxWriter constant_memory), its peak "
+        "RSS and wall time",
     ]
     if not pg:
         said.append("PostgreSQL skipped or not reachable: its figures are null")
@@ -303,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                 sqlite_url(folder, "large.db"), sizes.large_states, sizes.peer_fires, sizes.runs,
                 validations=sizes.runs if sizes.mode == "full" else 1,
             )),
+            ("office", lambda: bench_office(sizes, folder)),
         ):  # fmt: skip
             if section is None or name not in chosen:
                 continue
