@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from workflow.i18n import Language
 
-VIETNAMESE_FIRST = frozenset({"directive", "units", "demo"})
+VIETNAMESE_FIRST = frozenset({"directive", "units", "demo", "calendar"})
 """The commands the offices carrying out a directive use: Vietnamese unless told otherwise."""
 
 _ENGLISH = "_workflow_help_en"

@@ -17,6 +17,7 @@ from workflow import Actor, DefinitionError, Engine
 from workflow.admin import CalendarFileError, calendar_year, deploy_calendar, work_calendar
 from workflow.auditing import admin_log
 from workflow.directives import DirectiveFileError, import_directive, import_units, parse_deadline
+from workflow.i18n import use_language
 from workflow.store.tables import timers
 from workflow.workdays import WorkCalendar, public_holidays
 
@@ -37,8 +38,10 @@ def local(text: str) -> datetime:
 
 
 def test_tet_comes_from_the_lunar_calendar_of_each_year():
-    assert public_holidays(2025)[date(2025, 1, 29)] == "Tết Nguyên Đán"
-    assert public_holidays(2020)[date(2020, 1, 25)] == "Tết Nguyên Đán"
+    with use_language("vi"):
+        assert public_holidays(2025)[date(2025, 1, 29)] == "Tết Nguyên Đán"
+        assert public_holidays(2020)[date(2020, 1, 25)] == "Tết Nguyên Đán"
+    assert public_holidays(2025)[date(2025, 1, 29)] == "Lunar New Year"
     assert date(2025, 1, 25) not in public_holidays(2025)
 
 
@@ -113,9 +116,9 @@ def test_declarations_are_deployed_once_in_the_administrators_log(engine, tmp_pa
     events = [e for e in admin_log(engine) if e.action == "calendar"]
     assert [(e.subject, e.actor) for e in events] == [("VN 2025", "vp")]
     shown = {d.day: (d.working, d.why) for d in calendar_year(engine, 2025)}
-    assert shown[date(2025, 2, 8)] == (True, "ngày làm bù (khai báo)")
-    assert shown[date(2025, 2, 3)] == (False, "ngày nghỉ thêm (khai báo)")
-    assert shown[date(2025, 1, 29)] == (False, "Tết Nguyên Đán")
+    assert shown[date(2025, 2, 8)] == (True, "make-up working day (declared)")
+    assert shown[date(2025, 2, 3)] == (False, "extra day off (declared)")
+    assert shown[date(2025, 1, 29)] == (False, "Lunar New Year")
     assert engine.verify().ok
 
 
@@ -253,17 +256,18 @@ def test_the_calendar_commands_declare_show_count_and_refuse(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'w.db'}"
 
     def run(*args: str) -> tuple[int, str]:
-        return run_cli(capsys, db, shlex.join(["calendar", *args]))
+        return run_cli(capsys, db, shlex.join(["--lang", "vi", "calendar", *args]))
 
     path = write_calendar(tmp_path)
-    assert run("deploy", str(path)) == (0, "calendar 2025: 1 make-up working days, "
-                                           "1 extra days off declared\n")
+    assert run("deploy", str(path)) == (0, "lịch 2025: đã khai báo 1 ngày làm bù, "
+                                           "1 ngày nghỉ thêm\n")
     assert run("add", "24/01/2025", "5") == (0, "08/02/2025\n")
     assert run("add", "2025-02-08", "-5") == (0, "24/01/2025\n")
     code, shown = run("show", "--year", "2025")
     assert code == 0
     assert "08/02/2025  Thứ Bảy  có        ngày làm bù (khai báo)" in shown
+    assert "29/01/2025  Thứ Tư   không     Tết Nguyên Đán" in shown
     bad = write_calendar(tmp_path, "years:\n  2025:\n    working: ['2025-02-04']\n")
     code, said = run("deploy", str(bad))
     assert code == 2
-    assert f"{bad}:3: [years.2025.working[0]] 2025-02-04 is already a working day" in said
+    assert f"{bad}:3: [years.2025.working[0]] 2025-02-04 vốn đã là ngày làm việc" in said

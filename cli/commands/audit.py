@@ -326,11 +326,14 @@ def export(state: State, /, fmt: str, output: str, bom: bool, zone: str, **filte
 def _check_zone(name: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    from workflow.i18n import _
+
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(
-            f"{name!r} is not an IANA time zone (e.g. Asia/Ho_Chi_Minh)", param_hint="--zone"
+            _("{name!r} is not an IANA time zone (e.g. Asia/Ho_Chi_Minh)", name=name),
+            param_hint="--zone",
         ) from None
 
 

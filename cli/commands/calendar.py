@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import click
 
+from workflow.i18n import N_
+
 from ..context import State, by_option, json_option, pass_state
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+WEEKDAYS = (
+    N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+    N_("Sunday"),
+)  # fmt: skip
+"""Translated where they are shown: ``_(WEEKDAYS[n])`` (Thứ Hai ... Chủ Nhật)."""
 
 
 @click.group("calendar")
@@ -46,6 +52,7 @@ def show(state: State, year: int, as_json: bool) -> None:
       workflow calendar show --year 2025
     """
     from workflow.admin import calendar_year
+    from workflow.i18n import _, format_day
 
     from ..output import emit_json, table
 
@@ -56,9 +63,9 @@ def show(state: State, year: int, as_json: bool) -> None:
         )
         return
     table(
-        ["ngày", "thứ", "làm việc", "lý do"],
+        [_("day"), _("weekday"), _("working"), _("why")],
         [
-            [d.day.strftime("%d/%m/%Y"), WEEKDAYS[d.day.weekday()], "có" if d.working else "không",
+            [format_day(d.day), _(WEEKDAYS[d.day.weekday()]), _("yes") if d.working else _("no"),
              d.why]
             for d in days
         ],
@@ -77,9 +84,10 @@ def add(state: State, start: str, count: int) -> None:
       workflow calendar add 24/01/2025 5
     """
     from workflow.admin import add_working_days, parse_day
+    from workflow.i18n import format_day
 
     try:
         day = parse_day(start)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="START") from None
-    click.echo(add_working_days(state.engine(), day, count).strftime("%d/%m/%Y"))
+    click.echo(format_day(add_working_days(state.engine(), day, count)))

@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow.errors import InvalidInput, MissingExtra
+from workflow.i18n import _, language
 
 ZONE = "Asia/Ho_Chi_Minh"
 """Vietnam's working days are counted on its wall clock (UTC+7, no daylight saving)."""
@@ -46,8 +47,13 @@ class OutsideCalendar(InvalidInput):
         self.day = day
         first, last = covered_years()
         super().__init__(
-            f"working days can be counted from {first} to {last} (the years the holidays "
-            f"package covers for Vietnam, lunar holidays included); {day.isoformat()} is outside"
+            _(
+                "working days can be counted from {first} to {last} (the years the holidays "
+                "package covers for Vietnam, lunar holidays included); {day} is outside",
+                first=first,
+                last=last,
+                day=day.isoformat(),
+            )
         )
 
 
@@ -74,20 +80,25 @@ def covered_years() -> tuple[int, int]:
     return int(country.start_year), int(country.end_year)
 
 
-@lru_cache(maxsize=256)
 def public_holidays(year: int) -> Mapping[date, str]:
-    """Vietnam's public holidays of ``year``, with their Vietnamese names."""
+    """Vietnam's public holidays of ``year``, named in the current language."""
+    return _holidays(year, language())
+
+
+@lru_cache(maxsize=256)
+def _holidays(year: int, lang: str) -> Mapping[date, str]:
     first, last = covered_years()
     if not first <= year <= last:
         raise OutsideCalendar(date(year, 1, 1))
-    table = _package().country_holidays(COUNTRY, years=[year], language="vi")
+    names = "vi" if lang == "vi" else "en_US"
+    table = _package().country_holidays(COUNTRY, years=[year], language=names)
     return dict(sorted(table.items()))
 
 
 @lru_cache(maxsize=256)
 def swapped_working_days(year: int) -> frozenset[date]:
     """Weekend days the government made working days (as the holidays package records them)."""
-    public_holidays(year)
+    _holidays(year, "en")  # refuses a year outside the package's
     table = _package().country_holidays(COUNTRY, years=[year])
     return frozenset(d for d in table.weekend_workdays if d.year == year)
 
@@ -95,7 +106,7 @@ def swapped_working_days(year: int) -> frozenset[date]:
 def is_public_working_day(day: date) -> bool:
     """A working day by the package alone: Monday to Friday and not a holiday, or a swapped
     weekend working day."""
-    if day in public_holidays(day.year):
+    if day in _holidays(day.year, "en"):
         return False
     return day.weekday() < 5 or day in swapped_working_days(day.year)
 
@@ -137,7 +148,11 @@ class WorkCalendar:
         is not counted. ``count`` 0 is ``day``."""
         if abs(count) > MAX_WORKING_DAYS:
             raise InvalidInput(
-                f"{count} working days is more than the limit of {MAX_WORKING_DAYS:,}"
+                _(
+                    "{count} working days is more than the limit of {limit:,}",
+                    count=count,
+                    limit=MAX_WORKING_DAYS,
+                )
             )
         step = timedelta(days=1 if count > 0 else -1)
         left = abs(count)
@@ -166,14 +181,14 @@ class WorkCalendar:
         return midnight.astimezone(UTC)
 
     def explain(self, day: date) -> str:
-        """Why ``day`` is or is not a working day, in Vietnamese (for ``calendar show``)."""
+        """Why ``day`` is or is not a working day, in the current language."""
         if day in self.working:
-            return "ngày làm bù (khai báo)"
+            return _("make-up working day (declared)")
         if day in self.off:
-            return "ngày nghỉ thêm (khai báo)"
+            return _("extra day off (declared)")
         name = public_holidays(day.year).get(day)
         if name:
             return name
         if day in swapped_working_days(day.year):
-            return "ngày làm bù"
-        return "ngày làm việc" if day.weekday() < 5 else "ngày nghỉ cuối tuần"
+            return _("make-up working day")
+        return _("working day") if day.weekday() < 5 else _("weekend")

@@ -35,6 +35,7 @@ from workflow.definition.loader import schema_issues
 from workflow.definition.yamlsafe import dotted, read_file, read_yaml
 from workflow.engine import Engine
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput
+from workflow.i18n import _, ngettext
 from workflow.logs import get_logger
 from workflow.store import chain_writer
 from workflow.store import repository as repo
@@ -59,8 +60,11 @@ class CalendarFileError(InvalidInput):
 
     def __init__(self, issues: list[DefinitionIssue]) -> None:
         self.issues = tuple(issues)
-        count = len(self.issues)
-        head = f"invalid calendar file ({count} problem{'s' if count != 1 else ''})"
+        head = ngettext(
+            "invalid calendar file ({count} problem)",
+            "invalid calendar file ({count} problems)",
+            len(self.issues),
+        )
         super().__init__(head + "\n" + "\n".join(f"  {issue}" for issue in self.issues))
 
 
@@ -90,10 +94,12 @@ class CalendarDeploy:
     def message(self) -> str:
         years = ", ".join(str(y) for y in self.years)
         if not self.changed:
-            return f"calendar {years}: already declared; nothing changed"
-        return (
-            f"calendar {years}: {len(self.working)} make-up working days, "
-            f"{len(self.off)} extra days off declared"
+            return _("calendar {years}: already declared; nothing changed", years=years)
+        return _(
+            "calendar {years}: {working} make-up working days, {off} extra days off declared",
+            years=years,
+            working=len(self.working),
+            off=len(self.off),
         )
 
 
@@ -115,7 +121,9 @@ def parse_day(text: str) -> date:
             return date(year, month, day)
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (write 2025-02-08 or 08/02/2025)") from None
+        raise ValueError(
+            _("{text!r} is not a date (write 2025-02-08 or 08/02/2025)", text=text)
+        ) from None
 
 
 def load_calendar(path: str | Path) -> dict[int, tuple[tuple[date, ...], tuple[date, ...]]]:
@@ -126,7 +134,7 @@ def load_calendar(path: str | Path) -> dict[int, tuple[tuple[date, ...], tuple[d
     except DefinitionError as exc:
         raise CalendarFileError(list(exc.issues)) from None
     if not isinstance(data, dict):
-        raise CalendarFileError([DefinitionIssue(filename, 1, "", "expected a mapping")])
+        raise CalendarFileError([DefinitionIssue(filename, 1, "", _("expected a mapping"))])
     try:
         doc = _CalendarFile.model_validate(data)
     except ValidationError as exc:
@@ -137,7 +145,12 @@ def load_calendar(path: str | Path) -> dict[int, tuple[tuple[date, ...], tuple[d
     for year, days in sorted(doc.years.items()):
         if not first <= year <= last:
             where: tuple[str | int, ...] = ("years", str(year))
-            message = f"year {year} is outside {first}-{last}, the years the holidays package knows"
+            message = _(
+                "year {year} is outside {first}-{last}, the years the holidays package knows",
+                year=year,
+                first=first,
+                last=last,
+            )
             issues.append(DefinitionIssue(filename, marks.line_of(where), dotted(where), message))
             continue
         seen: dict[date, str] = {}
@@ -164,16 +177,18 @@ def _day_problem(text: str, year: int, kind: str, seen: dict[date, str]) -> date
         day = parse_day(text)
     except ValueError as exc:
         return str(exc)
+    shown = day.isoformat()
     if day.year != year:
-        return f"{day.isoformat()} is not in {year}"
+        return _("{day} is not in {year}", day=shown, year=year)
     if day in seen:
-        again = "twice" if seen[day] == kind else "both as a working day and as a day off"
-        return f"{day.isoformat()} is declared {again}"
+        if seen[day] == kind:
+            return _("{day} is declared twice", day=shown)
+        return _("{day} is declared both as a working day and as a day off", day=shown)
     ordinary = is_public_working_day(day)
     if kind == WORKING and ordinary:
-        return f"{day.isoformat()} is already a working day: a make-up day declares nothing"
+        return _("{day} is already a working day: a make-up day declares nothing", day=shown)
     if kind == OFF and not ordinary:
-        return f"{day.isoformat()} is already a day off: an extra day off declares nothing"
+        return _("{day} is already a day off: an extra day off declares nothing", day=shown)
     return day
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from workflow.definition.durations import parse_duration
 from workflow.definition.zones import zone
 from workflow.errors import InvalidInput
+from workflow.i18n import _
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """Names of workflows, states, triggers, roles and fields: lower_snake_case."""
@@ -133,12 +134,14 @@ class TimerModel(_Strict):
         relative = self.after is not None or (self.business_days is not None and self.at is None)
         if (self.at is None) == (not relative) or (self.after and self.business_days):
             raise ValueError(
-                "a timer has exactly one of: at (a datetime field), after or business_days"
+                _("a timer has exactly one of: at (a datetime field), after or business_days")
             )
         if self.offset is not None and self.at is None:
             raise ValueError("offset goes with at")
         if self.offset is not None and self.business_days is not None:
-            raise ValueError("give offset (a duration) or business_days (working days), not both")
+            raise ValueError(
+                _("give offset (a duration) or business_days (working days), not both")
+            )
         return self
 
 

@@ -13,6 +13,7 @@ from workflow.definition import model as m
 from workflow.definition import valuechecks
 from workflow.definition.yamlsafe import Path
 from workflow.errors import MissingExtra
+from workflow.i18n import _
 from workflow.limits import MAX_ALTERNATIVES, MAX_STATES, MAX_TRANSITIONS
 from workflow.workdays import MAX_WORKING_DAYS, ZONE, available
 
@@ -233,14 +234,18 @@ def _working_days(timer: m.TimerSpec, path: Path) -> Iterator[Finding]:
         return
     where: Path = (*path, "business_days")
     if count == 0 or (timer.at_field is None and count < 0):
-        yield where, "business_days after entering a state must be a positive number of days"
+        yield where, _("business_days after entering a state must be a positive number of days")
     if abs(count) > MAX_WORKING_DAYS:
-        yield where, f"business_days is more than the limit of {MAX_WORKING_DAYS:,}"
+        yield where, _("business_days is more than the limit of {limit:,}", limit=MAX_WORKING_DAYS)
     if timer.zone is not None and timer.zone != ZONE:
         yield (
             (*path, "zone"),
-            f"working days follow Vietnam's calendar in {ZONE}; "
-            f"zone {timer.zone!r} cannot be honoured (leave zone out)",
+            _(
+                "working days follow Vietnam's calendar in {zone}; zone {other!r} cannot be "
+                "honoured (leave zone out)",
+                zone=ZONE,
+                other=timer.zone,
+            ),
         )
     if not available():
         yield where, str(MissingExtra("holidays", "office"))

@@ -22,6 +22,7 @@ from workflow.clock import EARLIEST, LATEST, require_aware
 from workflow.definition.loader import schema_issues
 from workflow.definition.yamlsafe import dotted, read_file, read_yaml
 from workflow.errors import DefinitionError, DefinitionIssue, InvalidInput
+from workflow.i18n import _
 from workflow.workdays import MAX_WORKING_DAYS, ZONE, WorkCalendar
 
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
@@ -51,10 +52,6 @@ _WITHIN = re.compile(
     r"^(?:hoàn\s+thành\s+)?trong\s+(?:vòng\s+|thời\s+hạn\s+)?(\d{1,4})\s+ngày(\s+làm\s+việc)?"
     r"\s*,?\s*kể\s+từ\s+ngày\s+(?:ký|ban\s+hành)(?:\s+ban\s+hành)?(?:\s+công\s+văn(?:\s+này)?)?$",
     re.IGNORECASE,
-)
-_UNDERSTOOD = (
-    "write it as in the dispatch: 'trước ngày 15/9/2020', 'chậm nhất ngày 15/9/2020', "
-    "'ngày 15 tháng 9 năm 2020' or 'trong 05 ngày làm việc kể từ ngày ký'"
 )
 
 
@@ -92,9 +89,21 @@ def parse_deadline(
                 return require_aware(local + extra, f"deadline {text!r}")
             except (InvalidInput, OverflowError):
                 raise ValueError(
-                    f"deadline {text!r} is out of range (years {EARLIEST.year} to {LATEST.year})"
+                    _(
+                        "deadline {text!r} is out of range (years {first} to {last})",
+                        text=text,
+                        first=EARLIEST.year,
+                        last=LATEST.year,
+                    )
                 ) from None
-    raise ValueError(f"deadline {text!r} is not understood; {_UNDERSTOOD}")
+    raise ValueError(
+        _(
+            "deadline {text!r} is not understood; write it as in the dispatch: "
+            "'trước ngày 15/9/2020', 'chậm nhất ngày 15/9/2020', 'ngày 15 tháng 9 năm 2020' "
+            "or 'trong 05 ngày làm việc kể từ ngày ký'",
+            text=text,
+        )
+    )
 
 
 def counts_working_days(text: str) -> bool:
@@ -113,18 +122,28 @@ def _within(
 ) -> datetime:
     """The end of ``count`` (working) days after the day of signing."""
     if signed_on is None:
-        raise ValueError(f"deadline {text!r} counts from the day of signing: give the date")
+        raise ValueError(
+            _("deadline {text!r} counts from the day of signing: give the date", text=text)
+        )
     if count == 0 or count > MAX_WORKING_DAYS:
         raise ValueError(
-            f"deadline {text!r}: the days must be between 1 and {MAX_WORKING_DAYS:,}"
+            _(
+                "deadline {text!r}: the days must be between 1 and {limit:,}",
+                text=text,
+                limit=MAX_WORKING_DAYS,
+            )
         )
     if not working:
         end = datetime.combine(signed_on + timedelta(days=count + 1), time(0), _zone(timezone))
         return end.astimezone(UTC)
     if timezone != ZONE:
         raise ValueError(
-            f"deadline {text!r}: working days follow Vietnam's calendar in {ZONE}, "
-            f"not {timezone}"
+            _(
+                "deadline {text!r}: working days follow Vietnam's calendar in {zone}, not {other}",
+                text=text,
+                zone=ZONE,
+                other=timezone,
+            )
         )
     try:
         return (calendar or WorkCalendar()).end_of(signed_on, count)
