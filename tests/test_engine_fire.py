@@ -1,9 +1,16 @@
-"""Firing triggers: branching, guards, roles, versions, idempotency, atomicity."""
+"""Firing triggers: branching, guards, roles, versions, idempotency, atomicity; each called
+directly, through the async engine on an event loop, and inside the caller's own transaction
+(``api_modes``): one behaviour for the three."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from api_modes import MODES, driven
 from sqlalchemy import func, select
+from support import PAYMENT
 
 from workflow import (
     Actor,
@@ -18,6 +25,14 @@ from workflow import (
     _steps,
 )
 from workflow.store.tables import audit_events, instances, outbox
+
+
+@pytest.fixture(params=MODES)
+def payment(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The payment workflow deployed, the engine called the way the mode says."""
+    engine.deploy_text(PAYMENT, filename="payment.yaml")
+    with driven(engine, request.param) as api:
+        yield api
 
 
 def counts(engine: Engine) -> tuple[int, int, int]:

@@ -167,6 +167,18 @@ FACES = {
         "report_table_rows",
         "write_report_xlsx",
     },
+    "workflow.embedding": {
+        "AsyncEngine",
+        "AsyncTransaction",
+        "alembic_include_name",
+        "table_names",
+    },
+    "workflow.testing": {
+        "DEFAULT_START",
+        "Harness",
+        "actors_from_table",
+        "harness",
+    },
     "workflow.events": {
         "DispatchRun",
         "Event",

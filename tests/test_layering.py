@@ -27,13 +27,18 @@ LAYERS = {
 }
 FEATURE_LAYER = 5
 # Layer 5: the feature packages built on the engine (see docs/architecture.md).
-FEATURES = ("admin", "auditing", "directives", "events", "timers", "retry")
+FEATURES = (
+    "admin", "auditing", "directives", "events", "timers", "retry", "embedding", "testing",
+)
 LAYERS.update(dict.fromkeys(FEATURES, FEATURE_LAYER))
 
 # Which feature may use which other feature. Features are siblings: each stands on the engine,
 # and one leans on another only where the domain says so (none today: the demo, which drives the
-# timer worker and the outbox, is the CLI's).
-FEATURE_USES: dict[str, set[str]] = {}
+# timer worker and the outbox, is the CLI's; the testing helpers run due timers).
+FEATURE_USES: dict[str, set[str]] = {
+    # an application's tests run the due timers of the scenario they play
+    "testing": {"timers"},
+}
 
 # Private core pieces some features reach for, beyond the engine's public methods. Pinned so a
 # new reach is a decision: migration recompiles machines and reschedules timers; a directive

@@ -11,12 +11,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine as SQLAlchemyEngine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workflow._idempotency import replay
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 from workflow._legal import (
     PROGRESS_EVERY,
     AdminLedger,
@@ -95,10 +99,16 @@ from workflow.store.chains import chain_source
 from workflow.store.database import (
     DEFAULT_URL,
     DatabaseOptions,
+    adopt_engine,
+    adopted,
+    application_transaction,
+    connection_of,
     create_database_engine,
+    joined_transaction,
     read_transaction,
     write_transaction,
 )
+from workflow.store.faults import mask_url
 from workflow.store.idempotency import (
     KeyedRequest,
     fire_request,
@@ -111,6 +121,8 @@ from workflow.store.mapping import to_event, to_instance
 
 log = get_logger("workflow")
 T = TypeVar("T")
+Within: TypeAlias = "Connection | Session"
+"""An application's open transaction: a SQLAlchemy ``Connection`` or ORM ``Session``."""
 
 
 class Engine:
@@ -130,6 +142,7 @@ class Engine:
         create: bool = True,
         audit_keys: AuditKeys | None = None,
         keys_from_environment: bool = True,
+        _bind: SQLAlchemyEngine | None = None,
     ) -> None:
         self.url = url
         if audit_keys is None and keys_from_environment:
@@ -139,7 +152,7 @@ class Engine:
         None: written unkeyed. By default ``WORKFLOW_AUDIT_KEY`` or ``WORKFLOW_AUDIT_KEY_FILE``."""
         self.clock: Clock = clock or SystemClock()
         self.registry = registry if registry is not None else default_registry
-        self.db = create_database_engine(url, options, create=create)
+        self.db = create_database_engine(url, options, create=create) if _bind is None else _bind
         self.catalog = Catalog(self.registry)
         if check_schema:
             try:
@@ -159,8 +172,29 @@ class Engine:
         """
         return cls(url, **kwargs)
 
+    @classmethod
+    def from_sqlalchemy(
+        cls, engine: SQLAlchemyEngine, *, schema: str | None = None, **kwargs: Any
+    ) -> Engine:
+        """The engine over an application's own SQLAlchemy engine: its pool and settings,
+        which stay the application's (``close`` leaves the pool alone, no listener is added).
+
+        ``schema`` (PostgreSQL): the schema holding the workflow's tables, made current only
+        inside the engine's own statements (a transaction-local ``search_path``), so the
+        application's tables and its own migration history stay apart. The schema is not
+        migrated here: run :meth:`upgrade_schema` (or ``workflow db upgrade`` with
+        ``?schema=``) when deploying, as for any server database; until then the engine
+        refuses with :class:`~workflow.SchemaOutOfDate` (``check_schema=False`` skips the
+        check). Every verb that writes takes ``within=`` to join a transaction the application
+        opened (docs/embedding.md). Other keywords as for :class:`Engine`.
+        """
+        kwargs.setdefault("create", False)
+        bound = adopt_engine(engine, schema)
+        return cls(mask_url(engine.url), _bind=bound, **kwargs)
+
     def close(self) -> None:
-        self.db.dispose()
+        if not adopted(self.db):
+            self.db.dispose()
 
     def __enter__(self) -> Engine:
         return self
@@ -290,8 +324,12 @@ class Engine:
         item_key: str | None = None,
         parent_id: int | None = None,
         idempotency_key: str | None = None,
+        within: Within | None = None,
     ) -> FireResult:
-        """Start an instance of the newest version of ``workflow`` in its initial state."""
+        """Start an instance of the newest version of ``workflow`` in its initial state.
+
+        ``within``: a SQLAlchemy ``Connection`` or ORM ``Session`` whose open transaction the
+        start joins (see :meth:`fire`)."""
         request = StartRequest(
             data or {}, unit, tuple(coordinating_units), directive_id, item_key, parent_id
         )
@@ -307,16 +345,23 @@ class Engine:
             actor,
             f"start {workflow}",
             keyed,
+            within=within,
         )
 
     def start_many(
-        self, workflow: str, actor: Actor, requests: Iterable[StartRequest]
+        self,
+        workflow: str,
+        actor: Actor,
+        requests: Iterable[StartRequest],
+        *,
+        within: Within | None = None,
     ) -> list[int]:
         """Start many instances in one transaction (all or none); returns their ids."""
         now = self.now()
         batch = list(requests)
         starts = self._compiled_then(
-            lambda conn: start_many_in(conn, self._compiled, workflow, batch, actor, now)
+            lambda conn: start_many_in(conn, self._compiled, workflow, batch, actor, now),
+            self._transaction_for(within),
         )
         ids = [int(s.instance["id"]) for s in starts]
         log.info("instances.started", workflow=workflow, count=len(ids), actor=actor.id)
@@ -332,8 +377,16 @@ class Engine:
         reason: str | None = None,
         expected_version: int | None = None,
         idempotency_key: str | None = None,
+        within: Within | None = None,
     ) -> FireResult:
         """Fire ``trigger`` on an instance as ``actor``, in one transaction.
+
+        ``within``: a SQLAlchemy ``Connection`` (of this engine's database: its pool, or the
+        application's engine given to :meth:`from_sqlalchemy`) or ORM ``Session`` whose open
+        transaction the fire joins, in a SAVEPOINT: the instance update (the one optimistic
+        version check), the audit, timer and outbox rows commit with the application's own
+        writes or roll back with them, and a refused fire undoes only its own. Nothing is
+        announced before that commit: the outbox row is delivered once committed.
 
         Raises :class:`~workflow.UnknownTrigger`, :class:`~workflow.TransitionNotAllowed`,
         :class:`~workflow.PermissionDenied`, :class:`~workflow.GuardFailed`,
@@ -366,6 +419,7 @@ class Engine:
                 actor,
                 f"fire {trigger} on {instance_id}",
                 keyed,
+                within=within,
             )
         except ConcurrentModification as exc:
             if exc.instance_id:
@@ -406,6 +460,8 @@ class Engine:
         action: str,
         keyed: KeyedRequest | None,
         at: datetime | None = None,
+        *,
+        within: Within | None = None,
     ) -> FireResult:
         """Apply one start or fire; a key already used replays its result (``_idempotency``)."""
         started = time.perf_counter()
@@ -425,7 +481,7 @@ class Engine:
             ), applied
 
         try:
-            result, applied = self._compiled_then(attempt)
+            result, applied = self._compiled_then(attempt, self._transaction_for(within))
             if applied is None:
                 return result
         except CommitOutcomeUnknown as exc:
@@ -445,6 +501,7 @@ class Engine:
             from_state=applied.from_state,
             to_state=applied.to_state,
             actor=actor.id,
+            joined=within is not None,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         return result
@@ -471,6 +528,7 @@ class Engine:
         actor: Actor,
         *,
         payload: Mapping[str, Any] | None = None,
+        within: Within | None = None,
     ) -> TriggerMenu:
         """Every trigger of the instance's definition, in declaration order, each allowed for
         ``actor`` now or closed with the reason (``state``: no transition from the current
@@ -510,12 +568,13 @@ class Engine:
                 options.append(compiled.option(row.state, trigger, step))
             return TriggerMenu(to_instance(row), actor.id, tuple(options))
 
-        return self._compiled_then(read, self.read_transaction)
+        return self._compiled_then(read, self._transaction_for(within, self.read_transaction))
 
     # --- reads -------------------------------------------------------------------------------
 
-    def get(self, instance_id: int) -> Instance:
-        with self.read_transaction() as conn:
+    def get(self, instance_id: int, *, within: Within | None = None) -> Instance:
+        """The instance as stored (``within``: as the application's transaction sees it)."""
+        with self._transaction_for(within, self.read_transaction)() as conn:
             row = repo.instance_row(conn, check_instance_id(instance_id))
         if row is None:
             raise NotFound("instance", instance_id)
@@ -570,9 +629,9 @@ class Engine:
                 active=active,
             )
 
-    def history(self, instance_id: int) -> list[AuditEvent]:
+    def history(self, instance_id: int, *, within: Within | None = None) -> list[AuditEvent]:
         """Every audit event of one instance, oldest first."""
-        with self.read_transaction() as conn:
+        with self._transaction_for(within, self.read_transaction)() as conn:
             if repo.instance_row(conn, check_instance_id(instance_id)) is None:
                 raise NotFound("instance", instance_id)
             return [to_event(r) for r in repo.history_rows(conn, instance_id)]
@@ -718,18 +777,68 @@ class Engine:
 
         Unique-key races become :class:`ConcurrentModification`; nothing is committed on error.
         """
-        try:
-            with write_transaction(self.db) as conn:
-                conn.info[KEYS_INFO] = self.audit_keys
+        with _refusals(), write_transaction(self.db) as conn:
+            conn.info[KEYS_INFO] = self.audit_keys
+            yield conn
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction for the application's own statements and the engine's verbs together
+        (pass the connection as their ``within=``): committed when the block ends, rolled back
+        if it raises. On SQLite it holds the write lock from the start, as the engine's own
+        transactions do; the application's statements see its own tables (the engine's
+        schema is current only inside the verbs)::
+
+            with engine.begin() as conn:
+                conn.execute(insert(uploads).values(name=name))
+                engine.fire(instance_id, "submit", actor, payload=form, within=conn)
+        """
+        with _refusals(), application_transaction(self.db) as conn:
+            yield conn
+
+    @contextmanager
+    def joined(self, within: Within) -> Iterator[Connection]:
+        """The engine's work inside the application's open transaction (a ``Connection`` or an
+        ORM ``Session`` of this engine's database), in a SAVEPOINT released on success and
+        rolled back on error; the application commits or rolls back the whole."""
+        conn = connection_of(within)
+        with _refusals(), joined_transaction(self.db, conn):
+            had_keys = KEYS_INFO in conn.info
+            before = conn.info.get(KEYS_INFO)
+            conn.info[KEYS_INFO] = self.audit_keys
+            try:
                 yield conn
-        except IntegrityError as exc:
-            if _is_unique_violation(exc):
-                # A unique key raced us (a duplicate seq or idempotency key): someone else
-                # wrote first. Nothing was committed.
-                raise ConcurrentModification(0, None, None) from exc
-            # the driver's first line only: PostgreSQL's DETAIL line quotes the row's values
-            why = str(exc.orig).strip().splitlines()[0]
-            raise InvalidInput(f"refused by the database: {why}") from exc
+            finally:
+                if had_keys:
+                    conn.info[KEYS_INFO] = before
+                else:
+                    conn.info.pop(KEYS_INFO, None)
+
+    def _transaction_for(
+        self,
+        within: Within | None,
+        own: Callable[[], AbstractContextManager[Connection]] | None = None,
+    ) -> Callable[[], AbstractContextManager[Connection]]:
+        """How a verb opens its transaction: its own (``own``, by default a write), or a
+        savepoint in the application's (``within``)."""
+        if within is None:
+            return own or self.transaction
+        return lambda: self.joined(within)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A constraint the database enforced, as the engine's errors."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if _is_unique_violation(exc):
+            # A unique key raced us (a duplicate seq or idempotency key): someone else
+            # wrote first. Nothing was committed.
+            raise ConcurrentModification(0, None, None) from exc
+        # the driver's first line only: PostgreSQL's DETAIL line quotes the row's values
+        why = str(exc.orig).strip().splitlines()[0]
+        raise InvalidInput(f"refused by the database: {why}") from exc
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

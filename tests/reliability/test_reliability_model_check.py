@@ -1,4 +1,5 @@
-"""Stateful property test: the engine against the plain reference model, on both backends.
+"""Stateful property test: the engine against the plain reference model, on both backends, the
+engine called directly and through the async engine on an event loop (``api_modes``).
 
 Rules start instances, fire random triggers as random actors with random payloads and reasons,
 move the clock and run due timers, restart the engine on the same database and deploy new
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from api_modes import ThroughEventLoop
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -86,6 +89,8 @@ class EngineVersusModel(RuleBasedStateMachine):
     """One example: its own workflow name, a database from the pool, a frozen clock."""
 
     pool: DatabasePool
+    portal: BlockingPortal | None = None
+    """Set: the engine's verbs are awaited through ``AsyncEngine`` on this portal's loop."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,8 +107,14 @@ class EngineVersusModel(RuleBasedStateMachine):
         self.keys: dict[str, tuple[int, int, str, Actor]] = {}
         """Idempotency key → (instance, seq) of the transition it applied, trigger and actor."""
 
-    def _open(self) -> Engine:
-        return Engine.open(self.url, clock=self.clock, registry=Registry())
+    def _open(self) -> Any:
+        engine = Engine.open(self.url, clock=self.clock, registry=Registry())
+        return engine if self.portal is None else ThroughEventLoop(engine, self.portal)
+
+    @property
+    def itself(self) -> Engine:
+        """The synchronous engine, for the feature packages' verbs (timers, migration)."""
+        return getattr(self.engine, "sync", self.engine)
 
     def teardown(self) -> None:
         self.engine.close()
@@ -292,7 +303,7 @@ class EngineVersusModel(RuleBasedStateMachine):
         due = sorted(
             (i.timer[1], i.id) for i in self.instances.values() if i.timer and i.timer[1] <= now
         )
-        run = run_due_timers(self.engine)
+        run = run_due_timers(self.itself)
         fired = 0
         for _, instance_id in due:
             instance = self.instances[instance_id]
@@ -330,7 +341,7 @@ class EngineVersusModel(RuleBasedStateMachine):
         due = sorted(
             (i.timer[1], i.id) for i in self.instances.values() if i.timer and i.timer[1] <= at
         )
-        run = run_due_timers(self.engine, now=at)
+        run = run_due_timers(self.itself, now=at)
         fired = skipped = 0
         for _, instance_id in due:
             instance = self.instances[instance_id]
@@ -385,7 +396,7 @@ class EngineVersusModel(RuleBasedStateMachine):
             d.content_hash for d in self.engine.deployed(self.name) if d.version == from_version
         )
         plan = migrate_instances(
-            self.engine, MigrationRequest(self.name, from_version, self.version), actor="ops"
+            self.itself, MigrationRequest(self.name, from_version, self.version), actor="ops"
         )
         assert sorted(m.instance_id for m in plan.moves) == sorted(i.id for i in moving)
         now = self.clock.now()
@@ -513,14 +524,21 @@ class EngineVersusModel(RuleBasedStateMachine):
         assert report.ok, report.problems
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
 def test_engine_agrees_with_the_reference_model(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, mode: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """Random runs of starts, fires, timers, restarts and deploys never diverge from the model."""
+    """Random runs of starts, fires, timers, restarts and deploys never diverge from the model,
+    whether the engine is called directly or awaited through the async engine."""
     server = request.getfixturevalue("postgres_server_url") if backend == "postgresql" else None
     pool = DatabasePool(backend, tmp_path, server)
-    machine = type(f"EngineVersusModel_{backend}", (EngineVersusModel,), {"pool": pool})
-    run_state_machine_as_test(machine, settings=profile())
+    with start_blocking_portal("asyncio") as portal:
+        machine = type(
+            f"EngineVersusModel_{backend}_{mode}",
+            (EngineVersusModel,),
+            {"pool": pool, "portal": portal if mode == "async" else None},
+        )
+        run_state_machine_as_test(machine, settings=profile())
     assert pool.handed > 0
 
 

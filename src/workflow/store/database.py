@@ -20,7 +20,7 @@ import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, RootTransaction, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
@@ -329,21 +329,67 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     On SQLite the transaction takes the write lock up front (``BEGIN IMMEDIATE``); if the lock
     cannot be had within the busy timeout the caller gets :class:`ConcurrentModification`, never
     a raw "database is locked". On PostgreSQL a connection lost during the COMMIT raises
-    :class:`CommitOutcomeUnknown`: the write may or may not be there.
+    :class:`CommitOutcomeUnknown`: the write may or may not be there. On an application's
+    engine (:func:`adopt_engine`) the same, set up per transaction instead of per connection
+    (:func:`_prepare`).
     """
+    with (
+        _contention(engine),
+        _writer(engine).connect() as connection,
+        connection.begin() as transaction,
+    ):
+        _prepare(connection, connection.get_execution_options(), write=True)
+        yield connection
+        _commit(engine, connection, transaction)
+
+
+@contextmanager
+def application_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction for an application's own statements and the engine's verbs, which
+    join it (:func:`joined_transaction`): SQLite's write lock up front, as in
+    :func:`write_transaction`, but the application's ``search_path`` left as it is (the
+    verbs set theirs inside their savepoints)."""
+    with (
+        _contention(engine),
+        _writer(engine).connect() as connection,
+        connection.begin() as transaction,
+    ):
+        if connection.dialect.name == "sqlite":
+            _begin_sqlite(connection)
+        yield connection
+        _commit(engine, connection, transaction)
+
+
+def _commit(engine: Engine, connection: Connection, transaction: RootTransaction) -> None:
+    """Commit; on PostgreSQL a connection lost during the COMMIT is
+    :class:`CommitOutcomeUnknown` (the write may or may not be there)."""
     try:
-        with _writer(engine).connect() as connection, connection.begin() as transaction:
-            yield connection
-            try:
-                transaction.commit()
-            except (DatabaseUnavailable, DBAPIError) as exc:
-                if _outcome_unknown(connection, exc):
-                    raise CommitOutcomeUnknown(mask_url(engine.url)) from exc
-                raise
+        transaction.commit()
+    except (DatabaseUnavailable, DBAPIError) as exc:
+        if _outcome_unknown(connection, exc):
+            raise CommitOutcomeUnknown(mask_url(engine.url)) from exc
+        raise
+
+
+@contextmanager
+def _contention(engine: Engine) -> Iterator[None]:
+    """A lock that could not be had as :class:`ConcurrentModification`; on an application's
+    engine the database's faults typed as our own engine's hook types them."""
+    try:
+        yield
     except OperationalError as exc:
         if _is_contention(exc.orig):
             raise ConcurrentModification(0, None, None) from exc
-        raise
+        raise _typed_on_adopted(engine, exc) from exc
+
+
+def _begin_sqlite(connection: Connection, *, write: bool = True) -> None:
+    """The driver's transaction begun (with the write lock for a write) if none is open yet,
+    so that a SAVEPOINT never begins (and its RELEASE commits) a transaction of its own, a
+    read sees one snapshot, and the driver's own ``COMMIT`` ends ours."""
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        driver_execute(connection, "BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 # PostgreSQL: the server shut down or crashed (a failover) while the COMMIT was in flight.
@@ -397,8 +443,122 @@ def read_transaction(engine: Engine, *, snapshot: bool = False) -> Iterator[Conn
     SQLite's transaction is one snapshot anyway; PostgreSQL's default (read committed) gives
     each statement its own, so ``snapshot`` asks for repeatable read there.
     """
-    with engine.connect() as connection:
+    with _contention(engine), engine.connect() as connection:
         if snapshot and connection.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
+            _prepare(connection, connection.get_execution_options(), write=False)
             yield connection
+
+
+# --- an application's engine and its transactions (docs/embedding.md) ---------------------------
+
+ADOPTED_OPTION = "workflow_adopted"
+"""Execution option marking an application's engine (:func:`adopt_engine`): our per-connection
+set-up (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's ``search_path``) is done per transaction."""
+_ADOPTABLE = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+
+
+def adopt_engine(engine: Engine, schema: str | None = None) -> Engine:
+    """The application's SQLAlchemy engine as the workflow engine uses it: the same pool and
+    settings, our tables in ``schema`` (PostgreSQL) through a transaction-local
+    ``search_path``; the application's engine itself is left unchanged (no listener added)."""
+    if not isinstance(engine, Engine):
+        raise InvalidInput(
+            "an application's database must be a synchronous SQLAlchemy Engine "
+            "(for an AsyncEngine, pass its sync_engine only with a synchronous driver)"
+        )
+    backend, driver = engine.dialect.name, engine.dialect.driver
+    if _ADOPTABLE.get(backend) != driver:
+        raise InvalidInput(
+            f"the application's engine uses {backend}+{driver}: the workflow engine runs on "
+            "sqlite (pysqlite) or postgresql+psycopg"
+        )
+    if schema is not None:
+        if backend != "postgresql":
+            raise InvalidInput("a schema for the workflow's tables needs PostgreSQL")
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise InvalidInput(
+                f"schema name {schema!r} must be lower-case letters, digits and _ "
+                "(not starting with a digit, at most 63 characters)"
+            )
+    return engine.execution_options(**{ADOPTED_OPTION: True, SCHEMA_OPTION: schema})
+
+
+def adopted(engine: Engine) -> bool:
+    """Whether ``engine`` is an application's (:func:`adopt_engine`): not ours to dispose."""
+    return bool(engine.get_execution_options().get(ADOPTED_OPTION))
+
+
+def _prepare(connection: Connection, options: Mapping[str, Any], *, write: bool) -> str | None:
+    """What our own engine sets on each new connection, set on an application's connection for
+    the current transaction only (``options``: the engine's execution options): SQLite's write
+    lock taken up front (``BEGIN IMMEDIATE``) when the driver has no transaction open yet, so
+    that the driver's own ``COMMIT`` ends ours; PostgreSQL's ``search_path`` set to the
+    workflow's schema with ``set_config(..., true)`` (local to the transaction). Returns the
+    search path it replaced, or None when it set none."""
+    if not options.get(ADOPTED_OPTION):
+        return None
+    if connection.dialect.name == "sqlite":
+        _begin_sqlite(connection, write=write)
+        return None
+    schema = options.get(SCHEMA_OPTION)
+    if not schema:
+        return None
+    previous = connection.exec_driver_sql(
+        "SELECT current_setting('search_path'), set_config('search_path', %(schema)s, true)",
+        {"schema": schema},
+    ).first()
+    assert previous is not None
+    return str(previous[0])
+
+
+def _typed_on_adopted(engine: Engine, exc: OperationalError) -> BaseException:
+    """On an application's engine (where our ``handle_error`` hook is not installed), the
+    database's own faults as the same typed errors; ``exc`` itself otherwise."""
+    if not adopted(engine) or exc.orig is None:
+        return exc
+    typed = typed_fault(
+        exc.orig, mask_url(engine.url), connecting=False, disconnect=exc.connection_invalidated
+    )
+    return exc if typed is None else typed
+
+
+def connection_of(within: Any) -> Connection:
+    """The Core connection of what an application hands over: a :class:`Connection`, or an
+    ORM ``Session`` (its connection, in the session's transaction, begun if need be)."""
+    if isinstance(within, Connection):
+        return within
+    from sqlalchemy.orm import Session  # noqa: PLC0415 - only applications that pass one pay
+
+    if isinstance(within, Session):
+        return within.connection()
+    raise InvalidInput(
+        f"within= takes a SQLAlchemy Connection or Session, not {type(within).__name__}"
+    )
+
+
+@contextmanager
+def joined_transaction(engine: Engine, connection: Connection) -> Iterator[Connection]:
+    """The workflow's writes inside a transaction the application opened on ``connection``:
+    a SAVEPOINT, released on success and rolled back on any error (so a refused fire leaves
+    the application's own work as it was and its transaction usable); committing or rolling
+    back the whole is the application's. ``connection`` must be of ``engine``'s pool."""
+    if connection.engine.pool is not engine.pool:
+        raise InvalidInput("the connection given in within= is not of this engine's database")
+    if connection.closed:
+        raise InvalidInput("the connection given in within= is closed")
+    if not connection.in_transaction():
+        connection.begin()  # the application commits it (commit-as-you-go)
+    if connection.dialect.name == "sqlite":
+        _begin_sqlite(connection)
+    previous = _prepare(connection, engine.get_execution_options(), write=True)
+    try:
+        with _contention(engine), connection.begin_nested():
+            yield connection
+    finally:
+        if previous is not None and not connection.invalidated:
+            # the application's statements after ours find its own tables again
+            connection.exec_driver_sql(
+                "SELECT set_config('search_path', %(path)s, true)", {"path": previous}
+            )

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateSchema
 
 from workflow.errors import SchemaOutOfDate
-from workflow.store.database import SCHEMA_OPTION, write_transaction
+from workflow.store.database import SCHEMA_OPTION, read_transaction, write_transaction
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -98,6 +98,14 @@ def _alembic_scripts() -> Any:
     return ScriptDirectory.from_config(_config())
 
 
+def owned_tables() -> frozenset[str]:
+    """Every table this code's migrations create, and Alembic's version table: what an
+    application sharing the database must leave to ``workflow db upgrade``."""
+    from workflow.store.tables import metadata
+
+    return frozenset(metadata.tables) | {_VERSION_TABLE}
+
+
 def head_revision() -> str:
     """The revision this version of the code needs."""
     graph = _graph()
@@ -129,7 +137,7 @@ def is_known(revision: str | None) -> bool:
 
 def current_revision(engine: Engine) -> str | None:
     """Where the database stands (None for a database never migrated)."""
-    with engine.connect() as connection:
+    with read_transaction(engine) as connection:
         return _revision(connection)
 
 
