@@ -152,6 +152,16 @@ def raw_sqlite_fires(path: str, ids: Sequence[int]) -> None:
     conn.close()
 
 
+def postgres_step(
+    row: Sequence[Any], instance_id: int, now: datetime, definition_hash: str
+) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The audit row of ``submit`` and the parameters of the instance's update, for psycopg."""
+    audit, data = _audit(row, instance_id, now, definition_hash)
+    moved = ("review", json.dumps(data), audit["seq"], True, now, audit["hash"], instance_id,
+             row[4])  # fmt: skip
+    return audit, moved
+
+
 def raw_postgres_fires(url: str, ids: Sequence[int]) -> None:
     """The same writes with ``psycopg`` (``RETURNING id`` for the audit row), one commit each."""
     read, change = _READ.format(p="%s"), _UPDATE.format(p="%s")
@@ -168,12 +178,8 @@ def raw_postgres_fires(url: str, ids: Sequence[int]) -> None:
                 row = cur.fetchone()
                 assert row is not None
                 now = datetime.now(UTC)
-                audit, data = _audit(row, instance_id, now, definition_hash)
-                cur.execute(
-                    change,
-                    ("review", json.dumps(data), audit["seq"], True, now, audit["hash"],
-                     instance_id, row[4]),
-                )  # fmt: skip
+                audit, moved = postgres_step(row, instance_id, now, definition_hash)
+                cur.execute(change, moved)
                 if cur.rowcount != 1:
                     raise RuntimeError("version check failed")
                 cur.execute(add_audit, _audit_params(audit, now))

@@ -39,7 +39,10 @@ from bench.common import (
 from workflow.auditing import AuditKeys
 
 RESULTS = Path(__file__).with_name("results.json")
-SECTIONS = ("fire_sqlite", "postgres", "scale", "fanout", "cli", "rss", "large", "web", "office")
+SECTIONS = (
+    "fire_sqlite", "postgres", "async_postgres", "scale", "fanout", "cli", "rss", "large", "web",
+    "office",
+)
 
 # key: (comparison, target, what it is)
 TARGETS: dict[str, tuple[str, float, str]] = {
@@ -47,6 +50,9 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "fire_vs_raw_postgres": (">=", 0.75, "engine ÷ raw psycopg transitions/s"),
     "fire_vs_peer": (">=", 3.0, "engine ÷ transitions+ORM peer on SQLite"),
     "postgres_scaling_2proc": (">=", 1.6, "two engine processes ÷ one, PostgreSQL"),
+    "async_vs_raw_async_postgres": (
+        ">=", 0.8, "AsyncEngine ÷ raw async psycopg, 32 concurrent tasks, PostgreSQL",
+    ),
     "overdue_query_ms": ("<=", 5.0, "first 100 overdue by due date"),
     "history_ms": ("<=", 2.0, "one instance's history"),
     "report_ms": ("<=", 500.0, "one directive's progress report (directive_report)"),
@@ -153,6 +159,36 @@ def bench_postgres(sizes: Sizes) -> dict[str, Any]:
         "rates_per_s": rates,
         "fire_vs_raw_postgres": _ratio(rates["engine"], rates["raw_psycopg"]),
         "postgres_scaling_2proc": _ratio(rates["engine_2proc"], rates["engine_1proc"]),
+    }
+
+
+def bench_async_postgres(sizes: Sizes) -> dict[str, Any]:
+    """32 concurrent tasks: the async engine against raw async psycopg (bench/async_pg.py)."""
+    from bench import async_pg
+    from workflow.embedding import AsyncEngine
+
+    n, runs = sizes.pg_fires * 4, sizes.runs
+    with postgres_database() as url:
+        setup, ids = fire.prepared_engine(url, runs * 2 * n, upgrade=True)
+        setup.close()
+        engine = AsyncEngine(async_pg.pooled_engine(url), max_threads=async_pg.TASKS)
+        halves = {"raw": ids[: n * runs], "engine": ids[n * runs :]}
+        rates = interleaved(
+            runs,
+            {
+                "raw_async_psycopg": lambda r: async_pg.raw_async_rate(
+                    url, halves["raw"][r * n : (r + 1) * n]
+                ),
+                "async_engine": lambda r: async_pg.async_engine_rate(
+                    engine, halves["engine"][r * n : (r + 1) * n]
+                ),
+            },
+        )
+        engine.sync.close()
+    return {
+        "tasks": async_pg.TASKS,
+        "rates_per_s": rates,
+        "async_vs_raw_async_postgres": _ratio(rates["async_engine"], rates["raw_async_psycopg"]),
     }
 
 
@@ -314,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, section in (
             ("fire_sqlite", lambda: bench_sqlite_fire(sizes, folder)),
             ("postgres", (lambda: bench_postgres(sizes)) if pg else None),
+            ("async_postgres", (lambda: bench_async_postgres(sizes)) if pg else None),
             ("scale", lambda: bench_scale(sizes, folder)),
             ("fanout", lambda: bench_fanout(sizes, folder)),
             ("cli", lambda: processes.cli_times(folder, sizes.cli_runs)),
