@@ -23,7 +23,7 @@ from workflow import (
     Registry,
     SchemaOutOfDate,
 )
-from workflow.events import list_events
+from workflow.events import EventBus, dispatch_pending, list_events
 from workflow.timers import list_timers
 
 CLERK = Actor("clerk-1", ["clerk"])
@@ -92,6 +92,27 @@ def test_a_rollback_leaves_no_transition_and_the_chain_intact(app: App) -> None:
     done = app.workflow.fire(instance_id, "pay", CLERK, payload={"paid": 120})
     assert (done.instance.version, done.event.seq) == (2, 2)
     assert app.workflow.verify().ok
+
+
+def test_only_what_the_application_commits_is_announced(app: App) -> None:
+    """The outbox is delivered from committed rows: a rolled-back fire is never announced, a
+    committed one is, once."""
+    heard: list[str] = []
+    bus = EventBus()
+    bus.on("payment.*.*", lambda event: heard.append(event.topic), name="listener")
+    instance_id = app.workflow.start("payment", CLERK).instance.id
+    dispatch_pending(app.workflow, bus)
+    _rolled_back(
+        app.db,
+        lambda conn: app.workflow.fire(instance_id, "pay", CLERK, payload={"paid": 100},
+                                       within=conn),
+    )  # fmt: skip
+    dispatch_pending(app.workflow, bus)
+    assert heard == ["payment.start.open"]
+    with app.db.begin() as conn:
+        app.workflow.fire(instance_id, "pay", CLERK, payload={"paid": 100}, within=conn)
+    dispatch_pending(app.workflow, bus)
+    assert heard == ["payment.start.open", "payment.pay.paid"]
 
 
 def test_a_start_rolled_back_leaves_no_instance(app: App) -> None:
