@@ -297,7 +297,9 @@ def _history_at(state: State, instance_id: int, at: Any, as_json: bool) -> None:
 @click.argument("instance_id", type=int)
 @actor_option
 @click.option(
-    "--payload", metavar="JSON|@FILE", help="A draft payload the guards should see (a JSON object)."
+    "--payload",
+    metavar="JSON|@FILE",
+    help="A draft payload the guards should see (a JSON object).",
 )
 @json_option
 @pass_state
@@ -313,6 +315,8 @@ def triggers(
     Example:
       workflow triggers 1 --actor alice --json
     """
+    from workflow.i18n import _
+
     from ..output import emit_json, load_json_option, table
 
     menu = state.engine().available_triggers(
@@ -330,17 +334,24 @@ def triggers(
         )
         return
     click.echo(
-        f"instance {menu.instance.id} ({menu.instance.workflow}) in {menu.instance.state}, "
-        f"version {menu.instance.version}, as {menu.actor}:"
+        _(
+            "instance {id} ({workflow}) in {state}, version {version}, as {actor}:",
+            id=menu.instance.id,
+            workflow=menu.instance.workflow,
+            state=menu.instance.state,
+            version=menu.instance.version,
+            actor=menu.actor,
+        )
     )
+    closed_by = {"state": _("state"), "role": _("role"), "unit": _("unit"), "guard": _("guard")}
     table(
-        ["trigger", "allowed", "to / closed by", "why"],
+        [_("trigger"), _("allowed"), _("to / closed by"), _("why")],
         [
             [
                 o.trigger,
-                "yes" if o.allowed else "no",
-                o.dest if o.allowed else o.closed_by,
-                "reason required" if o.requires_reason else "; ".join(o.reasons),
+                _("yes") if o.allowed else _("no"),
+                o.dest if o.allowed else closed_by.get(str(o.closed_by), o.closed_by),
+                _("reason required") if o.requires_reason else "; ".join(o.reasons),
             ]
             for o in menu.options
         ],

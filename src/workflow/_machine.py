@@ -15,6 +15,7 @@ from transitions import EventData, Machine, MachineError
 
 from workflow.definition import model as m
 from workflow.errors import GuardFailed, PermissionDenied, TransitionNotAllowed
+from workflow.i18n import _
 from workflow.records import Actor, ClosedBy, TriggerOption
 from workflow.registry import GuardContext, Registry, evaluate_all
 
@@ -170,7 +171,10 @@ class CompiledMachine:
         candidates = self.definition.transitions_for(trigger, state)
         if not candidates:
             return TriggerOption(
-                trigger, False, "state", (f"no transition for {trigger!r} from {state!r}",)
+                trigger,
+                False,
+                "state",
+                (_("no transition for {trigger!r} from {state!r}", trigger=trigger, state=state),),
             )
         for spec in candidates:
             if admits(spec, ctx, self._registry):

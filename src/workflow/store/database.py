@@ -40,6 +40,7 @@ from workflow.errors import (
     DatabaseUnavailable,
     InvalidInput,
 )
+from workflow.i18n import _
 from workflow.store.chain_writer import driver_execute, to_json
 from workflow.store.faults import mask_url, typed_fault
 
@@ -465,18 +466,24 @@ def adopt_engine(engine: Engine, schema: str | None = None) -> Engine:
     ``search_path``; the application's engine itself is left unchanged (no listener added)."""
     if not isinstance(engine, Engine):
         raise InvalidInput(
-            "an application's database must be a synchronous SQLAlchemy Engine "
-            "(for an AsyncEngine, pass its sync_engine only with a synchronous driver)"
+            _(
+                "an application's database must be a synchronous SQLAlchemy Engine "
+                "(for an AsyncEngine, pass its sync_engine only with a synchronous driver)"
+            )
         )
     backend, driver = engine.dialect.name, engine.dialect.driver
     if _ADOPTABLE.get(backend) != driver:
         raise InvalidInput(
-            f"the application's engine uses {backend}+{driver}: the workflow engine runs on "
-            "sqlite (pysqlite) or postgresql+psycopg"
+            _(
+                "the application's engine uses {backend}+{driver}: the workflow engine runs on "
+                "sqlite (pysqlite) or postgresql+psycopg",
+                backend=backend,
+                driver=driver,
+            )
         )
     if schema is not None:
         if backend != "postgresql":
-            raise InvalidInput("a schema for the workflow's tables needs PostgreSQL")
+            raise InvalidInput(_("a schema for the workflow's tables needs PostgreSQL"))
         if not _SCHEMA_NAME.fullmatch(schema):
             raise InvalidInput(
                 f"schema name {schema!r} must be lower-case letters, digits and _ "
@@ -534,7 +541,10 @@ def connection_of(within: Any) -> Connection:
     if isinstance(within, Session):
         return within.connection()
     raise InvalidInput(
-        f"within= takes a SQLAlchemy Connection or Session, not {type(within).__name__}"
+        _(
+            "within= takes a SQLAlchemy Connection or Session, not {kind}",
+            kind=type(within).__name__,
+        )
     )
 
 
@@ -545,9 +555,9 @@ def joined_transaction(engine: Engine, connection: Connection) -> Iterator[Conne
     the application's own work as it was and its transaction usable); committing or rolling
     back the whole is the application's. ``connection`` must be of ``engine``'s pool."""
     if connection.engine.pool is not engine.pool:
-        raise InvalidInput("the connection given in within= is not of this engine's database")
+        raise InvalidInput(_("the connection given in within= is not of this engine's database"))
     if connection.closed:
-        raise InvalidInput("the connection given in within= is closed")
+        raise InvalidInput(_("the connection given in within= is closed"))
     if not connection.in_transaction():
         connection.begin()  # the application commits it (commit-as-you-go)
     if connection.dialect.name == "sqlite":

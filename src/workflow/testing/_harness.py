@@ -14,6 +14,7 @@ from workflow.clock import FrozenClock, require_aware
 from workflow.definition.durations import parse_span
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
+from workflow.i18n import _
 from workflow.records import Actor, FireResult, Instance
 from workflow.registry import Registry
 from workflow.timers import TimerRun, drain_due_timers
@@ -41,7 +42,9 @@ def actors_from_table(table: str) -> dict[str, Actor]:
         if cells[0].lower() == "id":
             continue
         if len(cells) < 2 or len(cells) > 3:
-            raise InvalidInput(f"actors table, line {number}: expected id, roles and unit")
+            raise InvalidInput(
+                _("actors table, line {number}: expected id, roles and unit", number=number)
+            )
         roles = [r.strip() for r in cells[1].split(",") if r.strip()]
         unit = cells[2] if len(cells) == 3 and cells[2] else None
         actors[cells[0]] = Actor(cells[0], roles, unit)
@@ -68,7 +71,11 @@ class Harness:
             return self.actors[who]
         except KeyError:
             raise InvalidInput(
-                f"no actor {who!r} in the test's actors ({', '.join(sorted(self.actors))})"
+                _(
+                    "no actor {who!r} in the test's actors ({known})",
+                    who=who,
+                    known=", ".join(sorted(self.actors)),
+                )
             ) from None
 
     @property
@@ -80,7 +87,7 @@ class Harness:
         returns the new time. Nothing fires until :meth:`run_due_timers`."""
         step = parse_span(by) if isinstance(by, str) else by
         if step < timedelta(0):
-            raise InvalidInput("the clock only moves forward")
+            raise InvalidInput(_("the clock only moves forward"))
         self.clock.set(self.clock.now() + step)
         return self.clock.now()
 
@@ -88,7 +95,7 @@ class Harness:
         """Set the clock to ``moment`` (aware), which may not be earlier than now."""
         moment = require_aware(moment, "moment")
         if moment < self.clock.now():
-            raise InvalidInput("the clock only moves forward")
+            raise InvalidInput(_("the clock only moves forward"))
         self.clock.set(moment)
 
     def run_due_timers(self) -> TimerRun:
