@@ -207,9 +207,9 @@ def outcome_counts(run: Run, *, synchronous: bool) -> dict[str, int]:
 def test_two_kills_lose_nothing_acknowledged_and_resolve_every_lost_commit(tmp_path):
     """SIGKILL with the standby holding a probe's COMMIT unapplied (it lands: the retry replays
     it), then an immediate shutdown with the standby down (it never lands: the retry applies it),
-    three load and two timer-worker processes running throughout."""
+    two load processes, two timer workers and an outbox dispatcher running throughout."""
     with fs.cluster(synchronous=True) as found:
-        run = Run(found, tmp_path / "outcomes")
+        run = Run(found, tmp_path / "outcomes", loads=2)
         try:
             fs.wait_for_acks(run.folder, 10)
             run.probe("sigkill", landed=True)
