@@ -12,6 +12,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Events", ("events",)),
     ("Audit", ("audit",)),
     ("Database", ("db",)),
+    ("Service", ("serve", "users", "tokens")),
     ("Documentation", ("docs",)),
 )
 

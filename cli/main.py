@@ -19,6 +19,7 @@ from .commands import (
     events,
     graphs,
     instances,
+    service,
     shipped,
     timers,
     versions,
@@ -134,6 +135,9 @@ cli.add_command(shipped.examples_group)
 cli.add_command(shipped.docs)
 cli.add_command(timers.group)
 cli.add_command(calendar.group)
+cli.add_command(service.serve)
+cli.add_command(service.users_group)
+cli.add_command(service.tokens_group)
 for command in instances.COMMANDS:
     cli.add_command(command)
 cli.add_command(graphs.instance_graph)

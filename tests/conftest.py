@@ -136,3 +136,39 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{name}: {counts[key]}/{total} passed")
         else:
             terminalreporter.write_line(f"{key}: {counts[key]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest costs for the tests' own accounts (the defaults take about 50 ms
+    and 64 MiB per hash); a hash keeps its parameters, so the server verifies them as made."""
+    try:
+        from argon2 import PasswordHasher
+
+        from workflow.accounts import set_password_hasher
+    except ImportError:  # the [web] extra is not installed: no accounts to hash
+        yield
+        return
+    set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    yield
+    set_password_hasher(None)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def service_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
+    """A real ``workflow serve`` process per backend, shared by the service's test modules, over
+    a seeded database (tests/service_support.py); stopped with SIGTERM, which must exit 0."""
+    from service_support import running_server, seed
+
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("service") / "workflow.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = postgres_schema_url(request.getfixturevalue("postgres_server_url"))
+        with Engine(url, check_schema=False) as setup:
+            setup.upgrade_schema()
+    with running_server(url, seed(url)) as server:
+        yield server

@@ -24,7 +24,7 @@ INSTANCE = {
 EVENT = {
     "id", "instance_id", "seq", "kind", "trigger", "from_state", "to_state", "actor",
     "actor_roles", "actor_unit", "reason", "payload", "data", "workflow", "definition_version",
-    "definition_hash", "occurred_at", "prev_hash", "hash",
+    "definition_hash", "occurred_at", "prev_hash", "hash", "channel",
 }  # fmt: skip
 SEARCH_EVENT = {
     "instance_id", "seq", "occurred_at", "actor", "actor_roles", "actor_unit", "kind", "trigger",

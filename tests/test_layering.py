@@ -23,12 +23,15 @@ LAYERS = {
     "catalog": 4,
     "engine": 4, "workers": 4,
     "__init__": 6,
-    "web": 7,  # the web console, a front end like the CLI (public API only, tested below)
+    # the front ends inside the package: the HTTP service and the web console (issue 21), like
+    # the CLI (public API only, tested below); the console may use the service's face
+    "service": 7, "web": 8,
 }
 FEATURE_LAYER = 5
 # Layer 5: the feature packages built on the engine (see docs/architecture.md).
 FEATURES = (
-    "admin", "auditing", "directives", "events", "timers", "retry", "embedding", "testing",
+    "accounts", "admin", "auditing", "directives", "events", "timers", "retry", "embedding",
+    "testing",
 )
 LAYERS.update(dict.fromkeys(FEATURES, FEATURE_LAYER))
 
@@ -89,6 +92,9 @@ def is_private(dotted: str) -> bool:
 
 
 SOURCES = sorted(p for p in SRC.rglob("*.py") if "migrations" not in p.parts)
+FRONT_ENDS = ("service", "web")
+FRONT_END_SOURCES = [p for p in SOURCES if p.relative_to(SRC).parts[0] in FRONT_ENDS]
+SERVICE_SOURCES = [p for p in SOURCES if p.relative_to(SRC).parts[0] == "service"]
 FEATURE_SOURCES = [p for p in SOURCES if layer_of(module_name(p)) == FEATURE_LAYER]
 
 
@@ -120,9 +126,9 @@ def test_only_the_machine_module_imports_transitions():
     assert importers == {"workflow._machine"}
 
 
-# The public modules beside the root: the feature packages' faces, the shipped files and the
-# messages (the catalogue's language, dates and times as people read them).
-PUBLIC_MODULES = {f"workflow.{name}" for name in (*FEATURES, "shipped", "i18n")}
+# The public modules beside the root: the feature packages' faces, the shipped files, the
+# messages (the catalogue's language, dates and times as people read them) and the service.
+PUBLIC_MODULES = {f"workflow.{name}" for name in (*FEATURES, "shipped", "i18n", "service")}
 PUBLIC_MODULES -= {"workflow.retry"}
 
 
@@ -152,6 +158,22 @@ def test_cli_imports_itself_relatively(path):
     # the wheel installs cli/ as workflow_cli: an absolute `from cli...` would find nothing there
     absolute = [m for m in imports_of(path) if m == "cli" or m.startswith("cli.")]
     assert not absolute, f"{path.name}: import these relatively: {absolute}"
+
+
+@pytest.mark.parametrize("path", SERVICE_SOURCES, ids=lambda p: str(p.relative_to(SRC)))
+def test_the_service_uses_only_the_public_api(path):
+    """Like the CLI, the service is a client: the root and the feature faces, and its own
+    package's modules."""
+    deep = [m for m in imports_of(path) if m.startswith("workflow.") and m not in PUBLIC_MODULES
+            and not m.startswith("workflow.service")]
+    assert not deep, f"{path.name} reaches past the public API: {deep}"
+
+
+def test_the_service_is_not_imported_by_the_library():
+    below = [module_name(p) for p in SOURCES if p not in FRONT_END_SOURCES
+             and any(m.split(".")[:2] in (["workflow", "service"], ["workflow", "web"])
+                     for m in imports_of(p))]
+    assert not below
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))

@@ -52,6 +52,7 @@ def start(
         data=load_json_option(data, "--data"),
         unit=unit,
         idempotency_key=idempotency_key,
+        channel="cli",
     )
     if as_json:
         emit_json(_instance_dict(result.instance))
@@ -99,6 +100,7 @@ def fire(
         reason=reason,
         expected_version=expected_version,
         idempotency_key=idempotency_key,
+        channel="cli",
     )
     if as_json:
         emit_json(

@@ -39,12 +39,13 @@ from workflow.errors import DefinitionTampered, WorkflowError
 from workflow.hashchain import (
     ADMIN_CHAIN,
     CHAIN_COLUMNS,
+    CHANNELS,
     ChainProblem,
     KeyCheck,
     canonical_json,
     format_instant,
 )
-from workflow.records import SYSTEM_TIMER, Actor
+from workflow.records import SYSTEM_PREFIX, SYSTEM_TIMER, Actor
 from workflow.registry import GuardContext, Registry
 from workflow.store import Connection
 from workflow.store import repository as repo
@@ -61,7 +62,7 @@ _AT = {name: i for i, name in enumerate(CHAIN_COLUMNS)}
     "head_unit", "head_coordinating_units", "head_active", "head_workflow",
     "head_definition_version",
 ))  # fmt: skip
-_KEY_ID, _MAC = _AT["key_id"], _AT["mac"]
+_KEY_ID, _MAC, _CHANNEL = _AT["key_id"], _AT["mac"], _AT["channel"]
 
 
 _read_json = json.JSONDecoder().raw_decode
@@ -318,6 +319,12 @@ class LegalityCheck:
     def _event(self, chain: _Chain, row: Sequence[Any], at: str) -> None:
         if at < chain.instant:
             raise _Illegal(f"happened at {at}, before the event before it ({chain.instant})")
+        channel = row[_CHANNEL]
+        if channel is not None and (
+            channel not in CHANNELS or str(row[_ACTOR]).startswith(SYSTEM_PREFIX)
+        ):
+            # the engine's own actors (the timer, a migration) act through no channel
+            raise _Illegal(f"names the channel {channel!r}, which the engine never writes here")
         kind, workflow, version = row[_KIND], row[_WORKFLOW], row[_DEF_VERSION]
         rules = chain.rules
         if (
@@ -540,7 +547,6 @@ class LegalityCheck:
         )
 
 
-
 def admin_problems(
     ledger: AdminLedger,
     definition_rows: Iterable[Any],
@@ -580,9 +586,7 @@ def admin_problems(
     for row in actor_rows:
         latest = registered.pop(str(row.id), None)
         if latest is None:
-            found.append(
-                ChainProblem(ADMIN_CHAIN, None, f"actor {row.id!r} is in no registration")
-            )
+            found.append(ChainProblem(ADMIN_CHAIN, None, f"actor {row.id!r} is in no registration"))
         elif frozenset(row.roles or ()) != latest.roles or row.unit != latest.unit:
             found.append(
                 ChainProblem(

@@ -120,6 +120,7 @@ def _start_audit(
     actor: Actor,
     audit_id: int,
     keys: AuditKeys | None,
+    channel: str | None = None,
 ) -> dict[str, Any]:
     """Audit event 1 of a new instance, sealed, with the id reserved for it; its payload says
     where the instance was placed (unit, coordinating units, parent), so the chain vouches for
@@ -143,6 +144,7 @@ def _start_audit(
         occurred_at=values["created_at"],
         prev_hash=GENESIS,
         keys=keys,
+        channel=channel,
     )
     row["id"] = audit_id
     return row
@@ -155,6 +157,7 @@ def start_many_in(
     requests: Iterable[StartRequest],
     actor: Actor,
     now: datetime,
+    channel: str | None = None,
 ) -> list[writer.Start]:
     """Start instances of ``workflow`` in their initial state, each with audit event 1, timers
     and outbox row, through the writer's one batch (a single start is a batch of one)."""
@@ -170,7 +173,7 @@ def start_many_in(
         requests, writer.reserve_ids(conn, len(requests)), strict=True
     ):
         values = _instance_values(compiled, workflow, request, now, instance_id)
-        audit = _start_audit(compiled, values, actor, audit_id, keys_of(conn))
+        audit = _start_audit(compiled, values, actor, audit_id, keys_of(conn), channel)
         values["last_hash"] = audit["hash"]
         timers = timer_rows(initial, instance_id, values["data"], now, 1, calendar)
         starts.append(writer.Start(values, audit, topic, timers))
@@ -186,9 +189,10 @@ def start_in(
     request: StartRequest,
     actor: Actor,
     now: datetime,
+    channel: str | None = None,
 ) -> Applied:
     """Create one instance in its initial state, with audit event 1, timers and outbox row."""
-    (start,) = start_many_in(conn, machines, workflow, [request], actor, now)
+    (start,) = start_many_in(conn, machines, workflow, [request], actor, now, channel)
     values, audit = start.instance, start.audit
     data_json = writer.to_json(values["data"])
     result = _written(values, audit, audit["id"], data_json)
@@ -204,6 +208,7 @@ class FireRequest:
     reason: str | None
     expected_version: int | None
     timer_id: int | None = None
+    channel: str | None = None
 
 
 def fire_in(
@@ -271,6 +276,7 @@ def fire_in(
         occurred_at=now,
         prev_hash=row["last_hash"],
         keys=keys_of(conn),
+        channel=request.channel,
     )
     dest = definition.state(spec.dest)
     # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.
@@ -312,6 +318,7 @@ def fire_in(
             child,
             Actor(request.actor.id, request.actor.roles | {m.SYSTEM_ROLE}, request.actor.unit),
             now,
+            request.channel,
         )
     written = {
         **row,

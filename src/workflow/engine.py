@@ -59,6 +59,7 @@ from workflow.errors import (
 )
 from workflow.hashchain import (
     ADMIN_CHAIN,
+    CHANNELS,
     KEYS_INFO,
     AuditKeys,
     KeyCheck,
@@ -325,22 +326,25 @@ class Engine:
         parent_id: int | None = None,
         idempotency_key: str | None = None,
         within: Within | None = None,
+        channel: str | None = None,
     ) -> FireResult:
         """Start an instance of the newest version of ``workflow`` in its initial state.
 
         ``within``: a SQLAlchemy ``Connection`` or ORM ``Session`` whose open transaction the
-        start joins (see :meth:`fire`)."""
+        start joins (see :meth:`fire`). ``channel`` (``api``, ``web`` or ``cli``) says where the
+        request came from: it is recorded, hashed, in the audit event (None: not said)."""
         request = StartRequest(
             data or {}, unit, tuple(coordinating_units), directive_id, item_key, parent_id
         )
         _check_start(workflow, request, idempotency_key)
+        check_channel(channel)
         keyed = None
         if idempotency_key is not None:
             where = placement(unit, request.coordinating_units, directive_id, item_key, parent_id)
             keyed = start_request(idempotency_key, workflow, actor.id, request.data, where)
         return self._run(
             lambda conn, now: start_in(
-                conn, self._compiled, self.registry, workflow, request, actor, now
+                conn, self._compiled, self.registry, workflow, request, actor, now, channel
             ),
             actor,
             f"start {workflow}",
@@ -378,8 +382,10 @@ class Engine:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
         within: Within | None = None,
+        channel: str | None = None,
     ) -> FireResult:
-        """Fire ``trigger`` on an instance as ``actor``, in one transaction.
+        """Fire ``trigger`` on an instance as ``actor``, in one transaction; ``channel`` (``api``,
+        ``web`` or ``cli``) is recorded, hashed, in the audit event (None: not said).
 
         ``within``: a SQLAlchemy ``Connection`` (of this engine's database: its pool, or the
         application's engine given to :meth:`from_sqlalchemy`) or ORM ``Session`` whose open
@@ -400,6 +406,7 @@ class Engine:
             payload or {},
             check_reason(reason),
             expected_version,
+            channel=check_channel(channel),
         )
         check_json_object(request.payload, "payload")
         check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
@@ -590,10 +597,13 @@ class Engine:
         active: bool | None = None,
         limit: int = 100,
         before_id: int | None = None,
+        involving: Sequence[str] | None = None,
     ) -> list[Instance]:
-        """Instances matching every filter given, newest first; page with ``before_id``."""
-        for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
-            check_optional(value, what)
+        """Instances matching every filter given, newest first; page with ``before_id``.
+
+        ``involving``: only those of no unit and those one of these units leads or coordinates
+        (what a member of these units may see: ``workflow.accounts.visible_instances``)."""
+        _check_filters(workflow, state, unit, involving)
         with self.read_transaction() as conn:
             rows = repo.instance_rows(
                 conn,
@@ -604,6 +614,7 @@ class Engine:
                 active=active,
                 limit=limit,
                 before_id=before_id,
+                involving=involving,
             )
         return [to_instance(r) for r in rows]
 
@@ -615,10 +626,10 @@ class Engine:
         unit: str | None = None,
         directive_id: int | None = None,
         active: bool | None = None,
+        involving: Sequence[str] | None = None,
     ) -> int:
         """How many instances :meth:`instances` would list with these filters and no limit."""
-        for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
-            check_optional(value, what)
+        _check_filters(workflow, state, unit, involving)
         with self.read_transaction() as conn:
             return repo.instance_count(
                 conn,
@@ -627,6 +638,7 @@ class Engine:
                 unit=unit,
                 directive_id=directive_id,
                 active=active,
+                involving=involving,
             )
 
     def history(self, instance_id: int, *, within: Within | None = None) -> list[AuditEvent]:
@@ -849,6 +861,22 @@ def _must(row: Any) -> Any:
     if row is None:  # pragma: no cover - rows read back inside their own transaction exist
         raise NotFound("row", "just written")
     return row
+
+
+def _check_filters(
+    workflow: str | None, state: str | None, unit: str | None, involving: Sequence[str] | None
+) -> None:
+    for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
+        check_optional(value, what)
+    for each in involving or ():
+        check_text(each, "unit", MAX_UNIT_CHARS)
+
+
+def check_channel(channel: str | None) -> str | None:
+    """``channel`` when it is None or one of :data:`~workflow.hashchain.CHANNELS`."""
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)} (got {channel!r})")
+    return channel
 
 
 def _check_start(workflow: str, request: StartRequest, idempotency_key: str | None) -> None:

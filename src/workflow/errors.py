@@ -158,6 +158,27 @@ class PermissionDenied(WorkflowError):
         )
 
 
+class NotAuthenticated(WorkflowError):
+    """The credentials name no one: an unknown account or a wrong password (one message for
+    both), a disabled account, an unknown, expired or revoked token."""
+
+    def __init__(self, why: str = "wrong account name or password") -> None:
+        self.why = why
+        super().__init__(f"not authenticated: {why} / chưa xác thực")
+
+
+class LoginThrottled(WorkflowError):
+    """Too many failed logins for this account or from this address: refused without checking
+    the password; ``retry_after`` is how many seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many failed logins: try again in {retry_after} s / đăng nhập sai quá nhiều lần, "
+            f"thử lại sau {retry_after} giây"
+        )
+
+
 class ConcurrentModification(WorkflowError):
     """Someone else changed the instance first; reload and retry."""
 

@@ -43,6 +43,12 @@ HASHED_FIELDS = (
     "occurred_at",
     "prev_hash",
 )
+OPTIONAL_HASHED_FIELDS = ("channel",)
+"""Hashed when not null, left out of the hash material when null: ``channel`` (``api``, ``web``,
+``cli``: where a transition came from) was added after events had been written without it, which
+keep their hashes. Setting, changing or removing one on a stored event breaks its hash."""
+CHANNELS = ("api", "web", "cli")
+"""The channels an audit event may name (null: not said, as by an embedding application)."""
 
 
 _make_encoder: Callable[..., Callable[[Any, int], tuple[str, ...]]] | None = getattr(
@@ -72,8 +78,12 @@ def format_instant(moment: datetime) -> str:
     return f"{moment.isoformat(timespec='microseconds')[:26]}Z"
 
 
-# The hashed fields in canonical (sorted) order, each with its ``"name":`` prefix.
-_SORTED_FIELDS = tuple((name, _encode_str(name) + ":") for name in sorted(HASHED_FIELDS))
+# The hashed fields in canonical (sorted) order, each with its ``"name":`` prefix; the
+# optional ones among them are left out when null.
+_SORTED_FIELDS = tuple(
+    (name, _encode_str(name) + ":", name in OPTIONAL_HASHED_FIELDS)
+    for name in sorted((*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS))
+)
 
 
 def _material_json(row: Mapping[str, Any]) -> str:
@@ -84,8 +94,13 @@ def _material_json(row: Mapping[str, Any]) -> str:
     ``canonical_json``, which keeps the bytes identical whatever the row holds.
     """
     parts = []
-    for name, prefix in _SORTED_FIELDS:
-        value = row[name]
+    for name, prefix, optional in _SORTED_FIELDS:
+        if optional:
+            value = row.get(name)
+            if value is None:
+                continue
+        else:
+            value = row[name]
         kind = type(value)
         if kind is str:
             parts.append(prefix + _encode_str(value))
@@ -144,9 +159,10 @@ def audit_record(
     occurred_at: datetime,
     prev_hash: str,
     keys: AuditKeys | None = None,
+    channel: str | None = None,
 ) -> dict[str, Any]:
     """An instance's audit event as stored (JSON fields as canonical text), sealed (under
-    ``keys`` when given)."""
+    ``keys`` when given); ``channel`` is hashed only when given (:data:`CHANNELS`)."""
     return seal(
         {
             "instance_id": instance_id,
@@ -166,6 +182,7 @@ def audit_record(
             "definition_hash": definition_hash,
             "occurred_at": occurred_at,
             "prev_hash": prev_hash,
+            "channel": channel,
         },
         keys=keys,
     )
@@ -474,11 +491,13 @@ HEAD_COLUMNS = (
 """The instance row's columns a chain's head must agree with."""
 
 CHAIN_COLUMNS = (
-    *sorted(HASHED_FIELDS), "hash", *(f"head_{c}" for c in HEAD_COLUMNS), "key_id", "mac"
-)
+    *sorted(HASHED_FIELDS), "hash", *(f"head_{c}" for c in HEAD_COLUMNS), "key_id", "mac",
+    *OPTIONAL_HASHED_FIELDS,
+)  # fmt: skip
 """An audit row as :func:`verify_chains` reads it: the hashed fields in canonical order, the
-stored hash, the instance row's :data:`HEAD_COLUMNS` (on each chain's event 1), then the
-event's key id and MAC (null when unkeyed)."""
+stored hash, the instance row's :data:`HEAD_COLUMNS` (on each chain's event 1), the event's key
+id and MAC (null when unkeyed), then the optional hashed fields (:data:`OPTIONAL_HASHED_FIELDS`)."""
+_CHANNEL_AT = CHAIN_COLUMNS.index("channel")
 
 
 @dataclass(frozen=True)
@@ -549,10 +568,13 @@ def verify_chains(
             head = (head_version, head_last_hash, head_state)
         if mode:
             continue
+        channel = row[_CHANNEL_AT]
+        said = "" if channel is None else f'"channel":{enc(channel)},'
         try:
             material = (
                 f'{{"actor":{enc(actor)},"actor_roles":{enc(actor_roles)},"actor_unit":'
-                f'{"null" if actor_unit is None else enc(actor_unit)},"data":{enc(data)},'
+                f"{'null' if actor_unit is None else enc(actor_unit)},"
+                f'{said}"data":{enc(data)},'
                 f'"definition_hash":{enc(definition_hash)},"definition_version":'
                 f'{num(definition_version)},"from_state":'
                 f'{"null" if from_state is None else enc(from_state)},"instance_id":'

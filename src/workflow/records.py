@@ -113,6 +113,8 @@ class AuditEvent:
     occurred_at: datetime
     prev_hash: str
     hash: str
+    channel: str | None = None
+    """Where the transition came from (``api``, ``web``, ``cli``); None when not said."""
 
 
 @dataclass(frozen=True)

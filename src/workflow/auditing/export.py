@@ -28,6 +28,7 @@ from typing import IO, Any
 from workflow.errors import InvalidInput
 from workflow.hashchain import (
     HASHED_FIELDS,
+    OPTIONAL_HASHED_FIELDS,
     ChainProblem,
     ChainVerifier,
     VerificationReport,
@@ -42,7 +43,9 @@ from workflow.office import BOM, Column, Sheet, neutralise, write_workbook
 EXPORT_FORMAT = "workflow-audit-export"
 EXPORT_VERSION = 1
 HEAD_FIELDS = ("head_state", "head_version", "head_last_hash")
-EXPORT_FIELDS = (*HASHED_FIELDS, "hash", *HEAD_FIELDS)
+EXPORT_FIELDS = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS, "hash", *HEAD_FIELDS)
+# an export written before the optional hashed fields existed lacks them: read as null
+_REQUIRED_FIELDS = tuple(f for f in EXPORT_FIELDS if f not in OPTIONAL_HASHED_FIELDS)
 ADMIN_EXPORT_FIELDS = (
     "seq", "action", "subject", "actor", "detail", "occurred_at", "prev_hash", "hash",
 )  # fmt: skip
@@ -54,7 +57,7 @@ _NULL = "\\N"
 
 def export_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """One audit row (with its instance head) as an export record, in :data:`EXPORT_FIELDS`."""
-    record = {name: row[name] for name in EXPORT_FIELDS}
+    record = {name: row.get(name) for name in EXPORT_FIELDS}
     occurred = record["occurred_at"]
     if isinstance(occurred, datetime):
         record["occurred_at"] = format_instant(occurred)
@@ -247,7 +250,7 @@ def read_export(handle: IO[str], name: str = "export") -> ExportFile:
         admin: list[dict[str, Any]] = []
         return ExportFile(header, _jsonl_events(lines, name, admin), admin)
     columns = next(csv.reader([first]), [])
-    missing = [c for c in EXPORT_FIELDS if c not in columns]
+    missing = [c for c in _REQUIRED_FIELDS if c not in columns]
     if missing:
         raise InvalidInput(
             f"{name} is neither a JSON Lines nor a CSV audit export "
@@ -264,7 +267,7 @@ def _json_line(text: str, name: str, number: int) -> dict[str, Any]:
 
 
 def _checked(
-    record: dict[str, Any], name: str, number: int, fields: tuple[str, ...] = EXPORT_FIELDS
+    record: dict[str, Any], name: str, number: int, fields: tuple[str, ...] = _REQUIRED_FIELDS
 ) -> dict[str, Any]:
     missing = [f for f in fields if f not in record]
     if missing:

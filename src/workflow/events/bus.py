@@ -72,6 +72,7 @@ class Event:
     unit: str | None
     unit_name: str | None
     attempt: int = 1
+    coordinating_units: tuple[str, ...] = ()
 
     @property
     def topic(self) -> str:
@@ -97,6 +98,7 @@ class Event:
             "unit": self.unit,
             "unit_name": self.unit_name,
             "attempt": self.attempt,
+            "coordinating_units": list(self.coordinating_units),
         }
 
 
@@ -120,6 +122,7 @@ def event_from_row(row: Any) -> Event:
         unit=r["unit"],
         unit_name=r["unit_name"],
         attempt=int(r["attempts"]),
+        coordinating_units=tuple(r.get("coordinating_units") or ()),
     )
 
 

@@ -284,6 +284,18 @@ def list_events(
     return [_entry(r) for r in found]
 
 
+def committed_events(engine: Engine, *, after_id: int = 0, limit: int = 500) -> list[Event]:
+    """Committed starts and transitions with an outbox id after ``after_id``, oldest first,
+    whatever their delivery status: what a live stream (the service's server-sent events)
+    sends. Ids are given in insert order and a transaction may commit after one that took a
+    later id, so a reader looks back a little behind its last id (and skips what it sent)."""
+    if after_id:
+        check_row_id(after_id, "event id")
+    with engine.read_transaction() as conn:
+        ids = rows.ids_after(conn, after_id, limit)
+        return [event_from_row(r) for r in rows.event_rows(conn, ids)] if ids else []
+
+
 def get_event(engine: Engine, outbox_id: int) -> OutboxEntry:
     """One outbox row by id."""
     with engine.read_transaction() as conn:

@@ -63,4 +63,5 @@ def to_event(row: Any) -> AuditEvent:
         occurred_at=r["occurred_at"],
         prev_hash=r["prev_hash"],
         hash=r["hash"],
+        channel=r.get("channel"),
     )

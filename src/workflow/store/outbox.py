@@ -103,6 +103,7 @@ def event_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Any]:
             instances.c.directive_id,
             directives.c.number.label("directive_number"),
             instances.c.unit,
+            instances.c.coordinating_units,
             units.c.name_vi.label("unit_name"),
         )
         .join(audit_events, audit_events.c.id == outbox.c.audit_id)
@@ -113,6 +114,12 @@ def event_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Any]:
         .order_by(outbox.c.id)
     )
     return conn.execute(query).all()
+
+
+def ids_after(conn: Connection, after_id: int, limit: int) -> list[int]:
+    """The ids of committed outbox rows after ``after_id``, oldest first (any status)."""
+    query = select(outbox.c.id).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit)
+    return [int(i) for i in conn.execute(query).scalars()]
 
 
 def settle_delivered(conn: Connection, ids: Sequence[int], owner: str, now: datetime) -> set[int]:

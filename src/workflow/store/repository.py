@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, Text, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow.store.tables import (
@@ -112,8 +112,11 @@ def instance_rows(
     active: bool | None,
     limit: int,
     before_id: int | None,
+    involving: Sequence[str] | None = None,
 ) -> Sequence[Row[Any]]:
-    query = _instances_where(select(instances), workflow, state, unit, directive_id, active)
+    query = _instances_where(
+        select(instances), workflow, state, unit, directive_id, active, involving
+    )
     if before_id is not None:
         query = query.where(instances.c.id < before_id)
     return conn.execute(query.order_by(instances.c.id.desc()).limit(limit)).all()
@@ -127,9 +130,10 @@ def instance_count(
     unit: str | None,
     directive_id: int | None,
     active: bool | None,
+    involving: Sequence[str] | None = None,
 ) -> int:
     query = select(func.count()).select_from(instances)
-    query = _instances_where(query, workflow, state, unit, directive_id, active)
+    query = _instances_where(query, workflow, state, unit, directive_id, active, involving)
     return int(conn.execute(query).scalar_one())
 
 
@@ -140,7 +144,12 @@ def _instances_where(
     unit: str | None,
     directive_id: int | None,
     active: bool | None,
+    involving: Sequence[str] | None = None,
 ) -> Select[Any]:
+    if involving is not None:
+        # a unit's own, those it coordinates (the stored JSON list holds the code's JSON
+        # spelling), and those of no unit
+        query = query.where(or_(instances.c.unit.is_(None), *map(_involves, involving)))
     for column, value in (
         (instances.c.workflow, workflow),
         (instances.c.state, state),
@@ -151,6 +160,13 @@ def _instances_where(
         if value is not None:
             query = query.where(column == value)
     return query
+
+
+def _involves(unit: str) -> Any:
+    spelled = json.dumps(unit, ensure_ascii=False)
+    spelled = spelled.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    coordinating = cast(instances.c.coordinating_units, Text)
+    return or_(instances.c.unit == unit, coordinating.like(f"%{spelled}%", escape="\\"))
 
 
 def due_instance_rows(

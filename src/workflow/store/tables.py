@@ -103,6 +103,8 @@ audit_events = Table(
     Column("hash", String(64), nullable=False),
     Column("key_id", String(16), nullable=True),
     Column("mac", String(64), nullable=True),
+    # api, web or cli: where the transition came from; hashed when present (null before 0004)
+    Column("channel", String(10), nullable=True),
     UniqueConstraint("instance_id", "seq"),
     Index(None, "occurred_at"),
     Index(None, "actor", "occurred_at"),
@@ -210,6 +212,33 @@ admin_events = Table(
     Column("hash", String(64), nullable=False),
     Column("key_id", String(16), nullable=True),
     Column("mac", String(64), nullable=True),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    # a person's login: acts as one registered actor (roles and unit from the actors table)
+    Column("name", String(200), primary_key=True),
+    Column("actor_id", String(200), ForeignKey("actors.id"), nullable=False),
+    Column("password_hash", Text, nullable=False),  # Argon2id, in its own PHC string format
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    # an application's credential: the secret is shown once; only its SHA-256 is stored
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("actor_id", String(200), ForeignKey("actors.id"), nullable=False),
+    Column("label", Text, nullable=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index(None, "actor_id"),
 )
 
 APPEND_ONLY = ("audit_events", "admin_events")

@@ -1,0 +1,355 @@
+"""The JSON API (``/api/v1``): parse, authorize through the library, call, render.
+
+Every read is limited to what the caller may see (``workflow.accounts.can_see``: an instance it
+may not see is a 404, as if it did not exist); every start and fire acts as the caller's
+registered actor through the ``api`` channel, which the audit event records.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from workflow import ConcurrentModification, Instance, NotFound, PermissionDenied, parse_instant
+from workflow.accounts import (
+    Principal,
+    can_see,
+    count_visible,
+    visible_instances,
+)
+from workflow.auditing import (
+    GRAPH_FORMATS,
+    admin_log_records,
+    audit_rows,
+    export_header,
+    render_graph,
+    state_at,
+    verify_database,
+    write_audit_csv,
+    write_audit_jsonl,
+)
+from workflow.directives import directive_report, report_json
+from workflow.service._app import Caller, JsonRoute, context_of
+from workflow.service._errors import BadRequest, Forbidden, StaleVersion
+from workflow.service._models import (
+    DefinitionOut,
+    ErrorOut,
+    EventOut,
+    FireBody,
+    FireOut,
+    GraphOut,
+    InstanceOut,
+    InstancePage,
+    MeOut,
+    ProblemOut,
+    SnapshotOut,
+    StartBody,
+    VerifyOut,
+)
+from workflow.service._streams import stream_writer
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": what}
+    for status, what in (
+        (400, "The request cannot be read (not JSON, a malformed header or query)."),
+        (401, "No valid credentials."),
+        (403, "The caller's roles or unit do not allow it."),
+        (404, "No such thing, or none the caller may see."),
+        (409, "Refused by the rules: not allowed from this state, a guard, a conflict."),
+        (412, "If-Match names a version the instance is no longer at."),
+        (413, "The body is larger than the limit."),
+        (415, "The body is not application/json."),
+        (422, "A value is refused."),
+        (429, "Too many failed logins: wait Retry-After seconds."),
+    )
+}
+
+router = APIRouter(prefix="/api/v1", route_class=JsonRoute, responses=_ERRORS)
+
+_EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _visible(request: Request, principal: Principal, instance_id: int) -> Instance:
+    """The instance, if the caller may see it; otherwise NotFound, as if there were none."""
+    instance = context_of(request).engine.get(instance_id)
+    if not can_see(principal.actor, instance):
+        raise NotFound("instance", instance_id)
+    return instance
+
+
+def _etag(instance: Instance) -> str:
+    return f'"{instance.version}"'
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    """``If-Match: "7"`` → 7 (a weak tag or a bare number too); ``*`` or none → None."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 18:
+        raise BadRequest('If-Match must be an instance version as its ETag gives it ("7")')
+    return int(tag)
+
+
+@router.get("/me", response_model=MeOut, summary="Who the credentials authenticate")
+def me(principal: Caller) -> MeOut:
+    return MeOut.of(principal)
+
+
+@router.get("/instances", response_model=InstancePage, summary="Instances the caller may see")
+def list_instances(
+    request: Request,
+    principal: Caller,
+    workflow: str | None = None,
+    state: str | None = None,
+    unit: str | None = None,
+    directive_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> InstancePage:
+    engine = context_of(request).engine
+    filters: dict[str, Any] = {
+        "workflow": workflow, "state": state, "unit": unit, "directive_id": directive_id,
+        "active": active,
+    }  # fmt: skip
+    items = visible_instances(engine, principal.actor, **filters, limit=limit, before_id=before_id)
+    total = count_visible(engine, principal.actor, **filters)
+    following = items[-1].id if len(items) == limit else None
+    return InstancePage(
+        items=[InstanceOut.of(i) for i in items], total=total, next_before_id=following
+    )
+
+
+@router.get("/instances/{instance_id}", response_model=InstanceOut, summary="One instance")
+def get_instance(
+    request: Request,
+    response: Response,
+    principal: Caller,
+    instance_id: int,
+) -> InstanceOut:
+    """The instance; its ``ETag`` is its version, to send back as ``If-Match`` when firing."""
+    instance = _visible(request, principal, instance_id)
+    response.headers["ETag"] = _etag(instance)
+    return InstanceOut.of(instance)
+
+
+@router.post("/instances", response_model=FireOut, status_code=201, summary="Start an instance")
+def start_instance(
+    request: Request, response: Response, principal: Caller, body: StartBody
+) -> FireOut:
+    """Starts the newest startable version of ``workflow`` as the caller. The instance's unit
+    is the caller's own unless the caller is an auditor (an auditor may place it anywhere)."""
+    actor = principal.actor
+    unit = body.unit if body.unit is not None else actor.unit
+    if unit != actor.unit and not principal.auditor:
+        raise PermissionDenied(actor.id, f"start {body.workflow} in unit {unit}", "not its unit")
+    result = context_of(request).engine.start(
+        body.workflow,
+        actor,
+        data=body.data,
+        unit=unit,
+        coordinating_units=body.coordinating_units,
+        idempotency_key=body.idempotency_key,
+        channel=principal.channel,
+    )
+    response.headers["ETag"] = _etag(result.instance)
+    response.headers["Location"] = f"/api/v1/instances/{result.instance.id}"
+    return FireOut(
+        instance=InstanceOut.of(result.instance),
+        event=EventOut.of(result.event),
+        replayed=result.replayed,
+    )
+
+
+@router.post("/instances/{instance_id}/fire", response_model=FireOut, summary="Fire a trigger")
+def fire(
+    request: Request,
+    response: Response,
+    principal: Caller,
+    instance_id: int,
+    body: FireBody,
+    if_match: Annotated[
+        str | None, Header(description='The ETag last seen ("7"): 412 if it moved since.')
+    ] = None,
+) -> FireOut:
+    expected = _expected_version(if_match)
+    _visible(request, principal, instance_id)
+    try:
+        result = context_of(request).engine.fire(
+            instance_id,
+            body.trigger,
+            principal.actor,
+            payload=body.payload,
+            reason=body.reason,
+            expected_version=expected,
+            idempotency_key=body.idempotency_key,
+            channel=principal.channel,
+        )
+    except ConcurrentModification as exc:
+        if expected is None:
+            raise
+        stale = StaleVersion(instance_id, expected, exc.actual)
+        raise stale from exc
+    response.headers["ETag"] = _etag(result.instance)
+    return FireOut(
+        instance=InstanceOut.of(result.instance),
+        event=EventOut.of(result.event),
+        replayed=result.replayed,
+    )
+
+
+@router.get(
+    "/instances/{instance_id}/history",
+    response_model=list[EventOut] | SnapshotOut,
+    summary="Every audit event of an instance, or its state at an instant",
+)
+def history(
+    request: Request,
+    principal: Caller,
+    instance_id: int,
+    at: Annotated[
+        str | None, Query(description="An ISO-8601 instant with its offset: the state then.")
+    ] = None,
+) -> list[EventOut] | SnapshotOut:
+    _visible(request, principal, instance_id)
+    engine = context_of(request).engine
+    if at is not None:
+        snapshot = state_at(engine, instance_id, parse_instant(at))
+        return SnapshotOut(
+            instance_id=snapshot.instance_id,
+            at=snapshot.at,
+            state=snapshot.state,
+            data=dict(snapshot.data),
+            version=snapshot.version,
+        )
+    return [EventOut.of(e) for e in engine.history(instance_id)]
+
+
+# --- definitions ------------------------------------------------------------------------------
+
+
+@router.get("/definitions", response_model=list[DefinitionOut], summary="Deployed definitions")
+def definitions(request: Request, principal: Caller) -> list[DefinitionOut]:
+    del principal  # any authenticated caller may read the rules
+    return [DefinitionOut.of(d) for d in context_of(request).engine.deployed()]
+
+
+@router.get("/definitions/{workflow}", summary="One deployed definition")
+def definition(
+    request: Request,
+    principal: Caller,
+    workflow: str,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> dict[str, Any]:
+    del principal
+    d = context_of(request).engine.definition(workflow, version)
+    return {
+        "workflow": d.name,
+        "labels": {"vi": d.labels.vi, "en": d.labels.en},
+        "states": [{"name": s.name, "initial": s.initial, "final": s.final} for s in d.states],
+        "transitions": [
+            {"trigger": t.trigger, "sources": list(t.sources), "dest": t.dest,
+             "roles": list(t.roles)}
+            for t in d.transitions
+        ],
+    }  # fmt: skip
+
+
+@router.get("/definitions/{workflow}/graph", response_model=GraphOut, summary="Its diagram")
+def definition_graph(
+    request: Request,
+    principal: Caller,
+    workflow: str,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    format: Literal["mermaid", "dot"] = "mermaid",
+) -> GraphOut:
+    del principal
+    assert format in GRAPH_FORMATS
+    engine = context_of(request).engine
+    d = engine.definition(workflow, version)
+    shown = version or max(x.version for x in engine.deployed(workflow))
+    return GraphOut(workflow=d.name, version=shown, format=format, diagram=render_graph(d, format))
+
+
+# --- directives and the audit log -------------------------------------------------------------
+
+
+@router.get("/directives/{number:path}/report", summary="Where every item of a directive stands")
+def directive(
+    request: Request,
+    principal: Caller,
+    number: str,
+    at: Annotated[str | None, Query(description="An ISO-8601 instant (default: now).")] = None,
+) -> dict[str, Any]:
+    """The whole report for an auditor; another caller sees its own unit's items and summary."""
+    moment = parse_instant(at) if at is not None else None
+    document = report_json(directive_report(context_of(request).engine, number, at=moment))
+    if not principal.auditor:
+        unit = principal.actor.unit
+        document["items"] = [i for i in document["items"] if i.get("unit") == unit]
+        document["units"] = [u for u in document["units"] if u.get("unit") == unit]
+        document["totals"] = None
+    return document
+
+
+def _auditor(principal: Principal, action: str) -> None:
+    if not principal.auditor:
+        raise Forbidden(principal.actor.id, action, "needs the role 'auditor'")
+
+
+@router.get("/audit/verify", response_model=VerifyOut, summary="Verify the whole audit log")
+def audit_verify(request: Request, principal: Caller) -> VerifyOut:
+    _auditor(principal, "verify the audit log")
+    report = verify_database(context_of(request).engine)
+    return VerifyOut(
+        ok=report.ok,
+        chains=report.chains,
+        events=report.events,
+        admin_events=report.admin_events,
+        keyed_events=report.keyed_events,
+        unkeyed_events=report.unkeyed_events,
+        problems=[
+            ProblemOut(instance_id=p.instance_id, seq=p.seq, problem=p.problem)
+            for p in report.problems
+        ],
+    )
+
+
+@router.get(
+    "/audit/export",
+    summary="The whole audit log, streamed (verifiable offline with `workflow audit verify`)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+)
+def audit_export(
+    request: Request,
+    principal: Caller,
+    format: Literal["jsonl", "csv"] = "jsonl",
+    filename: Annotated[
+        str | None, Query(description="The attachment's name: letters, digits, '.', '_', '-'.")
+    ] = None,
+) -> StreamingResponse:
+    _auditor(principal, "export the audit log")
+    name = filename or f"audit.{format}"
+    if not _EXPORT_NAME.fullmatch(name) or ".." in name:
+        raise BadRequest("filename: letters, digits, '.', '_' and '-' only, at most 100")
+    engine = context_of(request).engine
+
+    def write(out: Any) -> None:
+        rows = audit_rows(engine)
+        if format == "csv":
+            write_audit_csv(rows, out)
+            return
+        header = export_header({}, True, engine.now(), admin_log=True)
+        write_audit_jsonl(rows, out, header, admin_log_records(engine))
+
+    kind = "text/csv" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        stream_writer(write),
+        media_type=f"{kind}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,264 @@
+"""The application: options, the context every route reads, authentication, the body limit,
+and the error handlers; :func:`create_app` puts the API (``_api``) and, when installed, the web
+console (``workflow.web``) together."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workflow import Engine, InputTooLarge, WorkflowError, parse_json
+from workflow.accounts import (
+    LoginThrottle,
+    NotAuthenticated,
+    Principal,
+    check_password,
+    principal_for_token,
+)
+from workflow.service._errors import (
+    BadRequest,
+    UnsupportedMediaType,
+    error_body,
+    error_response,
+)
+
+if TYPE_CHECKING:
+    from workflow.service._events import EventStream
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """How the service runs: the largest request body read, the login throttle (shared with the
+    console's login), whether ``/docs`` is served, and whether clients reach it over TLS (a
+    reverse proxy in front: the console then marks its cookies ``Secure``)."""
+
+    max_body_bytes: int = MAX_BODY_BYTES
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    docs: bool = True
+    secure_cookies: bool = False
+    poll_seconds: float = 0.5
+    """How often the event stream looks for newly committed transitions."""
+
+
+@dataclass
+class ServiceContext:
+    """What every route reads: the engine, the options and the event stream."""
+
+    engine: Engine
+    options: ServiceOptions
+    events: EventStream
+
+    @property
+    def throttle(self) -> LoginThrottle:
+        return self.options.throttle
+
+
+def context_of(request: Request) -> ServiceContext:
+    context: ServiceContext = request.app.state.context
+    return context
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `workflow tokens create`.")
+
+
+class _BasicDeclared(HTTPBasic):
+    """Declares Basic in the OpenAPI document; :func:`authenticated` reads the header itself
+    (FastAPI's own reader answers a malformed one with its 401, not our 400)."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+_basic = _BasicDeclared(description="An account: `workflow users add` (throttled).")
+
+
+def authenticated(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _basic_declared: Annotated[Any, Depends(_basic)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer TOKEN`` or ``Basic`` (an account and password,
+    throttled); the API reads no cookie, so it needs no CSRF defence."""
+    context = context_of(request)
+    if bearer is not None:
+        return principal_for_token(context.engine, bearer.credentials, channel="api")
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            name, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise BadRequest("the Basic credentials are not base64 of NAME:PASSWORD") from None
+        if not sep:
+            raise BadRequest("the Basic credentials are not base64 of NAME:PASSWORD")
+        client = request.client.host if request.client else None
+        return check_password(
+            context.engine, name, password, throttle=context.throttle, client=client, channel="api"
+        )
+    raise NotAuthenticated("send Authorization: Bearer TOKEN (or Basic for an account)")
+
+
+Caller = Annotated[Principal, Depends(authenticated)]
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+
+class JsonRoute(APIRoute):
+    """A route whose body, when it has one, must be ``application/json`` and is parsed by the
+    library's bounded reader (nesting, digits, NaN refused) before FastAPI validates it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def bounded(request: Request) -> Response:
+            kind = request.headers.get("content-type", "")
+            if kind.split(";", 1)[0].strip().lower() != "application/json":
+                raise UnsupportedMediaType(kind[:100])
+            body = await request.body()
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRequest("the request body is not UTF-8 text") from None
+            try:
+                value = parse_json(text, "the request body")
+            except BadRequest:
+                raise
+            except Exception as exc:  # InvalidInput: not JSON, too deep, NaN
+                raise BadRequest(str(exc)) from None
+            if not isinstance(value, dict):
+                raise BadRequest("the request body is not a JSON object")
+            request._json = value  # what Request.json() returns from now on (Starlette's cache)
+            return await handler(request)
+
+        return bounded
+
+
+class BodyLimit:
+    """Refuses a body larger than ``limit`` bytes (413), declared or streamed, before reading it
+    whole: a declared ``Content-Length`` over it is refused at once, a chunked body as soon as
+    it passes it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _send_error(scope, receive, send, BadRequest("bad Content-Length"), True)
+                return
+            if int(declared) > self.limit:
+                too_large = InputTooLarge("the request body", self.limit)
+                await _send_error(scope, receive, send, too_large, True)
+                return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise InputTooLarge("the request body", self.limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class LoginGate:
+    """Refuses a Basic login from a throttled name or client (429) before anything else runs:
+    a flood of wrong passwords costs the server a dictionary lookup each, not a request's work
+    (the same check :func:`~workflow.accounts.check_password` makes first)."""
+
+    def __init__(self, app: ASGIApp, throttle: LoginThrottle) -> None:
+        self.app = app
+        self.throttle = throttle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = dict(scope.get("headers") or ()).get(b"authorization", b"")
+            if header[:6].lower() == b"basic ":
+                name = _basic_name(header[6:])
+                client = scope.get("client")
+                try:
+                    if name is not None:
+                        self.throttle.check(name, client[0] if client else None)
+                except WorkflowError as exc:
+                    await _send_error(scope, receive, send, exc)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _basic_name(value: bytes) -> str | None:
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None  # the route answers 400
+    return decoded.partition(":")[0]
+
+
+async def _send_error(
+    scope: Scope, receive: Receive, send: Send, exc: Exception, close: bool = False
+) -> None:
+    response = error_response(exc, {"Connection": "close"} if close else None)
+    await response(scope, receive, send)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def workflow_error(_: Request, exc: Exception) -> Response:
+        return error_response(exc)
+
+    async def invalid_request(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        body = {"type": "RequestValidationError", "message": _summary(errors), "fields": {}}
+        body["fields"] = {"errors": errors}
+        return JSONResponse(body, status_code=422)
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        kinds = {404: "NotFound", 405: "MethodNotAllowed"}
+        body = {"type": kinds.get(exc.status_code, "HTTPError"), "message": str(exc.detail)}
+        return JSONResponse({**body, "fields": {}}, status_code=exc.status_code)
+
+    async def bug(_: Request, exc: Exception) -> Response:
+        return JSONResponse(error_body(exc), status_code=500)
+
+    app.add_exception_handler(WorkflowError, workflow_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, bug)
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    parts = [f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "invalid request: " + "; ".join(parts) + more

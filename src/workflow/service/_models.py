@@ -1,0 +1,205 @@
+"""The JSON documents of the API, as pydantic models (the OpenAPI document is built from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflow import AuditEvent, DeployedDefinition, Instance
+from workflow.accounts import Principal
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartBody(_Strict):
+    workflow: str = Field(description="The workflow to start (its newest startable version).")
+    data: dict[str, Any] = Field(default_factory=dict, description="Initial data.")
+    unit: str | None = Field(
+        default=None, description="The instance's unit; the caller's own unit when omitted."
+    )
+    coordinating_units: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = Field(
+        default=None, description="Sent again with the same request, returns the first result."
+    )
+
+
+class FireBody(_Strict):
+    trigger: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+    idempotency_key: str | None = Field(
+        default=None, description="Sent again with the same request, returns the first result."
+    )
+
+
+class InstanceOut(BaseModel):
+    id: int
+    workflow: str
+    definition_version: int
+    state: str
+    data: dict[str, Any]
+    version: int
+    active: bool
+    unit: str | None
+    coordinating_units: list[str]
+    directive_id: int | None
+    item_key: str | None
+    parent_id: int | None
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, instance: Instance) -> InstanceOut:
+        return cls(
+            id=instance.id,
+            workflow=instance.workflow,
+            definition_version=instance.definition_version,
+            state=instance.state,
+            data=dict(instance.data),
+            version=instance.version,
+            active=instance.active,
+            unit=instance.unit,
+            coordinating_units=list(instance.coordinating_units),
+            directive_id=instance.directive_id,
+            item_key=instance.item_key,
+            parent_id=instance.parent_id,
+            due_at=instance.due_at,
+            created_at=instance.created_at,
+            updated_at=instance.updated_at,
+        )
+
+
+class InstancePage(BaseModel):
+    items: list[InstanceOut]
+    total: int = Field(description="How many instances match the filters (and may be seen).")
+    next_before_id: int | None = Field(description="Pass as before_id for the next page.")
+
+
+class EventOut(BaseModel):
+    seq: int
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str
+    actor: str
+    actor_roles: list[str]
+    actor_unit: str | None
+    channel: str | None = Field(description="api, web, cli, or null when not said.")
+    reason: str | None
+    payload: dict[str, Any]
+    data: dict[str, Any]
+    workflow: str
+    definition_version: int
+    occurred_at: datetime
+    hash: str
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> EventOut:
+        return cls(
+            seq=event.seq,
+            kind=event.kind,
+            trigger=event.trigger,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            actor=event.actor,
+            actor_roles=list(event.actor_roles),
+            actor_unit=event.actor_unit,
+            channel=event.channel,
+            reason=event.reason,
+            payload=dict(event.payload),
+            data=dict(event.data),
+            workflow=event.workflow,
+            definition_version=event.definition_version,
+            occurred_at=event.occurred_at,
+            hash=event.hash,
+        )
+
+
+class FireOut(BaseModel):
+    instance: InstanceOut
+    event: EventOut
+    replayed: bool
+
+
+class SnapshotOut(BaseModel):
+    instance_id: int
+    at: datetime
+    state: str
+    data: dict[str, Any]
+    version: int
+
+
+class MeOut(BaseModel):
+    actor: str
+    roles: list[str]
+    unit: str | None
+    name: str | None
+    account: str
+    channel: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> MeOut:
+        return cls(
+            actor=principal.actor.id,
+            roles=sorted(principal.actor.roles),
+            unit=principal.actor.unit,
+            name=principal.display_name,
+            account=principal.account,
+            channel=principal.channel,
+        )
+
+
+class DefinitionOut(BaseModel):
+    workflow: str
+    version: int
+    content_hash: str
+    retired: bool
+    disabled: bool
+    deployed_at: datetime
+    live_instances: int
+
+    @classmethod
+    def of(cls, d: DeployedDefinition) -> DefinitionOut:
+        return cls(
+            workflow=d.workflow,
+            version=d.version,
+            content_hash=d.content_hash,
+            retired=d.retired,
+            disabled=d.disabled,
+            deployed_at=d.deployed_at,
+            live_instances=d.live_instances,
+        )
+
+
+class GraphOut(BaseModel):
+    workflow: str
+    version: int
+    format: str
+    diagram: str
+
+
+class ProblemOut(BaseModel):
+    instance_id: int
+    seq: int | None
+    problem: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    chains: int
+    events: int
+    admin_events: int | None
+    keyed_events: int
+    unkeyed_events: int
+    problems: list[ProblemOut]
+
+
+class ErrorOut(BaseModel):
+    type: str = Field(description="The error class, e.g. GuardFailed, NotFound.")
+    message: str
+    fields: dict[str, Any] = Field(description="The error's facts: missing_fields, instance_id...")
