@@ -9,6 +9,7 @@ import io
 import pytest
 from audit_attacks import CLERK, build_world, drop_append_only_triggers, edit_event
 from cli_runner import run_cli
+from sqlalchemy import update
 
 from workflow import Engine, InvalidInput
 from workflow.auditing import (
@@ -18,6 +19,7 @@ from workflow.auditing import (
     verify_log,
     write_audit_jsonl,
 )
+from workflow.store.tables import audit_events
 
 
 @pytest.fixture
@@ -49,8 +51,10 @@ def test_the_cli_records_its_channel(payment, world, database_url, capsys):
 def test_a_channel_set_afterwards_breaks_the_events_hash(payment, world):
     with payment.transaction() as conn:
         drop_append_only_triggers(conn)
-        conn.exec_driver_sql(
-            "UPDATE audit_events SET channel = 'api' WHERE instance_id = %d AND seq = 2" % world.a
+        conn.execute(
+            update(audit_events)
+            .where(audit_events.c.instance_id == world.a, audit_events.c.seq == 2)
+            .values(channel="api")
         )
     problems = [str(p) for p in payment.verify().problems]
     assert problems == [f"instance {world.a}, event 2: content does not match its hash "
@@ -81,8 +85,6 @@ def test_exports_carry_the_channel_and_verify_offline_with_or_without_it(payment
     assert '"channel": "web"' in text
     assert verify_log(read_export(io.StringIO(text)).events).ok
     # an export written before the channel existed has no such field: still verifiable
-    old = "\n".join(
-        line.replace(', "channel": null', "") for line in text.splitlines()
-    )
+    old = "\n".join(line.replace(', "channel": null', "") for line in text.splitlines())
     assert '"channel": null' not in old
     assert verify_log(read_export(io.StringIO(old)).events).ok

@@ -111,9 +111,7 @@ def test_a_token_of_unit_a_cannot_read_or_fire_unit_bs_items(service_server):
         history = client.get(f"{path}/history")
         fire = client.post(f"{path}/fire", json={"trigger": "annotate"})
         listed = client.get("/api/v1/instances", params={"limit": 1000}).json()
-        elsewhere = client.post(
-            "/api/v1/instances", json={"workflow": "ticket", "unit": "B"}
-        )
+        elsewhere = client.post("/api/v1/instances", json={"workflow": "ticket", "unit": "B"})
     for answer in (read, history, fire):
         assert answer.status_code == 404, answer.text  # as if it did not exist
     assert of_b["id"] not in {i["id"] for i in listed["items"]}

@@ -14,7 +14,9 @@ BY_HELP = "Who makes the change (recorded in the administrators' log)."
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port."
+)
 @click.option(
     "--behind-tls",
     is_flag=True,
@@ -111,7 +113,12 @@ def users_add(state: State, name: str, actor_id: str, password_stdin: bool, by: 
 @click.option("--by", default="admin", show_default=True, help=BY_HELP)
 @pass_state
 def users_password(state: State, name: str, password_stdin: bool, by: str) -> None:
-    """Set a new password for account NAME."""
+    """Set a new password for account NAME.
+
+    \b
+    Example:
+      workflow users password lan
+    """
     from workflow.accounts import set_password
 
     set_password(state.engine(), name, _password(password_stdin), by=by)
@@ -124,7 +131,12 @@ def users_password(state: State, name: str, password_stdin: bool, by: str) -> No
 @click.option("--by", default="admin", show_default=True, help=BY_HELP)
 @pass_state
 def users_disable(state: State, name: str, enable: bool, by: str) -> None:
-    """Disable account NAME (it can no longer log in), or --enable it again."""
+    """Disable account NAME (it can no longer log in), or --enable it again.
+
+    \b
+    Example:
+      workflow users disable lan
+    """
     from workflow.accounts import disable_user
 
     disable_user(state.engine(), name, by=by, disabled=not enable)
@@ -135,7 +147,12 @@ def users_disable(state: State, name: str, enable: bool, by: str) -> None:
 @json_option
 @pass_state
 def users_list(state: State, as_json: bool) -> None:
-    """List accounts (never their passwords)."""
+    """List accounts (never their passwords).
+
+    \b
+    Example:
+      workflow users list --json
+    """
     from workflow.accounts import list_users
 
     from ..output import emit_json, table
@@ -200,7 +217,12 @@ def tokens_create(
 @json_option
 @pass_state
 def tokens_list(state: State, actor_id: str | None, as_json: bool) -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets).
+
+    \b
+    Example:
+      workflow tokens list --actor office-app
+    """
     from workflow.accounts import list_tokens
 
     from ..output import emit_json, table
@@ -231,7 +253,12 @@ def tokens_list(state: State, actor_id: str | None, as_json: bool) -> None:
 @click.option("--by", default="admin", show_default=True, help=BY_HELP)
 @pass_state
 def tokens_revoke(state: State, token_id: int, by: str) -> None:
-    """Revoke token TOKEN_ID: refused from the next request on."""
+    """Revoke token TOKEN_ID: refused from the next request on.
+
+    \b
+    Example:
+      workflow tokens revoke 3
+    """
     from workflow.accounts import revoke_token
 
     revoke_token(state.engine(), token_id, by=by)
