@@ -112,7 +112,7 @@ def write_report_xlsx(report: DirectiveReport, out: IO[bytes]) -> None:
         highlight=len(UNIT_COLUMNS),
     )  # fmt: skip
     details = Sheet("Chi tiết", DETAIL_COLUMNS, _detail_rows(report), highlight=len(DETAIL_COLUMNS))
-    write_workbook((summary, units, details), out, report.directive.timezone)
+    write_workbook((summary, units, details), out, report.directive.timezone, streamed=False)
 
 
 # --- the printable page --------------------------------------------------------------------------
