@@ -257,9 +257,9 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
 @click.option("-o", "--output", default="-", metavar="FILE", help="Write here (default stdout).")
 @click.option(
     "--bom/--no-bom",
-    default=False,
-    show_default=True,
-    help="Start a CSV with a byte-order mark, so Excel reads it as UTF-8 (verify skips it).",
+    default=None,
+    help="Start a CSV with a byte-order mark, so Excel reads it as UTF-8; verify skips it "
+    "(default: on with --lang vi).",
 )
 @click.option(
     "--zone",
@@ -268,7 +268,9 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
     help="The time zone of an xlsx workbook's date cells.",
 )
 @pass_state
-def export(state: State, /, fmt: str, output: str, bom: bool, zone: str, **filters: Any) -> None:
+def export(
+    state: State, /, fmt: str, output: str, bom: bool | None, zone: str, **filters: Any
+) -> None:
     """Export audit events, streaming, with what is needed to verify them offline.
 
     Every hashed field, each event's hash and its instance's head are exported;
@@ -292,6 +294,7 @@ def export(state: State, /, fmt: str, output: str, bom: bool, zone: str, **filte
         write_audit_jsonl,
         write_audit_xlsx,
     )
+    from workflow.i18n import language
 
     from ..output import binary_output_file, output_file, progress
 
@@ -312,7 +315,8 @@ def export(state: State, /, fmt: str, output: str, bom: bool, zone: str, **filte
         else:
             with output_file(output) as out:
                 if fmt == "csv":
-                    count = write_audit_csv(rows, out, bom=bom)
+                    vietnamese = language() == "vi"
+                    count = write_audit_csv(rows, out, bom=vietnamese if bom is None else bom)
                 else:
                     header = export_header(
                         flt.as_dict(), flt.whole_chains, engine.now(), admin_log=whole

@@ -71,9 +71,9 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
 )
 @click.option(
     "--bom/--no-bom",
-    default=True,
-    show_default=True,
-    help="Start a CSV with a byte-order mark, so Excel reads the Vietnamese text as UTF-8.",
+    default=None,
+    help="Start a CSV with a byte-order mark, so Excel reads the Vietnamese text as UTF-8 "
+    "(default: in Vietnamese, the directive commands' default language).",
 )
 @codes_option
 @json_option
@@ -84,7 +84,7 @@ def report(
     fmt: str,
     at: str | None,
     output: str,
-    bom: bool,
+    bom: bool | None,
     codes: bool,
     as_json: bool,
 ) -> None:
@@ -129,7 +129,7 @@ def report(
         state.engine(), number, at=None if at is None else parse_instant(at, "--at")
     )
     if fmt in ("xlsx", "html", "csv") or output != "-":
-        _write_report(result, fmt, output, bom=bom, codes=codes)
+        _write_report(result, fmt, output, bom=_bom(bom), codes=codes)
     elif fmt == "json":
         emit_json(report_json(result))
     elif fmt == "markdown":
@@ -139,6 +139,13 @@ def report(
             click.echo(line)
         click.echo()
         table(report_headers(), report_table_rows(result, codes=codes))
+
+
+def _bom(given: bool | None) -> bool:
+    """``--bom/--no-bom`` as given, else on when the command speaks Vietnamese."""
+    from workflow.i18n import language
+
+    return language() == "vi" if given is None else given
 
 
 def _write_report(result: Any, fmt: str, output: str, *, bom: bool, codes: bool) -> None:
