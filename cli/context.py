@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from workflow.i18n import N_
+
 if TYPE_CHECKING:
     from workflow import Actor, Engine
 
@@ -42,6 +44,15 @@ class State:
         """The registered actor with its roles and unit (the CLI trusts the registry)."""
         return self.engine().actor(actor_id)
 
+    def directive_zone(self, directive_id: int | None) -> str | None:
+        """The time zone of the directive ``directive_id`` (None: no directive, or unknown)."""
+        if directive_id is None:
+            return None
+        from workflow.directives import list_directives
+
+        found = (d.timezone for d in list_directives(self.engine()) if d.id == directive_id)
+        return next(found, None)
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
@@ -70,20 +81,22 @@ ROW_ID = click.IntRange(1, 2**63 - 1)
 """An id option or argument: what a database key (BIGINT) can hold; past it, a usage error."""
 
 
-def limit_option(what: str) -> Callable[[F], F]:
-    """``--limit N``: at most N rows of a list command (1..10,000, default 100)."""
+def limit_option(help_text: str) -> Callable[[F], F]:
+    """``--limit N``: at most N rows of a list command (1..10,000, default 100); ``help_text``
+    says of what, marked for the catalogue (``N_("At most N timers.")``)."""
     return click.option(
         "--limit",
         type=click.IntRange(1, 10_000),
         default=100,
         show_default=True,
-        help=f"At most N {what}.",
+        help=help_text,
     )
 
 
-def by_option(what: str = "acts") -> Callable[[F], F]:
-    """``--by NAME``: who does an administrative action, recorded in the administrators' log."""
-    return click.option("--by", default="admin", show_default=True, help=f"Who {what} (audited).")
+def by_option(help_text: str = N_("Who acts (audited).")) -> Callable[[F], F]:
+    """``--by NAME``: who does an administrative action, recorded in the administrators' log;
+    ``help_text`` is marked for the catalogue (``N_("Who deploys (audited).")``)."""
+    return click.option("--by", default="admin", show_default=True, help=help_text)
 
 
 actor_option = click.option(

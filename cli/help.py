@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import click
 
+from workflow.i18n import N_, _
+
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Definitions", ("definitions", "migrate", "actors")),
-    ("Instances", ("start", "fire", "show", "list", "history", "graph")),
-    ("Directives", ("directive", "units", "demo", "examples")),
-    ("Timers", ("timers", "calendar")),
-    ("Events", ("events",)),
-    ("Audit", ("audit",)),
-    ("Database", ("db",)),
-    ("Service", ("serve", "users", "tokens")),
-    ("Documentation", ("docs",)),
+    (N_("Definitions"), ("definitions", "migrate", "actors")),
+    (N_("Instances"), ("start", "fire", "show", "list", "history", "graph")),
+    (N_("Directives"), ("directive", "units", "demo", "examples")),
+    (N_("Timers"), ("timers", "calendar")),
+    (N_("Events"), ("events",)),
+    (N_("Audit"), ("audit",)),
+    (N_("Database"), ("db",)),
+    (N_("Service"), ("serve", "users", "tokens")),
+    (N_("Documentation"), ("docs",)),
 )
 
 
@@ -31,7 +33,7 @@ class SectionedGroup(click.Group):
         }
         placed: set[str] = set()
         limit = formatter.width - 6 - max((len(n) for n in commands), default=0)
-        for title, names in (*SECTIONS, ("Other commands", tuple(sorted(commands)))):
+        for title, names in (*SECTIONS, (N_("Other commands"), tuple(sorted(commands)))):
             rows = [
                 (name, commands[name].get_short_help_str(limit))
                 for name in names
@@ -39,5 +41,5 @@ class SectionedGroup(click.Group):
             ]
             placed.update(name for name, _ in rows)
             if rows:
-                with formatter.section(title):
+                with formatter.section(_(title)):
                     formatter.write_dl(rows)

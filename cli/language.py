@@ -30,6 +30,7 @@ def speak(lang: Language, root: click.Command | None = None) -> Token[Language |
 
     token = set_language(lang)
     if root is not None:
+        _click_speaks_ours()
         _localize(root)
     return token
 
@@ -41,6 +42,29 @@ def choose(given: str | None, command: str | None, root: click.Command) -> None:
 
     default: Language | None = "vi" if command in VIETNAMESE_FIRST else None
     speak(resolve_language(given, default), root)
+
+
+def _click_speaks_ours() -> None:
+    """Point Click's own messages (usage, help headings, usage errors) at the catalogue: each
+    Click module looks them up through its ``_`` and ``ngettext`` (the standard library's,
+    bound at import), which are replaced here, once. Their texts are marked for the catalogue
+    in ``click_messages.py``."""
+    import gettext
+    import importlib
+
+    from workflow.i18n import _
+
+    def plural(singular: str, plural: str, count: int) -> str:
+        return _(singular) if count == 1 else _(plural)
+
+    for name in (
+        "core", "decorators", "exceptions", "formatting", "parser", "termui", "types", "utils",
+    ):  # fmt: skip
+        module = importlib.import_module(f"click.{name}")
+        if getattr(module, "_", None) is gettext.gettext:
+            module._ = _  # type: ignore[attr-defined]
+        if getattr(module, "ngettext", None) is gettext.ngettext:
+            module.ngettext = plural  # type: ignore[attr-defined]
 
 
 def _localize(command: click.Command) -> None:
@@ -58,6 +82,9 @@ def _localize(command: click.Command) -> None:
     translated(command, "epilog")
     for param in command.params:
         translated(param, "help")
+    help_option = getattr(command, "_help_option", None)  # made once, in the language then
+    if isinstance(help_option, click.Option):
+        translated(help_option, "help")
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _localize(sub)

@@ -194,7 +194,11 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%SZ")
+        from workflow.i18n import format_moment
+
+        from .options import zone
+
+        return format_moment(value, zone())
     if isinstance(value, Mapping):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

@@ -39,6 +39,7 @@ from workflow.directives import (
     report_difficulty,
 )
 from workflow.events import EventBus, NextActorNotices, dispatch_pending
+from workflow.i18n import N_, _
 from workflow.shipped import DIRECTIVE, UNITS, definition_files
 from workflow.timers import run_due_timers
 
@@ -125,7 +126,7 @@ class _Sim:
                 return
 
     def run(self) -> None:
-        for when, _, action in sorted(self.events, key=lambda e: (e[0], e[1])):
+        for when, _order, action in sorted(self.events, key=lambda e: (e[0], e[1])):
             self.tick(when)
             action()
             self.deliver()
@@ -151,7 +152,7 @@ class _Sim:
         try:
             attempt()
         except WorkflowError as exc:
-            self.note(f"REFUSED {what}: {exc}")
+            self.note(_("REFUSED {what}: {why}", what=what, why=exc))
         else:  # pragma: no cover - the demo's refusals are part of its script
             raise AssertionError(f"the demo expected {what} to be refused")
 
@@ -287,7 +288,7 @@ def _revision_story(sim: _Sim, unit: str, name: str) -> None:
 
     def first_try() -> None:
         sim.refused(
-            f"plan of {unit} submitted without resources and schedule",
+            _("plan of {unit} submitted without resources and schedule", unit=unit),
             lambda: sim.fire(
                 unit,
                 "2.2",
@@ -298,7 +299,7 @@ def _revision_story(sim: _Sim, unit: str, name: str) -> None:
             ),
         )
         sim.fire(unit, "2.2", "plan_drafting", "submit", actor, payload=plan_content(name))
-        sim.note(f"{unit}: plan submitted with every item")
+        sim.note(_("{unit}: plan submitted with every item", unit=unit))
 
     def send_back() -> None:
         reason = "Chỉ tiêu còn chung chung, chưa bám sát nhiệm vụ đột phá của nghị quyết"
@@ -311,14 +312,15 @@ def _revision_story(sim: _Sim, unit: str, name: str) -> None:
             reason=reason,
             payload={"revision_reason": reason},
         )
-        sim.note(f"{unit}: plan sent back for revision: {reason}")
-        sim.highlights["plan sent back and revised"] = sim.instance(unit, "2.2", "plan_drafting")
+        sim.note(_("{unit}: plan sent back for revision: {reason}", unit=unit, reason=reason))
+        revised = sim.instance(unit, "2.2", "plan_drafting")
+        sim.highlights[N_("plan sent back and revised")] = revised
 
     def revise() -> None:
         content = plan_content(name)
         content["targets"] = "Đến năm 2025: 100% đảng viên học tập nghị quyết; 2 mô hình hay"
         sim.fire(unit, "2.2", "plan_drafting", "submit", actor, payload=content)
-        sim.note(f"{unit}: revised plan resubmitted")
+        sim.note(_("{unit}: revised plan resubmitted", unit=unit))
 
     sim.at(_local(9, 10), first_try)
     sim.at(_local(10, 9), send_back)
@@ -359,7 +361,7 @@ def _unsigned_story(sim: _Sim, unit: str, name: str) -> None:
     sim.at(
         _local(12, 9),
         lambda: sim.refused(
-            f"signing of {unit}'s plan by the secretary of ban_to_chuc",
+            _("signing of {unit}'s plan by the secretary of ban_to_chuc", unit=unit),
             lambda: sim.fire(
                 unit,
                 "2.2",
@@ -385,7 +387,7 @@ def _difficulty_story(sim: _Sim, unit: str) -> None:
             description="Người lao động làm việc theo ca, khó tập trung quán triệt cùng lúc",
             proposal="Cho phép quán triệt theo từng ca và trực tuyến",
         )
-        sim.note(f"{unit}: difficulty reported upward (item 3)")
+        sim.note(_("{unit}: difficulty reported upward (item 3)", unit=unit))
 
     def resolve() -> None:
         found = sim.instance(unit, "3", "difficulty_report")
@@ -396,8 +398,14 @@ def _difficulty_story(sim: _Sim, unit: str) -> None:
             STANDING,
             payload={"resolution": "Đồng ý quán triệt theo ca; Ban Tuyên giáo hỗ trợ tài liệu"},
         )
-        sim.note(f"{unit}: difficulty (was {state}) resolved by the Standing Committee")
-        sim.highlights["difficulty escalated by a timer"] = found
+        sim.note(
+            _(
+                "{unit}: difficulty (was {state}) resolved by the Standing Committee",
+                unit=unit,
+                state=state,
+            )
+        )
+        sim.highlights[N_("difficulty escalated by a timer")] = found
 
     sim.at(_local(9, 11), report)
     sim.at(_local(14, 10), resolve)
@@ -421,7 +429,7 @@ def _oversight_story(sim: _Sim, first: str) -> None:
         t = summary.totals
         text = f"{t.done}/{t.items} nội dung hoàn thành ({t.percent_done}%), {t.overdue} quá hạn"
         sim.fire(*directive, "report", PROPAGANDA, payload={"summary": text})
-        sim.note(f"Ban Tuyên giáo reports: {text}")
+        sim.note(_("Ban Tuyên giáo reports: {text}", text=text))
 
     def schedule() -> None:
         late = [
@@ -445,8 +453,14 @@ def _oversight_story(sim: _Sim, first: str) -> None:
             PROPAGANDA,
             payload={"contributions": "Đề nghị kiểm tra trước các đơn vị chậm ban hành văn bản"},
         )
-        sim.highlights["annual inspection"] = sim.instance("uy_ban_kiem_tra", "4.2", "inspection")
-        sim.note(f"annual inspection scheduled for {len(payload['inspected_units'])} committees")
+        inspection = sim.instance("uy_ban_kiem_tra", "4.2", "inspection")
+        sim.highlights[N_("annual inspection")] = inspection
+        sim.note(
+            _(
+                "annual inspection scheduled for {count} committees",
+                count=len(payload["inspected_units"]),
+            )
+        )
 
     sim.at(_local(16, 9), report)
     sim.at(_local(21, 9), schedule)
@@ -524,12 +538,12 @@ def _play(
         for file in definitions:
             engine.deploy(file, actor=DEMO_ACTOR)
         units = import_units(engine, units_file)
-        sim.note(f"units registered: {units.created}")
+        sim.note(_("units registered: {count}", count=units.created))
         imported = import_directive(engine, directive_file, by=DEMO_ACTOR)
         sim.directive_id = imported.directive.id
         sim.note(imported.message)
         base = [(u.code, u.name_vi) for u in list_units(engine, "base")]
-        for unit in ("ban_to_chuc", *(code for code, _ in base)):
+        for unit in ("ban_to_chuc", *(code for code, _name in base)):
             engine.add_actor(_secretary(unit).id, _secretary(unit).roles, unit=unit, by=DEMO_ACTOR)
         for actor in _ACTORS:
             engine.add_actor(actor.id, actor.roles, unit=actor.unit, by=DEMO_ACTOR)

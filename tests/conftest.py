@@ -26,6 +26,8 @@ BACKENDS = ["sqlite", "postgresql"]
 # The suite speaks English, whatever the machine's locale, and the CLI processes it starts too;
 # the tests of the languages themselves (test_i18n*.py) set the language they are about.
 os.environ["WORKFLOW_LANG"] = "en"
+# ... and shows times on a UTC machine's clock (tables name the zone they show: "(UTC)")
+os.environ["TZ"] = "UTC"
 
 
 @pytest.fixture(scope="session")

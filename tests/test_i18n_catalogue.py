@@ -25,14 +25,18 @@ MO = PO.with_suffix(".mo")
 
 
 def _extracted() -> dict[str, str]:
-    """Every message marked in src/workflow (the console's templates included) and cli/ (its
-    first line: where it is)."""
+    """Every message marked in src/workflow (the console's templates included) and cli/, and
+    every help text of the CLI, as `make i18n-extract` finds them (and where the first of each
+    is)."""
     found: dict[str, str] = {}
     for folder in (ROOT / "src" / "workflow", ROOT / "cli"):
         for filename, line, message, _comments, _context in extract_from_dir(
             folder,
             # the web console's templates mark their words _() too (pyproject's [tool.babel])
-            method_map=[("**.py", "python"), ("**/web/templates/**.html", "jinja2")],
+            method_map=[
+                ("**.py", "cli.babel_help:extract"),
+                ("**/web/templates/**.html", "jinja2"),
+            ],
             keywords=DEFAULT_KEYWORDS,
         ):
             for text in message if isinstance(message, tuple) else (message,):

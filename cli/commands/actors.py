@@ -28,11 +28,21 @@ def add(
     Example:
       workflow actors add alice --role drafter --unit chi_bo_1
     """
+    from workflow.i18n import _
+
     actor = state.engine(create=True).add_actor(actor_id, roles, unit=unit, name=name)
-    click.echo(
-        f"actor {actor.id}: roles {', '.join(sorted(actor.roles))}"
-        f"{f', unit {actor.unit}' if actor.unit else ''}"
-    )
+    roles_text = ", ".join(sorted(actor.roles))
+    if actor.unit:
+        click.echo(
+            _(
+                "actor {id}: roles {roles}, unit {unit}",
+                id=actor.id,
+                roles=roles_text,
+                unit=actor.unit,
+            )
+        )
+    else:
+        click.echo(_("actor {id}: roles {roles}", id=actor.id, roles=roles_text))
 
 
 @group.command("list")

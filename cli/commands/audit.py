@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
-from ..context import ROW_ID, State, json_option, limit_option, pass_state
+from workflow.i18n import N_, _
+
+from ..context import ROW_ID, State, codes_option, json_option, limit_option, pass_state
 from ..context import state as root_state
-from ..options import since_option, until_option
+from ..options import instant, prefer_zone, since_option, timed, tz_option, until_option, zone
 
 KEY_ENV = "WORKFLOW_AUDIT_KEY"
 
@@ -64,7 +66,7 @@ def verify(
     from workflow import AuditError
     from workflow.auditing import read_checkpoint
 
-    from ..output import emit_json, paint
+    from ..output import emit_json
 
     checkpoint = None
     if checkpoint_file:
@@ -77,24 +79,42 @@ def verify(
     if as_json:
         emit_json(result.as_dict())
     else:
-        for problem in result.problems:
-            click.echo(f"{paint('BROKEN', 'red')} {problem}")
-        status = paint("ok", "green") if result.ok else paint("TAMPERED", "red")
-        extra = (
-            f", {result.partial_chains} partial (filtered export)" if result.partial_chains else ""
-        )
-        if checkpoint is not None:
-            signed = "signed" if result.checkpoint_signed else "unsigned"
-            extra += f"; {result.checkpoint_chains} chains checked against the {signed} checkpoint"
-        if result.admin_events is not None:
-            extra += f"; administrators' log: {result.admin_events} events"
-        if result.keys:
-            extra += f"; {result.keyed_events} keyed (MAC checked)"
-            if result.unkeyed_events:
-                extra += f", {result.unkeyed_events} unkeyed (written before a key)"
-        click.echo(f"{status}: {result.chains} chains, {result.events} events verified{extra}")
+        _print_verification(result, checkpoint is not None)
     if not result.ok:
         raise AuditError(result.problems)
+
+
+def _print_verification(result: Any, checkpointed: bool) -> None:
+    from ..output import paint
+
+    for problem in result.problems:
+        click.echo(f"{paint(_('BROKEN'), 'red')} {problem}")
+    status = paint(_("ok"), "green") if result.ok else paint(_("TAMPERED"), "red")
+    extra = ""
+    if result.partial_chains:
+        extra += _(", {count} partial (filtered export)", count=result.partial_chains)
+    if checkpointed:
+        against = (
+            N_("; {count} chains checked against the signed checkpoint")
+            if result.checkpoint_signed
+            else N_("; {count} chains checked against the unsigned checkpoint")
+        )
+        extra += _(against, count=result.checkpoint_chains)
+    if result.admin_events is not None:
+        extra += _("; administrators' log: {count} events", count=result.admin_events)
+    if result.keys:
+        extra += _("; {count} keyed (MAC checked)", count=result.keyed_events)
+        if result.unkeyed_events:
+            extra += _(", {count} unkeyed (written before a key)", count=result.unkeyed_events)
+    click.echo(
+        _(
+            "{status}: {chains} chains, {events} events verified",
+            status=status,
+            chains=result.chains,
+            events=result.events,
+        )
+        + extra
+    )
 
 
 def _verify_database(state: State, checkpoint: Any, instance_id: int | None) -> Any:
@@ -151,9 +171,13 @@ def _tty() -> bool:
     return sys.stderr.isatty()
 
 
-def _filter(**values: Any) -> Any:
+def _filter(state: State, **values: Any) -> Any:
+    """The audit filter of the options; a bare --since/--until date is local midnight in the
+    command's zone (--tz, else the --directive's, else this machine's)."""
     from workflow.auditing import AuditFilter
 
+    prefer_zone(state.directive_zone(values.get("directive_id")))
+    values.update(since=instant(values.get("since")), until=instant(values.get("until")))
     return AuditFilter(**values)
 
 
@@ -192,11 +216,13 @@ MAX_SEARCH_LIMIT = 1_000_000
     type=click.IntRange(1, MAX_SEARCH_LIMIT),
     default=1000,
     show_default=True,
-    help=f"At most N events (up to {MAX_SEARCH_LIMIT:,}; `audit export` streams them all).",
+    help="At most N events (up to 1,000,000; `audit export` streams them all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one event per line.")
+@tz_option
+@codes_option
 @pass_state
-def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
+def search(state: State, /, limit: int, as_json: bool, codes: bool, **filters: Any) -> None:
     """Find audit events across instances by actor, trigger and time range, oldest first.
 
     \b
@@ -208,7 +234,7 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
 
     from ..output import cut_short, emit_jsonl, table
 
-    flt = _filter(**filters)
+    flt = _filter(state, **filters)
     events = search_audit(state.engine(), flt, limit=limit)
     if as_json:
         shown = 0
@@ -217,9 +243,23 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
             shown += 1
         cut_short(shown, count_audit_rows(state.engine(), flt) if shown == limit else shown)
         return
+
+    from ..labels import Labeller
+
+    labels = Labeller(state.engine(), codes=codes)
     rows = list(events)
     table(
-        ["when", "instance", "seq", "actor", "roles", "trigger", "from", "to", "reason"],
+        [
+            timed(_("when")),
+            _("instance"),
+            _("seq"),
+            _("actor"),
+            _("roles"),
+            _("trigger"),
+            _("from"),
+            _("to"),
+            _("reason"),
+        ],
         [
             [
                 e.occurred_at,
@@ -227,9 +267,9 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
                 e.seq,
                 e.actor,
                 ",".join(e.actor_roles),
-                e.trigger or e.kind,
-                e.from_state,
-                e.to_state,
+                labels.action(e),
+                labels.state(e.workflow, e.definition_version, e.from_state),
+                labels.state(e.workflow, e.definition_version, e.to_state),
                 e.reason,
             ]
             for e in rows
@@ -261,16 +301,9 @@ def search(state: State, /, limit: int, as_json: bool, **filters: Any) -> None:
     help="Start a CSV with a byte-order mark, so Excel reads it as UTF-8; verify skips it "
     "(default: on with --lang vi).",
 )
-@click.option(
-    "--zone",
-    default="Asia/Ho_Chi_Minh",
-    show_default=True,
-    help="The time zone of an xlsx workbook's date cells.",
-)
+@tz_option
 @pass_state
-def export(
-    state: State, /, fmt: str, output: str, bom: bool | None, zone: str, **filters: Any
-) -> None:
+def export(state: State, /, fmt: str, output: str, bom: bool | None, **filters: Any) -> None:
     """Export audit events, streaming, with what is needed to verify them offline.
 
     Every hashed field, each event's hash and its instance's head are exported;
@@ -294,24 +327,22 @@ def export(
         write_audit_jsonl,
         write_audit_xlsx,
     )
-    from workflow.i18n import language
+    from workflow.i18n import language, zone_name
 
     from ..output import binary_output_file, output_file, progress
 
     engine = state.engine()
-    flt = _filter(**filters)
+    flt = _filter(state, **filters)
     # An export of everything carries the administrators' log too (to verify offline in JSONL).
     whole = not flt.as_dict()
-    if fmt == "xlsx":
-        _check_zone(zone)
-        if output == "-" and sys.stdout.isatty():
-            raise click.UsageError("an xlsx workbook is not for a terminal: give -o FILE")
+    if fmt == "xlsx" and output == "-" and sys.stdout.isatty():
+        raise click.UsageError(_("an xlsx workbook is not for a terminal: give -o FILE"))
     total = count_audit_rows(engine, flt) if _tty() and output != "-" else None
     with progress(audit_rows(engine, flt), total, "exporting") as rows:
         if fmt == "xlsx":
             with binary_output_file(output) as binary:
                 admin = admin_log_records(engine) if whole else None
-                count = write_audit_xlsx(rows, binary, zone, admin)
+                count = write_audit_xlsx(rows, binary, zone_name(zone()), admin)
         else:
             with output_file(output) as out:
                 if fmt == "csv":
@@ -324,21 +355,7 @@ def export(
                     records = admin_log_records(engine) if whole else ()
                     count = write_audit_jsonl(rows, out, header, records)
     if output != "-":
-        click.echo(f"exported {count} events to {output}", err=True)
-
-
-def _check_zone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from workflow.i18n import _
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(
-            _("{name!r} is not an IANA time zone (e.g. Asia/Ho_Chi_Minh)", name=name),
-            param_hint="--zone",
-        ) from None
+        click.echo(_("exported {count} events to {path}", count=count, path=output), err=True)
 
 
 @group.command("checkpoint")
@@ -378,16 +395,23 @@ def checkpoint(state: State, output: str, as_json: bool) -> None:
     if as_json:
         emit_json(summary)
         return
-    how = "signed with HMAC-SHA256" if key else f"unsigned (set {KEY_ENV} to sign it)"
+
+    how = _("signed with HMAC-SHA256") if key else _("unsigned (set {env} to sign it)", env=KEY_ENV)
     click.echo(
-        f"checkpoint of {summary['chains']} chains ({summary['events']} events) written to "
-        f"{output}, {how}",
+        _(
+            "checkpoint of {chains} chains ({events} events) written to {path}, {how}",
+            chains=summary["chains"],
+            events=summary["events"],
+            path=output,
+            how=how,
+        ),
         err=output == "-",
     )
 
 
 @group.command("admin-log")
-@limit_option("administrative changes")
+@limit_option(N_("At most N administrative changes."))
+@tz_option
 @json_option
 @pass_state
 def admin_log(state: State, limit: int, as_json: bool) -> None:
@@ -409,8 +433,9 @@ def admin_log(state: State, limit: int, as_json: bool) -> None:
     if as_json:
         emit_json([asdict(e) for e in events])
         return
+
     table(
-        ["seq", "when", "actor", "action", "subject", "detail"],
+        [_("seq"), timed(_("when")), _("actor"), _("action"), _("subject"), _("detail")],
         [
             [e.seq, e.occurred_at, e.actor, e.action, e.subject, json.dumps(e.detail)[:80]]
             for e in events

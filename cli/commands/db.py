@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from workflow.i18n import N_, _
+
 from ..context import State, by_option, json_option, pass_state
 
 
@@ -24,7 +26,7 @@ def upgrade(state: State) -> None:
     engine = state.engine(check_schema=False, create=True)
     engine.upgrade_schema()
     current, head = engine.schema_revision()
-    click.echo(f"database at revision {current} (head {head})")
+    click.echo(_("database at revision {current} (head {head})", current=current, head=head))
 
 
 @group.command("current")
@@ -52,18 +54,27 @@ def current(state: State, as_json: bool) -> None:
             }
         )
         return
+    from workflow.i18n import _
+
     status = (
-        "up to date"
+        _("up to date")
         if current_rev == head
-        else "newer than this version of workflow"
+        else _("newer than this version of workflow")
         if ahead
-        else "behind: run `workflow db upgrade`"
+        else _("behind: run `workflow db upgrade`")
     )
-    click.echo(f"database at revision {current_rev or 'none'}, head {head}: {status}")
+    click.echo(
+        _(
+            "database at revision {current}, head {head}: {status}",
+            current=current_rev or _("none"),
+            head=head,
+            status=status,
+        )
+    )
 
 
 @group.command("mark-simulation")
-@by_option("marks it")
+@by_option(N_("Who marks it (audited)."))
 @pass_state
 def mark_simulation(state: State, by: str) -> None:
     """Mark this database as a simulation, for good: `timers run --once --now T` is refused on
@@ -79,9 +90,9 @@ def mark_simulation(state: State, by: str) -> None:
     from workflow.admin import mark_simulation as mark
 
     if mark(state.engine(), by=by):
-        click.echo("database marked as a simulation (recorded in the administrators' log)")
+        click.echo(_("database marked as a simulation (recorded in the administrators' log)"))
     else:
-        click.echo("database already marked as a simulation")
+        click.echo(_("database already marked as a simulation"))
 
 
 @group.command("copy")
@@ -119,11 +130,15 @@ def copy(state: State, target_url: str, as_json: bool) -> None:
         )
     else:
         for table, count in report.rows.items():
-            click.echo(f"{table:<20} {count:>10,} rows")
-        status = "ok" if report.ok else "TAMPERED"
+            click.echo(_("{table:<20} {count:>10,} rows", table=table, count=count))
         click.echo(
-            f"copied to {report.target}; audit verify {status}: "
-            f"{report.verification.chains} chains, {report.verification.events} events"
+            _(
+                "copied to {target}; audit verify {status}: {chains} chains, {events} events",
+                target=report.target,
+                status=_("ok") if report.ok else _("TAMPERED"),
+                chains=report.verification.chains,
+                events=report.verification.events,
+            )
         )
     if not report.ok:
         raise AuditError(report.verification.problems)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
+from workflow.i18n import N_, _
+
 from ..context import State, by_option, json_option, pass_state
+from ..options import tz_option
 
 
 @click.group("definitions")
@@ -50,7 +53,9 @@ def validate(state: State, files: tuple[str, ...], as_json: bool) -> None:
     else:
         for result in results:
             if result["ok"]:
-                click.echo(f"ok: {result['file']} ({result['workflow']})")
+                click.echo(
+                    _("ok: {file} ({workflow})", file=result["file"], workflow=result["workflow"])
+                )
     if failures:
         raise DefinitionError([issue for exc in failures for issue in exc.issues])
 
@@ -62,7 +67,7 @@ def validate(state: State, files: tuple[str, ...], as_json: bool) -> None:
     is_flag=True,
     help="Also deploy the definitions shipped with workflow (drawn from 19-CV/ĐUK).",
 )
-@by_option("deploys")
+@by_option(N_("Who deploys (audited)."))
 @json_option
 @pass_state
 def deploy(state: State, files: tuple[str, ...], builtin: bool, by: str, as_json: bool) -> None:
@@ -78,7 +83,7 @@ def deploy(state: State, files: tuple[str, ...], builtin: bool, by: str, as_json
     from ..output import emit_json
 
     if not files and not builtin:
-        raise click.UsageError("give definition FILES, or --builtin for the shipped ones")
+        raise click.UsageError(_("give definition FILES, or --builtin for the shipped ones"))
     sources: list[str | Path] = [*files, *(definition_files() if builtin else [])]
     engine = state.engine(create=True)
     results = [engine.deploy(file, actor=by) for file in sources]
@@ -86,11 +91,12 @@ def deploy(state: State, files: tuple[str, ...], builtin: bool, by: str, as_json
         emit_json([r.__dict__ for r in results])
         return
     for r in results:
-        what = "deployed" if r.created else "unchanged, already deployed as"
-        click.echo(f"{what} {r.workflow}@{r.version}")
+        message = N_("deployed {ref}") if r.created else N_("unchanged, already deployed as {ref}")
+        click.echo(_(message, ref=f"{r.workflow}@{r.version}"))
 
 
 @group.command("list")
+@tz_option
 @json_option
 @pass_state
 def list_(state: State, as_json: bool) -> None:
@@ -106,15 +112,27 @@ def list_(state: State, as_json: bool) -> None:
     if as_json:
         emit_json([r.__dict__ for r in rows])
         return
+    from workflow.i18n import _
+
+    from ..options import timed
+
     table(
-        ["workflow", "version", "live", "retired", "disabled", "deployed_at", "hash"],
+        [
+            _("workflow"),
+            _("version"),
+            _("live"),
+            _("retired"),
+            _("disabled"),
+            timed(_("deployed")),
+            _("hash"),
+        ],
         [
             [
                 r.workflow,
                 r.version,
                 r.live_instances,
-                "yes" if r.retired else "",
-                "yes" if r.disabled else "",
+                _("yes") if r.retired else "",
+                _("yes") if r.disabled else "",
                 r.deployed_at,
                 r.content_hash[:12],
             ]

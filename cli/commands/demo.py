@@ -81,7 +81,7 @@ def command(ctx: click.Context, quiet: bool) -> None:
         f"workflow --db {db} list --workflow signing --state awaiting_signature",
     ]
     lines += [
-        f"workflow --db {db} history {i}    # {what}" for what, i in result.highlights.items()
+        f"workflow --db {db} history {i}    # {_(what)}" for what, i in result.highlights.items()
     ]
     lines += [
         f"workflow --db {db} audit verify",

@@ -7,7 +7,10 @@ from typing import Any
 
 import click
 
+from workflow.i18n import N_
+
 from ..context import State, actor_option, by_option, codes_option, json_option, pass_state
+from ..options import INSTANT, instant, prefer_zone, tz_option
 
 FORMATS = ("table", "csv", "json", "markdown", "xlsx", "html")
 
@@ -19,7 +22,7 @@ def group() -> None:
 
 @group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@by_option("imports")
+@by_option(N_("Who imports (audited)."))
 @json_option
 @pass_state
 def import_(state: State, file: str, by: str, as_json: bool) -> None:
@@ -61,7 +64,12 @@ def import_(state: State, file: str, by: str, as_json: bool) -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option("--at", metavar="INSTANT", help="Report as of this ISO-8601 instant (default: now).")
+@click.option(
+    "--at",
+    type=INSTANT,
+    help="Report as of TIME (an ISO-8601 instant, or a date: its local midnight; default: now).",
+)
+@tz_option
 @click.option(
     "-o",
     "--output",
@@ -82,7 +90,7 @@ def report(
     state: State,
     number: str,
     fmt: str,
-    at: str | None,
+    at: Any,
     output: str,
     bom: bool | None,
     codes: bool,
@@ -100,17 +108,18 @@ def report(
       workflow directive report 19-CV/ĐUK --format xlsx -o bao-cao.xlsx
       workflow directive report 19-CV/ĐUK --format html -o bao-cao.html
     """
-    from workflow import parse_instant
     from workflow.directives import (
         directive_report,
+        get_directive,
         render_markdown,
         report_headers,
         report_json,
         report_summary_lines,
         report_table_rows,
     )
-    from workflow.i18n import _
+    from workflow.i18n import _, zone_name
 
+    from ..options import zone, zone_given
     from ..output import emit_json, table
 
     if as_json:
@@ -125,20 +134,20 @@ def report(
         )
     if fmt == "xlsx" and output == "-" and sys.stdout.isatty():
         raise click.UsageError(_("an xlsx workbook is not for a terminal: give -o FILE"))
-    result = directive_report(
-        state.engine(), number, at=None if at is None else parse_instant(at, "--at")
-    )
+    prefer_zone(get_directive(state.engine(), number).timezone)
+    result = directive_report(state.engine(), number, at=instant(at))
+    shown_in = zone_name(zone()) if zone_given() else None
     if fmt in ("xlsx", "html", "csv") or output != "-":
-        _write_report(result, fmt, output, bom=_bom(bom), codes=codes)
+        _write_report(result, fmt, output, bom=_bom(bom), codes=codes, zone=shown_in)
     elif fmt == "json":
         emit_json(report_json(result))
     elif fmt == "markdown":
-        click.echo(render_markdown(result, codes=codes), nl=False)
+        click.echo(render_markdown(result, codes=codes, zone=shown_in), nl=False)
     else:
-        for line in report_summary_lines(result):
+        for line in report_summary_lines(result, zone=shown_in):
             click.echo(line)
         click.echo()
-        table(report_headers(), report_table_rows(result, codes=codes))
+        table(report_headers(), report_table_rows(result, codes=codes, zone=shown_in))
 
 
 def _bom(given: bool | None) -> bool:
@@ -148,7 +157,9 @@ def _bom(given: bool | None) -> bool:
     return language() == "vi" if given is None else given
 
 
-def _write_report(result: Any, fmt: str, output: str, *, bom: bool, codes: bool) -> None:
+def _write_report(
+    result: Any, fmt: str, output: str, *, bom: bool, codes: bool, zone: str | None
+) -> None:
     """A report in a file format, to ``output`` (atomically, 0600) or stdout."""
     import json
 
@@ -168,9 +179,9 @@ def _write_report(result: Any, fmt: str, output: str, *, bom: bool, codes: bool)
             write_report_xlsx(result, binary)
     else:
         texts = {
-            "csv": lambda: render_csv(result, bom=bom, codes=codes),
+            "csv": lambda: render_csv(result, bom=bom, codes=codes, zone=zone),
             "html": lambda: render_report_html(result),
-            "markdown": lambda: render_markdown(result, codes=codes),
+            "markdown": lambda: render_markdown(result, codes=codes, zone=zone),
             "json": lambda: json.dumps(report_json(result), ensure_ascii=False, indent=2) + "\n",
         }
         text = texts[fmt]()

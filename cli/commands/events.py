@@ -8,7 +8,10 @@ from pathlib import Path
 
 import click
 
+from workflow.i18n import N_
+
 from ..context import ROW_ID, State, by_option, json_option, pass_state
+from ..options import tz_option
 
 
 @click.group("events")
@@ -88,9 +91,16 @@ def run(
         if as_json:
             emit_json(asdict(done))
         elif done.claimed or once:
+            from workflow.i18n import _
+
             click.echo(
-                f"delivered {done.delivered}, retrying {done.retrying}, dead {done.dead}"
-                + (f", lease lost {done.lost}" if done.lost else "")
+                _(
+                    "delivered {delivered}, retrying {retrying}, dead {dead}",
+                    delivered=done.delivered,
+                    retrying=done.retrying,
+                    dead=done.dead,
+                )
+                + (_(", lease lost {count}", count=done.lost) if done.lost else "")
             )
 
     if once:
@@ -112,7 +122,9 @@ def run(
             policy=policy,
             on_pass=show,
         )
-    click.echo("stopped", err=True)
+    from workflow.i18n import _
+
+    click.echo(_("stopped"), err=True)
 
 
 @group.command("list")
@@ -125,6 +137,7 @@ def run(
     "--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
     help="At most this many, newest first.",
 )  # fmt: skip
+@tz_option
 @json_option
 @pass_state
 def list_(
@@ -154,8 +167,20 @@ def list_(
     if as_json:
         emit_json([asdict(e) for e in entries])
         return
+    from workflow.i18n import _
+
+    from ..options import timed
+
     table(
-        ["id", "instance", "topic", "status", "attempts", "next attempt", "last error"],
+        [
+            _("id"),
+            _("instance"),
+            _("topic"),
+            _("status"),
+            _("attempts"),
+            timed(_("next attempt")),
+            _("last error"),
+        ],
         [
             [
                 e.id,
@@ -173,7 +198,7 @@ def list_(
 
 @group.command("retry")
 @click.argument("event_id", type=ROW_ID)
-@by_option("re-queues it")
+@by_option(N_("Who re-queues it (audited)."))
 @json_option
 @pass_state
 def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
@@ -191,7 +216,9 @@ def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
     if as_json:
         emit_json(asdict(entry))
     else:
-        click.echo(f"event {entry.id} ({entry.topic}) is pending again")
+        from workflow.i18n import _
+
+        click.echo(_("event {id} ({topic}) is pending again", id=entry.id, topic=entry.topic))
 
 
 @group.command("prune")
@@ -201,7 +228,7 @@ def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
     required=True,
     help="Delete events delivered longer ago than this span (30d, 12h, 2w).",
 )
-@by_option("prunes")
+@by_option(N_("Who prunes (audited)."))
 @json_option
 @pass_state
 def prune(state: State, older_than: str, by: str, as_json: bool) -> None:
@@ -229,4 +256,12 @@ def prune(state: State, older_than: str, by: str, as_json: bool) -> None:
     if as_json:
         emit_json({"deleted": deleted, "before": before.isoformat()})
     else:
-        click.echo(f"deleted {deleted} delivered event(s) older than {before.isoformat()}")
+        from workflow.i18n import _
+
+        click.echo(
+            _(
+                "deleted {count} delivered event(s) older than {moment}",
+                count=deleted,
+                moment=before.isoformat(),
+            )
+        )

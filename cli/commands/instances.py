@@ -7,11 +7,23 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflow.i18n import N_
+
 if TYPE_CHECKING:
     from workflow import Instance
 
-from ..context import ROW_ID, State, actor_option, json_option, limit_option, pass_state
-from ..options import INSTANT
+    from ..labels import Labeller
+
+from ..context import (
+    ROW_ID,
+    State,
+    actor_option,
+    codes_option,
+    json_option,
+    limit_option,
+    pass_state,
+)
+from ..options import INSTANT, instant, prefer_zone, timed, tz_option
 
 
 def _instance_dict(instance: Instance) -> dict[str, Any]:
@@ -57,7 +69,16 @@ def start(
     if as_json:
         emit_json(_instance_dict(result.instance))
     else:
-        click.echo(f"started instance {result.instance.id} ({workflow}) in {result.instance.state}")
+        from workflow.i18n import _
+
+        click.echo(
+            _(
+                "started instance {id} ({workflow}) in {state}",
+                id=result.instance.id,
+                workflow=workflow,
+                state=result.instance.state,
+            )
+        )
 
 
 @click.command("fire")
@@ -116,10 +137,18 @@ def fire(
             }
         )
         return
-    note = " (replayed: already applied with this idempotency key)" if result.replayed else ""
+    from workflow.i18n import _
+
+    note = _(" (replayed: already applied with this idempotency key)") if result.replayed else ""
     click.echo(
-        f"instance {instance_id}: {result.event.from_state} -> {result.event.to_state} "
-        f"(version {result.instance.version}){note}"
+        _(
+            "instance {id}: {source} -> {dest} (version {version})",
+            id=instance_id,
+            source=result.event.from_state,
+            dest=result.event.to_state,
+            version=result.instance.version,
+        )
+        + note
     )
 
 
@@ -140,10 +169,19 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(_instance_dict(instance))
         return
-    click.echo(f"instance {instance.id}: {instance.workflow}@{instance.definition_version}")
-    click.echo(f"  state:   {instance.state}{'' if instance.active else ' (final)'}")
-    click.echo(f"  version: {instance.version}")
-    click.echo(f"  unit:    {instance.unit or ''}")
+    from workflow.i18n import _
+
+    click.echo(
+        _(
+            "instance {id}: {ref}",
+            id=instance.id,
+            ref=f"{instance.workflow}@{instance.definition_version}",
+        )
+    )
+    final = "" if instance.active else _(" (final)")
+    click.echo(_("  state:   {state}", state=instance.state) + final)
+    click.echo(_("  version: {version}", version=instance.version))
+    click.echo(_("  unit:    {unit}", unit=instance.unit or ""))
     for key, value in sorted(instance.data.items()):
         click.echo(f"  {key}: {value}")
 
@@ -158,7 +196,9 @@ def show(state: State, instance_id: int, as_json: bool) -> None:
     metavar="SPAN",
     help="Only live instances due in the next SPAN (3d, 12h, P1W), soonest first.",
 )
-@limit_option("instances")
+@limit_option(N_("At most N instances."))
+@tz_option
+@codes_option
 @json_option
 @pass_state
 def list_(
@@ -169,6 +209,7 @@ def list_(
     overdue: bool,
     due_within: str | None,
     limit: int,
+    codes: bool,
     as_json: bool,
 ) -> None:
     """List instances, newest first (--overdue, --due-within: soonest deadline first).
@@ -197,13 +238,29 @@ def list_(
         emit_json([_instance_dict(i) for i in rows])
         cut_short(len(rows), total)
         return
+    from workflow.i18n import _
+
+    from ..labels import Labeller
+
+    zones = {state.directive_zone(i.directive_id) for i in rows}
+    if len(zones) == 1:  # every row of one directive (or none): its zone
+        prefer_zone(zones.pop())
+    labels = Labeller(state.engine(), codes=codes)
     table(
-        ["id", "workflow", "state", "version", "unit", "updated_at", "due_at"],
+        [
+            _("id"),
+            _("workflow"),
+            _("state"),
+            _("version"),
+            _("unit"),
+            timed(_("updated")),
+            timed(_("due")),
+        ],
         [
             [
                 i.id,
                 f"{i.workflow}@{i.definition_version}",
-                i.state,
+                labels.state(i.workflow, i.definition_version, i.state),
                 i.version,
                 i.unit,
                 i.updated_at,
@@ -222,9 +279,11 @@ def list_(
     type=INSTANT,
     help="Replay the log: the state and data as they were at TIME.",
 )
+@tz_option
+@codes_option
 @json_option
 @pass_state
-def history(state: State, instance_id: int, at: Any, as_json: bool) -> None:
+def history(state: State, instance_id: int, at: Any, codes: bool, as_json: bool) -> None:
     """The audit timeline of an instance (or its state at a past time).
 
     Shows when, who, role, trigger, from -> to and reason.
@@ -236,25 +295,45 @@ def history(state: State, instance_id: int, at: Any, as_json: bool) -> None:
       workflow history 42
       workflow history 42 --at 2024-05-01T17:00:00+07:00 --json
     """
+    from workflow.i18n import _
+
+    from ..labels import Labeller
     from ..output import emit_json, table
 
+    prefer_zone(state.directive_zone(state.engine().get(instance_id).directive_id))
     if at is not None:
-        _history_at(state, instance_id, at, as_json)
+        _history_at(state, instance_id, instant(at), as_json, Labeller(state.engine(), codes=codes))
         return
     events = state.engine().history(instance_id)
     if as_json:
         emit_json([asdict(e) for e in events])
         return
+    labels = Labeller(state.engine(), codes=codes)
+
+    def move(e: Any) -> str:
+        to = labels.state(e.workflow, e.definition_version, e.to_state)
+        if not e.from_state:
+            return f"-> {to}"
+        return f"{labels.state(e.workflow, e.definition_version, e.from_state)} -> {to}"
+
     table(
-        ["seq", "when", "actor", "roles", "trigger", "from -> to", "reason"],
+        [
+            _("seq"),
+            timed(_("when")),
+            _("actor"),
+            _("roles"),
+            _("trigger"),
+            _("from -> to"),
+            _("reason"),
+        ],
         [
             [
                 e.seq,
                 e.occurred_at,
                 e.actor,
                 ",".join(e.actor_roles),
-                e.trigger or e.kind,
-                f"{e.from_state} -> {e.to_state}" if e.from_state else f"-> {e.to_state}",
+                labels.action(e),
+                move(e),
                 e.reason or "",
             ]
             for e in events
@@ -262,9 +341,13 @@ def history(state: State, instance_id: int, at: Any, as_json: bool) -> None:
     )
 
 
-def _history_at(state: State, instance_id: int, at: Any, as_json: bool) -> None:
+def _history_at(
+    state: State, instance_id: int, at: Any, as_json: bool, labels: Labeller
+) -> None:
     from workflow.auditing import state_at
+    from workflow.i18n import _, format_moment
 
+    from ..options import zone
     from ..output import emit_json
 
     snap = state_at(state.engine(), instance_id, at)
@@ -288,9 +371,26 @@ def _history_at(state: State, instance_id: int, at: Any, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"instance {snap.instance_id} at {snap.at.isoformat()}:")
-    click.echo(f"  state:   {snap.state} (since {snap.active_since.isoformat()})")
-    click.echo(f"  version: {snap.version} (event by {event.actor}: {event.trigger or event.kind})")
+    tz = zone()
+    workflow, version = event.workflow, event.definition_version
+    click.echo(
+        _("instance {id} at {moment}:", id=snap.instance_id, moment=format_moment(snap.at, tz))
+    )
+    click.echo(
+        _(
+            "  state:   {state} (since {moment})",
+            state=labels.state(workflow, version, snap.state),
+            moment=format_moment(snap.active_since, tz),
+        )
+    )
+    click.echo(
+        _(
+            "  version: {version} (event by {actor}: {trigger})",
+            version=snap.version,
+            actor=event.actor,
+            trigger=labels.action(event),
+        )
+    )
     for key, value in sorted(snap.data.items()):
         click.echo(f"  {key}: {value}")
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflow.i18n import N_
+
 if TYPE_CHECKING:
     import threading
     from types import FrameType
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from workflow import Engine
 
 from ..context import ROW_ID, State, by_option, json_option, limit_option, pass_state
+from ..options import tz_option
 
 STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
 
@@ -96,7 +99,11 @@ def run(
     from workflow.timers import drain_due_timers, run_worker
 
     if now_text is not None and not once:
-        raise click.UsageError("--now goes with --once (a polling worker follows the real clock)")
+        from workflow.i18n import _
+
+        raise click.UsageError(
+            _("--now goes with --once (a polling worker follows the real clock)")
+        )
     now = None if now_text is None else parse_instant(now_text, "--now")
     engine = state.engine()
     if now is not None:
@@ -114,7 +121,9 @@ def run(
                 stop=stop,
             )
         else:
-            click.echo("timer worker running; SIGINT or SIGTERM stops it", err=True)
+            from workflow.i18n import _
+
+            click.echo(_("timer worker running; SIGINT or SIGTERM stops it"), err=True)
             total = run_worker(
                 engine, stop, poll_interval, worker_id=worker_id, batch=batch, lease=lease
             )
@@ -125,9 +134,18 @@ def run(
 
         emit_json(asdict(total))
         return
+    from workflow.i18n import _
+
     click.echo(
-        f"fired {total.fired}, failed {total.failed}, skipped {total.skipped}, "
-        f"handed back {total.released} (claimed {total.claimed})"
+        _(
+            "fired {fired}, failed {failed}, skipped {skipped}, handed back {released} "
+            "(claimed {claimed})",
+            fired=total.fired,
+            failed=total.failed,
+            skipped=total.skipped,
+            released=total.released,
+            claimed=total.claimed,
+        )
     )
 
 
@@ -154,7 +172,8 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
 @group.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only timers with this status.")
 @click.option("--instance", "instance_id", type=ROW_ID, help="Only this instance's timers.")
-@limit_option("timers")
+@limit_option(N_("At most N timers."))
+@tz_option
 @json_option
 @pass_state
 def list_(
@@ -174,8 +193,22 @@ def list_(
     if as_json:
         emit_json([asdict(t) for t in rows])
         return
+    from workflow.i18n import _
+
+    from ..options import timed
+
     table(
-        ["id", "instance", "workflow", "state", "trigger", "due_at", "status", "tries", "by"],
+        [
+            _("id"),
+            _("instance"),
+            _("workflow"),
+            _("state"),
+            _("trigger"),
+            timed(_("due")),
+            _("status"),
+            _("tries"),
+            _("by"),
+        ],
         [
             [
                 t.id,
@@ -201,7 +234,9 @@ def deadline_rows(
     from workflow.timers import due_instances
 
     if overdue and due_within is not None:
-        raise click.UsageError("give --overdue or --due-within, not both")
+        from workflow.i18n import _
+
+        raise click.UsageError(_("give --overdue or --due-within, not both"))
     within = None
     if due_within is not None:
         try:
@@ -213,7 +248,7 @@ def deadline_rows(
 
 @group.command("retry")
 @click.argument("timer_id", type=ROW_ID)
-@by_option("re-queues it")
+@by_option(N_("Who re-queues it (audited)."))
 @json_option
 @pass_state
 def retry(state: State, timer_id: int, by: str, as_json: bool) -> None:
@@ -231,6 +266,13 @@ def retry(state: State, timer_id: int, by: str, as_json: bool) -> None:
 
         emit_json(asdict(timer))
     else:
+        from workflow.i18n import _
+
         click.echo(
-            f"timer {timer.id} ({timer.trigger} on instance {timer.instance_id}) is pending again"
+            _(
+                "timer {id} ({trigger} on instance {instance}) is pending again",
+                id=timer.id,
+                trigger=timer.trigger,
+                instance=timer.instance_id,
+            )
         )

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from workflow.i18n import N_, _
+
 from ..context import ROW_ID, State, by_option, json_option, pass_state
 
 if TYPE_CHECKING:
@@ -20,7 +22,9 @@ def _report(change: AdminChange, as_json: bool, done: str, already: str) -> None
     if as_json:
         emit_json(asdict(change))
         return
-    click.echo(f"{done if change.changed else already} {change.subject}")
+    from workflow.i18n import _
+
+    click.echo(_(done if change.changed else already, subject=change.subject))
 
 
 @click.command("retire")
@@ -39,11 +43,16 @@ def retire(state: State, ref: str, by: str, as_json: bool) -> None:
 
     name, version = parse_version_ref(ref)
     change = retire_version(state.engine(), name, version, actor=by)
-    _report(change, as_json, "retired", "already retired:")
+    _report(change, as_json, N_("retired {subject}"), N_("already retired: {subject}"))
     if not as_json and change.live_instances:
         click.echo(
-            f"{change.live_instances} running instance(s) stay on it; "
-            f"see `workflow migrate {name} --from {version} --to N --dry-run`"
+            _(
+                "{count} running instance(s) stay on it; see `workflow migrate {name} --from "
+                "{version} --to N --dry-run`",
+                count=change.live_instances,
+                name=name,
+                version=version,
+            )
         )
 
 
@@ -63,7 +72,7 @@ def unretire(state: State, ref: str, by: str, as_json: bool) -> None:
 
     name, version = parse_version_ref(ref)
     change = unretire_version(state.engine(), name, version, actor=by)
-    _report(change, as_json, "unretired", "not retired:")
+    _report(change, as_json, N_("unretired {subject}"), N_("not retired: {subject}"))
 
 
 def _switch(disabled: bool) -> click.Command:
@@ -78,14 +87,21 @@ def _switch(disabled: bool) -> click.Command:
         from workflow.admin import set_workflow_disabled
 
         change = set_workflow_disabled(state.engine(), name, disabled, actor=by)
-        _report(change, as_json, f"{verb}d", f"already {verb}d:")
+        if disabled:
+            _report(change, as_json, N_("disabled {subject}"), N_("already disabled: {subject}"))
+        else:
+            _report(change, as_json, N_("enabled {subject}"), N_("already enabled: {subject}"))
 
     command.help = (
-        "Disable a workflow: no new instances of any version; running ones carry on.\n\n"
-        "\b\nExample:\n  workflow definitions disable plan_drafting"
+        N_(
+            "Disable a workflow: no new instances of any version; running ones carry on.\n\n"
+            "\b\nExample:\n  workflow definitions disable plan_drafting"
+        )
         if disabled
-        else "Enable a disabled workflow again.\n\n"
-        "\b\nExample:\n  workflow definitions enable plan_drafting"
+        else N_(
+            "Enable a disabled workflow again.\n\n"
+            "\b\nExample:\n  workflow definitions enable plan_drafting"
+        )
     )
     return command
 
@@ -121,7 +137,7 @@ def diff(state: State, old: str, new: str, as_json: bool) -> None:
         return
     click.echo(f"{name}@{old_version} -> {name}@{new_version}")
     if result.empty:
-        click.echo("no differences")
+        click.echo(_("no differences"))
     for entry in result.entries:
         click.echo(str(entry))
 
@@ -206,11 +222,22 @@ def migrate(
     if as_json:
         emit_json(plan.to_dict())
     else:
-        verb = "would migrate" if dry_run else "migrated"
         for move in plan.moves:
             click.echo(str(move))
-        ok = len(plan.moves) - len(plan.problems)
-        click.echo(f"{verb} {ok} instance(s) of {name} from @{from_version} to @{to_version}")
+        message = (
+            N_("would migrate {count} instance(s) of {name} from @{source} to @{dest}")
+            if dry_run
+            else N_("migrated {count} instance(s) of {name} from @{source} to @{dest}")
+        )
+        click.echo(
+            _(
+                message,
+                count=len(plan.moves) - len(plan.problems),
+                name=name,
+                source=from_version,
+                dest=to_version,
+            )
+        )
     if plan.problems:
         raise MigrationRefused(
             f"{len(plan.problems)} instance(s) cannot move; the migration would be refused"

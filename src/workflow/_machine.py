@@ -71,8 +71,11 @@ def admits(spec: m.TransitionSpec, ctx: StepContext, registry: Registry) -> bool
     is noted in ``ctx``. The machine's condition, and the audit replay's (one rule for both)."""
     if ctx.actor.roles.isdisjoint(spec.roles):
         ctx.role_refusals.append(
-            f"needs one of the roles {', '.join(spec.roles)} "
-            f"(has {', '.join(sorted(ctx.actor.roles)) or 'none'})"
+            _(
+                "needs one of the roles {roles} (has {has})",
+                roles=", ".join(spec.roles),
+                has=", ".join(sorted(ctx.actor.roles)) or _("none"),
+            )
         )
         return False
     if spec.unit_scope != "any" and not unit_allows(
@@ -80,8 +83,12 @@ def admits(spec: m.TransitionSpec, ctx: StepContext, registry: Registry) -> bool
     ):
         ctx.scope_refused = True
         ctx.role_refusals.append(
-            f"unit {ctx.actor.unit or '(none)'} is not the {spec.unit_scope} unit "
-            f"of this instance ({ctx.instance_unit or 'none'})"
+            _(
+                "unit {unit} is not the {scope} unit of this instance ({own})",
+                unit=ctx.actor.unit or _("(none)"),
+                scope=spec.unit_scope,
+                own=ctx.instance_unit or _("none"),
+            )
         )
         return False
     if not spec.guards:
@@ -156,7 +163,7 @@ class CompiledMachine:
         if not ctx.guard_refusals:
             raise PermissionDenied(
                 ctx.actor.id,
-                f"fire {trigger!r} from {state!r}",
+                _("fire {trigger!r} from {state!r}", trigger=trigger, state=state),
                 "; ".join(dict.fromkeys(ctx.role_refusals)),
             )
         raise GuardFailed(

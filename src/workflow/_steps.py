@@ -26,6 +26,7 @@ from workflow.errors import (
     UnknownTrigger,
 )
 from workflow.hashchain import GENESIS, AuditKeys, audit_record, keys_of
+from workflow.i18n import _
 from workflow.records import Actor, FireResult
 from workflow.registry import GuardContext, Registry
 from workflow.store import Connection
@@ -76,8 +77,8 @@ def _startable(
     if definition.start_roles and not actor.roles & set(definition.start_roles):
         raise PermissionDenied(
             actor.id,
-            f"start {workflow}",
-            f"needs one of the roles {', '.join(definition.start_roles)}",
+            _("start {workflow}", workflow=workflow),
+            _("needs one of the roles {roles}", roles=", ".join(definition.start_roles)),
         )
     return compiled
 
@@ -254,7 +255,9 @@ def fire_in(
         state, request.trigger, StepContext(ctx, request.actor, row["unit"], coordinating)
     )
     if spec.require_reason and not (request.reason and request.reason.strip()):
-        raise InvalidInput(f"{request.trigger!r} requires a reason (none was given)")
+        raise InvalidInput(
+            _("{trigger!r} requires a reason (none was given)", trigger=request.trigger)
+        )
     data, spawns = apply_effects(definition, spec.effects, ctx, registry)
     seq = int(row["version"]) + 1
     audit = audit_record(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from workflow.errors import InvalidInput
+from workflow.i18n import _
 
 
 class Clock(Protocol):
@@ -58,14 +59,24 @@ def require_aware(moment: datetime, name: str = "datetime") -> datetime:
     """Return ``moment`` in UTC, refusing a naive datetime, or one out of range, clearly."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidInput(
-            f"{name} {moment.isoformat()} has no time zone; give an aware datetime "
-            "(for example 2020-09-15T00:00:00+07:00)"
+            _(
+                "{name} {moment} has no time zone; give an aware datetime (for example "
+                "2020-09-15T00:00:00+07:00)",
+                name=name,
+                moment=moment.isoformat(),
+            )
         )
     utc = in_range(moment)
     if utc is None:
         raise InvalidInput(
-            f"{name} {moment.isoformat()} is out of range: instants are taken from the year "
-            f"{EARLIEST.year} to {LATEST.year}"
+            _(
+                "{name} {moment} is out of range: instants are taken from the year {first} to "
+                "{last}",
+                name=name,
+                moment=moment.isoformat(),
+                first=EARLIEST.year,
+                last=LATEST.year,
+            )
         )
     return utc
 
@@ -75,5 +86,7 @@ def parse_instant(text: str, name: str = "time") -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"{name} {text!r} is not an ISO-8601 date-time") from exc
+        raise InvalidInput(
+            _("{name} {text!r} is not an ISO-8601 date-time", name=name, text=text)
+        ) from exc
     return require_aware(moment, name)

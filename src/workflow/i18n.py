@@ -1,4 +1,5 @@
-"""Messages in Vietnamese and English: one gettext catalogue for the library and the CLI.
+"""Messages in Vietnamese and English (one gettext catalogue for the library and the CLI), and
+dates and times as people read them.
 
 English is the source language: every message is written in English in the code, marked with
 :func:`_` (or :func:`ngettext` for counts), and ``src/workflow/locale/vi/LC_MESSAGES/workflow.po``
@@ -20,10 +21,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "DOMAIN",
@@ -41,12 +43,15 @@ __all__ = [
     "in_language",
     "language",
     "locale_language",
+    "machine_zone",
     "ngettext",
     "reset_language",
     "resolve_language",
     "set_language",
+    "start_of_day",
     "translations",
     "use_language",
+    "zone_name",
 ]
 
 Language: TypeAlias = Literal["vi", "en"]
@@ -188,3 +193,33 @@ def format_span(delta: timedelta | None) -> str:
     hours = int(delta.total_seconds() // 3600)
     days, hours = divmod(hours, 24)
     return _("{days}d {hours:02d}h", days=days, hours=hours)
+
+
+def machine_zone() -> tzinfo:
+    """This machine's time zone: ``TZ`` when it names an IANA zone, else ``/etc/localtime``,
+    else the offset the C library reports now."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    candidates = [name] if name else []
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for candidate in candidates:
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return datetime.now().astimezone().tzinfo or UTC
+
+
+def zone_name(zone: tzinfo) -> str:
+    """``Asia/Ho_Chi_Minh`` for an IANA zone, else what the zone calls itself now (``UTC``)."""
+    return getattr(zone, "key", None) or zone.tzname(datetime.now(UTC)) or "UTC"
+
+
+def start_of_day(day: date, zone: tzinfo) -> datetime:
+    """Midnight at the start of ``day`` on the wall clock of ``zone``, in UTC: a bare date given
+    to a filter (``--since 2024-05-01``) means this, not midnight UTC."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)

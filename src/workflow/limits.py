@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from workflow.errors import InputTooLarge, InvalidInput, NotFound
+from workflow.i18n import _
 
 MAX_ACTOR_ID_CHARS = 200
 MAX_UNIT_CHARS = 100
@@ -60,15 +61,19 @@ MAX_LINE_CHARS = 1024 * 1024
 def check_text(value: object, what: str, max_chars: int | None = None) -> str:
     """``value`` if it is storable text: a str, valid UTF-8, no NUL, at most ``max_chars`` long."""
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
+        raise InvalidInput(
+            _("{what} must be text, not {kind}", what=what, kind=type(value).__name__)
+        )
     if "\x00" in value:
-        raise InvalidInput(f"{what} must not contain a NUL character (\\x00)")
+        raise InvalidInput(_("{what} must not contain a NUL character (\\x00)", what=what))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{what} is not valid Unicode text (lone surrogate)") from None
     if max_chars is not None and len(value) > max_chars:
-        raise InvalidInput(f"{what} is longer than {max_chars} characters")
+        raise InvalidInput(
+            _("{what} is longer than {count} characters", what=what, count=max_chars)
+        )
     return value
 
 
@@ -105,7 +110,7 @@ def check_reason(reason: object) -> str | None:
 def check_json_object(value: object, what: str) -> None:
     """A JSON object of at most :data:`MAX_PAYLOAD_BYTES` once encoded."""
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{what} must be a JSON object")
+        raise InvalidInput(_("{what} must be a JSON object", what=what))
     check_nesting(value, what)
     try:
         encoded = json.dumps(
@@ -117,9 +122,15 @@ def check_json_object(value: object, what: str) -> None:
         ).encode("utf-8")
     except (TypeError, ValueError) as exc:
         # ValueError covers NaN/infinity and lone surrogates (UnicodeEncodeError).
-        raise InvalidInput(f"{what} is not JSON: {exc}") from exc
+        raise InvalidInput(_("{what} is not JSON: {why}", what=what, why=exc)) from exc
     if len(encoded) > MAX_PAYLOAD_BYTES:
-        raise InvalidInput(f"{what} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")
+        raise InvalidInput(
+            _(
+                "{source} is larger than the limit of {limit:,} bytes",
+                source=what,
+                limit=MAX_PAYLOAD_BYTES,
+            )
+        )
 
 
 def read_limited(path: str | os.PathLike[str], limit: int, what: str = "") -> bytes:
@@ -202,7 +213,13 @@ def parse_json(text: str, source: str) -> Any:
         value = json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            _(
+                "{source} is not valid JSON (line {line}, column {column}: {why})",
+                source=source,
+                line=exc.lineno,
+                column=exc.colno,
+                why=exc.msg,
+            )
         ) from None
     except _TooBig as exc:
         raise InvalidInput(f"{source}: {exc}") from None

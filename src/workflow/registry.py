@@ -16,6 +16,7 @@ from typing import Any
 
 from workflow.definition import model as m
 from workflow.errors import InvalidInput
+from workflow.i18n import _
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ def load_functions(
         try:
             importlib.import_module(name)
         except Exception as exc:  # whatever the module raises, the operator must see it
-            raise InvalidInput(f"cannot load functions from module {name!r}: {exc}") from exc
+            raise InvalidInput(
+                _("cannot load functions from module {name!r}: {why}", name=name, why=exc)
+            ) from exc
         loaded.append(name)
     if entry_points:
         for point in metadata.entry_points(group=FUNCTIONS_GROUP):
@@ -102,8 +105,12 @@ def load_functions(
                     value(target)
             except Exception as exc:
                 raise InvalidInput(
-                    f"cannot load functions from entry point {point.name!r} "
-                    f"({point.value}): {exc}"
+                    _(
+                        "cannot load functions from entry point {name!r} ({value}): {why}",
+                        name=point.name,
+                        value=point.value,
+                        why=exc,
+                    )
                 ) from exc
             loaded.append(point.value)
     return loaded
@@ -173,15 +180,21 @@ def evaluate_guard(guard: m.Guard, ctx: GuardContext, registry: Registry) -> Gua
         view = ctx.view
         missing = tuple(f for f in guard.fields if is_empty(view.get(f)))
         if missing:
-            return GuardOutcome(False, (f"missing required fields: {', '.join(missing)}",), missing)
+            reason = _("missing required fields: {fields}", fields=", ".join(missing))
+            return GuardOutcome(False, (reason,), missing)
         return _PASS
     if isinstance(guard, m.Compare):
-        _, value = lookup(ctx, guard.field)
+        _found, value = lookup(ctx, guard.field)
         if _compare(guard.op, value, guard.value):
             return _PASS
-        return GuardOutcome(
-            False, (f"{guard.field} {guard.op} {guard.value!r} is false (it is {value!r})",)
+        reason = _(
+            "{field} {op} {expected!r} is false (it is {value!r})",
+            field=guard.field,
+            op=guard.op,
+            expected=guard.value,
+            value=value,
         )
+        return GuardOutcome(False, (reason,))
     if isinstance(guard, m.AllOf):
         outcomes = [evaluate_guard(g, ctx, registry) for g in guard.guards]
         failed = [o for o in outcomes if not o.passed]
@@ -197,17 +210,18 @@ def evaluate_guard(guard: m.Guard, ctx: GuardContext, registry: Registry) -> Gua
         if any(o.passed for o in outcomes):
             return _PASS
         return GuardOutcome(
-            False, ("none of: " + " | ".join(r for o in outcomes for r in o.reasons),)
+            False, (_("none of: ") + " | ".join(r for o in outcomes for r in o.reasons),)
         )
     if isinstance(guard, m.Not):
         inner = evaluate_guard(guard.guard, ctx, registry)
-        return GuardOutcome(False, ("a negated guard passed",)) if inner.passed else _PASS
+        return GuardOutcome(False, (_("a negated guard passed"),)) if inner.passed else _PASS
     function = registry.guards[guard.name]
     verdict = function(ctx)
     if verdict is True:
         return _PASS
-    reason = verdict if isinstance(verdict, str) and verdict else f"{guard.name} refused"
-    return GuardOutcome(False, (reason,))
+    if isinstance(verdict, str) and verdict:
+        return GuardOutcome(False, (verdict,))
+    return GuardOutcome(False, (_("{name} refused", name=guard.name),))
 
 
 def evaluate_all(
