@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from workflow.definition import model as m
+from workflow.definition.expressions import EvaluationError, to_json
 from workflow.definition.fieldtypes import type_error
 from workflow.errors import InvalidInput
 from workflow.hashchain import format_instant
-from workflow.registry import GuardContext, Registry
+from workflow.registry import GuardContext, Registry, scope_of
 
 
 def check_fields(definition: m.Definition, values: Mapping[str, Any], what: str) -> None:
@@ -46,12 +47,26 @@ def apply_effects(
             data.pop(effect.field, None)
         elif isinstance(effect, m.Spawn):
             spawns.append(effect)
+        elif isinstance(effect, m.Compute):
+            for name, expression in effect.assignments:
+                data[name] = _computed(definition, name, expression, scope_of(ctx, data))
         else:
             updates = registry.effects[effect.name](_with_data(ctx, data))
             if updates:
                 check_fields(definition, updates, f"effect {effect.name}")
                 data.update(updates)
     return data, spawns
+
+
+def _computed(definition: m.Definition, name: str, expression: m.Expression, scope: Any) -> Any:
+    program = expression.program
+    assert program is not None  # the validator refuses a definition with a problem
+    try:
+        value = to_json(program.run(scope), name)
+    except EvaluationError as exc:
+        raise InvalidInput(f"compute {name} = {expression.text}: {exc}") from None
+    check_fields(definition, {name: value}, f"compute {name} = {expression.text}")
+    return value
 
 
 def _with_data(ctx: GuardContext, data: dict[str, Any]) -> GuardContext:

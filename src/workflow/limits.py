@@ -41,6 +41,13 @@ state; this is what the state machine is built from."""
 MAX_ALTERNATIVES = 32
 """Transitions sharing one trigger and one source state (tried in order on every fire)."""
 
+MAX_EXPRESSION_CHARS = 1_000
+"""One expression in a guard or an effect (docs/expressions.md)."""
+MAX_EXPRESSION_NODES = 200
+"""Operations in one expression: each runs at most once, so this bounds its evaluation."""
+MAX_EXPRESSION_DEPTH = 24
+"""Operations nested inside one another in one expression."""
+
 MAX_SPAN_DAYS = 36_525
 """A duration in a definition or a span given to a command (``--due-within``, ``--older-than``,
 ``--lease``): at most a hundred years."""

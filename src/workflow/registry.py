@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import metadata
 from types import ModuleType
 from typing import Any
 
 from workflow.definition import model as m
+from workflow.definition.expressions import EvaluationError, Scope
 from workflow.errors import InvalidInput
 from workflow.i18n import _
 
@@ -215,6 +216,8 @@ def evaluate_guard(guard: m.Guard, ctx: GuardContext, registry: Registry) -> Gua
     if isinstance(guard, m.Not):
         inner = evaluate_guard(guard.guard, ctx, registry)
         return GuardOutcome(False, (_("a negated guard passed"),)) if inner.passed else _PASS
+    if isinstance(guard, m.ExprGuard):
+        return _expression_guard(guard.expression, ctx)
     function = registry.guards[guard.name]
     verdict = function(ctx)
     if verdict is True:
@@ -222,6 +225,41 @@ def evaluate_guard(guard: m.Guard, ctx: GuardContext, registry: Registry) -> Gua
     if isinstance(verdict, str) and verdict:
         return GuardOutcome(False, (verdict,))
     return GuardOutcome(False, (_("{name} refused", name=guard.name),))
+
+
+def scope_of(ctx: GuardContext, data: Mapping[str, Any] | None = None) -> Scope:
+    """What an expression reads of ``ctx`` (with ``data`` instead of its data, when given)."""
+    now = ctx.now if ctx.now.tzinfo is None else ctx.now.astimezone(UTC)
+    return Scope(
+        ctx.data if data is None else data,
+        ctx.payload,
+        now,
+        ctx.actor_id,
+        ctx.actor_roles,
+        ctx.state,
+    )
+
+
+def _expression_guard(expression: m.Expression, ctx: GuardContext) -> GuardOutcome:
+    program = expression.program
+    assert program is not None  # the validator refuses a definition with a problem
+    try:
+        verdict = program.run(scope_of(ctx))
+    except EvaluationError as exc:
+        missing = (exc.missing,) if exc.missing else ()
+        return GuardOutcome(False, (f"{expression.text}: {exc}",), missing)
+    if verdict is True:
+        return _PASS
+    if verdict is not False:
+        return GuardOutcome(False, (f"{expression.text}: not true or false",))
+    return GuardOutcome(False, (f"{expression.text} is false{_values(program.fields, ctx)}",))
+
+
+def _values(fields: frozenset[str], ctx: GuardContext) -> str:
+    """The fields an expression read, as a refusal shows them (like compare's "it is ...")."""
+    view = ctx.view
+    shown = [f"{name}={view.get(name)!r}" for name in sorted(fields)]
+    return f" ({', '.join(shown)})" if shown else ""
 
 
 def evaluate_all(

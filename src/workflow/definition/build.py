@@ -17,6 +17,7 @@ from typing import Any
 
 from workflow.definition import model as m
 from workflow.definition.durations import calendar_days, parse_duration
+from workflow.definition.expressions import ExpressionProblem, compile_expression
 
 Document = Mapping[str, Any]
 
@@ -42,22 +43,43 @@ def _freeze(value: object) -> object:
     return value
 
 
-def _guard(guard: Document) -> m.Guard:
+Fields = Mapping[str, m.FieldSpec]
+
+
+def _expression(text: str, fields: Fields, result: m.FieldType | None, guard: bool) -> m.Expression:
+    """Compile now: a problem is kept for the validator to report with file and line."""
+    try:
+        program = compile_expression(text, fields, result=result, guard=guard)
+    except ExpressionProblem as exc:
+        return m.Expression(text, None, str(exc))
+    return m.Expression(text, program)
+
+
+def _guard(guard: Document, fields: Fields) -> m.Guard:
+    if guard.get("expr") is not None:
+        return m.ExprGuard(_expression(guard["expr"], fields, None, True))
     if guard.get("required") is not None:
         return m.Required(tuple(guard["required"]))
     if guard.get("compare") is not None:
         c = guard["compare"]
         return m.Compare(c["field"], c["op"], _freeze(c["value"]))
     if guard.get("all") is not None:
-        return m.AllOf(tuple(_guard(g) for g in guard["all"]))
+        return m.AllOf(tuple(_guard(g, fields) for g in guard["all"]))
     if guard.get("any") is not None:
-        return m.AnyOf(tuple(_guard(g) for g in guard["any"]))
+        return m.AnyOf(tuple(_guard(g, fields) for g in guard["any"]))
     if guard.get("not") is not None:
-        return m.Not(_guard(guard["not"]))
+        return m.Not(_guard(guard["not"], fields))
     return m.FunctionGuard(guard["function"])  # the schema guarantees exactly one key
 
 
-def _effect(effect: Document) -> m.Effect:
+def _effect(effect: Document, fields: Fields) -> m.Effect:
+    if effect.get("compute") is not None:
+        return m.Compute(
+            tuple(
+                (name, _expression(text, fields, _type_of(fields, name), False))
+                for name, text in effect["compute"].items()
+            )
+        )
     if effect.get("merge") is not None:
         return m.Merge(tuple(effect["merge"]))
     if effect.get("set") is not None:
@@ -70,6 +92,11 @@ def _effect(effect: Document) -> m.Effect:
         spawn = effect["spawn"]
         return m.Spawn(spawn["workflow"], tuple(spawn.get("copy", ())))
     return m.FunctionEffect(effect["function"])
+
+
+def _type_of(fields: Fields, name: str) -> m.FieldType | None:
+    spec = fields.get(name)
+    return None if spec is None else spec.type
 
 
 def _timer(timer: Document) -> m.TimerSpec:
@@ -104,6 +131,10 @@ def to_definition(doc: Document, source_text: str, source_file: str) -> m.Defini
         for name, state in doc["states"].items()
     )
     non_final = tuple(s.name for s in states if not s.final)
+    fields = {
+        name: m.FieldSpec(name, f["type"], _labels(f.get("labels")))
+        for name, f in doc.get("fields", {}).items()
+    }
     transitions = tuple(
         m.TransitionSpec(
             index=i,
@@ -111,8 +142,8 @@ def to_definition(doc: Document, source_text: str, source_file: str) -> m.Defini
             sources=_sources(t["source"], non_final),
             dest=t["dest"],
             roles=tuple(t["roles"]),
-            guards=tuple(_guard(g) for g in t.get("guards", ())),
-            effects=tuple(_effect(e) for e in t.get("effects", ())),
+            guards=tuple(_guard(g, fields) for g in t.get("guards", ())),
+            effects=tuple(_effect(e, fields) for e in t.get("effects", ())),
             require_reason=_flag(t.get("require_reason", False)),
             unit_scope=t.get("units", "any"),
             labels=_labels(t.get("labels")),
@@ -124,10 +155,7 @@ def to_definition(doc: Document, source_text: str, source_file: str) -> m.Defini
         labels=m.Labels(vi=doc["labels"]["vi"], en=doc["labels"]["en"]),
         description=doc.get("description", ""),
         roles={name: _labels(labels) for name, labels in doc["roles"].items()},
-        fields={
-            name: m.FieldSpec(name, f["type"], _labels(f.get("labels")))
-            for name, f in doc.get("fields", {}).items()
-        },
+        fields=fields,
         states=states,
         transitions=transitions,
         start_roles=tuple(doc.get("start_roles", ())),

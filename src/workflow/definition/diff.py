@@ -93,6 +93,8 @@ def describe_guard(guard: m.Guard) -> str:
         return f"{word}({'; '.join(describe_guard(g) for g in guard.guards)})"
     if isinstance(guard, m.Not):
         return f"not({describe_guard(guard.guard)})"
+    if isinstance(guard, m.ExprGuard):
+        return f"expr {guard.expression.text}"
     return f"function {guard.name}"
 
 
@@ -108,6 +110,8 @@ def describe_effect(effect: m.Effect) -> str:
     if isinstance(effect, m.Spawn):
         copied = f" copying [{', '.join(effect.copy)}]" if effect.copy else ""
         return f"spawn {effect.workflow}{copied}"
+    if isinstance(effect, m.Compute):
+        return "compute " + "; ".join(f"{f} = {e.text}" for f, e in effect.assignments)
     return f"function {effect.name}"
 
 

@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from workflow.definition.expressions import Program
 
 JSONScalar = str | int | float | bool | None
 
@@ -101,7 +104,24 @@ class FunctionGuard:
     name: str
 
 
-Guard = Required | Compare | AllOf | AnyOf | Not | FunctionGuard
+@dataclass(frozen=True)
+class Expression:
+    """A CEL expression as written, with what compiling it against the fields gave: a program,
+    or the problem the validator reports (:mod:`workflow.definition.expressions`)."""
+
+    text: str
+    program: Program | None = field(default=None, compare=False, repr=False)
+    problem: str | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ExprGuard:
+    """A boolean CEL expression over the fields (``expr: "paid + amount >= total"``)."""
+
+    expression: Expression
+
+
+Guard = Required | Compare | AllOf | AnyOf | Not | FunctionGuard | ExprGuard
 
 
 # --- effects -------------------------------------------------------------------------------------
@@ -149,7 +169,15 @@ class Spawn:
     copy: tuple[str, ...] = ()
 
 
-Effect = Merge | SetField | Stamp | ClearField | FunctionEffect | Spawn
+@dataclass(frozen=True)
+class Compute:
+    """Set fields to the values of CEL expressions, in order; each sees the data as the
+    assignments before it left it (``compute: {total: "total + amount"}``)."""
+
+    assignments: tuple[tuple[str, Expression], ...]
+
+
+Effect = Merge | SetField | Stamp | ClearField | FunctionEffect | Spawn | Compute
 
 
 # --- timers ------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from workflow.i18n import _
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """Names of workflows, states, triggers, roles and fields: lower_snake_case."""
+ExpressionText = Annotated[str, Field(min_length=1)]
+"""A CEL expression; compiled and type-checked against the fields when the model is built."""
 
 
 class _Strict(BaseModel):
@@ -59,12 +61,15 @@ class GuardModel(_Strict):
     any: list[GuardModel] | None = None
     not_: GuardModel | None = Field(default=None, alias="not")
     function: Name | None = None
+    expr: ExpressionText | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> GuardModel:
-        _require_one_of(self, "a guard", ("required", "compare", "all", "any", "not_", "function"))
+        _require_one_of(
+            self, "a guard", ("required", "compare", "all", "any", "not_", "function", "expr")
+        )
         return self
 
 
@@ -81,7 +86,7 @@ class SpawnModel(_Strict):
 
 
 class EffectModel(_Strict):
-    """Exactly one of the keys: merge, set, stamp, clear, function or spawn."""
+    """Exactly one of the keys: merge, set, stamp, clear, function, spawn or compute."""
 
     merge: list[Name] | None = None
     set: SetModel | None = None
@@ -89,10 +94,15 @@ class EffectModel(_Strict):
     clear: Name | None = None
     function: Name | None = None
     spawn: SpawnModel | None = None
+    compute: Annotated[dict[Name, ExpressionText], Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> EffectModel:
-        _require_one_of(self, "an effect", ("merge", "set", "stamp", "clear", "function", "spawn"))
+        _require_one_of(
+            self,
+            "an effect",
+            ("merge", "set", "stamp", "clear", "function", "spawn", "compute"),
+        )
         return self
 
 

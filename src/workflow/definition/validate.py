@@ -170,8 +170,16 @@ def _guard_findings(guard: m.Guard, d: m.Definition, names: Names, path: Path) -
             )
     elif isinstance(guard, m.Not):
         yield from _guard_findings(guard.guard, d, names, (*path, "not"))
+    elif isinstance(guard, m.ExprGuard):
+        yield from _expression_finding(guard.expression, (*path, "expr"))
     elif guard.name not in names.guards:
         yield path, f"guard function {guard.name!r} is not registered"
+
+
+def _expression_finding(expression: m.Expression, path: Path) -> Iterator[Finding]:
+    if expression.problem is not None:
+        text = expression.text if len(expression.text) <= 60 else expression.text[:57] + "..."
+        yield path, f"expression {text!r}: {expression.problem}"
 
 
 def unknown_references(d: m.Definition, names: Names) -> Iterator[Finding]:
@@ -183,6 +191,15 @@ def unknown_references(d: m.Definition, names: Names) -> Iterator[Finding]:
             if isinstance(effect, m.FunctionEffect):
                 if effect.name not in names.effects:
                     yield path, f"effect function {effect.name!r} is not registered"
+                continue
+            if isinstance(effect, m.Compute):
+                for target, expression in effect.assignments:
+                    if target not in d.fields:
+                        yield (*path, "compute", target), (
+                            f"effect field {target!r} is not declared in fields"
+                        )
+                    else:
+                        yield from _expression_finding(expression, (*path, "compute", target))
                 continue
             if isinstance(effect, m.Merge):
                 fields = effect.fields
