@@ -104,6 +104,7 @@ FACES = {
         "set_password_hasher",
         "visible_instances",
     },
+    "workflow.scenarios": {"ScenarioFailed", "ScenarioReport", "read_scenarios", "run_scenarios"},
     "workflow.admin": {
         "AdminChange",
         "CalendarDay",

@@ -31,7 +31,7 @@ FEATURE_LAYER = 5
 # Layer 5: the feature packages built on the engine (see docs/architecture.md).
 FEATURES = (
     "accounts", "admin", "auditing", "directives", "events", "timers", "retry", "embedding",
-    "testing",
+    "testing", "scenarios",
 )
 LAYERS.update(dict.fromkeys(FEATURES, FEATURE_LAYER))
 
@@ -41,6 +41,8 @@ LAYERS.update(dict.fromkeys(FEATURES, FEATURE_LAYER))
 FEATURE_USES: dict[str, set[str]] = {
     # an application's tests run the due timers of the scenario they play
     "testing": {"timers"},
+    # a scenario's `wait` lets time pass: the timers due by then fire, as the worker would fire them
+    "scenarios": {"timers"},
 }
 
 # Private core pieces some features reach for, beyond the engine's public methods. Pinned so a

@@ -60,6 +60,49 @@ def validate(state: State, files: tuple[str, ...], as_json: bool) -> None:
         raise DefinitionError([issue for exc in failures for issue in exc.issues])
 
 
+@group.command("test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option
+@pass_state
+def test(state: State, files: tuple[str, ...], as_json: bool) -> None:
+    """Run scenario files: each scenario starts an instance on a temporary database, fires
+    triggers as actors, lets time pass, and checks states, data and refusals.
+
+    Nothing is deployed anywhere: the database (--db) is not opened. A failed expectation is
+    reported with file and line (exit code 1); a bad scenario or definition file exits 2.
+
+    \b
+    Example:
+      workflow definitions test examples/peers/order_control.scenarios.yaml
+    """
+    from workflow.scenarios import ScenarioFailed, run_scenarios
+
+    from ..output import emit_json
+
+    state.load_functions()
+    reports = [run_scenarios(file) for file in files]
+    if as_json:
+        emit_json(
+            [
+                {
+                    "file": r.file,
+                    "ok": r.ok,
+                    "passed": list(r.passed),
+                    "failures": [str(issue) for issue in r.failures],
+                }
+                for r in reports
+            ]
+        )
+    else:
+        for report in reports:
+            if report.ok:
+                count = len(report.passed)
+                click.echo(f"ok: {report.file} ({count} scenario{'s' if count != 1 else ''})")
+    failures = [issue for r in reports for issue in r.failures]
+    if failures:
+        raise ScenarioFailed(failures, sum(len(r.passed) + len(r.failures) for r in reports))
+
+
 @group.command("deploy")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option(
