@@ -37,6 +37,13 @@ def _instance_dict(instance: Instance) -> dict[str, Any]:
 @actor_option
 @click.option("--data", metavar="JSON|@FILE", help="Initial data, a JSON object.")
 @click.option("--unit", help="The unit that owns (leads) the instance.")
+@click.option(
+    "--coordinating",
+    "coordinating",
+    multiple=True,
+    metavar="UNIT",
+    help="A coordinating unit (repeat for several): what `units: coordinating` admits.",
+)
 @click.option("--idempotency-key", help="Repeat-safe key: a retry returns the first result.")
 @json_option
 @pass_state
@@ -46,6 +53,7 @@ def start(
     actor_id: str,
     data: str | None,
     unit: str | None,
+    coordinating: tuple[str, ...],
     idempotency_key: str | None,
     as_json: bool,
 ) -> None:
@@ -54,6 +62,7 @@ def start(
     \b
     Example:
       workflow start plan_drafting --actor alice --unit chi_bo_1 --data '{"title": "Kế hoạch"}'
+      workflow start inspection --actor ubkt --unit ubkt --coordinating ban_tuyen_giao
     """
     from ..output import emit_json, load_json_option
 
@@ -63,6 +72,7 @@ def start(
         state.actor(actor_id),
         data=load_json_option(data, "--data"),
         unit=unit,
+        coordinating_units=coordinating,
         idempotency_key=idempotency_key,
         channel="cli",
     )

@@ -28,6 +28,20 @@ def check_fields(definition: m.Definition, values: Mapping[str, Any], what: str)
         raise InvalidInput(f"{what}: " + "; ".join(problems))
 
 
+def step_effects(
+    definition: m.Definition, spec: m.TransitionSpec, source: str
+) -> tuple[m.Effect, ...]:
+    """The effects of taking ``spec`` from ``source``: the left state's ``on_exit``, the
+    transition's own, the entered state's ``on_enter``; a self-transition leaves and enters
+    nothing (as it keeps the state's timers)."""
+    if spec.dest == source:
+        return spec.effects
+    leaving, entering = definition.state(source).on_exit, definition.state(spec.dest).on_enter
+    if not (leaving or entering):
+        return spec.effects
+    return leaving + spec.effects + entering
+
+
 def apply_effects(
     definition: m.Definition, effects: tuple[m.Effect, ...], ctx: GuardContext, registry: Registry
 ) -> tuple[dict[str, Any], list[m.Spawn]]:

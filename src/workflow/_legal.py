@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workflow._effects import apply_effects, check_fields
+from workflow._effects import apply_effects, check_fields, step_effects
 from workflow._machine import StepContext, admits
 from workflow.catalog import Catalog, NotCompiled, check_stored_source
 from workflow.definition import model as m
@@ -45,7 +45,7 @@ from workflow.hashchain import (
     canonical_json,
     format_instant,
 )
-from workflow.records import SYSTEM_PREFIX, SYSTEM_TIMER, Actor
+from workflow.records import SYSTEM_AUTO, SYSTEM_PREFIX, SYSTEM_TIMER, Actor
 from workflow.registry import GuardContext, Registry
 from workflow.store import Connection
 from workflow.store import repository as repo
@@ -231,10 +231,12 @@ class _Plan:
     reads_time: bool
 
     @classmethod
-    def of(cls, specs: tuple[m.TransitionSpec, ...]) -> _Plan:
-        guarded = any(s.guards for s in specs)
+    def of(cls, definition: m.Definition, state: str, specs: tuple[m.TransitionSpec, ...]) -> _Plan:
+        guarded = any(s.guards or s.actor_fields for s in specs)
         plain = (m.Merge, m.SetField, m.ClearField, m.Spawn)
-        timeless = all(isinstance(e, plain) for s in specs for e in s.effects)
+        timeless = all(
+            isinstance(e, plain) for s in specs for e in step_effects(definition, s, state)
+        )
         return cls(specs, guarded, guarded or not timeless)
 
 
@@ -426,10 +428,11 @@ class LegalityCheck:
             )
         if chosen.require_reason and not (row[_REASON] and str(row[_REASON]).strip()):
             raise _Illegal(f"{trigger!r} requires a reason and none is recorded")
-        if chosen.effects:
+        effects = step_effects(definition, chosen, state)
+        if effects:
             if ctx is _UNGUARDED:
                 ctx = self._context(chain, row, actor, at, plan)
-            data, _ = apply_effects(definition, chosen.effects, ctx, self.registry)
+            data, _ = apply_effects(definition, effects, ctx, self.registry)
             text = canonical_json(data)
             if text != row[_DATA]:
                 raise _Illegal(
@@ -445,7 +448,9 @@ class LegalityCheck:
         key = (id(definition), trigger, state)
         plan = self._plans.get(key)  # bounded by the definitions' (trigger, state) pairs
         if plan is None:
-            plan = self._plans[key] = _Plan.of(definition.transitions_for(trigger, state))
+            plan = self._plans[key] = _Plan.of(
+                definition, state, definition.transitions_for(trigger, state)
+            )
         return plan
 
     def _context(
@@ -504,8 +509,8 @@ class LegalityCheck:
         actor = self._actors.get(key)
         if actor is None:
             actor = self._actors[key] = Actor(key[0], json.loads(key[1]), key[2])
-        if actor.id == SYSTEM_TIMER or self.ledger.first_registration is None:
-            return actor  # the timer, or every actor the application's (no registry in use)
+        if actor.id in (SYSTEM_TIMER, SYSTEM_AUTO) or self.ledger.first_registration is None:
+            return actor  # the engine's own, or every actor the application's (no registry)
         # A spawned child's start adds the system role to its parent's actor.
         roles = actor.roles - {m.SYSTEM_ROLE} if spawned else actor.roles
         problem = self.ledger.actor_problem(actor.id, roles, actor.unit, at)

@@ -91,6 +91,16 @@ def admits(spec: m.TransitionSpec, ctx: StepContext, registry: Registry) -> bool
             )
         )
         return False
+    if spec.actor_fields:
+        data = ctx.guard_context.data
+        named = [str(data[f]) for f in spec.actor_fields if data.get(f) is not None]
+        if ctx.actor.id not in named:
+            expected = ", ".join(
+                f"{f} ({data[f]})" if data.get(f) is not None else f"{f} (no one yet)"
+                for f in spec.actor_fields
+            )
+            ctx.role_refusals.append(f"needs to be the actor named in {expected}")
+            return False
     if not spec.guards:
         return True
     outcome = evaluate_all(spec.guards, ctx.guard_context, registry)

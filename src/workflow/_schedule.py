@@ -69,9 +69,23 @@ def timer_rows(
     return rows
 
 
-def instance_due_at(definition: m.Definition, data: Mapping[str, Any]) -> datetime | None:
-    """The instance's deadline, from the definition's ``deadline_field``."""
-    if definition.deadline_field is None:
-        return None
-    value = data.get(definition.deadline_field)
-    return parse_instant(str(value), definition.deadline_field) if value else None
+def instance_due_at(
+    definition: m.Definition,
+    data: Mapping[str, Any],
+    entered: tuple[m.StateSpec, datetime, CalendarSource] | None = None,
+    kept: datetime | None = None,
+) -> datetime | None:
+    """The instance's deadline (what ``list --overdue`` reads): the earliest of its
+    ``deadline_field``, the ``deadline: true`` timers of the state it ``entered`` (at that time,
+    working days on that calendar), and the deadline it ``kept`` from a state it stays in."""
+    found: list[datetime] = [] if kept is None else [kept]
+    if definition.deadline_field is not None:
+        value = data.get(definition.deadline_field)
+        if value:
+            found.append(parse_instant(str(value), definition.deadline_field))
+    if entered is not None:
+        state, at, calendar = entered
+        for timer in state.timers:
+            if timer.deadline and (due := due_at(timer, data, at, calendar)) is not None:
+                found.append(due)
+    return min(found) if found else None

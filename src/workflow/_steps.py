@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workflow._effects import apply_effects, check_fields
+from workflow._effects import apply_effects, check_fields, step_effects
 from workflow._legal import placement
-from workflow._machine import CompiledMachine, StepContext
-from workflow._schedule import calendar_on, instance_due_at, timer_rows
+from workflow._machine import CompiledMachine, StepContext, admits
+from workflow._schedule import CalendarSource, calendar_on, instance_due_at, timer_rows
 from workflow.definition import model as m
 from workflow.errors import (
     ConcurrentModification,
@@ -27,7 +27,7 @@ from workflow.errors import (
 )
 from workflow.hashchain import GENESIS, AuditKeys, audit_record, keys_of
 from workflow.i18n import _
-from workflow.records import Actor, FireResult
+from workflow.records import SYSTEM_AUTO, Actor, FireResult
 from workflow.registry import GuardContext, Registry
 from workflow.store import Connection
 from workflow.store import chain_writer as writer
@@ -89,6 +89,7 @@ def _instance_values(
     request: StartRequest,
     now: datetime,
     instance_id: int,
+    calendar: CalendarSource,
 ) -> dict[str, Any]:
     """The new instance row in the initial state, data checked (``last_hash`` still GENESIS)."""
     definition = compiled.definition
@@ -108,7 +109,7 @@ def _instance_values(
         "directive_id": request.directive_id,
         "item_key": request.item_key,
         "parent_id": request.parent_id,
-        "due_at": instance_due_at(definition, data),
+        "due_at": instance_due_at(definition, data, (initial, now, calendar)),
         "created_at": now,
         "updated_at": now,
         "last_hash": GENESIS,
@@ -173,7 +174,7 @@ def start_many_in(
     for request, (instance_id, audit_id) in zip(
         requests, writer.reserve_ids(conn, len(requests)), strict=True
     ):
-        values = _instance_values(compiled, workflow, request, now, instance_id)
+        values = _instance_values(compiled, workflow, request, now, instance_id, calendar)
         audit = _start_audit(compiled, values, actor, audit_id, keys_of(conn), channel)
         values["last_hash"] = audit["hash"]
         timers = timer_rows(initial, instance_id, values["data"], now, 1, calendar)
@@ -212,7 +213,56 @@ class FireRequest:
     channel: str | None = None
 
 
+AUTO = Actor(SYSTEM_AUTO, roles=(m.SYSTEM_ROLE,))
+"""Who takes automatic transitions: the engine itself."""
+
+
 def fire_in(
+    conn: Connection,
+    machines: MachineLookup,
+    registry: Registry,
+    request: FireRequest,
+    now: datetime,
+) -> Applied:
+    """Authorize, guard, move, persist and audit one transition on an open transaction, then
+    each automatic transition that the state reached admits (as ``system:auto``, one audit event
+    each, in the same transaction; the validator refuses a loop of them). The result is the
+    requested step's event with the instance as the last step left it."""
+    first = last = _fire_one(conn, machines, registry, request, now)
+    while (follow := _automatic(conn, machines, registry, last, now)) is not None:
+        last = _fire_one(conn, machines, registry, follow, now)
+    if last is first:
+        return first
+    assert first.result is not None
+    assert last.result is not None
+    result = FireResult(last.result.instance, first.result.event)
+    return Applied(
+        first.instance_id, first.seq, first.audit_id, first.from_state, last.to_state, result
+    )
+
+
+def _automatic(
+    conn: Connection, machines: MachineLookup, registry: Registry, last: Applied, now: datetime
+) -> FireRequest | None:
+    """The automatic transition to take after ``last``, if one is admitted."""
+    assert last.result is not None
+    instance = last.result.instance
+    compiled = machines(conn, instance.workflow, instance.definition_version)
+    candidates = compiled.definition.automatic_from.get(instance.state)
+    if not candidates:
+        return None
+    for spec in candidates:
+        ctx = GuardContext(
+            instance.id, instance.workflow, instance.state, spec.trigger, AUTO.id, AUTO.roles,
+            dict(instance.data), {}, now,
+        )  # fmt: skip
+        step = StepContext(ctx, AUTO, instance.unit, tuple(instance.coordinating_units))
+        if admits(spec, step, registry):
+            return FireRequest(instance.id, spec.trigger, AUTO, {}, None, None)
+    return None
+
+
+def _fire_one(
     conn: Connection,
     machines: MachineLookup,
     registry: Registry,
@@ -258,7 +308,7 @@ def fire_in(
         raise InvalidInput(
             _("{trigger!r} requires a reason (none was given)", trigger=request.trigger)
         )
-    data, spawns = apply_effects(definition, spec.effects, ctx, registry)
+    data, spawns = apply_effects(definition, step_effects(definition, spec, state), ctx, registry)
     seq = int(row["version"]) + 1
     audit = audit_record(
         instance_id=instance_id,
@@ -281,6 +331,7 @@ def fire_in(
         keys=keys_of(conn),
         channel=request.channel,
     )
+    calendar = calendar_on(conn)
     dest = definition.state(spec.dest)
     # Leaving a state cancels its timers; a self-transition stays in the state and keeps them.
     leaving = dest.name != state
@@ -291,12 +342,17 @@ def fire_in(
         state=dest.name,
         data_json=audit["data"],  # the canonical JSON of the data: what to_json writes too
         active=not dest.final,
-        due_at=instance_due_at(definition, data),
+        due_at=instance_due_at(
+            definition,
+            data,
+            (dest, now, calendar) if leaving else None,
+            None if leaving or not any(t.deadline for t in dest.timers) else row["due_at"],
+        ),
         now=now,
         audit=audit,
         topic=f"{workflow}.{request.trigger}.{dest.name}",
         enters_state=leaving,
-        timers=timer_rows(dest, instance_id, data, now, seq, calendar_on(conn)) if leaving else (),
+        timers=timer_rows(dest, instance_id, data, now, seq, calendar) if leaving else (),
     )
     audit_id = writer.write_step(conn, step)
     if audit_id is None:

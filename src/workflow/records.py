@@ -11,6 +11,8 @@ from workflow.errors import InvalidInput
 from workflow.limits import MAX_ACTOR_ID_CHARS, MAX_UNIT_CHARS, check_optional, check_text
 
 SYSTEM_TIMER = "system:timer"
+SYSTEM_AUTO = "system:auto"
+"""The engine itself, taking an automatic transition right after a step."""
 SYSTEM_PREFIX = "system:"
 SYSTEM_ROLE = "system"
 

@@ -340,6 +340,7 @@ def _write_move(
         keys=keys_of(conn),
     )
     target = definition.state(move.to_state)
+    calendar = calendar_on(conn)
     step = chain_writer.Step(
         instance_id=int(row.id),
         seen_version=int(row.version),
@@ -347,12 +348,14 @@ def _write_move(
         state=target.name,
         data_json=chain_writer.to_json(data),
         active=not target.final,
-        due_at=instance_due_at(definition, data),
+        due_at=instance_due_at(
+            definition, data, (target, now, calendar) if move.reenters else None
+        ),
         now=now,
         audit=audit,
         topic=f"{row.workflow}.migrated.{target.name}",
         enters_state=move.reenters,
-        timers=timer_rows(target, int(row.id), data, now, seq, calendar_on(conn))
+        timers=timer_rows(target, int(row.id), data, now, seq, calendar)
         if move.reenters
         else (),
     )

@@ -109,6 +109,7 @@ def _timer(timer: Document) -> m.TimerSpec:
         zone=timer.get("zone"),
         calendar_days=calendar_days(after or offset or "PT0S"),
         business_days=timer.get("business_days"),
+        deadline=_flag(timer.get("deadline", False)),
     )
 
 
@@ -120,6 +121,10 @@ def _sources(source: str | list[str], non_final: tuple[str, ...]) -> tuple[str, 
 
 def to_definition(doc: Document, source_text: str, source_file: str) -> m.Definition:
     """Convert a schema-valid document into the frozen model (before graph validation)."""
+    fields = {
+        name: m.FieldSpec(name, f["type"], _labels(f.get("labels")))
+        for name, f in doc.get("fields", {}).items()
+    }
     states = tuple(
         m.StateSpec(
             name=name,
@@ -127,14 +132,12 @@ def to_definition(doc: Document, source_text: str, source_file: str) -> m.Defini
             initial=_flag(state.get("initial", False)),
             final=_flag(state.get("final", False)),
             timers=tuple(_timer(t) for t in state.get("timers", ())),
+            on_enter=tuple(_effect(e, fields) for e in state.get("on_enter", ())),
+            on_exit=tuple(_effect(e, fields) for e in state.get("on_exit", ())),
         )
         for name, state in doc["states"].items()
     )
     non_final = tuple(s.name for s in states if not s.final)
-    fields = {
-        name: m.FieldSpec(name, f["type"], _labels(f.get("labels")))
-        for name, f in doc.get("fields", {}).items()
-    }
     transitions = tuple(
         m.TransitionSpec(
             index=i,
@@ -147,6 +150,8 @@ def to_definition(doc: Document, source_text: str, source_file: str) -> m.Defini
             require_reason=_flag(t.get("require_reason", False)),
             unit_scope=t.get("units", "any"),
             labels=_labels(t.get("labels")),
+            actor_fields=tuple(t.get("actors", ())),
+            automatic=_flag(t.get("automatic", False)),
         )
         for i, t in enumerate(doc.get("transitions", ()))
     )

@@ -116,15 +116,16 @@ def describe_effect(effect: m.Effect) -> str:
 
 
 def describe_timer(timer: m.TimerSpec) -> str:
+    deadline = " (deadline)" if timer.deadline else ""
     working = f"{timer.business_days:+d} working days" if timer.business_days else ""
     if timer.at_field is None and timer.business_days is not None:
-        return f"{timer.trigger} after {timer.business_days} working days"
+        return f"{timer.trigger} after {timer.business_days} working days{deadline}"
     if timer.business_days is not None:
-        return f"{timer.trigger} at {timer.at_field} {working}"
+        return f"{timer.trigger} at {timer.at_field} {working}{deadline}"
     if timer.after is not None:
-        return f"{timer.trigger} after {format_duration(timer.after)}"
+        return f"{timer.trigger} after {format_duration(timer.after)}{deadline}"
     offset = f" {format_duration(timer.offset)}" if timer.offset else ""
-    return f"{timer.trigger} at {timer.at_field}{offset}"
+    return f"{timer.trigger} at {timer.at_field}{offset}{deadline}"
 
 
 def _labels(labels: m.Labels | None) -> str:
@@ -206,6 +207,8 @@ def _transition_changes(
         ("roles", f"[{', '.join(old.roles)}]", f"[{', '.join(new.roles)}]"),
         ("units", old.unit_scope, new.unit_scope),
         ("require_reason", str(old.require_reason).lower(), str(new.require_reason).lower()),
+        ("actors", f"[{', '.join(old.actor_fields)}]", f"[{', '.join(new.actor_fields)}]"),
+        ("automatic", str(old.automatic).lower(), str(new.automatic).lower()),
         ("labels", _labels(old.labels), _labels(new.labels)),
     ):
         if before != after:
@@ -267,8 +270,23 @@ def diff_definitions(
                 DiffEntry("added", "timer", f"{state.name}.{t.trigger}", after=describe_timer(t))
                 for t in state.timers
             )
+    empty = m.StateSpec("")
+    for state in new.states:
+        before = old_states.get(state.name, empty)
+        for hook in ("on_enter", "on_exit"):
+            entries += _multiset(
+                [describe_effect(e) for e in getattr(before, hook)],
+                [describe_effect(e) for e in getattr(state, hook)],
+                "effect",
+                f"{state.name}.{hook}",
+            )
     for name, state in old_states.items():
         if name not in new.state_names:
+            for hook in ("on_enter", "on_exit"):
+                entries += _multiset(
+                    [describe_effect(e) for e in getattr(state, hook)], [], "effect",
+                    f"{name}.{hook}",
+                )  # fmt: skip
             entries += (
                 DiffEntry("removed", "timer", f"{name}.{t.trigger}", before=describe_timer(t))
                 for t in state.timers

@@ -6,7 +6,7 @@ state machine from them. Nothing here knows about YAML, databases or ``transitio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -203,6 +203,8 @@ class TimerSpec:
     business_days: int | None = None
     """Working days on Vietnam's calendar (:mod:`workflow.workdays`): a relative timer is due
     that many after entering the state; with ``at_field`` they move the field's instant."""
+    deadline: bool = False
+    """The instance is overdue once this timer is due (``list --overdue``, reports)."""
 
 
 # --- states, transitions, the definition -------------------------------------------------------
@@ -215,6 +217,10 @@ class StateSpec:
     initial: bool = False
     final: bool = False
     timers: tuple[TimerSpec, ...] = ()
+    on_enter: tuple[Effect, ...] = ()
+    """Effects of every transition that enters this state from another one."""
+    on_exit: tuple[Effect, ...] = ()
+    """Effects of every transition that leaves this state for another one (before its own)."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +235,11 @@ class TransitionSpec:
     require_reason: bool = False
     unit_scope: UnitScope = "any"
     labels: Labels | None = None
+    actor_fields: tuple[str, ...] = ()
+    """Fields holding actor ids: when given, only an actor named in one of them may fire."""
+    automatic: bool = False
+    """Taken by the engine itself (as ``system:auto``) right after a step leaves an instance in
+    its source state, when its guards hold."""
 
 
 @dataclass(frozen=True)
@@ -284,6 +295,25 @@ class Definition:
     def transitions_for(self, trigger: str, state: str) -> tuple[TransitionSpec, ...]:
         """The transitions ``trigger`` may take from ``state``, in declaration order."""
         return tuple(t for t in self.transitions_by_source.get(state, ()) if t.trigger == trigger)
+
+    def effect_lists(self) -> Iterator[tuple[tuple[str | int, ...], tuple[Effect, ...]]]:
+        """Every list of effects, with the key path where the file writes it."""
+        for t in self.transitions:
+            yield ("transitions", t.index, "effects"), t.effects
+        for s in self.states:
+            if s.on_enter:
+                yield ("states", s.name, "on_enter"), s.on_enter
+            if s.on_exit:
+                yield ("states", s.name, "on_exit"), s.on_exit
+
+    @cached_property
+    def automatic_from(self) -> Mapping[str, tuple[TransitionSpec, ...]]:
+        """Each state's automatic transitions out, in declaration order."""
+        return {
+            state: auto
+            for state, ts in self.transitions_by_source.items()
+            if (auto := tuple(t for t in ts if t.automatic))
+        }
 
     def triggers_from(self, state: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.trigger for t in self.transitions_by_source.get(state, ())))

@@ -121,6 +121,7 @@ class TimerModel(_Strict):
     after: str | None = None
     zone: str | None = None
     business_days: Annotated[int, Field(strict=True)] | None = None
+    deadline: bool = False
 
     @field_validator("offset", "after")
     @classmethod
@@ -160,6 +161,8 @@ class StateModel(_Strict):
     initial: bool = False
     final: bool = False
     timers: list[TimerModel] = []
+    on_enter: list[EffectModel] = []
+    on_exit: list[EffectModel] = []
 
 
 class TransitionModel(_Strict):
@@ -172,6 +175,8 @@ class TransitionModel(_Strict):
     require_reason: bool = False
     units: Literal["any", "own", "coordinating", "involved"] = "any"
     labels: LabelsModel | None = None
+    actors: list[Name] = []
+    automatic: bool = False
 
 
 class DefinitionModel(_Strict):

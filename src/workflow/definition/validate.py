@@ -125,6 +125,7 @@ def shadowed(d: m.Definition, names: Names) -> Iterator[Finding]:
             for earlier in group:
                 if (
                     not earlier.guards
+                    and not earlier.actor_fields
                     and earlier.unit_scope in ("any", later.unit_scope)
                     and set(later.roles) <= set(earlier.roles)
                 ):
@@ -186,8 +187,9 @@ def unknown_references(d: m.Definition, names: Names) -> Iterator[Finding]:
     for t in d.transitions:
         for g_index, guard in enumerate(t.guards):
             yield from _guard_findings(guard, d, names, ("transitions", t.index, "guards", g_index))
-        for e_index, effect in enumerate(t.effects):
-            path: Path = ("transitions", t.index, "effects", e_index)
+    for base, effects in d.effect_lists():
+        for e_index, effect in enumerate(effects):
+            path: Path = (*base, e_index)
             if isinstance(effect, m.FunctionEffect):
                 if effect.name not in names.effects:
                     yield path, f"effect function {effect.name!r} is not registered"
@@ -210,6 +212,15 @@ def unknown_references(d: m.Definition, names: Names) -> Iterator[Finding]:
             for f in fields:
                 if f not in d.fields:
                     yield path, f"effect field {f!r} is not declared in fields"
+    for t in d.transitions:
+        for name in t.actor_fields:
+            field_spec = d.fields.get(name)
+            if field_spec is None or field_spec.type not in ("string", "text"):
+                yield (
+                    ("transitions", t.index, "actors"),
+                    f"actors field {name!r} must name a declared string field (holding an "
+                    "actor id)",
+                )
     if d.deadline_field is not None:
         spec = d.fields.get(d.deadline_field)
         if spec is None or spec.type != "datetime":
@@ -292,9 +303,94 @@ def unregistered(d: m.Definition, names: Names) -> Iterator[Finding]:
             for name in _function_guards(guard):
                 if name not in names.guards:
                     yield ("transitions", t.index, "guards", g_index), f"guard {name!r}"
-        for e_index, effect in enumerate(t.effects):
+    for base, effects in d.effect_lists():
+        for e_index, effect in enumerate(effects):
             if isinstance(effect, m.FunctionEffect) and effect.name not in names.effects:
-                yield ("transitions", t.index, "effects", e_index), f"effect {effect.name!r}"
+                yield (*base, e_index), f"effect {effect.name!r}"
+
+
+def automatic_loops(d: m.Definition, names: Names) -> Iterator[Finding]:
+    """Automatic transitions must not lead back to where they start (the engine takes them one
+    after another in one transaction: a cycle would never end), and nobody but the engine may
+    take them."""
+    edges: dict[str, set[str]] = {}
+    for t in d.transitions:
+        if not t.automatic:
+            continue
+        if t.roles != (m.SYSTEM_ROLE,):
+            yield (
+                ("transitions", t.index, "roles"),
+                f"automatic transition {t.trigger!r} must have roles: [{m.SYSTEM_ROLE}] "
+                "(the engine takes it as system:auto)",
+            )
+        if t.require_reason or t.actor_fields:
+            yield (
+                ("transitions", t.index, "automatic"),
+                f"automatic transition {t.trigger!r} cannot require a reason or name actors",
+            )
+        for source in t.sources:
+            edges.setdefault(source, set()).add(t.dest)
+    automatic_triggers = {t.trigger for t in d.transitions if t.automatic}
+    for t in d.transitions:
+        if t.automatic or t.trigger not in automatic_triggers:
+            continue
+        yield (
+            ("transitions", t.index, "trigger"),
+            f"trigger {t.trigger!r} is automatic elsewhere: an automatic transition's trigger "
+            "names no other transition",
+        )
+    loop = _a_cycle(edges)
+    if loop:
+        first = next(t for t in d.transitions if t.automatic and loop[0] in t.sources)
+        yield (
+            ("transitions", first.index, "automatic"),
+            "automatic transitions loop: " + " -> ".join(loop),
+        )
+
+
+def _a_cycle(edges: dict[str, set[str]]) -> list[str]:
+    """One cycle of the graph (``[a, b, a]``), or none (linear): peeling the states with no edge
+    in, then those with no edge out, leaves only states with both within what is left, and
+    walking forward among them must come back to one."""
+    indegree: dict[str, int] = {}
+    for source, dests in edges.items():
+        indegree.setdefault(source, 0)
+        for dest in dests:
+            indegree[dest] = indegree.get(dest, 0) + 1
+    ready = [state for state, n in indegree.items() if n == 0]
+    while ready:
+        state = ready.pop()
+        for dest in edges.get(state, ()):
+            indegree[dest] -= 1
+            if indegree[dest] == 0:
+                ready.append(dest)
+    left = {state for state, n in indegree.items() if n > 0}
+    # Peel, too, what only follows a cycle: what is then left has an edge out within ``left``.
+    back: dict[str, set[str]] = {}
+    outdegree = dict.fromkeys(left, 0)
+    for source in left:
+        for dest in edges.get(source, ()):
+            if dest in left:
+                outdegree[source] += 1
+                back.setdefault(dest, set()).add(source)
+    sinks = [state for state, n in outdegree.items() if n == 0]
+    while sinks:
+        state = sinks.pop()
+        left.discard(state)
+        for source in back.get(state, ()):
+            outdegree[source] -= 1
+            if outdegree[source] == 0:
+                sinks.append(source)
+    if not left:
+        return []
+    state = min(left)
+    walked: dict[str, int] = {}
+    path: list[str] = []
+    while state not in walked:
+        walked[state] = len(path)
+        path.append(state)
+        state = min(dest for dest in edges.get(state, ()) if dest in left)
+    return [*path[walked[state]:], state]
 
 
 CHECKS: tuple[Callable[[m.Definition, Names], Iterator[Finding]], ...] = (
@@ -307,6 +403,7 @@ CHECKS: tuple[Callable[[m.Definition, Names], Iterator[Finding]], ...] = (
     unknown_references,
     timer_checks,
     value_types,
+    automatic_loops,
 )
 
 

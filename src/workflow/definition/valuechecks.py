@@ -106,9 +106,9 @@ def impossible_comparisons(d: m.Definition) -> Iterator[Finding]:
 
 def typed_effects(d: m.Definition) -> Iterator[Finding]:
     """``set`` values and ``stamp`` instants that would not fit their field."""
-    for t in d.transitions:
-        for index, effect in enumerate(t.effects):
-            path: Path = ("transitions", t.index, "effects", index)
+    for base, effects in d.effect_lists():
+        for index, effect in enumerate(effects):
+            path: Path = (*base, index)
             if isinstance(effect, m.SetField):
                 spec = d.fields.get(effect.field)
                 value = _plain(effect.value)

@@ -4,8 +4,9 @@ A scenario file names the definitions it tests, the actors, and scenarios; each 
 an instance and takes steps (fire a trigger as an actor with a payload, let time pass so due
 timers fire, check the state and data), each step expecting a result or a refusal. Every scenario
 runs on its own copy of a temporary SQLite database holding the definitions and actors, so one
-scenario never sees another's instances. A failed expectation is reported with the file and the
-line of the step. The format: docs/definitions.md, "Testing a definition".
+scenario never sees another's instances, and ends with ``audit verify`` replaying what it wrote.
+A failed expectation is reported with the file and the line of the step. The format:
+docs/definitions.md, "Testing a definition".
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from workflow.engine import Engine
 from workflow.errors import DefinitionError, DefinitionIssue, WorkflowError
 from workflow.records import Actor
 from workflow.registry import Registry
-from workflow.timers import drain_due_timers
+from workflow.timers import drain_due_timers, due_instances
 
 DEFAULT_START = datetime(2030, 1, 7, 1, 0, tzinfo=UTC)
 """When a scenario file gives no ``clock``: a Monday morning in Hanoi."""
@@ -60,6 +61,8 @@ class ExpectModel(_Strict):
     state: str | None = None
     data: dict[str, Any] | None = None
     active: bool | None = None
+    overdue: bool | None = None
+    """Whether ``workflow list --overdue`` lists the instance now."""
 
 
 class StartModel(_Strict):
@@ -229,6 +232,9 @@ def _run_one(
             drain_due_timers(engine, worker_id="scenarios")
         if step.expect is not None:
             _check(engine, instance_id, step.expect, (*here, "expect"))
+    verified = engine.verify()
+    if not verified.ok:
+        raise _Failed(path, f"audit verify refuses the run: {verified.problems[0]}")
 
 
 def _fire(
@@ -278,6 +284,18 @@ def _check(engine: Engine, instance_id: int, expect: ExpectModel, here: KeyPath)
         raise _Failed(
             (*here, "active"), f"expected active {expect.active}, found {instance.active}"
         )
+    if expect.overdue is not None:
+        listed = any(
+            i.id == instance_id
+            for i in due_instances(engine, overdue=True, workflow=instance.workflow, limit=10_000)
+        )
+        if listed != expect.overdue:
+            due = instance.due_at.isoformat() if instance.due_at else "none"
+            raise _Failed(
+                (*here, "overdue"),
+                f"expected overdue {expect.overdue}, found {listed} (due {due}, now "
+                f"{engine.now().isoformat()})",
+            )
     for name, wanted in (expect.data or {}).items():
         found = instance.data.get(name)
         if not _same(found, wanted):
