@@ -36,12 +36,13 @@ from bench.common import (
     sqlite_url,
     timed,
 )
+from bench.expressions import bench_expressions
 from workflow.auditing import AuditKeys
 
 RESULTS = Path(__file__).with_name("results.json")
 SECTIONS = (
     "fire_sqlite", "postgres", "async_postgres", "scale", "fanout", "cli", "rss", "large", "web",
-    "office",
+    "office", "expressions",
 )
 
 # key: (comparison, target, what it is)
@@ -72,6 +73,9 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "fire_large_vs_small_deviation": ("<=", 0.2, "|fire rate on it ÷ on a 10-state chain - 1|"),
     "dashboard_ms": ("<=", 300.0, "web console: a directive's dashboard, server time"),
     "item_page_ms": ("<=", 100.0, "web console: the item page of 1,000 events, server time"),
+    "fire_expr_vs_vocabulary": (
+        "<=", 1.15, "time of a fire guarded and computed by expressions ÷ in the fixed vocabulary"
+    ),
 }
 
 
@@ -363,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 validations=sizes.runs if sizes.mode == "full" else 1,
             )),
             ("office", lambda: bench_office(sizes, folder)),
+            ("expressions", lambda: bench_expressions(sizes, folder)),
         ):  # fmt: skip
             if section is None or name not in chosen:
                 continue
