@@ -36,10 +36,13 @@ class Rule:
     limit: int | None = None  # guard: amount <= limit
     merge: tuple[str, ...] = ()
     reason: bool = False
+    below: float | None = None  # expr guard: has(data.amount) && amount <= below
+    automatic: bool = False
 
 
 def rules(version: int) -> list[Rule]:
-    """The transitions of ``version``: the approval limit moves, v2+ adds ``escalate``."""
+    """The transitions of ``version``: the approval limit moves, v2+ adds ``escalate``; a small
+    amount entering review is approved by the engine itself (``fast_track``, automatic)."""
     table = [
         Rule(
             "submit", ("draft",), "review", ("clerk",), "own", ("amount",), None, ("amount", "note")
@@ -52,6 +55,8 @@ def rules(version: int) -> list[Rule]:
         Rule("recall", ("review",), "draft", ("clerk",), "own", merge=("amount",)),
         Rule("expire", ("draft",), "expired", ("system",)),
         Rule("nudge", ("review",), "review", ("system",)),
+        # taken by the engine right after a step leaves a small amount in review
+        Rule("fast_track", ("review",), "approved", ("system",), below=60.0, automatic=True),
     ]
     if version >= 2:
         table.append(Rule("escalate", ("review",), "review", ("auditor",), reason=True))
@@ -70,12 +75,16 @@ def render(name: str, version: int) -> str:
         "fields:",
         "  amount: {type: number}",
         "  note: {type: string}",
+        "  entries: {type: integer}",
+        "  left: {type: string}",
         "states:",
         "  draft:",
         "    initial: true",
         "    timers: [{trigger: expire, after: PT2H}]",
+        '    on_exit: [{compute: {left: "state"}}]',
         "  review:",
         "    timers: [{trigger: nudge, after: PT1H}]",
+        '    on_enter: [{compute: {entries: "(has(data.entries) ? entries : 0) + 1"}}]',
         "  approved: {final: true}",
         "  rejected: {final: true}",
         "  expired: {final: true}",
@@ -89,12 +98,15 @@ def render(name: str, version: int) -> str:
             f"    roles: [{', '.join(rule.roles)}]",
             f"    units: {rule.units}",
             f"    require_reason: {'true' if rule.reason else 'false'}",
+            f"    automatic: {'true' if rule.automatic else 'false'}",
         ]
         guards = []
         if rule.required:
             guards.append(f"{{required: [{', '.join(rule.required)}]}}")
         if rule.limit is not None:
             guards.append(f"{{compare: {{field: amount, op: le, value: {rule.limit}}}}}")
+        if rule.below is not None:
+            guards.append(f'{{expr: "has(data.amount) && amount <= {rule.below}"}}')
         if guards:
             lines.append(f"    guards: [{', '.join(guards)}]")
         if rule.merge:
@@ -163,7 +175,7 @@ def type_problem(values: dict[str, Any]) -> bool:
             return True
         if key == "note" and not isinstance(value, str):
             return True
-        if key not in ("amount", "note"):
+        if key not in ("amount", "note", "entries", "left"):
             return True
     return False
 
@@ -189,8 +201,11 @@ def predict(
         if rule.units == "own" and not (actor.unit is not None and actor.unit == instance.unit):
             continue
         view = {**instance.data, **payload}
-        passed = all(not _empty(view.get(f)) for f in rule.required) and (
-            rule.limit is None or _le(view.get("amount"), rule.limit)
+        stored = instance.data.get("amount")  # an expression reads the data, not the payload
+        passed = (
+            all(not _empty(view.get(f)) for f in rule.required)
+            and (rule.limit is None or _le(view.get("amount"), rule.limit))
+            and (rule.below is None or (_number(stored) and stored <= rule.below))
         )
         if not passed:
             guard_refused = True
@@ -200,5 +215,30 @@ def predict(
         merged = {f: payload[f] for f in rule.merge if f in payload}
         if type_problem(merged):
             return InvalidInput
-        return rule, {**instance.data, **merged}
+        return rule, entered(instance.state, rule, {**instance.data, **merged})
     return GuardFailed if guard_refused else PermissionDenied
+
+
+def entered(state: str, rule: Rule, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the exit and entry effects of taking ``rule`` from ``state``: leaving draft
+    records it; entering review counts the entry (a self-transition does neither)."""
+    if rule.dest == state:
+        return data
+    data = dict(data)
+    if state == "draft":
+        data["left"] = "draft"
+    if rule.dest == "review":
+        data["entries"] = data.get("entries", 0) + 1
+    return data
+
+
+def automatic(instance: ModelInstance) -> tuple[Rule, dict[str, Any]] | None:
+    """The automatic transition the engine takes after a step leaves ``instance`` as it is."""
+    for rule in rules(instance.version):
+        if not rule.automatic or instance.state not in rule.sources:
+            continue
+        amount = instance.data.get("amount")
+        if rule.below is not None and not (_number(amount) and amount <= rule.below):
+            continue
+        return rule, entered(instance.state, rule, instance.data)
+    return None

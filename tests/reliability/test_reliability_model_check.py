@@ -32,6 +32,7 @@ from reference_model import (
     MAX_VERSION,
     Event,
     ModelInstance,
+    automatic,
     predict,
     render,
     rules,
@@ -51,6 +52,7 @@ from workflow import (
     WorkflowError,
 )
 from workflow.admin import MigrationRequest, migrate_instances
+from workflow.records import SYSTEM_AUTO
 from workflow.timers import run_due_timers
 
 LATEST_START = datetime(2021, 3, 1, 8, 0, tzinfo=UTC)
@@ -58,6 +60,8 @@ LATEST_START = datetime(2021, 3, 1, 8, 0, tzinfo=UTC)
 # so timers left pending by earlier examples in a shared PostgreSQL schema are never due in it.
 EXAMPLE_SPACING = timedelta(days=30)
 
+AUTO = Actor(SYSTEM_AUTO, ["system"])
+"""Who takes the automatic transitions: the engine itself."""
 ACTORS = [
     # Hypothesis draws (and shrinks towards) the first entries most: the busiest actor first.
     Actor(":name", ["clerk", "boss", "auditor"], "u1"),
@@ -200,6 +204,14 @@ class EngineVersusModel(RuleBasedStateMachine):
         chosen = offered[choice % len(offered)]
         fitting = [a for a in ACTORS if a.roles & set(chosen.roles)] or ACTORS
         self._fire(instance, chosen.trigger, fitting[choice % len(fitting)], payload, reason)
+
+    @rule(amount=st.integers(-5, 60))
+    def submit_a_small_amount(self, amount: int) -> None:
+        """A small amount entering review is approved by the engine itself (``fast_track``, an
+        automatic transition) in the same transaction, after the entry and exit effects ran."""
+        self.start(ACTORS[0], "u1", None, None)
+        instance = self.instances[max(self.instances)]
+        self._fire(instance, "submit", ACTORS[1], {"amount": amount, "note": "nhỏ"}, None)
 
     @precondition(lambda self: self.instances)
     @rule(
@@ -460,6 +472,11 @@ class EngineVersusModel(RuleBasedStateMachine):
                 now,
             )
         )
+        follow = automatic(instance)
+        if follow is not None:
+            count("model check: automatic transitions")
+            rule, after = follow
+            self._apply(instance, rule.trigger, rule.dest, AUTO, {}, None, after, now)
 
     # --- invariants ---------------------------------------------------------------------------
 
