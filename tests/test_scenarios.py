@@ -35,6 +35,13 @@ def test_the_examples_ship_scenarios_for_each_peer_workflow() -> None:
     assert {d for d in definitions if not d.endswith(".scenarios")} <= tested
 
 
+def test_every_shipped_definition_ships_with_scenarios() -> None:
+    shipped = {p.stem for p in ROOT.joinpath("definitions").glob("*.yaml")}
+    scenarios = ROOT / "definitions" / "scenarios"
+    tested = {p.name.removesuffix(".scenarios.yaml") for p in scenarios.glob("*.scenarios.yaml")}
+    assert shipped <= tested
+
+
 def _copy(tmp_path: Path, old: str, new: str) -> Path:
     for source in ORDER.parent.glob("order_control*.yaml"):
         (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")

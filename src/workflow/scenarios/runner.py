@@ -197,8 +197,15 @@ def _engine(path: Path, start: datetime, registry: Registry | None) -> Iterator[
         yield engine
 
 
+SYSTEM = "system"
+"""The actor name that means the engine itself (what a directive's import or a timer acts as):
+for workflows whose ``start_roles`` are ``[system]``."""
+
+
 def _actor(engine: Engine, spec: ScenarioFileModel, name: str, where: KeyPath) -> Actor:
     actor = spec.actors.get(name)
+    if actor is None and name == SYSTEM:
+        return Actor.system()
     if actor is None:
         raise _Failed(where, f"actor {name!r} is not listed under actors")
     return Actor(name, actor.roles, actor.unit)
