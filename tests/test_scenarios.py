@@ -99,3 +99,12 @@ def test_the_command_exits_0_1_and_2(
     code, out = run_cli(capsys, unused, f"definitions test {broken}")
     assert code == 2
     assert not (tmp_path / "never-created.db").exists()
+
+
+def test_a_failure_reads_in_vietnamese(tmp_path: Path) -> None:
+    from workflow.i18n import use_language
+
+    path = _copy(tmp_path, "payments_total: 240.0", "payments_total: 241.0")
+    with use_language("vi"):
+        (failure,) = run_scenarios(path).failures
+    assert failure.message.endswith("mong đợi payments_total = 241.0, thực tế 240.0")

@@ -75,6 +75,7 @@ def test(state: State, files: tuple[str, ...], as_json: bool) -> None:
     Example:
       workflow definitions test examples/peers/order_control.scenarios.yaml
     """
+    from workflow.i18n import ngettext
     from workflow.scenarios import ScenarioFailed, run_scenarios
 
     from ..output import emit_json
@@ -96,8 +97,14 @@ def test(state: State, files: tuple[str, ...], as_json: bool) -> None:
     else:
         for report in reports:
             if report.ok:
-                count = len(report.passed)
-                click.echo(f"ok: {report.file} ({count} scenario{'s' if count != 1 else ''})")
+                click.echo(
+                    ngettext(
+                        "ok: {file} ({count} scenario)",
+                        "ok: {file} ({count} scenarios)",
+                        len(report.passed),
+                        file=report.file,
+                    )
+                )
     failures = [issue for r in reports for issue in r.failures]
     if failures:
         raise ScenarioFailed(failures, sum(len(r.passed) + len(r.failures) for r in reports))

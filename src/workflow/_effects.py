@@ -10,6 +10,7 @@ from workflow.definition.expressions import EvaluationError, to_json
 from workflow.definition.fieldtypes import type_error
 from workflow.errors import InvalidInput
 from workflow.hashchain import format_instant
+from workflow.i18n import _
 from workflow.registry import GuardContext, Registry, scope_of
 
 
@@ -78,7 +79,14 @@ def _computed(definition: m.Definition, name: str, expression: m.Expression, sco
     try:
         value = to_json(program.run(scope), name)
     except EvaluationError as exc:
-        raise InvalidInput(f"compute {name} = {expression.text}: {exc}") from None
+        raise InvalidInput(
+            _(
+                "compute {field} = {expression}: {error}",
+                field=name,
+                expression=expression.text,
+                error=exc,
+            )
+        ) from None
     check_fields(definition, {name: value}, f"compute {name} = {expression.text}")
     return value
 

@@ -96,10 +96,14 @@ def admits(spec: m.TransitionSpec, ctx: StepContext, registry: Registry) -> bool
         named = [str(data[f]) for f in spec.actor_fields if data.get(f) is not None]
         if ctx.actor.id not in named:
             expected = ", ".join(
-                f"{f} ({data[f]})" if data.get(f) is not None else f"{f} (no one yet)"
+                f"{f} ({data[f]})"
+                if data.get(f) is not None
+                else _("{field} (no one yet)", field=f)
                 for f in spec.actor_fields
             )
-            ctx.role_refusals.append(f"needs to be the actor named in {expected}")
+            ctx.role_refusals.append(
+                _("needs to be the actor named in {expected}", expected=expected)
+            )
             return False
     if not spec.guards:
         return True

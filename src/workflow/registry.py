@@ -251,8 +251,13 @@ def _expression_guard(expression: m.Expression, ctx: GuardContext) -> GuardOutco
     if verdict is True:
         return _PASS
     if verdict is not False:
-        return GuardOutcome(False, (f"{expression.text}: not true or false",))
-    return GuardOutcome(False, (f"{expression.text} is false{_values(program.fields, ctx)}",))
+        return GuardOutcome(
+            False, (_("{expression}: not true or false", expression=expression.text),)
+        )
+    shown = _values(program.fields, ctx)
+    return GuardOutcome(
+        False, (_("{expression} is false{values}", expression=expression.text, values=shown),)
+    )
 
 
 def _values(fields: frozenset[str], ctx: GuardContext) -> str:

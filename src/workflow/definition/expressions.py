@@ -29,9 +29,10 @@ from typing import Any
 
 from workflow.clock import in_range
 from workflow.definition.model import FieldSpec, FieldType
+from workflow.i18n import N_, _
 from workflow.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NODES
 
-INSTALL_HINT = "expressions need cel-python: pip install 'directive-workflow[expressions]'"
+INSTALL_HINT = N_("expressions need cel-python: pip install 'directive-workflow[expressions]'")
 
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "r": "\r"}
@@ -157,10 +158,14 @@ class Program:
 def _scan(text: str) -> None:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionProblem(
-            f"{len(text):,} characters; an expression has at most {MAX_EXPRESSION_CHARS:,}"
+            _(
+                "{count:,} characters; an expression has at most {limit:,}",
+                count=len(text),
+                limit=MAX_EXPRESSION_CHARS,
+            )
         )
     if not text.strip():
-        raise ExpressionProblem("the expression is empty")
+        raise ExpressionProblem(_("the expression is empty"))
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -168,23 +173,25 @@ def _scan(text: str) -> None:
             i += 1
             continue
         if text.startswith(c * 3, i):
-            raise ExpressionProblem("triple-quoted strings are not supported")
+            raise ExpressionProblem(_("triple-quoted strings are not supported"))
         if i and (text[i - 1].isalnum() or text[i - 1] == "_"):
-            raise ExpressionProblem("string prefixes (r'', b'') are not supported")
+            raise ExpressionProblem(_("string prefixes (r'', b'') are not supported"))
         j = i + 1
         while j < n and text[j] != c:
             if text[j] == "\\":
                 if j + 1 >= n or text[j + 1] not in _ESCAPES:
                     raise ExpressionProblem(
-                        "a string may only escape \\\\, \\', \\\", \\n, \\t and \\r"
+                        _("a string may only escape \\\\, \\', \\\", \\n, \\t and \\r")
                     )
                 j += 2
             elif text[j] in "\r\n":
-                raise ExpressionProblem("a string cannot span lines")
+                raise ExpressionProblem(_("a string cannot span lines"))
             else:
                 j += 1
         if j >= n:
-            raise ExpressionProblem(f"the string starting at character {i + 1} is not closed")
+            raise ExpressionProblem(
+                _("the string starting at character {at} is not closed", at=i + 1)
+            )
         i = j + 1
 
 
@@ -198,7 +205,7 @@ def _cel() -> tuple[Any, type[Exception]]:
             CELParser,
         )
     except ImportError:
-        raise ExpressionProblem(INSTALL_HINT) from None
+        raise ExpressionProblem(_(INSTALL_HINT)) from None
     return CELParser(), CELParseError
 
 
@@ -209,11 +216,17 @@ def _parse(text: str) -> Any:
         tree = parser.parse(text)
     except parse_error as exc:
         first = str(exc.args[0]).strip().splitlines()
-        column = getattr(exc, "column", None)
-        where = f" at column {column}" if column else ""
-        raise ExpressionProblem(f"not a CEL expression{where}: {' '.join(first)[:160]}") from None
+        column = getattr(exc, "column", None) or "?"
+        detail = " ".join(first)[:160]
+        raise ExpressionProblem(
+            _("not a CEL expression (column {column}): {detail}", column=column, detail=detail)
+        ) from None
     _check_depth(tree)
     return tree
+
+
+def _deep() -> str:
+    return _("nested more than {limit} levels deep", limit=MAX_EXPRESSION_DEPTH)
 
 
 def _check_depth(tree: Any) -> None:
@@ -223,7 +236,7 @@ def _check_depth(tree: Any) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > limit:
-            raise ExpressionProblem(f"nested more than {MAX_EXPRESSION_DEPTH} levels deep")
+            raise ExpressionProblem(_deep())
         stack.extend((child, depth + 1) for child in getattr(node, "children", ()))
 
 
@@ -243,7 +256,10 @@ class _Compiler:
         self.nodes += 1
         if self.nodes > MAX_EXPRESSION_NODES:
             raise ExpressionProblem(
-                f"more than {MAX_EXPRESSION_NODES} operations; split it or use a function"
+                _(
+                    "more than {limit} operations; split it or use a function",
+                    limit=MAX_EXPRESSION_NODES,
+                )
             )
 
     def node(self, tree: Any) -> _Node:
@@ -252,7 +268,7 @@ class _Compiler:
             tree = tree.children[0]
         self.depth += 1
         if self.depth > MAX_EXPRESSION_DEPTH:
-            raise ExpressionProblem(f"nested more than {MAX_EXPRESSION_DEPTH} levels deep")
+            raise ExpressionProblem(_deep())
         try:
             self.count()
             handler = getattr(self, f"_{tree.data}", None)
@@ -325,8 +341,16 @@ class _Compiler:
             return "bool", inside
         if op in ("==", "!="):
             if not _comparable(lt, rt):
-                hint = " (write 1.0 for a number, or double(x))" if {lt, rt} == _NUMERIC else ""
-                raise ExpressionProblem(f"{lt} {op} {rt}: compare like with like{hint}")
+                hint = _number_hint() if {lt, rt} == _NUMERIC else ""
+                raise ExpressionProblem(
+                    _(
+                        "{left} {op} {right}: compare like with like{hint}",
+                        left=lt,
+                        op=op,
+                        right=rt,
+                        hint=hint,
+                    )
+                )
             negate = op == "!="
 
             def equals(s: Scope) -> bool:
@@ -334,8 +358,16 @@ class _Compiler:
 
             return "bool", equals
         if "dyn" not in (lt, rt) and (lt, rt) not in _ORDERED:
-            hint = " (write 1.0 for a number, or double(x))" if {lt, rt} == _NUMERIC else ""
-            raise ExpressionProblem(f"no order between {lt} and {rt} ({lt} {op} {rt}){hint}")
+            hint = _number_hint() if {lt, rt} == _NUMERIC else ""
+            raise ExpressionProblem(
+                _(
+                    "no order between {left} and {right} ({left} {op} {right}){hint}",
+                    left=lt,
+                    op=op,
+                    right=rt,
+                    hint=hint,
+                )
+            )
         compare = _ORDER_OPS[op]
 
         def ordered(s: Scope) -> bool:
@@ -364,8 +396,10 @@ class _Compiler:
         else:
             found = _ARITHMETIC.get((op, lt, rt))
             if found is None:
-                hint = " (write 1.0 for a number, or double(x))" if {lt, rt} == _NUMERIC else ""
-                raise ExpressionProblem(f"no operator {lt} {op} {rt}{hint}")
+                hint = _number_hint() if {lt, rt} == _NUMERIC else ""
+                raise ExpressionProblem(
+                    _("no operator {left} {op} {right}{hint}", left=lt, op=op, right=rt, hint=hint)
+                )
             kind = found
         a, b = left[1], right[1]
 
@@ -442,7 +476,13 @@ class _Compiler:
             container, key = get(s), at(s)
             if type(container) is list and type(key) is int:
                 if not 0 <= key < len(container):
-                    raise EvaluationError(f"index {key} out of range (size {len(container)})")
+                    raise EvaluationError(
+                        _(
+                            "index {index} out of range (size {size})",
+                            index=key,
+                            size=len(container),
+                        )
+                    )
                 return container[key]
             if type(container) is dict and type(key) is str:
                 if key not in container:
@@ -456,16 +496,16 @@ class _Compiler:
         target_tree, name_token, *rest = tree.children
         name = str(name_token)
         if name in _MACROS:
-            raise ExpressionProblem(
-                f"{name}() is not available: expressions have no loops (use a function)"
-            )
+            raise ExpressionProblem(_no_loops(name))
         if name == "matches":
             raise ExpressionProblem(
-                "matches() is not available: no regular expressions (use startsWith, endsWith "
-                "or contains)"
+                _(
+                    "matches() is not available: no regular expressions (use startsWith, "
+                    "endsWith or contains)"
+                )
             )
         if name not in ("size", "startsWith", "endsWith", "contains"):
-            raise ExpressionProblem(f"unknown function .{name}()")
+            raise ExpressionProblem(_("unknown function {name}()", name=f".{name}"))
         target = self.node(target_tree)
         args = [self.node(a) for a in (rest[0].children if rest else ())]
         if name == "size" and not args:
@@ -491,9 +531,9 @@ class _Compiler:
         if name == "has":
             return self._has(arg_trees)
         if name in _MACROS:
-            raise ExpressionProblem(f"{name}() is not available: expressions have no loops")
+            raise ExpressionProblem(_no_loops(name))
         if name not in _CONVERSIONS and name != "size":
-            raise ExpressionProblem(f"unknown function {name}()")
+            raise ExpressionProblem(_("unknown function {name}()", name=name))
         if len(arg_trees) != 1:
             raise ExpressionProblem(f"{name}() takes one argument")
         arg = self.node(arg_trees[0])
@@ -581,7 +621,9 @@ class _Compiler:
         spec = self.fields.get(name)
         if spec is None:
             known = ", ".join(sorted(self.fields)) or "none"
-            raise ExpressionProblem(f"unknown field {name!r} (declared: {known})")
+            raise ExpressionProblem(
+                _("unknown field {name!r} (declared: {known})", name=name, known=known)
+            )
         return spec
 
     def _field(self, name: str, source: str | None) -> _Node:
@@ -596,7 +638,7 @@ class _Compiler:
         def read(s: Scope) -> Any:
             value = (s.payload if from_payload else s.data).get(name)
             if value is None:
-                raise EvaluationError(f"{shown} is missing", missing=name)
+                raise EvaluationError(_("{field} is missing", field=shown), missing=name)
             return convert(value, shown)
 
         return kind, read
@@ -656,9 +698,21 @@ _STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 
 
+def _no_loops(name: str) -> str:
+    return _(
+        "{name}() is not available: expressions have no loops (use a function)", name=name
+    )
+
+
+def _number_hint() -> str:
+    return _(" (write 1.0 for a number, or double(x))")
+
+
 def _expect(node: _Node, kind: str, where: str) -> None:
     if node[0] not in (kind, "dyn"):
-        raise ExpressionProblem(f"{where} must be {kind}, not {node[0]}")
+        raise ExpressionProblem(
+            _("{where} must be {kind}, not {found}", where=where, kind=kind, found=node[0])
+        )
 
 
 def _comparable(a: str, b: str) -> bool:
@@ -696,7 +750,7 @@ def _contains(container: object, item: object) -> bool:
 
 def _int_range(value: int) -> int:
     if not _INT_MIN <= value <= _INT_MAX:
-        raise EvaluationError("integer overflow (integers are 64-bit)")
+        raise EvaluationError(_("integer overflow (integers are 64-bit)"))
     return value
 
 
@@ -713,12 +767,12 @@ def _apply(op: str, a: Any, b: Any) -> Any:
             result = a * b
         elif kind == "int":
             if b == 0:
-                raise EvaluationError("division by zero" if op == "/" else "modulus by zero")
+                raise EvaluationError(_("division by zero") if op == "/" else _("modulus by zero"))
             quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)  # toward zero
             result = quotient if op == "/" else a - b * quotient
         else:
             if b == 0:
-                raise EvaluationError("division by zero")
+                raise EvaluationError(_("division by zero"))
             result = a / b
     except OverflowError:
         raise EvaluationError(f"{kind} out of range") from None
@@ -764,7 +818,9 @@ def _reader(kind: str) -> Callable[[object, str], Any]:
             return list(value) if isinstance(value, tuple) else value
         if kind == "double" and found == "int":
             return float(value)  # type: ignore[arg-type]
-        raise EvaluationError(f"{shown} must be {kind}, not {found}")
+        raise EvaluationError(
+            _("{field} must be {kind}, not {found}", field=shown, kind=kind, found=found)
+        )
 
     return read
 
@@ -946,12 +1002,16 @@ def compile_expression(
     except _ConstantProblem as exc:
         raise ExpressionProblem(str(exc)) from None
     except RecursionError:  # pragma: no cover - the depth checks come first
-        raise ExpressionProblem(f"nested more than {MAX_EXPRESSION_DEPTH} levels deep") from None
+        raise ExpressionProblem(_deep()) from None
     if guard:
         if kind not in ("bool", "dyn"):
-            raise ExpressionProblem(f"a guard must be true or false, but this is {kind}")
+            raise ExpressionProblem(
+                _("a guard must be true or false, but this is {kind}", kind=kind)
+            )
     elif result is not None and kind not in _TARGETS[result] | {"dyn", "null"}:
-        raise ExpressionProblem(f"this is {kind}, which a {result} field cannot hold")
+        raise ExpressionProblem(
+            _("this is {kind}, which a {type} field cannot hold", kind=kind, type=result)
+        )
     return Program(text, kind, run, frozenset(compiler.read))
 
 

@@ -180,7 +180,7 @@ def _guard_findings(guard: m.Guard, d: m.Definition, names: Names, path: Path) -
 def _expression_finding(expression: m.Expression, path: Path) -> Iterator[Finding]:
     if expression.problem is not None:
         text = expression.text if len(expression.text) <= 60 else expression.text[:57] + "..."
-        yield path, f"expression {text!r}: {expression.problem}"
+        yield path, _("expression {text!r}: {problem}", text=text, problem=expression.problem)
 
 
 def unknown_references(d: m.Definition, names: Names) -> Iterator[Finding]:
@@ -218,8 +218,11 @@ def unknown_references(d: m.Definition, names: Names) -> Iterator[Finding]:
             if field_spec is None or field_spec.type not in ("string", "text"):
                 yield (
                     ("transitions", t.index, "actors"),
-                    f"actors field {name!r} must name a declared string field (holding an "
-                    "actor id)",
+                    _(
+                        "actors field {name!r} must name a declared string field (holding an "
+                        "actor id)",
+                        name=name,
+                    ),
                 )
     if d.deadline_field is not None:
         spec = d.fields.get(d.deadline_field)
@@ -320,13 +323,19 @@ def automatic_loops(d: m.Definition, names: Names) -> Iterator[Finding]:
         if t.roles != (m.SYSTEM_ROLE,):
             yield (
                 ("transitions", t.index, "roles"),
-                f"automatic transition {t.trigger!r} must have roles: [{m.SYSTEM_ROLE}] "
-                "(the engine takes it as system:auto)",
+                _(
+                    "automatic transition {trigger!r} must have roles: [system] (the engine "
+                    "takes it as system:auto)",
+                    trigger=t.trigger,
+                ),
             )
         if t.require_reason or t.actor_fields:
             yield (
                 ("transitions", t.index, "automatic"),
-                f"automatic transition {t.trigger!r} cannot require a reason or name actors",
+                _(
+                    "automatic transition {trigger!r} cannot require a reason or name actors",
+                    trigger=t.trigger,
+                ),
             )
         for source in t.sources:
             edges.setdefault(source, set()).add(t.dest)
@@ -336,15 +345,18 @@ def automatic_loops(d: m.Definition, names: Names) -> Iterator[Finding]:
             continue
         yield (
             ("transitions", t.index, "trigger"),
-            f"trigger {t.trigger!r} is automatic elsewhere: an automatic transition's trigger "
-            "names no other transition",
+            _(
+                "trigger {trigger!r} is automatic elsewhere: an automatic transition's trigger "
+                "names no other transition",
+                trigger=t.trigger,
+            ),
         )
     loop = _a_cycle(edges)
     if loop:
         first = next(t for t in d.transitions if t.automatic and loop[0] in t.sources)
         yield (
             ("transitions", first.index, "automatic"),
-            "automatic transitions loop: " + " -> ".join(loop),
+            _("automatic transitions loop: {path}", path=" -> ".join(loop)),
         )
 
 

@@ -29,6 +29,7 @@ from workflow.definition.yamlsafe import Marks, dotted, read_file, read_yaml
 from workflow.definition.yamlsafe import Path as KeyPath
 from workflow.engine import Engine
 from workflow.errors import DefinitionError, DefinitionIssue, WorkflowError
+from workflow.i18n import _, ngettext
 from workflow.records import Actor
 from workflow.registry import Registry
 from workflow.timers import drain_due_timers, due_instances
@@ -43,8 +44,12 @@ class ScenarioFailed(WorkflowError):
     def __init__(self, issues: Sequence[DefinitionIssue], ran: int) -> None:
         self.issues = tuple(issues)
         self.ran = ran
-        failed = len(self.issues)
-        head = f"{failed} of {ran} scenario{'s' if ran != 1 else ''} failed"
+        head = ngettext(
+            "{failed} of {count} scenario failed",
+            "{failed} of {count} scenarios failed",
+            ran,
+            failed=len(self.issues),
+        )
         super().__init__(head + "\n" + "\n".join(f"  {issue}" for issue in self.issues))
 
 
@@ -145,7 +150,9 @@ def read_scenarios(path: str | Path) -> tuple[ScenarioFileModel, Marks]:
     filename = str(path)
     data, marks = read_yaml(read_file(path), filename)
     if not isinstance(data, dict):
-        raise DefinitionError([DefinitionIssue(filename, 1, "", "a scenario file is a mapping")])
+        raise DefinitionError(
+            [DefinitionIssue(filename, 1, "", _("a scenario file is a mapping"))]
+        )
     try:
         return ScenarioFileModel.model_validate(data), marks
     except ValidationError as exc:
@@ -207,7 +214,7 @@ def _actor(engine: Engine, spec: ScenarioFileModel, name: str, where: KeyPath) -
     if actor is None and name == SYSTEM:
         return Actor.system()
     if actor is None:
-        raise _Failed(where, f"actor {name!r} is not listed under actors")
+        raise _Failed(where, _("actor {name!r} is not listed under actors", name=name))
     return Actor(name, actor.roles, actor.unit)
 
 
@@ -224,7 +231,9 @@ def _run_one(
             coordinating_units=start.coordinating_units,
         )
     except WorkflowError as exc:
-        raise _Failed((*path, "start"), f"the start was refused: {_first_line(exc)}") from None
+        raise _Failed(
+            (*path, "start"), _("the start was refused: {why}", why=_first_line(exc))
+        ) from None
     instance_id = started.instance.id
     if scenario.expect is not None:
         _check(engine, instance_id, scenario.expect, (*path, "expect"))
@@ -241,7 +250,9 @@ def _run_one(
             _check(engine, instance_id, step.expect, (*here, "expect"))
     verified = engine.verify()
     if not verified.ok:
-        raise _Failed(path, f"audit verify refuses the run: {verified.problems[0]}")
+        raise _Failed(
+            path, _("audit verify refuses the run: {problem}", problem=verified.problems[0])
+        )
 
 
 def _fire(
@@ -257,18 +268,30 @@ def _fire(
         )
     except WorkflowError as exc:
         if step.refused is None or step.refused is False:
-            raise _Failed(here, f"{step.fire!r} was refused: {_first_line(exc)}") from None
+            raise _Failed(
+                here, _("{trigger!r} was refused: {why}", trigger=step.fire, why=_first_line(exc))
+            ) from None
         if isinstance(step.refused, str) and not _matches(exc, step.refused):
             raise _Failed(
                 (*here, "refused"),
-                f"{step.fire!r} was refused, but not as expected ({step.refused!r}): "
-                f"{type(exc).__name__}: {_first_line(exc)}",
+                _(
+                    "{trigger!r} was refused, but not as expected ({expected!r}): {error}: {why}",
+                    trigger=step.fire,
+                    expected=step.refused,
+                    error=type(exc).__name__,
+                    why=_first_line(exc),
+                ),
             ) from None
         return
     if step.refused not in (None, False):
         raise _Failed(
             (*here, "refused"),
-            f"expected {step.fire!r} to be refused, but it moved {before} -> {result.state}",
+            _(
+                "expected {trigger!r} to be refused, but it moved {before} -> {after}",
+                trigger=step.fire,
+                before=before,
+                after=result.state,
+            ),
         )
 
 
@@ -285,11 +308,21 @@ def _check(engine: Engine, instance_id: int, expect: ExpectModel, here: KeyPath)
     instance = engine.get(instance_id)
     if expect.state is not None and instance.state != expect.state:
         raise _Failed(
-            (*here, "state"), f"expected state {expect.state!r}, found {instance.state!r}"
+            (*here, "state"),
+            _(
+                "expected state {expected!r}, found {found!r}",
+                expected=expect.state,
+                found=instance.state,
+            ),
         )
     if expect.active is not None and instance.active != expect.active:
         raise _Failed(
-            (*here, "active"), f"expected active {expect.active}, found {instance.active}"
+            (*here, "active"),
+            _(
+                "expected active {expected}, found {found}",
+                expected=expect.active,
+                found=instance.active,
+            ),
         )
     if expect.overdue is not None:
         listed = any(
@@ -297,17 +330,28 @@ def _check(engine: Engine, instance_id: int, expect: ExpectModel, here: KeyPath)
             for i in due_instances(engine, overdue=True, workflow=instance.workflow, limit=10_000)
         )
         if listed != expect.overdue:
-            due = instance.due_at.isoformat() if instance.due_at else "none"
+            due = instance.due_at.isoformat() if instance.due_at else _("none")
             raise _Failed(
                 (*here, "overdue"),
-                f"expected overdue {expect.overdue}, found {listed} (due {due}, now "
-                f"{engine.now().isoformat()})",
+                _(
+                    "expected overdue {expected}, found {found} (due {due}, now {now})",
+                    expected=expect.overdue,
+                    found=listed,
+                    due=due,
+                    now=engine.now().isoformat(),
+                ),
             )
     for name, wanted in (expect.data or {}).items():
         found = instance.data.get(name)
         if not _same(found, wanted):
             raise _Failed(
-                (*here, "data", name), f"expected {name} = {wanted!r}, found {found!r}"
+                (*here, "data", name),
+                _(
+                    "expected {field} = {expected!r}, found {found!r}",
+                    field=name,
+                    expected=wanted,
+                    found=found,
+                ),
             )
 
 
