@@ -29,7 +29,7 @@ from workflow.definition.yamlsafe import Marks, dotted, read_file, read_yaml
 from workflow.definition.yamlsafe import Path as KeyPath
 from workflow.engine import Engine
 from workflow.errors import DefinitionError, DefinitionIssue, WorkflowError
-from workflow.i18n import _, ngettext
+from workflow.i18n import _, ngettext, use_language
 from workflow.records import Actor
 from workflow.registry import Registry
 from workflow.timers import drain_due_timers, due_instances
@@ -263,9 +263,10 @@ def _fire(
     actor = _actor(engine, spec, step.actor, (*here, "actor"))
     before = engine.get(instance_id).state
     try:
-        result = engine.fire(
-            instance_id, step.fire, actor, payload=step.payload, reason=step.reason
-        )
+        with use_language("en"):  # a refused: "text" matches the same text in any language
+            result = engine.fire(
+                instance_id, step.fire, actor, payload=step.payload, reason=step.reason
+            )
     except WorkflowError as exc:
         if step.refused is None or step.refused is False:
             raise _Failed(
