@@ -34,11 +34,8 @@ states:
     on_enter: [{stamp: checked_at}]
   done: {final: true}
 transitions:
-  - trigger: submit
-    source: open
-    dest: review
-    roles: [clerk]
-    effects: [{merge: [amount, approver]}]
+  - {trigger: submit, source: open, dest: review, roles: [clerk],
+     effects: [{merge: [amount, approver]}]}
   - {trigger: note, source: review, dest: review, roles: [clerk]}
   - {trigger: remind, source: review, dest: review, roles: [system]}
   - trigger: approve

@@ -324,11 +324,14 @@ class _Compiler:
         return "bool", logic
 
     # relations
-    def _relation(self, tree: Any) -> _Node:
+    def _binary(self, tree: Any, operators: Mapping[str, str]) -> tuple[str, _Node, _Node]:
+        """A binary rule's operator (``[rule_op(left), right]`` in cel-python's tree) and its
+        two compiled operands."""
         operator, right_tree = tree.children
-        op = _RELATIONS[operator.data]
-        left = self.node(operator.children[0])
-        right = self.node(right_tree)
+        return operators[operator.data], self.node(operator.children[0]), self.node(right_tree)
+
+    def _relation(self, tree: Any) -> _Node:
+        op, left, right = self._binary(tree, _RELATIONS)
         lt, rt = left[0], right[0]
         a, b = left[1], right[1]
         if op == "in":
@@ -341,16 +344,7 @@ class _Compiler:
             return "bool", inside
         if op in ("==", "!="):
             if not _comparable(lt, rt):
-                hint = _number_hint() if {lt, rt} == _NUMERIC else ""
-                raise ExpressionProblem(
-                    _(
-                        "{left} {op} {right}: compare like with like{hint}",
-                        left=lt,
-                        op=op,
-                        right=rt,
-                        hint=hint,
-                    )
-                )
+                raise _mismatch(N_("{left} {op} {right}: compare like with like{hint}"), lt, op, rt)
             negate = op == "!="
 
             def equals(s: Scope) -> bool:
@@ -358,16 +352,8 @@ class _Compiler:
 
             return "bool", equals
         if "dyn" not in (lt, rt) and (lt, rt) not in _ORDERED:
-            hint = _number_hint() if {lt, rt} == _NUMERIC else ""
-            raise ExpressionProblem(
-                _(
-                    "no order between {left} and {right} ({left} {op} {right}){hint}",
-                    left=lt,
-                    op=op,
-                    right=rt,
-                    hint=hint,
-                )
-            )
+            message = N_("no order between {left} and {right} ({left} {op} {right}){hint}")
+            raise _mismatch(message, lt, op, rt)
         compare = _ORDER_OPS[op]
 
         def ordered(s: Scope) -> bool:
@@ -386,20 +372,14 @@ class _Compiler:
         return self._arithmetic(tree)
 
     def _arithmetic(self, tree: Any) -> _Node:
-        operator, right_tree = tree.children
-        op = _ARITHMETIC_RULES[operator.data]
-        left = self.node(operator.children[0])
-        right = self.node(right_tree)
+        op, left, right = self._binary(tree, _ARITHMETIC_RULES)
         lt, rt = left[0], right[0]
         if "dyn" in (lt, rt):
             kind = "dyn"
         else:
             found = _ARITHMETIC.get((op, lt, rt))
             if found is None:
-                hint = _number_hint() if {lt, rt} == _NUMERIC else ""
-                raise ExpressionProblem(
-                    _("no operator {left} {op} {right}{hint}", left=lt, op=op, right=rt, hint=hint)
-                )
+                raise _mismatch(N_("no operator {left} {op} {right}{hint}"), lt, op, rt)
             kind = found
         a, b = left[1], right[1]
 
@@ -446,20 +426,32 @@ class _Compiler:
             if name == "roles":
                 return "list", lambda s: sorted(s.actor_roles)
             raise ExpressionProblem(f"actor has id and roles, not {name!r}")
-        target = self.node(target_tree)
-        if target[0] not in ("map", "dyn"):
-            raise ExpressionProblem(f"{target[0]} has no field {name!r}")
-        get = target[1]
+        get = self._mapping(target_tree, "{kind} has no field " + repr(name))
 
         def select(s: Scope) -> Any:
             mapping = get(s)
-            if type(mapping) is not dict:
-                raise EvaluationError(f"{_kind(mapping)} has no field {name!r}")
             if name not in mapping:
                 raise EvaluationError(f"no key {name!r}")
             return mapping[name]
 
         return "dyn", select
+
+    def _mapping(self, target_tree: Any, refusal: str) -> Callable[[Scope], dict[str, Any]]:
+        """The map ``target_tree`` evaluates to (an object field, or a value read inside one);
+        anything else is refused with ``refusal`` (its ``{kind}`` filled), statically or when
+        evaluated."""
+        target = self.node(target_tree)
+        if target[0] not in ("map", "dyn"):
+            raise ExpressionProblem(refusal.format(kind=target[0]))
+        get = target[1]
+
+        def mapping(s: Scope) -> dict[str, Any]:
+            value = get(s)
+            if type(value) is not dict:
+                raise EvaluationError(refusal.format(kind=_kind(value)))
+            return value
+
+        return mapping
 
     def _member_index(self, tree: Any) -> _Node:
         target = self.node(tree.children[0])
@@ -580,16 +572,10 @@ class _Compiler:
                 return (s.data if root == "data" else s.payload).get(name) is not None
 
             return "bool", present
-        target = self.node(target_tree)
-        if target[0] not in ("map", "dyn"):
-            raise ExpressionProblem(f"has() on {target[0]}, which has no fields")
-        get = target[1]
+        get = self._mapping(target_tree, "has() on {kind}, which has no fields")
 
         def has_key(s: Scope) -> bool:
-            mapping = get(s)
-            if type(mapping) is not dict:
-                raise EvaluationError(f"has() on {_kind(mapping)}")
-            return name in mapping
+            return name in get(s)
 
         return "bool", has_key
 
@@ -704,8 +690,11 @@ def _no_loops(name: str) -> str:
     )
 
 
-def _number_hint() -> str:
-    return _(" (write 1.0 for a number, or double(x))")
+def _mismatch(message: str, left: str, op: str, right: str) -> ExpressionProblem:
+    """``message`` (marked with ``N_``) about two types ``op`` does not take, with the hint that
+    numbers need ``1.0`` or ``double(x)`` when those are the two."""
+    hint = _(" (write 1.0 for a number, or double(x))") if {left, right} == _NUMERIC else ""
+    return ExpressionProblem(_(message, left=left, op=op, right=right, hint=hint))
 
 
 def _expect(node: _Node, kind: str, where: str) -> None:

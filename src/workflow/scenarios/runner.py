@@ -307,24 +307,17 @@ def _first_line(exc: BaseException) -> str:
 
 def _check(engine: Engine, instance_id: int, expect: ExpectModel, here: KeyPath) -> None:
     instance = engine.get(instance_id)
-    if expect.state is not None and instance.state != expect.state:
-        raise _Failed(
-            (*here, "state"),
-            _(
-                "expected state {expected!r}, found {found!r}",
-                expected=expect.state,
-                found=instance.state,
-            ),
-        )
-    if expect.active is not None and instance.active != expect.active:
-        raise _Failed(
-            (*here, "active"),
-            _(
-                "expected active {expected}, found {found}",
-                expected=expect.active,
-                found=instance.active,
-            ),
-        )
+    checks: tuple[tuple[str, object, object], ...] = (
+        ("state", expect.state, instance.state),
+        ("active", expect.active, instance.active),
+    )
+    for key, wanted, found in checks:
+        if wanted is not None and found != wanted:
+            raise _Failed(
+                (*here, key),
+                _("expected {key} {expected!r}, found {found!r}", key=key, expected=wanted,
+                  found=found),
+            )  # fmt: skip
     if expect.overdue is not None:
         listed = any(
             i.id == instance_id
