@@ -247,7 +247,7 @@ def _create_private_file(path: Path, url: URL, journal_mode: str) -> None:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
     except OSError as exc:
         raise DatabaseUnavailable(
-            mask_url(url), f"cannot create the database file: {exc.strerror}"
+            mask_url(url), _("cannot create the database file: {why}", why=exc.strerror)
         ) from None
     os.close(fd)  # mkstemp made it 0600
     try:

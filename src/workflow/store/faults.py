@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from workflow.errors import DatabaseBusy, DatabaseUnavailable, WorkflowError
+from workflow.i18n import N_, _
 
 _USERINFO = re.compile(r"^(?P<scheme>[^:/@]+://)(?P<userinfo>.*)@(?P<rest>[^@]*)$", re.DOTALL)
 
@@ -39,27 +40,29 @@ def mask_url(url: str | URL) -> str:
 
 # SQLite result codes (Python's ``sqlite_errorname``) that say the file cannot be used as asked.
 _SQLITE_FAULTS = {
-    "SQLITE_NOTADB": "the file is not a SQLite database",
-    "SQLITE_FULL": "database or disk is full",
-    "SQLITE_CANTOPEN": "cannot open the database file",
-    "SQLITE_CORRUPT": "the database file is corrupt (database disk image is malformed)",
-    "SQLITE_IOERR": "disk I/O error",
-    "SQLITE_READONLY": "the database is read-only",
-    "SQLITE_PERM": "no permission to use the database file",
+    "SQLITE_NOTADB": N_("the file is not a SQLite database"),
+    "SQLITE_FULL": N_("database or disk is full"),
+    "SQLITE_CANTOPEN": N_("cannot open the database file"),
+    "SQLITE_CORRUPT": N_("the database file is corrupt (database disk image is malformed)"),
+    "SQLITE_IOERR": N_("disk I/O error"),
+    "SQLITE_READONLY": N_("the database is read-only"),
+    "SQLITE_PERM": N_("no permission to use the database file"),
 }
 # PostgreSQL SQLSTATEs: a timeout is "busy" (retry), the rest say the server cannot serve us.
 _PG_BUSY = {
-    "57014": "a statement timed out (statement_timeout_ms)",
-    "25P03": "the transaction was idle too long (idle_in_transaction_timeout_ms)",
+    "57014": N_("a statement timed out (statement_timeout_ms)"),
+    "25P03": N_("the transaction was idle too long (idle_in_transaction_timeout_ms)"),
 }
 _PG_FAULTS = {
-    "53100": "the server's disk is full",
-    "53200": "the server is out of memory",
-    "53300": "the server has too many connections",
-    "57P01": "the server closed the connection (terminated by an administrator, or shutting down)",
-    "57P02": "the server is shutting down",
-    "57P03": "the server is not accepting connections yet",
-    "25006": "the database is read-only",
+    "53100": N_("the server's disk is full"),
+    "53200": N_("the server is out of memory"),
+    "53300": N_("the server has too many connections"),
+    "57P01": N_(
+        "the server closed the connection (terminated by an administrator, or shutting down)"
+    ),
+    "57P02": N_("the server is shutting down"),
+    "57P03": N_("the server is not accepting connections yet"),
+    "25006": N_("the database is read-only"),
 }
 
 
@@ -73,15 +76,17 @@ def typed_fault(
     name = getattr(orig, "sqlite_errorname", None)
     if isinstance(name, str):
         base = next((k for k in _SQLITE_FAULTS if name == k or name.startswith(k + "_")), None)
-        return None if base is None else DatabaseUnavailable(url, _SQLITE_FAULTS[base])
+        return None if base is None else DatabaseUnavailable(url, _(_SQLITE_FAULTS[base]))
     state = getattr(orig, "sqlstate", None)
     if state in _PG_BUSY:
-        return DatabaseBusy(url, _PG_BUSY[state])
+        return DatabaseBusy(url, _(_PG_BUSY[state]))
     if state in _PG_FAULTS:
-        return DatabaseUnavailable(url, _PG_FAULTS[state])
+        return DatabaseUnavailable(url, _(_PG_FAULTS[state]))
     if disconnect:
-        return DatabaseUnavailable(url, f"lost the connection to the server: {first_line}")
+        return DatabaseUnavailable(
+            url, _("lost the connection to the server: {why}", why=first_line)
+        )
     if connecting or (state or "").startswith("08"):
         # failed to connect: bad host, port, password, database name or URL option
-        return DatabaseUnavailable(url, f"cannot connect: {first_line}")
+        return DatabaseUnavailable(url, _("cannot connect: {why}", why=first_line))
     return None
