@@ -282,3 +282,35 @@ def test_server_sent_events_carry_only_visible_committed_transitions(service_ser
     assert all(e["unit"] in ("A", None) or "A" in e["coordinating_units"] for e in seen)
     assert of_b["id"] not in {e["instance_id"] for e in seen}
     assert seen[-1]["topic"] == "ticket.start.open"
+
+
+def test_triggers_say_what_the_caller_may_fire_now_and_why_not(service_server):
+    instance = start(service_server)["instance"]
+    path = f"/api/v1/instances/{instance['id']}/triggers"
+    with service_server.client("a") as client:
+        mine = client.get(path)
+    with service_server.client("auditor") as client:
+        theirs = client.get(path).json()
+    with service_server.client("b") as client:
+        hidden = client.get(path)
+    assert mine.headers["ETag"] == '"1"'
+    menu = mine.json()
+    assert menu["allowed"] == ["annotate"]
+    by_name = {t["trigger"]: t for t in menu["triggers"]}
+    assert by_name["submit"]["closed_by"] == "guard"
+    assert by_name["submit"]["missing_fields"] == ["note"]
+    assert by_name["approve"]["closed_by"] == "state"
+    assert theirs["allowed"] == []  # an auditor reads, its roles fire nothing here
+    assert hidden.status_code == 404
+
+
+def test_errors_speak_the_language_asked_for(service_server):
+    with service_server.client("a") as client:
+        missing = client.get(
+            "/api/v1/definitions/nothing", headers={"Accept-Language": "vi-VN,vi;q=0.9"}
+        ).json()
+        english = client.get(
+            "/api/v1/definitions/nothing", headers={"Accept-Language": "en"}
+        ).json()
+    assert english["message"] != missing["message"]
+    assert missing["type"] == english["type"] == "NotFound"

@@ -70,6 +70,7 @@ from workflow.hashchain import (
     verify_admin_rows,
     verify_chains,
 )
+from workflow.i18n import _
 from workflow.limits import (
     MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_ITEM_KEY_CHARS,
@@ -875,7 +876,13 @@ def _check_filters(
 def check_channel(channel: str | None) -> str | None:
     """``channel`` when it is None or one of :data:`~workflow.hashchain.CHANNELS`."""
     if channel is not None and channel not in CHANNELS:
-        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)} (got {channel!r})")
+        raise InvalidInput(
+            _(
+                "channel must be one of {channels} (got {channel!r})",
+                channels=", ".join(CHANNELS),
+                channel=channel,
+            )
+        )
     return channel
 
 

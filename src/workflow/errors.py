@@ -162,9 +162,9 @@ class NotAuthenticated(WorkflowError):
     """The credentials name no one: an unknown account or a wrong password (one message for
     both), a disabled account, an unknown, expired or revoked token."""
 
-    def __init__(self, why: str = "wrong account name or password") -> None:
-        self.why = why
-        super().__init__(f"not authenticated: {why} / chưa xác thực")
+    def __init__(self, why: str | None = None) -> None:
+        self.why = why or _("wrong account name or password")
+        super().__init__(_("not authenticated: {why}", why=self.why))
 
 
 class LoginThrottled(WorkflowError):
@@ -174,8 +174,7 @@ class LoginThrottled(WorkflowError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(
-            f"too many failed logins: try again in {retry_after} s / đăng nhập sai quá nhiều lần, "
-            f"thử lại sau {retry_after} giây"
+            _("too many failed logins: try again in {seconds} s", seconds=retry_after)
         )
 
 

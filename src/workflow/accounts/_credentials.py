@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from workflow.accounts._principal import Principal
 from workflow.accounts._throttle import LoginThrottle
 from workflow.errors import InvalidInput, NotAuthenticated, NotFound
+from workflow.i18n import _
 from workflow.limits import MAX_NAME_CHARS, check_optional, check_text
 from workflow.records import Actor, reserved_part
 from workflow.store import accounts as rows
@@ -97,11 +98,13 @@ class IssuedToken:
 
 def _check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+        raise InvalidInput(
+            _("a password needs at least {count} characters", count=MIN_PASSWORD_CHARS)
+        )
     if len(password) > MAX_PASSWORD_CHARS:
-        raise InvalidInput(f"a password has at most {MAX_PASSWORD_CHARS} characters")
+        raise InvalidInput(_("a password has at most {count} characters", count=MAX_PASSWORD_CHARS))
     if "\x00" in password:
-        raise InvalidInput("a password cannot hold a NUL character")
+        raise InvalidInput(_("a password cannot hold a NUL character"))
 
 
 def add_user(engine: Engine, name: str, actor_id: str, password: str, *, by: str) -> Account:
@@ -114,7 +117,7 @@ def add_user(engine: Engine, name: str, actor_id: str, password: str, *, by: str
     now = engine.now()
     with engine.transaction() as conn:
         if rows.account_row(conn, name) is not None:
-            raise InvalidInput(f"account {name!r} exists already")
+            raise InvalidInput(_("account {name!r} exists already", name=name))
         rows.insert_account(conn, name, actor.id, digest, now)
         chain_writer.append_admin_event(conn, "account", name, by, {"actor": actor.id}, now)
     return Account(name, actor.id, False, now, now)
@@ -207,14 +210,14 @@ def principal_for_user(engine: Engine, name: str, *, channel: str = "web") -> Pr
     with engine.read_transaction() as conn:
         row = rows.account_row(conn, name) if isinstance(name, str) else None
     if row is None or row.disabled:
-        raise NotAuthenticated("the account is unknown or disabled")
+        raise NotAuthenticated(_("the account is unknown or disabled"))
     return _principal(row, f"user:{name}", channel)
 
 
 def _principal(row: Any, account: str, channel: str) -> Principal:
     roles = list(row.roles or ())
     if reserved_part(row.actor_id, roles) is not None:
-        raise NotAuthenticated("the actor is reserved for the engine")
+        raise NotAuthenticated(_("the actor is reserved for the engine"))
     return Principal(Actor(row.actor_id, roles, row.unit), account, channel, row.actor_name)
 
 
@@ -238,7 +241,9 @@ def create_token(
     check_text(by, "by", MAX_NAME_CHARS)
     check_optional(label, "token label", MAX_NAME_CHARS)
     if expires <= timedelta(0) or expires > timedelta(days=MAX_TOKEN_DAYS):
-        raise InvalidInput(f"a token expires after more than 0 and at most {MAX_TOKEN_DAYS} days")
+        raise InvalidInput(
+            _("a token expires after more than 0 and at most {days} days", days=MAX_TOKEN_DAYS)
+        )
     actor = engine.actor(actor_id)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = engine.now()
@@ -277,9 +282,9 @@ def principal_for_token(engine: Engine, secret: str, *, channel: str = "api") ->
     """The principal of a bearer token; NotAuthenticated when it is unknown, expired or revoked
     (one message for all three, so a guess learns nothing)."""
     if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
-        raise NotAuthenticated("unknown, expired or revoked token")
+        raise NotAuthenticated(_("unknown, expired or revoked token"))
     with engine.read_transaction() as conn:
         row = rows.token_by_secret(conn, _secret_hash(secret))
     if row is None or row.revoked_at is not None or engine.now() >= row.expires_at:
-        raise NotAuthenticated("unknown, expired or revoked token")
+        raise NotAuthenticated(_("unknown, expired or revoked token"))
     return _principal(row, f"token:{row.id}", channel)

@@ -32,6 +32,7 @@ from workflow.auditing import (
     write_audit_jsonl,
 )
 from workflow.directives import directive_report, report_json
+from workflow.i18n import _
 from workflow.service._app import Caller, JsonRoute, context_of
 from workflow.service._errors import BadRequest, Forbidden, StaleVersion
 from workflow.service._models import (
@@ -47,6 +48,7 @@ from workflow.service._models import (
     ProblemOut,
     SnapshotOut,
     StartBody,
+    TriggersOut,
     VerifyOut,
 )
 from workflow.service._streams import stream_writer
@@ -90,7 +92,7 @@ def _expected_version(if_match: str | None) -> int | None:
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
     if not tag.isdigit() or len(tag) > 18:
-        raise BadRequest('If-Match must be an instance version as its ETag gives it ("7")')
+        raise BadRequest(_('If-Match must be an instance version as its ETag gives it ("7")'))
     return int(tag)
 
 
@@ -146,7 +148,11 @@ def start_instance(
     actor = principal.actor
     unit = body.unit if body.unit is not None else actor.unit
     if unit != actor.unit and not principal.auditor:
-        raise PermissionDenied(actor.id, f"start {body.workflow} in unit {unit}", "not its unit")
+        raise PermissionDenied(
+            actor.id,
+            _("start {workflow} in unit {unit}", workflow=body.workflow, unit=unit),
+            _("the unit is not its own"),
+        )
     result = context_of(request).engine.start(
         body.workflow,
         actor,
@@ -229,6 +235,22 @@ def history(
     return [EventOut.of(e) for e in engine.history(instance_id)]
 
 
+@router.get(
+    "/instances/{instance_id}/triggers",
+    response_model=TriggersOut,
+    summary="Which triggers the caller may fire now, and why not the others",
+)
+def triggers(
+    request: Request, response: Response, principal: Caller, instance_id: int
+) -> TriggersOut:
+    """Every trigger of the instance's definition, allowed for the caller now or closed by the
+    state, a role, the unit or a guard (with the missing fields)."""
+    _visible(request, principal, instance_id)
+    menu = context_of(request).engine.available_triggers(instance_id, principal.actor)
+    response.headers["ETag"] = _etag(menu.instance)
+    return TriggersOut.of(menu)
+
+
 # --- definitions ------------------------------------------------------------------------------
 
 
@@ -298,12 +320,12 @@ def directive(
 
 def _auditor(principal: Principal, action: str) -> None:
     if not principal.auditor:
-        raise Forbidden(principal.actor.id, action, "needs the role 'auditor'")
+        raise Forbidden(principal.actor.id, action, _("needs the role 'auditor'"))
 
 
 @router.get("/audit/verify", response_model=VerifyOut, summary="Verify the whole audit log")
 def audit_verify(request: Request, principal: Caller) -> VerifyOut:
-    _auditor(principal, "verify the audit log")
+    _auditor(principal, _("verify the audit log"))
     report = verify_database(context_of(request).engine)
     return VerifyOut(
         ok=report.ok,
@@ -333,10 +355,10 @@ def audit_export(
         str | None, Query(description="The attachment's name: letters, digits, '.', '_', '-'.")
     ] = None,
 ) -> StreamingResponse:
-    _auditor(principal, "export the audit log")
+    _auditor(principal, _("export the audit log"))
     name = filename or f"audit.{format}"
     if not _EXPORT_NAME.fullmatch(name) or ".." in name:
-        raise BadRequest("filename: letters, digits, '.', '_' and '-' only, at most 100")
+        raise BadRequest(_("filename: letters, digits, '.', '_' and '-' only, at most 100"))
     engine = context_of(request).engine
 
     def write(out: Any) -> None:

@@ -26,6 +26,7 @@ from workflow.accounts import (
     check_password,
     principal_for_token,
 )
+from workflow.i18n import _, as_language, use_language
 from workflow.service._errors import (
     BadRequest,
     UnsupportedMediaType,
@@ -98,19 +99,19 @@ def authenticated(
     if bearer is not None:
         return principal_for_token(context.engine, bearer.credentials, channel="api")
     header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _space, value = header.partition(" ")
     if scheme.lower() == "basic" and value:
         try:
             name, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            raise BadRequest("the Basic credentials are not base64 of NAME:PASSWORD") from None
+            raise BadRequest(_("the Basic credentials are not base64 of NAME:PASSWORD")) from None
         if not sep:
-            raise BadRequest("the Basic credentials are not base64 of NAME:PASSWORD")
+            raise BadRequest(_("the Basic credentials are not base64 of NAME:PASSWORD"))
         client = request.client.host if request.client else None
         return check_password(
             context.engine, name, password, throttle=context.throttle, client=client, channel="api"
         )
-    raise NotAuthenticated("send Authorization: Bearer TOKEN (or Basic for an account)")
+    raise NotAuthenticated(_("send Authorization: Bearer TOKEN (or Basic for an account)"))
 
 
 Caller = Annotated[Principal, Depends(authenticated)]
@@ -136,15 +137,15 @@ class JsonRoute(APIRoute):
             try:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
-                raise BadRequest("the request body is not UTF-8 text") from None
+                raise BadRequest(_("the request body is not UTF-8 text")) from None
             try:
-                value = parse_json(text, "the request body")
+                value = parse_json(text, _("the request body"))
             except BadRequest:
                 raise
             except Exception as exc:  # InvalidInput: not JSON, too deep, NaN
                 raise BadRequest(str(exc)) from None
             if not isinstance(value, dict):
-                raise BadRequest("the request body is not a JSON object")
+                raise BadRequest(_("the request body is not a JSON object"))
             request._json = value  # what Request.json() returns from now on (Starlette's cache)
             return await handler(request)
 
@@ -167,10 +168,10 @@ class BodyLimit:
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _send_error(scope, receive, send, BadRequest("bad Content-Length"), True)
+                await _send_error(scope, receive, send, BadRequest(_("bad Content-Length")), True)
                 return
             if int(declared) > self.limit:
-                too_large = InputTooLarge("the request body", self.limit)
+                too_large = InputTooLarge(_("the request body"), self.limit)
                 await _send_error(scope, receive, send, too_large, True)
                 return
         seen = 0
@@ -181,10 +182,29 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise InputTooLarge("the request body", self.limit)
+                    raise InputTooLarge(_("the request body"), self.limit)
             return message
 
         await self.app(scope, counted, send)
+
+
+class Language:
+    """Messages in the language the request asks for (``Accept-Language``: Vietnamese when its
+    first choice is ``vi``, English when ``en``; otherwise the process's own): errors are
+    translated when they are made, in this request's context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        header = dict(scope.get("headers") or ()).get(b"accept-language", b"")
+        first = header.split(b",", 1)[0].split(b";", 1)[0].strip().lower()[:2]
+        chosen = as_language(first.decode("ascii", "replace")) if first else None
+        if chosen is None:
+            await self.app(scope, receive, send)
+            return
+        with use_language(chosen):
+            await self.app(scope, receive, send)
 
 
 class LoginGate:

@@ -28,6 +28,7 @@ from workflow import (
 )
 from workflow.accounts import LoginThrottled, NotAuthenticated
 from workflow.directives import DirectiveConflict
+from workflow.i18n import _
 
 
 class BadRequest(InvalidInput):
@@ -41,7 +42,9 @@ class UnsupportedMediaType(InvalidInput):
     def __init__(self, content_type: str) -> None:
         self.content_type = content_type
         super().__init__(
-            f"send the body as application/json (got {content_type or 'no content type'!r})"
+            _("send the body as application/json (got {kind!r})", kind=content_type)
+            if content_type
+            else _("send the body as application/json (it has no content type)")
         )
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from workflow import Engine
 from workflow.accounts import Principal, sees
 from workflow.events import Event, committed_events
+from workflow.i18n import _
 from workflow.service._app import Caller, JsonRoute, context_of
 from workflow.service._errors import BadRequest
 
@@ -87,7 +88,7 @@ async def events(
     after = 0
     if last_event_id is not None:
         if not last_event_id.isdigit() or len(last_event_id) > 18:
-            raise BadRequest("Last-Event-ID must be an event id")
+            raise BadRequest(_("Last-Event-ID must be an event id"))
         after = int(last_event_id)
     else:
         # a new stream starts from now: only what commits from here on

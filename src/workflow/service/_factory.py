@@ -16,6 +16,7 @@ from workflow import Engine
 from workflow.service import _api, _docs, _events
 from workflow.service._app import (
     BodyLimit,
+    Language,
     LoginGate,
     ServiceContext,
     ServiceOptions,
@@ -58,6 +59,7 @@ def create_app(engine: Engine, *, options: ServiceOptions | None = None) -> Fast
         app.router.routes.extend(routes(app.state.context))
     app.add_middleware(BodyLimit, limit=options.max_body_bytes)
     app.add_middleware(LoginGate, throttle=options.throttle)
+    app.add_middleware(Language)
     return app
 
 

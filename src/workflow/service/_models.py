@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow import AuditEvent, DeployedDefinition, Instance
+from workflow import AuditEvent, DeployedDefinition, Instance, TriggerMenu
 from workflow.accounts import Principal
 
 
@@ -203,3 +203,42 @@ class ErrorOut(BaseModel):
     type: str = Field(description="The error class, e.g. GuardFailed, NotFound.")
     message: str
     fields: dict[str, Any] = Field(description="The error's facts: missing_fields, instance_id...")
+
+
+class TriggerOut(BaseModel):
+    trigger: str
+    allowed: bool
+    closed_by: str | None = Field(description="null when allowed; else state, role, unit, guard")
+    reasons: list[str]
+    missing_fields: list[str]
+    dest: str | None
+    requires_reason: bool
+
+
+class TriggersOut(BaseModel):
+    instance_id: int
+    state: str
+    version: int = Field(description="Send as If-Match when firing one of them.")
+    allowed: list[str]
+    triggers: list[TriggerOut]
+
+    @classmethod
+    def of(cls, menu: TriggerMenu) -> TriggersOut:
+        return cls(
+            instance_id=menu.instance.id,
+            state=menu.instance.state,
+            version=menu.instance.version,
+            allowed=list(menu.allowed),
+            triggers=[
+                TriggerOut(
+                    trigger=o.trigger,
+                    allowed=o.allowed,
+                    closed_by=o.closed_by,
+                    reasons=list(o.reasons),
+                    missing_fields=list(o.missing_fields),
+                    dest=o.dest,
+                    requires_reason=o.requires_reason,
+                )
+                for o in menu.options
+            ],
+        )
