@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -201,7 +201,6 @@ class DashboardPage:
     items: tuple[str, ...]
     chart: Markup
     filters: Mapping[str, str]
-    state_labels: Mapping[int, str] = field(default_factory=dict)
 
 
 def dashboard(
@@ -244,12 +243,6 @@ def dashboard(
     )
     start = max(0, (page - 1) * DASHBOARD_PAGE)
     shown = tuple(chosen[start : start + DASHBOARD_PAGE])
-    state_labels: dict[int, str] = {}
-    if lang != "vi":
-        labels = Labels(engine, lang)
-        for row in shown:
-            current = engine.get(row.current_id)
-            state_labels[row.current_id] = labels.state(current)
     items = sorted({r.item for r in visible}, key=_item_order)
     filters = {k: v for k, v in (("unit", unit), ("item", item), ("status", status)) if v}
     return DashboardPage(
@@ -262,7 +255,6 @@ def dashboard(
         items=tuple(items),
         chart=progress_chart(visible, report.at, lang, zone),
         filters=filters,
-        state_labels=state_labels,
     )
 
 
