@@ -98,8 +98,9 @@ def directive_report(engine: Engine, number: str, *, at: datetime | None = None)
         for row in rows:
             if row.parent_id is not None:
                 children[int(row.parent_id)].append(row)
+        labels = _StateLabels(conn, engine)
         statuses = [
-            _status(conn, engine, row, _chain(row, children), names, now)
+            _status(labels, row, _chain(row, children), names, now)
             for row in rows
             if row.parent_id is None
         ]
@@ -123,9 +124,28 @@ def _chain(root: Any, children: dict[int, list[Any]]) -> list[Any]:
     return chain
 
 
+class _StateLabels:
+    """A state's labels (vi, en) by workflow, version and state, each looked up once per report
+    (a report over 10,000 units meets a handful of states)."""
+
+    def __init__(self, conn: Connection, engine: Engine) -> None:
+        self.conn = conn
+        self.engine = engine
+        self.known: dict[tuple[str, int, str], tuple[str, str]] = {}
+
+    def of(self, workflow: str, version: int, state: str) -> tuple[str, str]:
+        key = (workflow, version, state)
+        found = self.known.get(key)
+        if found is None:
+            definition = self.engine.machine_for(self.conn, workflow, version).definition
+            labels = definition.state(state).labels
+            found = (labels.vi, labels.en) if labels else (state, state)
+            self.known[key] = found
+        return found
+
+
 def _status(
-    conn: Connection,
-    engine: Engine,
+    labels: _StateLabels,
     root: Any,
     chain: list[Any],
     names: dict[str, str],
@@ -146,8 +166,7 @@ def _status(
         status, overdue_by = OVERDUE, now - due
     else:
         status = OPEN
-    definition = engine.machine_for(conn, current.workflow, current.definition_version).definition
-    labels = definition.state(current.state).labels
+    label_vi, label_en = labels.of(current.workflow, current.definition_version, current.state)
     return ItemStatus(
         unit=root.unit,
         unit_name=names.get(root.unit or "", root.unit or ""),
@@ -156,8 +175,8 @@ def _status(
         current_id=int(current.id),
         workflow=current.workflow,
         state=current.state,
-        state_label=labels.vi if labels else current.state,
-        state_label_en=labels.en if labels else current.state,
+        state_label=label_vi,
+        state_label_en=label_en,
         stages=len(chain),
         due_at=due,
         done=done,
