@@ -281,6 +281,7 @@ FACES = {
         "item_page",
         "oversees",
         "render_svg",
+        "routes",
     },
 }
 

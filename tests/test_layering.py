@@ -141,19 +141,6 @@ def test_cli_uses_only_the_public_api(path):
     assert not deep, f"{path.name} reaches past the public API: {deep}"
 
 
-WEB_SOURCES = sorted((SRC / "web").rglob("*.py"))
-# the console may also use the service it is mounted in (its context, its error statuses)
-WEB_PUBLIC = PUBLIC_MODULES | {"workflow", "workflow.accounts", "workflow.service"}
-
-
-@pytest.mark.parametrize("path", WEB_SOURCES, ids=lambda p: str(p.relative_to(SRC)))
-def test_web_console_uses_only_the_public_api(path):
-    own = [m for m in imports_of(path) if m.startswith("workflow.web")]
-    deep = [m for m in imports_of(path)
-            if m.startswith("workflow") and m not in WEB_PUBLIC and m not in own]
-    assert not deep, f"{path.name} reaches past the public API: {deep}"
-
-
 @pytest.mark.parametrize("path", sorted((ROOT / "cli").rglob("*.py")),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_cli_imports_itself_relatively(path):

@@ -5,12 +5,14 @@ vendored in ``static/`` with its licence; nothing is fetched at run time. The pa
 the public library API as the authenticated viewer: the inbox of what a person may act on now,
 a directive's dashboard, an item's whole chain as one timeline with its diagram and its state at
 any past moment, the auditors' verification, downloads and administrators' log, and the
-definitions with their versions, differences and diagrams. The page-data
-functions and the SVG diagram are usable on their own.
+definitions with their versions, differences and diagrams. The service
+mounts :func:`routes`; the page-data functions and the SVG diagram are usable on their own.
 See docs/web.md.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from workflow.web._access import Action, Field, Viewer, actions, oversees
 from workflow.web._diagram import render_svg
@@ -23,6 +25,20 @@ from workflow.web._pages import (
     inbox,
     item_page,
 )
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from workflow.service import ServiceContext
+
+
+def routes(context: ServiceContext) -> list[BaseRoute]:
+    """The console's routes, which the service's app factory adds to its own (``workflow
+    serve``, docs/web.md); its HTTP side is imported only then."""
+    from workflow.web._app import routes as console_routes  # noqa: PLC0415 - serving only
+
+    return console_routes(context)
+
 
 __all__ = [
     "Action",
@@ -38,4 +54,5 @@ __all__ = [
     "item_page",
     "oversees",
     "render_svg",
+    "routes",
 ]
