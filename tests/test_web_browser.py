@@ -11,6 +11,7 @@ dashboard, the item page and the audit page go to ``WORKFLOW_WEB_SCREENSHOTS`` w
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -349,3 +350,23 @@ def test_login_never_sends_anyone_to_another_site_and_logout_ends_the_session(si
                                               "password": "not-the-password"})
         assert refused.status_code == 401
         assert "Sai tài khoản hoặc mật khẩu." in refused.text
+
+
+def test_downloads_are_the_auditors_and_the_overseers(page: Page, site: Site):
+    from workflow.auditing import read_export, verify_log
+
+    page.login("kiemtoan")
+    with page.client() as client:
+        export = client.get("/audit/export.jsonl")
+        checkpoint = client.get("/audit/checkpoint.json")
+        report = client.get("/directives/19-CV%2F%C4%90UK/report.csv")
+    assert export.status_code == 200
+    assert "attachment" in export.headers["content-disposition"]
+    assert verify_log(read_export(io.StringIO(export.text)).events).ok
+    assert checkpoint.json()["format"] == "workflow-audit-checkpoint"
+    assert report.status_code == 200
+    assert "db_van_phong_ubnd" in report.text
+    page.login("bithu")
+    with page.client() as client:
+        assert client.get("/audit/export.jsonl").status_code == 403
+        assert client.get("/directives/19-CV%2F%C4%90UK/report.csv").status_code == 403

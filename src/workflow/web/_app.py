@@ -332,7 +332,7 @@ class Console:
             body = json.dumps(report_json(report), ensure_ascii=False, indent=1)
         else:
             body = render_markdown(report)
-        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in number)
+        name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in number)
         response = Response(body, media_type=DOWNLOAD_TYPES[fmt])
         response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
         return self._finish(call, response)
