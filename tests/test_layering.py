@@ -165,6 +165,36 @@ def test_the_service_is_not_imported_by_the_library():
     assert not below
 
 
+_CODE_RUNNERS = {"eval", "exec", "compile", "__import__"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*SRC.rglob("*.py"), *(ROOT / "cli").rglob("*.py")]),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_no_python_runs_code_made_from_text(path):
+    """Nothing of a definition, a payload or a request can become code: no eval, exec,
+    compile or __import__ anywhere in the package or the CLI (expressions are compiled to
+    closures by workflow.definition, never to Python source)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [
+        f"{path.name}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id in _CODE_RUNNERS)
+            or (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in _CODE_RUNNERS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "builtins"
+            )
+        )
+    ]
+    assert not found
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
 def test_library_never_prints_or_exits(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))

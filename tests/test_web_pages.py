@@ -337,7 +337,7 @@ def test_the_console_speaks_vietnamese_by_default_and_english_when_asked(lite):
 
 
 def test_the_vendored_htmx_is_the_recorded_npm_file_with_its_licence():
-    static = WEB / "static"
+    static = WEB / "static" / "vendor"
     record = (static / "VENDORED.md").read_text(encoding="utf-8")
     script = (static / "htmx.min.js").read_bytes()
     assert hashlib.sha256(script).hexdigest() in record

@@ -106,8 +106,8 @@ def test_the_wheel_carries_the_web_consoles_templates_and_vendored_files(dist):
     wheel = next(dist.glob("*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    for name in ("static/htmx.min.js", "static/htmx.LICENSE", "static/VENDORED.md",
-                 "static/console.css", "templates/base.html", "templates/item.html"):
+    vendored = [f"static/vendor/{n}" for n in ("htmx.min.js", "htmx.LICENSE", "VENDORED.md")]
+    for name in (*vendored, "static/console.css", "templates/base.html", "templates/item.html"):
         assert f"workflow/web/{name}" in names, name
 
 
