@@ -92,9 +92,19 @@ def missing_binaries() -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free loopback port below the kernel's ephemeral range: a node's port is taken again
+    by its replacement after a kill (the URL of the running processes names it), and a port
+    from the ephemeral range could meanwhile become some other test's outgoing connection."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    chooser = random.Random()
+    for _ in range(200):
+        port = chooser.randrange(10_000, max(low, 10_001))
+        if _port_free(port):
+            return port
+    raise RuntimeError(f"no free loopback port between 10000 and {low}")
 
 
 @dataclass
@@ -182,8 +192,12 @@ class Cluster:
 
     def _start(self, node: Node) -> None:
         log = self.root / f"{node.name}.log"
-        self._run("pg_ctl", "start", "-w", "-t", str(int(WAIT_S)), "-D", str(node.data),
-                  "-l", str(log), "-o", f"-p {node.port}")  # fmt: skip
+        try:
+            self._run("pg_ctl", "start", "-w", "-t", str(int(WAIT_S)), "-D", str(node.data),
+                      "-l", str(log), "-o", f"-p {node.port}")  # fmt: skip
+        except RuntimeError as exc:
+            said = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise RuntimeError(f"{exc}\n{node.name}'s log ends:\n{said}") from None
         node.running = True
 
     def add_standby(self, port: int | None = None) -> Node:
