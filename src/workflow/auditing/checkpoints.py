@@ -17,14 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import func, select
-
 from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
 from workflow.hashchain import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
 from workflow.limits import MAX_CHECKPOINT_BYTES, parse_json
+from workflow.store.chains import chain_heads
 from workflow.store import repository as repo
-from workflow.store.tables import admin_events, audit_events
 
 CHECKPOINT_FORMAT = "workflow-audit-checkpoint"
 CHECKPOINT_VERSION = 2
@@ -129,29 +127,11 @@ def definition_problems(
 def take_checkpoint(engine: Engine) -> Checkpoint:
     """The last event (seq and hash) of every chain, read from the audit rows themselves; the
     administrators' log is chain 0."""
-    last = (
-        select(audit_events.c.instance_id, func.max(audit_events.c.seq).label("seq"))
-        .group_by(audit_events.c.instance_id)
-        .subquery()
-    )
-    query = (
-        select(audit_events.c.instance_id, audit_events.c.seq, audit_events.c.hash)
-        .join(
-            last,
-            (last.c.instance_id == audit_events.c.instance_id) & (last.c.seq == audit_events.c.seq),
-        )
-        .order_by(audit_events.c.instance_id)
-    )
-    admin_head = (
-        select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
-    )
     with engine.read_transaction(snapshot=True) as conn:
-        admin = conn.execute(admin_head).first()
-        chains = tuple(ChainMark(int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(query))
+        heads = chain_heads(conn)
         definitions = definition_marks(repo.deployed_definitions(conn))
-    if admin is not None:
-        chains = (ChainMark(ADMIN_CHAIN, int(admin.seq), str(admin.hash)), *chains)
-    return Checkpoint(format_instant(engine.now()), chains, definitions=definitions)
+    marks = tuple(ChainMark(chain, seq, head_hash) for chain, seq, head_hash in heads)
+    return Checkpoint(format_instant(engine.now()), marks, definitions=definitions)
 
 
 def _sign(body: Mapping[str, Any], key: bytes) -> str:

@@ -5,6 +5,9 @@ dialect has one prebuilt statement whose plain tuples are streamed (SQLite: the 
 PostgreSQL: ``Cursor.stream`` in chunks, so the server reads ahead while the rows are hashed).
 ``occurred_at`` comes as stored (SQLite) or spelled by the server (PostgreSQL), and is turned
 into the hash's spelling exactly as SQLAlchemy's reading would give it.
+
+Beside them, the reads that need no speed: one instance's chain, the instances without events,
+and each chain's head (its last seq and hash), which a checkpoint records.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from workflow.hashchain import CHAIN_COLUMNS, HEAD_COLUMNS, ChainSource
-from workflow.store.tables import audit_events, instances
+from workflow.hashchain import ADMIN_CHAIN, CHAIN_COLUMNS, HEAD_COLUMNS, ChainSource
+from workflow.store.tables import admin_events, audit_events, instances
 
 _read_instant = datetime.fromisoformat  # what SQLAlchemy reads SQLite's text with
 _FOUR_DIGIT_YEAR = 1000  # format_instant spells earlier years another way
@@ -95,6 +98,31 @@ def instances_without_events(conn: Connection) -> list[int]:
     orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
     query = select(instances.c.id).where(orphan).order_by(instances.c.id)
     return [int(r) for r in conn.execute(query).scalars()]
+
+
+def chain_heads(conn: Connection) -> list[tuple[int, int, str]]:
+    """The last event of every chain as (chain, seq, hash), read from the audit rows themselves
+    (not from ``instances.last_hash``): the administrators' log first as chain
+    :data:`~workflow.hashchain.ADMIN_CHAIN` when it has events, then each instance's by id."""
+    last = (
+        select(audit_events.c.instance_id, func.max(audit_events.c.seq).label("seq"))
+        .group_by(audit_events.c.instance_id)
+        .subquery()
+    )
+    query = (
+        select(audit_events.c.instance_id, audit_events.c.seq, audit_events.c.hash)
+        .join(
+            last,
+            (last.c.instance_id == audit_events.c.instance_id) & (last.c.seq == audit_events.c.seq),
+        )
+        .order_by(audit_events.c.instance_id)
+    )
+    admin_head = (
+        select(admin_events.c.seq, admin_events.c.hash).order_by(admin_events.c.seq.desc()).limit(1)
+    )
+    heads = [(ADMIN_CHAIN, int(r.seq), str(r.hash)) for r in conn.execute(admin_head)]
+    heads.extend((int(r[0]), int(r[1]), str(r[2])) for r in conn.execute(query))
+    return heads
 
 
 def _stream(cursor: Any, sql: str, params: tuple[Any, ...]) -> Iterable[Sequence[Any]]:
