@@ -21,8 +21,8 @@ from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
 from workflow.hashchain import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
 from workflow.limits import MAX_CHECKPOINT_BYTES, parse_json
-from workflow.store.chains import chain_heads
 from workflow.store import repository as repo
+from workflow.store.chains import chain_heads
 
 CHECKPOINT_FORMAT = "workflow-audit-checkpoint"
 CHECKPOINT_VERSION = 2
