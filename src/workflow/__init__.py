@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from workflow import records as _records
 from workflow.clock import Clock, FrozenClock, SystemClock, parse_instant, require_aware
 from workflow.errors import (
     AuditError,
@@ -43,17 +44,7 @@ from workflow.limits import (
     read_limited,
     read_text,
 )
-from workflow.records import (
-    Actor,
-    AuditEvent,
-    DeployedDefinition,
-    DeployResult,
-    FireResult,
-    Instance,
-    RegisteredActor,
-    TriggerMenu,
-    TriggerOption,
-)
+from workflow.records import *  # noqa: F403 - records.__all__ is the one list of the public records
 
 if TYPE_CHECKING:
     from workflow._steps import StartRequest
@@ -107,9 +98,7 @@ __all__ = [
     "DEFAULT_URL",
     "MAX_JSON_FILE_BYTES",
     "MAX_PAYLOAD_BYTES",
-    "Actor",
     "AuditError",
-    "AuditEvent",
     "ChainProblem",
     "Clock",
     "CommitOutcomeUnknown",
@@ -123,24 +112,19 @@ __all__ = [
     "DefinitionError",
     "DefinitionIssue",
     "DeliveryFailed",
-    "DeployResult",
-    "DeployedDefinition",
     "DiffEntry",
     "Engine",
-    "FireResult",
     "FrozenClock",
     "GuardContext",
     "GuardFailed",
     "IdempotencyKeyReused",
     "InputTooLarge",
-    "Instance",
     "InvalidInput",
     "MigrationRefused",
     "MissingExtra",
     "NotASimulation",
     "NotFound",
     "PermissionDenied",
-    "RegisteredActor",
     "Registry",
     "ReservedIdentity",
     "SchemaOutOfDate",
@@ -148,8 +132,6 @@ __all__ = [
     "SystemClock",
     "TimeRunsBackwards",
     "TransitionNotAllowed",
-    "TriggerMenu",
-    "TriggerOption",
     "UnknownTrigger",
     "UnreadableRecord",
     "VerificationReport",
@@ -168,6 +150,7 @@ __all__ = [
     "retry_on_conflict",
     "validate_definition",
 ]
+__all__ += _records.__all__
 
 
 if not TYPE_CHECKING:  # hidden from mypy: it checks the names through the imports above

@@ -217,30 +217,6 @@ AUTO = Actor(SYSTEM_AUTO, roles=(m.SYSTEM_ROLE,))
 """Who takes automatic transitions: the engine itself."""
 
 
-def fire_in(
-    conn: Connection,
-    machines: MachineLookup,
-    registry: Registry,
-    request: FireRequest,
-    now: datetime,
-) -> Applied:
-    """Authorize, guard, move, persist and audit one transition on an open transaction, then
-    each automatic transition that the state reached admits (as ``system:auto``, one audit event
-    each, in the same transaction; the validator refuses a loop of them). The result is the
-    requested step's event with the instance as the last step left it."""
-    first = last = _fire_one(conn, machines, registry, request, now)
-    while (follow := _automatic(conn, machines, registry, last, now)) is not None:
-        last = _fire_one(conn, machines, registry, follow, now)
-    if last is first:
-        return first
-    assert first.result is not None
-    assert last.result is not None
-    result = FireResult(last.result.instance, first.result.event)
-    return Applied(
-        first.instance_id, first.seq, first.audit_id, first.from_state, last.to_state, result
-    )
-
-
 def _automatic(
     conn: Connection, machines: MachineLookup, registry: Registry, last: Applied, now: datetime
 ) -> FireRequest | None:
@@ -262,14 +238,17 @@ def _automatic(
     return None
 
 
-def _fire_one(
+def fire_in(
     conn: Connection,
     machines: MachineLookup,
     registry: Registry,
     request: FireRequest,
     now: datetime,
 ) -> Applied:
-    """Authorize, guard, move, persist and audit one transition on an open transaction."""
+    """Authorize, guard, move, persist and audit one transition on an open transaction, then
+    each automatic transition that the state reached admits (as ``system:auto``, one audit event
+    each, in the same transaction; the validator refuses a loop of them, so the recursion ends).
+    The result is the requested step's event with the instance as the last step left it."""
     # A caller naming the version it saw loses to anyone already changing the row: fail at once
     # rather than queue behind them for a version that will no longer be current.
     row = writer.read_for_update(
@@ -389,7 +368,14 @@ def _fire_one(
         "updated_at": now,
     }
     result = _written(written, audit, audit_id, step.data_json)
-    return Applied(instance_id, seq, audit_id, state, dest.name, result)
+    applied = Applied(instance_id, seq, audit_id, state, dest.name, result)
+    follow = _automatic(conn, machines, registry, applied, now)
+    if follow is None:
+        return applied
+    last = fire_in(conn, machines, registry, follow, now)
+    assert last.result is not None
+    reached = FireResult(last.result.instance, result.event)
+    return Applied(instance_id, seq, audit_id, state, last.to_state, reached)
 
 
 def _fire_timer_row(

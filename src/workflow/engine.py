@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, Unpack
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SQLAlchemyEngine
@@ -120,6 +120,7 @@ from workflow.store.idempotency import (
     start_request,
 )
 from workflow.store.mapping import to_event, to_instance
+from workflow.store.repository import InstanceFilter
 
 log = get_logger("workflow")
 T = TypeVar("T")
@@ -591,56 +592,25 @@ class Engine:
     def instances(
         self,
         *,
-        workflow: str | None = None,
-        state: str | None = None,
-        unit: str | None = None,
-        directive_id: int | None = None,
-        active: bool | None = None,
         limit: int = 100,
         before_id: int | None = None,
-        involving: Sequence[str] | None = None,
+        **where: Unpack[InstanceFilter],
     ) -> list[Instance]:
-        """Instances matching every filter given, newest first; page with ``before_id``.
+        """Instances matching every filter given (``workflow``, ``state``, ``unit``,
+        ``directive_id``, ``active``, ``involving``), newest first; page with ``before_id``.
 
         ``involving``: only those of no unit and those one of these units leads or coordinates
         (what a member of these units may see: ``workflow.accounts.visible_instances``)."""
-        _check_filters(workflow, state, unit, involving)
+        _check_filters(where)
         with self.read_transaction() as conn:
-            rows = repo.instance_rows(
-                conn,
-                workflow=workflow,
-                state=state,
-                unit=unit,
-                directive_id=directive_id,
-                active=active,
-                limit=limit,
-                before_id=before_id,
-                involving=involving,
-            )
+            rows = repo.instance_rows(conn, where, limit=limit, before_id=before_id)
         return [to_instance(r) for r in rows]
 
-    def count_instances(
-        self,
-        *,
-        workflow: str | None = None,
-        state: str | None = None,
-        unit: str | None = None,
-        directive_id: int | None = None,
-        active: bool | None = None,
-        involving: Sequence[str] | None = None,
-    ) -> int:
+    def count_instances(self, **where: Unpack[InstanceFilter]) -> int:
         """How many instances :meth:`instances` would list with these filters and no limit."""
-        _check_filters(workflow, state, unit, involving)
+        _check_filters(where)
         with self.read_transaction() as conn:
-            return repo.instance_count(
-                conn,
-                workflow=workflow,
-                state=state,
-                unit=unit,
-                directive_id=directive_id,
-                active=active,
-                involving=involving,
-            )
+            return repo.instance_count(conn, where)
 
     def history(self, instance_id: int, *, within: Within | None = None) -> list[AuditEvent]:
         """Every audit event of one instance, oldest first."""
@@ -864,12 +834,15 @@ def _must(row: Any) -> Any:
     return row
 
 
-def _check_filters(
-    workflow: str | None, state: str | None, unit: str | None, involving: Sequence[str] | None
-) -> None:
-    for value, what in ((workflow, "workflow"), (state, "state"), (unit, "unit")):
-        check_optional(value, what)
-    for each in involving or ():
+def _check_filters(where: InstanceFilter) -> None:
+    """Refuse a filter that is not one (a misspelt keyword would otherwise filter nothing) and
+    names beyond their limits."""
+    unknown = where.keys() - InstanceFilter.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"not an instance filter: {', '.join(sorted(unknown))}")
+    for what in ("workflow", "state", "unit"):
+        check_optional(where.get(what), what)
+    for each in where.get("involving") or ():
         check_text(each, "unit", MAX_UNIT_CHARS)
 
 

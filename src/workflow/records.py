@@ -10,6 +10,19 @@ from typing import Any, Literal
 from workflow.errors import InvalidInput
 from workflow.limits import MAX_ACTOR_ID_CHARS, MAX_UNIT_CHARS, check_optional, check_text
 
+# The records of the public API, listed here once: the root (``workflow``) re-exports these.
+__all__ = [
+    "Actor",
+    "AuditEvent",
+    "DeployResult",
+    "DeployedDefinition",
+    "FireResult",
+    "Instance",
+    "RegisteredActor",
+    "TriggerMenu",
+    "TriggerOption",
+]
+
 SYSTEM_TIMER = "system:timer"
 SYSTEM_AUTO = "system:auto"
 """The engine itself, taking an automatic transition right after a step."""

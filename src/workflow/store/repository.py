@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Select, Text, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
@@ -102,64 +102,45 @@ def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
     return conn.execute(_INSTANCE_BY_ID, {"instance_id": instance_id}).first()
 
 
+class InstanceFilter(TypedDict, total=False):
+    """Which instances a list or a count takes: every field given (and not None) must match;
+    ``involving``: only those of no unit and those one of these units leads or coordinates."""
+
+    workflow: str | None
+    state: str | None
+    unit: str | None
+    directive_id: int | None
+    active: bool | None
+    involving: Sequence[str] | None
+
+
+def _instances_where(query: Select[Any], where: InstanceFilter) -> Select[Any]:
+    involving = where.get("involving")
+    if involving is not None:
+        # a unit's own, those it coordinates (the stored JSON list holds the code's JSON
+        # spelling), and those of no unit
+        query = query.where(or_(instances.c.unit.is_(None), *map(_involves, involving)))
+    for name in ("workflow", "state", "unit", "directive_id", "active"):
+        value = where.get(name)
+        if value is not None:
+            query = query.where(instances.c[name] == value)
+    return query
+
+
 def instance_rows(
-    conn: Connection,
-    *,
-    workflow: str | None,
-    state: str | None,
-    unit: str | None,
-    directive_id: int | None,
-    active: bool | None,
-    limit: int,
-    before_id: int | None,
-    involving: Sequence[str] | None = None,
+    conn: Connection, where: InstanceFilter, *, limit: int, before_id: int | None
 ) -> Sequence[Row[Any]]:
-    query = _instances_where(
-        select(instances), workflow, state, unit, directive_id, active, involving
-    )
+    """The instances ``where`` takes, newest first, below ``before_id`` when given."""
+    query = _instances_where(select(instances), where)
     if before_id is not None:
         query = query.where(instances.c.id < before_id)
     return conn.execute(query.order_by(instances.c.id.desc()).limit(limit)).all()
 
 
-def instance_count(
-    conn: Connection,
-    *,
-    workflow: str | None,
-    state: str | None,
-    unit: str | None,
-    directive_id: int | None,
-    active: bool | None,
-    involving: Sequence[str] | None = None,
-) -> int:
-    query = select(func.count()).select_from(instances)
-    query = _instances_where(query, workflow, state, unit, directive_id, active, involving)
+def instance_count(conn: Connection, where: InstanceFilter) -> int:
+    """How many instances ``where`` takes."""
+    query = _instances_where(select(func.count()).select_from(instances), where)
     return int(conn.execute(query).scalar_one())
-
-
-def _instances_where(
-    query: Select[Any],
-    workflow: str | None,
-    state: str | None,
-    unit: str | None,
-    directive_id: int | None,
-    active: bool | None,
-    involving: Sequence[str] | None = None,
-) -> Select[Any]:
-    if involving is not None:
-        # a unit's own, those it coordinates (the stored JSON list holds the code's JSON
-        # spelling), and those of no unit
-        query = query.where(or_(instances.c.unit.is_(None), *map(_involves, involving)))
-    for column, value in (
-        (instances.c.workflow, workflow),
-        (instances.c.state, state),
-        (instances.c.unit, unit),
-        (instances.c.directive_id, directive_id),
-        (instances.c.active, active),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    return query
 
 
 def _involves(unit: str) -> Any:
