@@ -173,7 +173,7 @@ def outcome_counts(run: Run, *, synchronous: bool) -> dict[str, int]:
     assert events_per_instance == Counter({i: v for i, v in versions.items() if v})
     timer_events = Counter(r.instance_id for r in rows if r.actor == "system:timer")
     fired_rows = Counter(i for i, status in timer_rows if status == "fired")
-    assert not [s for _, s in timer_rows if s in ("pending", "claimed")], "a due timer left"
+    assert not [s for _, s in timer_rows if s in ("pending", "leased")], "a due timer left"
     assert timer_events == fired_rows, "a timer's row and its events disagree"
     duplicated = sum(n - 1 for n in timer_events.values() if n > 1)
     load_events = sum(1 for r in rows if r.actor.startswith("load"))

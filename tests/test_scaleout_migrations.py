@@ -4,6 +4,7 @@ their data, and a database behind the code is refused with the command that fixe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,47 @@ def test_a_database_newer_than_the_code_is_refused_without_advice_to_upgrade(
     code, out = _cli(capsys, "--db", database_url, "db", "upgrade")
     assert code == 2
     assert "run the newer version of workflow" in out
+
+
+def test_upgrading_to_one_lease_vocabulary_keeps_both_queues_rows(
+    blank_url: str, blank_db: object
+) -> None:
+    """Migration 0005: a claimed timer becomes leased (its owner in ``lease_owner``), a failed
+    one dead, a pending one stays; the outbox's rows, already in these words, are untouched."""
+    migrate.upgrade(blank_db, "0004")  # type: ignore[arg-type]
+    instance_id = _seed_at_first_revision(blank_db)
+    old = MetaData()
+    old.reflect(blank_db)  # type: ignore[arg-type]
+    lease_end = START + timedelta(minutes=5)
+    timer = {"instance_id": instance_id, "state": "a", "trigger": "forward", "due_at": START,
+             "entered_version": 1, "attempts": 1, "created_at": START, "claimed_by": None,
+             "lease_expires_at": None, "last_error": None}
+    with blank_db.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(insert(old.tables["timers"]), [
+            {**timer, "status": "claimed", "claimed_by": "w-1", "lease_expires_at": lease_end},
+            {**timer, "status": "failed", "last_error": "refused"},
+            {**timer, "status": "pending", "attempts": 0},
+        ])
+        conn.execute(insert(old.tables["outbox"]).values(
+            audit_id=1, instance_id=instance_id, topic="ring.start.a", status="leased",
+            attempts=2, next_attempt_at=START, lease_owner="d-1", lease_expires_at=lease_end,
+            last_error="timeout", created_at=START,
+        ))  # fmt: skip
+    migrate.upgrade(blank_db)  # type: ignore[arg-type]
+
+    with blank_db.connect() as conn:  # type: ignore[attr-defined]
+        timers = conn.execute(text(
+            "SELECT status, lease_owner, lease_expires_at IS NOT NULL, last_error, attempts"
+            " FROM timers ORDER BY id"
+        )).all()  # fmt: skip
+        outbox = conn.execute(text(
+            "SELECT status, lease_owner, attempts, last_error FROM outbox"
+        )).all()  # fmt: skip
+    assert [tuple(r) for r in timers] == [
+        ("leased", "w-1", True, None, 1),
+        ("dead", None, False, "refused", 1),
+        ("pending", None, False, None, 0),
+    ]
+    assert [tuple(r) for r in outbox] == [("leased", "d-1", 2, "timeout")]
+    with Engine.open(blank_url) as engine:
+        assert engine.verify().ok

@@ -125,3 +125,20 @@ def test_bad_deadline_options_are_bad_input(capsys, database_url, tasks, args):
     code, _, err = run(capsys, database_url, "list", *args)
     assert code == 2
     assert err
+
+
+@pytest.mark.parametrize("group", ["timers", "events"])
+def test_both_workers_take_one_lease_option_with_the_librarys_default(group):
+    """`timers run` and `events run` share `--lease` (a span; a bare number is seconds, at most
+    a week) and `--worker-id`; the lease's default is the library's."""
+    from cli.main import cli
+    from workflow import parse_span
+    from workflow.workers import DEFAULT_LEASE
+
+    run = cli.commands[group].commands["run"]
+    options = {p.name: p for p in run.params}
+    assert parse_span(options["lease"].default) == DEFAULT_LEASE
+    assert "worker_id" in options
+    callback = options["lease"].callback
+    assert callback(None, options["lease"], "300") == timedelta(minutes=5)
+    assert callback(None, options["lease"], "PT1H") == timedelta(hours=1)

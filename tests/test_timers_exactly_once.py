@@ -152,24 +152,24 @@ def test_a_lost_race_is_counted_as_skipped_and_released(expiry, clock):
     assert [t.status for t in list_timers(expiry)] == ["cancelled"]
 
 
-def test_a_refused_timer_is_marked_failed_not_retried(expiry, registry, clock):
+def test_a_refused_timer_is_parked_dead_not_retried(expiry, registry, clock):
     (instance_id,) = start(expiry)
     registry.effects["on_expire"] = lambda ctx: {"note": 1}  # not a string: refused
     clock.advance(timedelta(hours=2))
     run = run_due_timers(expiry, worker_id="a")
-    assert (run.fired, run.failed) == (0, 1)
-    (row,) = list_timers(expiry, status="failed")
+    assert (run.fired, run.dead) == (0, 1)
+    (row,) = list_timers(expiry, status="dead")
     assert "note" in (row.last_error or "")
     assert expiry.get(instance_id).state == "waiting"
     assert run_due_timers(expiry, worker_id="a").claimed == 0
 
 
-def test_a_bug_in_a_registered_function_parks_the_timer_as_failed(expiry, registry, clock):
+def test_a_bug_in_a_registered_function_parks_the_timer_as_dead(expiry, registry, clock):
     registry.effects["on_expire"] = lambda ctx: 1 / 0
     start(expiry)
     clock.advance(timedelta(hours=2))
-    assert run_due_timers(expiry, worker_id="a").failed == 1
-    (row,) = list_timers(expiry, status="failed")
+    assert run_due_timers(expiry, worker_id="a").dead == 1
+    (row,) = list_timers(expiry, status="dead")
     assert row.last_error == "ZeroDivisionError: division by zero"
 
 
@@ -233,21 +233,21 @@ def test_timer_rows_keep_who_claimed_them(expiry, clock):
     claim_due(expiry, now=now, worker_id="w-1", lease=LEASE)
     with expiry.db.connect() as conn:
         row = conn.execute(select(timers)).one()
-    assert (row.status, row.claimed_by, row.lease_expires_at) == ("claimed", "w-1", now + LEASE)
+    assert (row.status, row.lease_owner, row.lease_expires_at) == ("leased", "w-1", now + LEASE)
 
 
-def _failed_timer(expiry, registry, clock) -> tuple[int, int]:
-    """(instance, timer) where the timer's effect raised, so the timer is parked as failed."""
+def _dead_timer(expiry, registry, clock) -> tuple[int, int]:
+    """(instance, timer) where the timer's effect raised, so the timer is parked as dead."""
     (instance_id,) = start(expiry)
     registry.effects["on_expire"] = lambda ctx: 1 / 0
     clock.advance(timedelta(hours=2))
-    assert run_due_timers(expiry, worker_id="a").failed == 1
-    (row,) = list_timers(expiry, status="failed")
+    assert run_due_timers(expiry, worker_id="a").dead == 1
+    (row,) = list_timers(expiry, status="dead")
     return instance_id, row.id
 
 
-def test_a_retried_failed_timer_fires_on_the_next_pass(expiry, registry, clock):
-    instance_id, timer_id = _failed_timer(expiry, registry, clock)
+def test_a_retried_dead_timer_fires_on_the_next_pass(expiry, registry, clock):
+    instance_id, timer_id = _dead_timer(expiry, registry, clock)
     registry.effects["on_expire"] = lambda ctx: None  # the cause is fixed
     retried = retry_timer(expiry, timer_id, by="ops")
     assert (retried.status, retried.last_error) == ("pending", None)
@@ -256,15 +256,15 @@ def test_a_retried_failed_timer_fires_on_the_next_pass(expiry, registry, clock):
     assert admin_actions(expiry)[-1] == ("timer.retry", str(timer_id))
 
 
-def test_only_a_failed_timer_can_be_retried(expiry, clock):
+def test_only_a_dead_timer_can_be_retried(expiry, clock):
     start(expiry)
     (pending,) = list_timers(expiry)
-    with pytest.raises(InvalidInput, match="is pending, not failed"):
+    with pytest.raises(InvalidInput, match="is pending, not dead"):
         retry_timer(expiry, pending.id)
 
 
-def test_a_failed_timer_of_a_state_the_instance_left_is_not_retried(expiry, registry, clock):
-    instance_id, timer_id = _failed_timer(expiry, registry, clock)
+def test_a_dead_timer_of_a_state_the_instance_left_is_not_retried(expiry, registry, clock):
+    instance_id, timer_id = _dead_timer(expiry, registry, clock)
     expiry.fire(instance_id, "finish", CLERK)
     with pytest.raises(InvalidInput, match="has left"):
         retry_timer(expiry, timer_id)
@@ -275,11 +275,11 @@ def test_retrying_an_unknown_timer_is_not_found(expiry):
         retry_timer(expiry, 999)
 
 
-def test_the_cli_retries_a_failed_timer(expiry, registry, clock, database_url, capsys):
-    _, timer_id = _failed_timer(expiry, registry, clock)
+def test_the_cli_retries_a_dead_timer(expiry, registry, clock, database_url, capsys):
+    _, timer_id = _dead_timer(expiry, registry, clock)
     code, out = run_cli(capsys, database_url, f"timers retry {timer_id} --json")
     assert code == 0, out
     assert json.loads(out)["status"] == "pending"
     code, out = run_cli(capsys, database_url, f"timers retry {timer_id}")
     assert code == 2
-    assert "not failed" in out
+    assert "not dead" in out

@@ -117,7 +117,7 @@ def test_several_worker_processes_apply_each_due_timer_exactly_once(
     assert sum(fired.values()) == count
     assert timer_transitions(engine) == count
     with engine.db.connect() as conn:
-        claimers = conn.execute(select(func.count(func.distinct(timers.c.claimed_by)))).scalar()
+        claimers = conn.execute(select(func.count(func.distinct(timers.c.lease_owner)))).scalar()
         versions = conn.execute(select(instances.c.version).distinct()).scalars().all()
     assert [t.status for t in list_timers(engine, status="pending")] == []
     assert versions == [2]

@@ -4,6 +4,7 @@ prune delivered ones."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from workflow.i18n import N_
 
 from ..context import ROW_ID, State, by_option, json_option, pass_state
 from ..options import tz_option
+from ..queues import lease_option, retried, retry_options, worker_id_option
 
 
 @click.group("events")
@@ -37,15 +39,12 @@ def group() -> None:
     "--batch", type=click.IntRange(1, 10_000), default=20, show_default=True,
     help="Rows leased per round.",
 )
-@click.option(
-    "--lease", "lease_seconds", type=click.IntRange(1, 7 * 24 * 3600), default=300,
-    show_default=True, help="Lease, seconds (at most a week).",
-)
+@lease_option
 @click.option(
     "--max-attempts", type=click.IntRange(1, 1000), default=8, show_default=True,
     help="Failures before dead.",
 )  # fmt: skip
-@click.option("--worker-id", help="Lease owner name (default host:pid:random).")
+@worker_id_option
 @json_option
 @pass_state
 def run(
@@ -54,7 +53,7 @@ def run(
     once: bool,
     poll: float,
     batch: int,
-    lease_seconds: int,
+    lease: timedelta,
     max_attempts: int,
     worker_id: str | None,
     as_json: bool,
@@ -70,7 +69,6 @@ def run(
     import signal
     import threading
     from contextlib import suppress
-    from datetime import timedelta
 
     from workflow.events import (
         DispatchRun,
@@ -85,7 +83,6 @@ def run(
     bus = load_sinks(sinks_file)
     engine = state.engine()
     policy = RetryPolicy(max_attempts=max_attempts)
-    lease = timedelta(seconds=lease_seconds)
 
     def show(done: DispatchRun) -> None:
         if as_json:
@@ -197,10 +194,7 @@ def list_(
 
 
 @group.command("retry")
-@click.argument("event_id", type=ROW_ID)
-@by_option(N_("Who re-queues it (audited)."))
-@json_option
-@pass_state
+@retry_options("event_id")
 def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
     """Re-queue a dead event for delivery now, with a fresh count of attempts.
 
@@ -208,17 +202,13 @@ def retry(state: State, event_id: int, by: str, as_json: bool) -> None:
     Example:
       workflow events retry 42
     """
-    from workflow.events import retry_event
+    from workflow.events import OutboxEntry, retry_event
+    from workflow.i18n import _
 
-    from ..output import emit_json
+    def said(entry: OutboxEntry) -> str:
+        return _("event {id} ({topic}) is pending again", id=entry.id, topic=entry.topic)
 
-    entry = retry_event(state.engine(), event_id, by=by)
-    if as_json:
-        emit_json(asdict(entry))
-    else:
-        from workflow.i18n import _
-
-        click.echo(_("event {id} ({topic}) is pending again", id=entry.id, topic=entry.topic))
+    retried(state, event_id, by, as_json, retry_event, said)
 
 
 @group.command("prune")

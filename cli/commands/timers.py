@@ -17,26 +17,16 @@ if TYPE_CHECKING:
 
     from workflow import Engine
 
-from ..context import ROW_ID, State, by_option, json_option, limit_option, pass_state
+from ..context import ROW_ID, State, json_option, limit_option, pass_state
 from ..options import tz_option
+from ..queues import lease_option, retried, retry_options, worker_id_option
 
-STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
+STATUSES = ("pending", "leased", "fired", "cancelled", "dead")
 
 
 @click.group("timers")
 def group() -> None:
     """Durable deadlines and reminders: fire due timers, list timer rows."""
-
-
-def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
-    from workflow import parse_span
-
-    if value is None:
-        return None
-    try:
-        return parse_span(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
 
 
 @group.command("run")
@@ -48,7 +38,7 @@ def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> tim
     help="With --once, on a simulation database only (db mark-simulation): the moment to run "
     "at, with an offset (2020-09-15T08:00:00+07:00).",
 )
-@click.option("--worker-id", help="Name of this worker in claims (default host:pid:random).")
+@worker_id_option
 @click.option(
     "--batch",
     type=click.IntRange(1, 10_000),
@@ -56,13 +46,7 @@ def _span(_ctx: click.Context, param: click.Parameter, value: str | None) -> tim
     show_default=True,
     help="Timers claimed per pass.",
 )
-@click.option(
-    "--lease",
-    default="5m",
-    show_default=True,
-    callback=_span,
-    help="How long a claim is held before another worker may take it (30s, 5m, PT5M).",
-)
+@lease_option
 @click.option(
     "--poll-interval",
     type=click.FloatRange(0.01, 3600),
@@ -138,10 +122,10 @@ def run(
 
     click.echo(
         _(
-            "fired {fired}, failed {failed}, skipped {skipped}, handed back {released} "
+            "fired {fired}, dead {dead}, skipped {skipped}, handed back {released} "
             "(claimed {claimed})",
             fired=total.fired,
-            failed=total.failed,
+            dead=total.dead,
             skipped=total.skipped,
             released=total.released,
             claimed=total.claimed,
@@ -219,7 +203,7 @@ def list_(
                 t.due_at,
                 t.status,
                 t.attempts,
-                t.claimed_by,
+                t.lease_owner,
             ]
             for t in rows
         ],
@@ -247,32 +231,23 @@ def deadline_rows(
 
 
 @group.command("retry")
-@click.argument("timer_id", type=ROW_ID)
-@by_option(N_("Who re-queues it (audited)."))
-@json_option
-@pass_state
+@retry_options("timer_id")
 def retry(state: State, timer_id: int, by: str, as_json: bool) -> None:
-    """Re-queue a failed timer (after fixing its cause): the next pass fires it.
+    """Re-queue a dead timer (after fixing its cause): the next pass fires it.
 
     \b
     Example:
       workflow timers retry 17
     """
-    from workflow.timers import retry_timer
+    from workflow.i18n import _
+    from workflow.timers import TimerInfo, retry_timer
 
-    timer = retry_timer(state.engine(), timer_id, by=by)
-    if as_json:
-        from ..output import emit_json
-
-        emit_json(asdict(timer))
-    else:
-        from workflow.i18n import _
-
-        click.echo(
-            _(
-                "timer {id} ({trigger} on instance {instance}) is pending again",
-                id=timer.id,
-                trigger=timer.trigger,
-                instance=timer.instance_id,
-            )
+    def said(timer: TimerInfo) -> str:
+        return _(
+            "timer {id} ({trigger} on instance {instance}) is pending again",
+            id=timer.id,
+            trigger=timer.trigger,
+            instance=timer.instance_id,
         )
+
+    retried(state, timer_id, by, as_json, retry_timer, said)

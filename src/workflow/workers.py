@@ -1,11 +1,13 @@
-"""What the long-running workers share: a worker's name, the lease default, the polling loop.
+"""What the long-running workers share: a worker's name, the lease default, a claim, the polling
+loop and the re-queueing of a dead row.
 
-The timer worker (:func:`workflow.run_worker`) and the outbox dispatcher
-(:func:`workflow.run_dispatcher`) each claim rows of a queue table under a lease, act on them
-and settle them. Both run :func:`poll_until_stopped`: pass after pass until the caller's
-``stop`` event is set, waiting between passes that found less than a full batch, and riding out
-a pass that failed on the database (a restart, a lost connection): its claims expire with their
-lease. The loop owns no signal handling; the caller turns SIGINT/SIGTERM into ``stop.set()``.
+The timer worker (:func:`workflow.timers.run_worker`) and the outbox dispatcher
+(:func:`workflow.events.run_dispatcher`) each claim rows of a queue table under a lease, act on
+them and settle them, in one vocabulary (:mod:`workflow.store.leases`). Both run
+:func:`poll_until_stopped`: pass after pass until the caller's ``stop`` event is set, waiting
+between passes that found less than a full batch, and riding out a pass that failed on the
+database (a restart, a lost connection): its leases expire. The loop owns no signal handling;
+the caller turns SIGINT/SIGTERM into ``stop.set()``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import Any, TypeVar
 
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
+from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.store import Connection, DatabaseError, chain_writer
+from workflow.store.leases import DEAD, Claim
 
 log = get_logger("workflow.worker")
 
@@ -37,6 +41,20 @@ def default_worker_id() -> str:
     """``host:pid:random``: unique among live workers (two in one process too), and readable
     in ``timers list`` and ``events list``."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim(
+    engine: Engine, *, owner: str, now: datetime | None, lease: timedelta, limit: int
+) -> Claim:
+    """A claim of at most ``limit`` rows due at ``now`` (default: the engine's clock, read now)
+    for ``owner``. The lease runs ``lease`` from the engine's clock even when ``now`` is a chosen
+    moment: a run at a simulated time (2099) strands nothing beyond its lease."""
+    if limit < 1:
+        raise InvalidInput(f"a batch is at least 1 row, not {limit}")
+    if lease <= timedelta(0):
+        raise InvalidInput("a lease must be longer than zero")
+    clock = engine.now()
+    return Claim(owner, clock if now is None else now, clock, clock + lease, limit)
 
 
 def poll_until_stopped(
@@ -67,34 +85,35 @@ def poll_until_stopped(
 
 @dataclass(frozen=True)
 class Requeue:
-    """How one queue puts a parked row back: ``read`` it by id (a row with a ``status``), which
-    status is ``parked``, why a parked row may still be refused (``refuse``: a reason or None),
-    ``put_back`` (pending again), and the ``detail`` the administrators' log records."""
+    """How one queue puts a dead row back: ``read`` it by id (a row with a ``status``), why a
+    dead row may still be refused (``refuse``: a reason or None), ``put_back`` (pending again),
+    and the ``detail`` the administrators' log records."""
 
     kind: str
-    parked: str
     read: Callable[[Connection, int], Any]
     put_back: Callable[[Connection, int, datetime], object]
     detail: Callable[[Any], Mapping[str, Any]]
     refuse: Callable[[Any], str | None] = lambda _row: None
 
 
-def requeue(engine: Engine, queue: Requeue, row_id: int, by: str) -> None:
-    """Put a parked row of ``queue`` back in it, recorded in the administrators' hash chain as
-    ``<kind>.retry``; what ``workflow timers retry`` and ``workflow events retry`` do.
+def requeue(engine: Engine, queue: Requeue, row_id: int, by: str) -> Any:
+    """Put a dead row of ``queue`` back in it, recorded in the administrators' hash chain as
+    ``<kind>.retry``; what ``workflow timers retry`` and ``workflow events retry`` do. Returns
+    the row as it is then.
 
     Raises :class:`~workflow.NotFound` for an unknown id and :class:`~workflow.InvalidInput`
-    for a row that is not parked (or that ``queue.refuse`` refuses).
+    for a row that is not dead (or that ``queue.refuse`` refuses).
     """
+    check_row_id(row_id, f"{queue.kind} id")
     now = engine.now()
     with engine.transaction() as conn:
         row = queue.read(conn, row_id)
         if row is None:
             raise NotFound(queue.kind, row_id)
-        if row.status != queue.parked:
+        if row.status != DEAD:
             raise InvalidInput(
-                f"{queue.kind} {row_id} is {row.status}, not {queue.parked}: "
-                f"only a {queue.parked} {queue.kind} can be retried"
+                f"{queue.kind} {row_id} is {row.status}, not {DEAD}: "
+                f"only a {DEAD} {queue.kind} can be retried"
             )
         problem = queue.refuse(row)
         if problem is not None:
@@ -103,4 +122,6 @@ def requeue(engine: Engine, queue: Requeue, row_id: int, by: str) -> None:
         chain_writer.append_admin_event(
             conn, f"{queue.kind}.retry", str(row_id), by, queue.detail(row), now
         )
+        retried = queue.read(conn, row_id)
     log.info(f"{queue.kind}.requeued", id=row_id, by=by)
+    return retried

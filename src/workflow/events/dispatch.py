@@ -30,6 +30,7 @@ from workflow.store import outbox as rows
 from workflow.workers import (
     DEFAULT_LEASE,
     Requeue,
+    claim,
     default_worker_id,
     poll_until_stopped,
     requeue,
@@ -121,28 +122,17 @@ def dispatch_pending(
     fixed = None if now is None else require_aware(now, "now")
     owner = worker_id or default_worker_id()
     retry = policy or RetryPolicy()
-    if batch < 1:
-        raise InvalidInput("batch must be at least 1")
     total = DispatchRun()
     while True:
         # Read the clock each round: a long drain must not lease with a time already past.
-        clock = engine.now()
-        moment = clock if fixed is None else fixed
+        taken = claim(engine, owner=owner, now=fixed, lease=lease, limit=batch)
         with engine.transaction() as conn:
-            ids = rows.claim_heads(
-                conn,
-                now=moment,
-                owner=owner,
-                clock=clock,
-                lease_until=clock + lease,
-                limit=batch,
-                instance_id=instance_id,
-            )
+            ids = rows.claim_heads(conn, taken, instance_id)
             events = [event_from_row(r) for r in rows.event_rows(conn, ids)]
         if not events:
             return total
         failures = {event.id: _call_handlers(bus, event) for event in events}
-        total += _settle(engine, events, failures, owner, moment, retry)
+        total += _settle(engine, events, failures, owner, taken.now, retry)
 
 
 def publish(
@@ -307,7 +297,6 @@ def get_event(engine: Engine, outbox_id: int) -> OutboxEntry:
 
 _EVENTS = Requeue(
     kind="event",
-    parked=rows.DEAD,
     read=rows.outbox_row,
     put_back=rows.requeue,
     detail=lambda row: {"topic": row.topic},
@@ -320,9 +309,7 @@ def retry_event(engine: Engine, outbox_id: int, *, by: str = "admin") -> OutboxE
     Recorded in the administrators' hash chain. Only a dead event can be retried: a pending or
     leased one is already on its way, a delivered one is done.
     """
-    check_row_id(outbox_id, "event id")
-    requeue(engine, _EVENTS, outbox_id, by)
-    return get_event(engine, outbox_id)
+    return _entry(requeue(engine, _EVENTS, outbox_id, by))
 
 
 def _entry(row: Any) -> OutboxEntry:

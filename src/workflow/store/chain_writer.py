@@ -45,7 +45,7 @@ _JSON_COLUMNS = frozenset({"data", "coordinating_units"})
 _TIME_COLUMNS = frozenset({"due_at", "created_at", "updated_at"})
 _OUTBOX_COLUMNS = ("audit_id", "instance_id", "topic", "status", "attempts", "next_attempt_at",
                    "created_at")  # fmt: skip
-LIVE_TIMER_STATUSES = ("pending", "claimed")
+LIVE_TIMER_STATUSES = ("pending", "leased")
 """A timer in one of these may still fire; leaving its state cancels it."""
 
 

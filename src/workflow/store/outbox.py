@@ -2,7 +2,8 @@
 
 An outbox row is ``pending`` (waiting, possibly backing off until ``next_attempt_at``), ``leased``
 (a dispatcher holds it until ``lease_expires_at``), ``delivered`` or ``dead`` (gave up after too
-many failures; an administrator may re-queue it).
+many failures; an administrator may re-queue it). The words are the timers' too
+(:mod:`workflow.store.leases`).
 """
 
 from __future__ import annotations
@@ -14,33 +15,19 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
+from workflow.store.leases import DEAD, LEASED, PENDING, UNLEASED, Claim, expired, held_by, lease
+from workflow.store.leases import reason as kept_reason
 from workflow.store.tables import audit_events, directives, instances, outbox, units
 
-PENDING = "pending"
-LEASED = "leased"
 DELIVERED = "delivered"
-DEAD = "dead"
 STATUSES = (PENDING, LEASED, DELIVERED, DEAD)
 UNSETTLED = (PENDING, LEASED)
 """Statuses that still hold back the later rows of the same instance."""
 
-MAX_ERROR_CHARS = 2000
 
-
-def claim_heads(
-    conn: Connection,
-    *,
-    now: datetime,
-    owner: str,
-    clock: datetime,
-    lease_until: datetime,
-    limit: int,
-    instance_id: int | None = None,
-) -> list[int]:
-    """Lease the oldest unsettled row of each instance when it is due at ``now``; return their ids.
-
-    Leases are reckoned on ``clock`` (the engine's clock), never on ``now``, which may be a
-    chosen moment: a lease taken by a run at a simulated time still expires in real time.
+def claim_heads(conn: Connection, claim: Claim, instance_id: int | None = None) -> list[int]:
+    """Lease the oldest unsettled row of each instance when it is due at ``claim.now``, at most
+    ``claim.limit`` (only ``instance_id``'s when given); return their ids.
 
     A row is claimable when it is pending and due, or leased under an expired lease, and no
     earlier row of its instance is still unsettled. Rows of one instance are inserted in the
@@ -58,10 +45,10 @@ def claim_heads(
         .exists()
     )
     claimable = or_(
-        and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
-        and_(outbox.c.status == LEASED, outbox.c.lease_expires_at < clock),
+        and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= claim.now),
+        expired(outbox, claim.clock),
     )
-    query = select(outbox.c.id).where(claimable, ~blocked).order_by(outbox.c.id).limit(limit)
+    query = select(outbox.c.id).where(claimable, ~blocked).order_by(outbox.c.id).limit(claim.limit)
     if instance_id is not None:
         query = query.where(outbox.c.instance_id == instance_id)
     if conn.dialect.name == "postgresql":
@@ -69,17 +56,7 @@ def claim_heads(
         # SQLite needs nothing here, its write transactions (BEGIN IMMEDIATE) run one at a time.
         query = query.with_for_update(skip_locked=True)
     ids = [int(i) for i in conn.execute(query).scalars()]
-    if ids:
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(ids))
-            .values(
-                status=LEASED,
-                lease_owner=owner,
-                lease_expires_at=lease_until,
-                attempts=outbox.c.attempts + 1,
-            )
-        )
+    lease(conn, outbox, ids, claim)
     return ids
 
 
@@ -128,14 +105,8 @@ def settle_delivered(conn: Connection, ids: Sequence[int], owner: str, now: date
         return set()
     result = conn.execute(
         update(outbox)
-        .where(outbox.c.id.in_(list(ids)), outbox.c.status == LEASED, outbox.c.lease_owner == owner)
-        .values(
-            status=DELIVERED,
-            delivered_at=now,
-            last_error=None,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
+        .where(outbox.c.id.in_(list(ids)), held_by(outbox, owner))
+        .values(status=DELIVERED, delivered_at=now, last_error=None, **UNLEASED)
         .returning(outbox.c.id)
     )
     return {int(i) for i in result.scalars()}
@@ -147,13 +118,12 @@ def settle_failed(
     """Record a failed attempt (pending again after ``retry_at``, or dead) if still leased."""
     result = conn.execute(
         update(outbox)
-        .where(outbox.c.id == outbox_id, outbox.c.status == LEASED, outbox.c.lease_owner == owner)
+        .where(outbox.c.id == outbox_id, held_by(outbox, owner))
         .values(
             status=DEAD if dead else PENDING,
             next_attempt_at=retry_at,
-            last_error=error[:MAX_ERROR_CHARS],
-            lease_owner=None,
-            lease_expires_at=None,
+            last_error=kept_reason(error),
+            **UNLEASED,
         )
     )
     return result.rowcount == 1
@@ -187,13 +157,7 @@ def requeue(conn: Connection, outbox_id: int, now: datetime) -> bool:
     result = conn.execute(
         update(outbox)
         .where(outbox.c.id == outbox_id, outbox.c.status == DEAD)
-        .values(
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
+        .values(status=PENDING, attempts=0, next_attempt_at=now, **UNLEASED)
     )
     return result.rowcount == 1
 

@@ -143,7 +143,7 @@ timers = Table(
     Column("due_at", UTCDateTime, nullable=False),
     Column("status", String(20), nullable=False),
     Column("entered_version", Integer, nullable=False),
-    Column("claimed_by", String(200), nullable=True),
+    Column("lease_owner", String(200), nullable=True),
     Column("lease_expires_at", UTCDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("fired_at", UTCDateTime, nullable=True),

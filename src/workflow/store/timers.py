@@ -1,46 +1,34 @@
 """The timers' statements after the chain wrote them: claim due rows under a lease, hand them
-back, park a failed one, re-queue it, list them.
+back, park a dead one, re-queue it, list them.
 
-A timer row is ``pending`` until due, ``claimed`` by a worker until ``lease_expires_at``, then
+A timer row is ``pending`` until due, ``leased`` to a worker until ``lease_expires_at``, then
 ``fired`` (in the transition's own transaction, by ``chain_writer``), ``cancelled`` (its state
-was left) or ``failed`` (the rules refused it; an administrator may re-queue it).
+was left) or ``dead`` (the rules refused it; an administrator may re-queue it). The words are
+the outbox's too (:mod:`workflow.store.leases`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection, Row
 
+from workflow.store.leases import DEAD, LEASED, PENDING, UNLEASED, Claim, expired, held_by, lease
+from workflow.store.leases import reason as kept_reason
 from workflow.store.tables import instances, timers
 
-STATUSES = ("pending", "claimed", "fired", "cancelled", "failed")
-MAX_ERROR_CHARS = 2000
+STATUSES = (PENDING, LEASED, "fired", "cancelled", DEAD)
 
 _WITH_WORKFLOW = select(
     timers, instances.c.workflow, instances.c.state.label("instance_state")
 ).join(instances, instances.c.id == timers.c.instance_id)
 
 
-def claim_due(
-    conn: Connection,
-    *,
-    now: datetime,
-    owner: str,
-    clock: datetime,
-    lease_until: datetime,
-    limit: int,
-) -> Sequence[Any]:
-    """Claim up to ``limit`` timers due at ``now`` (pending, or claimed under a lease expired by
-    ``clock``, the engine's clock: ``now`` may be a chosen moment, a lease never is):
-    (id, instance_id, trigger, due_at, version of the instance seen)."""
-    claimable = or_(
-        timers.c.status == "pending",
-        (timers.c.status == "claimed") & (timers.c.lease_expires_at < clock),
-    )
+def claim_due(conn: Connection, claim: Claim) -> Sequence[Any]:
+    """Lease the timers due at ``claim.now`` (pending, or leased under an expired lease), at
+    most ``claim.limit``: (id, instance_id, trigger, due_at, version of the instance seen)."""
     query = (
         select(
             timers.c.id,
@@ -50,26 +38,17 @@ def claim_due(
             instances.c.version,
         )
         .join(instances, instances.c.id == timers.c.instance_id)
-        .where(claimable, timers.c.due_at <= now)
+        .where(or_(timers.c.status == PENDING, expired(timers, claim.clock)))
+        .where(timers.c.due_at <= claim.now)
         .order_by(timers.c.due_at, timers.c.id)
-        .limit(limit)
+        .limit(claim.limit)
     )
     if conn.dialect.name == "postgresql":
         # Lock only the timer rows: instances stay free for people's transitions, and a
         # row another worker is claiming right now is skipped instead of waited for.
         query = query.with_for_update(skip_locked=True, of=timers)
     rows = conn.execute(query).all()
-    if rows:
-        conn.execute(
-            update(timers)
-            .where(timers.c.id.in_([r.id for r in rows]))
-            .values(
-                status="claimed",
-                claimed_by=owner,
-                lease_expires_at=lease_until,
-                attempts=timers.c.attempts + 1,
-            )
-        )
+    lease(conn, timers, [r.id for r in rows], claim)
     return rows
 
 
@@ -77,30 +56,26 @@ def release(conn: Connection, timer_ids: Sequence[int], owner: str) -> None:
     """Hand back timers ``owner`` still holds, unfired: pending again."""
     conn.execute(
         update(timers)
-        .where(
-            timers.c.id.in_(list(timer_ids)),
-            timers.c.status == "claimed",
-            timers.c.claimed_by == owner,
-        )
-        .values(status="pending", claimed_by=None, lease_expires_at=None)
+        .where(timers.c.id.in_(list(timer_ids)), held_by(timers, owner))
+        .values(status=PENDING, **UNLEASED)
     )
 
 
-def park_failed(conn: Connection, timer_id: int, owner: str, error: str) -> None:
-    """Park a timer ``owner`` holds as failed, with the reason on its row."""
+def park_dead(conn: Connection, timer_id: int, owner: str, error: str) -> None:
+    """Park a timer ``owner`` holds as dead, with the reason on its row."""
     conn.execute(
         update(timers)
-        .where(timers.c.id == timer_id, timers.c.status == "claimed", timers.c.claimed_by == owner)
-        .values(status="failed", last_error=error[:MAX_ERROR_CHARS], lease_expires_at=None)
+        .where(timers.c.id == timer_id, held_by(timers, owner))
+        .values(status=DEAD, last_error=kept_reason(error), **UNLEASED)
     )
 
 
-def requeue_failed(conn: Connection, timer_id: int) -> bool:
-    """Put a failed timer back in the queue (pending, no owner, no error)."""
+def requeue(conn: Connection, timer_id: int) -> bool:
+    """Put a dead timer back in the queue (pending, no owner, no error)."""
     result = conn.execute(
         update(timers)
-        .where(timers.c.id == timer_id, timers.c.status == "failed")
-        .values(status="pending", claimed_by=None, lease_expires_at=None, last_error=None)
+        .where(timers.c.id == timer_id, timers.c.status == DEAD)
+        .values(status=PENDING, last_error=None, **UNLEASED)
     )
     return result.rowcount == 1
 

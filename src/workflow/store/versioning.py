@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
+from workflow.store.chain_writer import LIVE_TIMER_STATUSES
 from workflow.store.tables import definitions, instances, timers, workflows
 
 CHUNK = 500
@@ -47,7 +48,7 @@ def live_instances(
 
 
 def pending_timers(conn: Connection, instance_ids: Sequence[int]) -> Sequence[Row[Any]]:
-    """Pending (or claimed) timer rows of these instances."""
+    """Pending (or leased) timer rows of these instances."""
     rows: list[Row[Any]] = []
     ids = list(instance_ids)
     for start in range(0, len(ids), CHUNK):  # stay far below SQLite's bound-parameter limit
@@ -55,7 +56,7 @@ def pending_timers(conn: Connection, instance_ids: Sequence[int]) -> Sequence[Ro
             select(timers)
             .where(
                 timers.c.instance_id.in_(ids[start : start + CHUNK]),
-                timers.c.status.in_(("pending", "claimed")),
+                timers.c.status.in_(LIVE_TIMER_STATUSES),
             )
             .order_by(timers.c.instance_id, timers.c.id)
         ).all()

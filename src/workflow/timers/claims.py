@@ -4,7 +4,7 @@ Timer rows are written by the engine in the same transaction as the transition t
 state, and cancelled by the one that leaves it. A worker claims due rows (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL; on SQLite every claim is a ``BEGIN IMMEDIATE`` write, so claims queue
 behind the single writer), then fires each one through :meth:`Engine.fire_timer`, which marks the
-row fired in the transition's own transaction, guarded by the timer id (only a pending or claimed
+row fired in the transition's own transaction, guarded by the timer id (only a pending or leased
 row can be marked) and by the instance version seen at claim time. A timer's transition is thus
 applied exactly once, even when a worker dies and its claims are taken again after the lease.
 """
@@ -30,7 +30,7 @@ from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.store import DatabaseError
 from workflow.store import timers as stored
-from workflow.workers import DEFAULT_LEASE, Requeue, default_worker_id, requeue
+from workflow.workers import DEFAULT_LEASE, Requeue, claim, default_worker_id, requeue
 
 log = get_logger("workflow.timers")
 
@@ -41,13 +41,14 @@ STATUSES = stored.STATUSES
 class TimerRun:
     """What one pass (or a whole run) of the worker did.
 
-    ``skipped`` timers lost a race (fired, cancelled or moved by someone else) and were handed
-    back; ``released`` ones were claimed but handed back unfired because the worker was stopping.
+    ``dead`` timers were refused by the rules and parked (a retry re-queues them); ``skipped``
+    ones lost a race (fired, cancelled or moved by someone else) and were handed back;
+    ``released`` ones were claimed but handed back unfired because the worker was stopping.
     """
 
     claimed: int
     fired: int
-    failed: int
+    dead: int
     skipped: int
     released: int = 0
 
@@ -60,7 +61,7 @@ NOTHING = TimerRun(0, 0, 0, 0)
 
 @dataclass(frozen=True)
 class ClaimedTimer:
-    """A timer this worker holds until ``lease_expires_at``, with the instance version it saw."""
+    """A timer leased to this worker, with the instance version it saw."""
 
     id: int
     instance_id: int
@@ -81,7 +82,7 @@ class TimerInfo:
     due_at: datetime
     status: str
     attempts: int
-    claimed_by: str | None
+    lease_owner: str | None
     lease_expires_at: datetime | None
     fired_at: datetime | None
     last_error: str | None
@@ -95,20 +96,18 @@ def claim_due(
     limit: int = 100,
     lease: timedelta = DEFAULT_LEASE,
 ) -> list[ClaimedTimer]:
-    """Claim up to ``limit`` timers due at ``now`` (pending, or claimed under a lease that has
-    expired).
+    """Claim up to ``limit`` timers due at ``now`` (pending, or leased under a lease that has
+    expired): each is leased to ``worker_id``.
 
     Leases are reckoned on the engine's clock, never on ``now``: a run at a chosen moment (a
-    simulation in 2099) takes claims that expire ``lease`` after the clock's time, so a killed run
-    strands nothing beyond its lease.
+    simulation in 2099) takes leases that expire ``lease`` after the clock's time, so a killed
+    run strands nothing beyond its lease.
     """
-    now = require_aware(now, "now")
-    _check_positive(limit, lease)
-    clock = engine.now()
+    taken = claim(
+        engine, owner=worker_id, now=require_aware(now, "now"), lease=lease, limit=limit
+    )
     with engine.transaction() as conn:
-        rows = stored.claim_due(
-            conn, now=now, owner=worker_id, clock=clock, lease_until=clock + lease, limit=limit
-        )
+        rows = stored.claim_due(conn, taken)
     return [
         ClaimedTimer(int(r.id), int(r.instance_id), r.trigger, r.due_at, int(r.version))
         for r in rows
@@ -130,17 +129,17 @@ def run_due_timers(
     """
     moment = engine.now() if now is None else require_aware(now, "now")
     claimed = claim_due(engine, now=moment, worker_id=worker_id, limit=limit, lease=lease)
-    fired = failed = skipped = 0
+    fired = dead = skipped = 0
     for index, timer in enumerate(claimed):
         if stop is not None and stop.is_set():
             rest = [t.id for t in claimed[index:]]
             _release(engine, rest, worker_id)
-            return TimerRun(len(claimed), fired, failed, skipped, len(rest))
+            return TimerRun(len(claimed), fired, dead, skipped, len(rest))
         outcome = fire_claimed(engine, timer, moment, worker_id)
         fired += outcome == "fired"
-        failed += outcome == "failed"
+        dead += outcome == "dead"
         skipped += outcome == "skipped"
-    return TimerRun(len(claimed), fired, failed, skipped)
+    return TimerRun(len(claimed), fired, dead, skipped)
 
 
 def drain_due_timers(
@@ -163,7 +162,7 @@ def drain_due_timers(
     while stop is None or not stop.is_set():
         run = run_due_timers(engine, now=moment, worker_id=me, limit=batch, lease=lease, stop=stop)
         total += run
-        if run.claimed == 0 or run.fired + run.failed == 0:
+        if run.claimed == 0 or run.fired + run.dead == 0:
             # Nothing due, or only races lost: stop rather than spin on rows others hold.
             break
     return total
@@ -197,26 +196,21 @@ def _left_state(row: Any) -> str | None:
 
 _TIMERS = Requeue(
     kind="timer",
-    parked="failed",
     read=stored.timer_row,
-    put_back=lambda conn, timer_id, _now: stored.requeue_failed(conn, timer_id),
+    put_back=lambda conn, timer_id, _now: stored.requeue(conn, timer_id),
     detail=lambda row: {"instance_id": int(row.instance_id), "trigger": row.trigger},
     refuse=_left_state,
 )
 
 
 def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInfo:
-    """Put a failed timer back in the queue: the next pass fires it (its due time has passed).
+    """Put a dead timer back in the queue: the next pass fires it (its due time has passed).
 
-    For after the cause is fixed (a registered function, the instance's data). Only a failed
+    For after the cause is fixed (a registered function, the instance's data). Only a dead
     timer whose instance is still in the timer's state can be retried; the retry is recorded in
     the administrators' hash chain.
     """
-    check_row_id(timer_id, "timer id")
-    requeue(engine, _TIMERS, timer_id, by)
-    with engine.read_transaction() as conn:
-        retried = stored.timer_row(conn, timer_id)
-    return _info(retried)
+    return _info(requeue(engine, _TIMERS, timer_id, by))
 
 
 def _info(row: Any) -> TimerInfo:
@@ -229,7 +223,7 @@ def _info(row: Any) -> TimerInfo:
         due_at=row.due_at,
         status=row.status,
         attempts=int(row.attempts),
-        claimed_by=row.claimed_by,
+        lease_owner=row.lease_owner,
         lease_expires_at=row.lease_expires_at,
         fired_at=row.fired_at,
         last_error=row.last_error,
@@ -238,7 +232,7 @@ def _info(row: Any) -> TimerInfo:
 
 def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: str) -> str:
     """Fire one timer this worker claimed: ``"fired"``, ``"skipped"`` (a race lost, handed back
-    for the next pass) or ``"failed"`` (the rules refused it; the row keeps the reason)."""
+    for the next pass) or ``"dead"`` (the rules refused it: parked, the row keeps the reason)."""
     try:
         engine.fire_timer(
             timer.id,
@@ -257,20 +251,20 @@ def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: 
         # commit was lost either marked the row fired or did not: never fired twice either way.
         raise
     except Exception as exc:
-        # Either way retrying will not help: park the timer as failed, with the reason on its
+        # Either way retrying will not help: park the timer as dead, with the reason on its
         # row (the log gets only the class, since a message may quote instance data).
         # (a foreign error's first line only: SQLAlchemy's next lines hold the SQL)
         first = (str(exc).strip().splitlines() or [""])[0]
         reason = str(exc) if isinstance(exc, WorkflowError) else f"{type(exc).__name__}: {first}"
-        _fail(engine, timer.id, worker_id, reason)
+        _park(engine, timer.id, worker_id, reason)
         log.warning(
-            "timer.failed",
+            "timer.dead",
             timer=timer.id,
             instance=timer.instance_id,
             trigger=timer.trigger,
             error=type(exc).__name__,
         )
-        return "failed"
+        return "dead"
     return "fired"
 
 
@@ -279,13 +273,6 @@ def _release(engine: Engine, timer_ids: list[int], worker_id: str) -> None:
         stored.release(conn, timer_ids, worker_id)
 
 
-def _fail(engine: Engine, timer_id: int, worker_id: str, error: str) -> None:
+def _park(engine: Engine, timer_id: int, worker_id: str, error: str) -> None:
     with engine.transaction() as conn:
-        stored.park_failed(conn, timer_id, worker_id, error)
-
-
-def _check_positive(limit: int, lease: timedelta) -> None:
-    if limit < 1:
-        raise InvalidInput(f"a batch is at least 1 timer, not {limit}")
-    if lease <= timedelta(0):
-        raise InvalidInput("a lease must be longer than zero")
+        stored.park_dead(conn, timer_id, worker_id, error)

@@ -45,7 +45,7 @@ def run_worker(
         nonlocal total
         total += run
         if run.claimed:
-            log.info("worker.pass", worker=me, fired=run.fired, failed=run.failed)
+            log.info("worker.pass", worker=me, fired=run.fired, dead=run.dead)
 
     log.info("worker.started", worker=me, batch=batch, lease_s=lease.total_seconds())
     poll_until_stopped(
