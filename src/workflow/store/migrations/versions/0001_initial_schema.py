@@ -21,273 +21,252 @@ branch_labels = None
 depends_on = None
 
 
+
+# The columns, keys and indexes below are spelled as Alembic's autogenerate wrote them; these
+# helpers only say each repeated spelling once (the schema is the same, column for column).
+
+
+def _key() -> sa.types.TypeEngine[int]:
+    """An id: BIGINT, INTEGER on SQLite (its rowid alias)."""
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", _key(), autoincrement=True, nullable=False)
+
+
+def _ref(name: str, *, nullable: bool = False) -> sa.Column[int]:
+    """A column holding another row's id."""
+    return sa.Column(name, _key(), nullable=nullable)
+
+
+def _at(name: str, *, nullable: bool = False) -> sa.Column[object]:
+    return sa.Column(name, workflow.store.types.UTCDateTime(), nullable=nullable)
+
+
+def _text(name: str, length: int | None = None, *, nullable: bool = False) -> sa.Column[str]:
+    kind: sa.types.TypeEngine[str] = sa.Text() if length is None else sa.String(length=length)
+    return sa.Column(name, kind, nullable=nullable)
+
+
+def _int(name: str) -> sa.Column[int]:
+    return sa.Column(name, sa.Integer(), nullable=False)
+
+
+def _fk(table: str, column: str, target: str, target_column: str = "id") -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        [column], [f"{target}.{target_column}"], name=op.f(f"fk_{table}_{column}_{target}")
+    )
+
+
+def _pk(table: str, column: str = "id") -> sa.PrimaryKeyConstraint:
+    return sa.PrimaryKeyConstraint(column, name=op.f(f"pk_{table}"))
+
+
+def _unique(table: str, *columns: str) -> sa.UniqueConstraint:
+    return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{'_'.join(columns)}"))
+
+
+def _index_name(table: str, columns: list[str]) -> str:
+    return f"ix_{table}_{'_'.join(columns)}"
+
+
+def _create_indexes(table: str, *indexes: list[str]) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for columns in indexes:
+            batch_op.create_index(batch_op.f(_index_name(table, columns)), columns, unique=False)
+
+
+def _drop_indexes(table: str, *indexes: list[str]) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for columns in reversed(indexes):
+            batch_op.drop_index(batch_op.f(_index_name(table, columns)))
+
+
+INDEXES = {
+    "instances": (
+        ["active", "due_at"],
+        ["directive_id", "unit"],
+        ["parent_id"],
+        ["unit"],
+        ["workflow", "state"],
+    ),
+    "audit_events": (["actor", "occurred_at"], ["occurred_at"], ["trigger", "occurred_at"]),
+    "timers": (["instance_id", "status"], ["status", "due_at"]),
+    "outbox": (["instance_id", "id"], ["status", "next_attempt_at"]),
+}
+
+
 def upgrade() -> None:
     op.create_table(
         "actors",
-        sa.Column("id", sa.String(length=200), nullable=False),
+        _text("id", 200),
         sa.Column("roles", sa.JSON(), nullable=False),
-        sa.Column("unit", sa.String(length=100), nullable=True),
-        sa.Column("name", sa.Text(), nullable=True),
-        sa.Column("created_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_actors")),
+        _text("unit", 100, nullable=True),
+        _text("name", nullable=True),
+        _at("created_at"),
+        _pk("actors"),
     )
     op.create_table(
         "admin_events",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("action", sa.String(length=50), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("actor", sa.String(length=200), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("occurred_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("prev_hash", sa.String(length=64), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_admin_events")),
-        sa.UniqueConstraint("seq", name=op.f("uq_admin_events_seq")),
+        _id(),
+        _int("seq"),
+        _text("action", 50),
+        _text("subject"),
+        _text("actor", 200),
+        _text("detail"),
+        _at("occurred_at"),
+        _text("prev_hash", 64),
+        _text("hash", 64),
+        _pk("admin_events"),
+        _unique("admin_events", "seq"),
     )
     op.create_table(
         "directives",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("number", sa.String(length=100), nullable=False),
-        sa.Column("issuing_body", sa.Text(), nullable=False),
-        sa.Column("place", sa.Text(), nullable=False),
-        sa.Column("issued_on", sa.String(length=10), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("timezone", sa.String(length=64), nullable=False),
+        _id(),
+        _text("number", 100),
+        _text("issuing_body"),
+        _text("place"),
+        _text("issued_on", 10),
+        _text("subject"),
+        _text("timezone", 64),
         sa.Column("document", sa.JSON(), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.Column("imported_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("imported_by", sa.String(length=200), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_directives")),
-        sa.UniqueConstraint("number", name=op.f("uq_directives_number")),
+        _text("content_hash", 64),
+        _at("imported_at"),
+        _text("imported_by", 200),
+        _pk("directives"),
+        _unique("directives", "number"),
     )
     op.create_table(
         "units",
-        sa.Column("code", sa.String(length=100), nullable=False),
-        sa.Column("name_vi", sa.Text(), nullable=False),
-        sa.Column("name_en", sa.Text(), nullable=False),
-        sa.Column("kind", sa.String(length=50), nullable=False),
-        sa.Column("parent_code", sa.String(length=100), nullable=True),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_units")),
+        _text("code", 100),
+        _text("name_vi"),
+        _text("name_en"),
+        _text("kind", 50),
+        _text("parent_code", 100, nullable=True),
+        _pk("units", "code"),
     )
     op.create_table(
         "workflows",
-        sa.Column("name", sa.String(length=64), nullable=False),
+        _text("name", 64),
         sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_workflows")),
+        _at("created_at"),
+        _pk("workflows", "name"),
     )
     op.create_table(
         "definitions",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workflow", sa.String(length=64), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.Column("source_text", sa.Text(), nullable=False),
-        sa.Column("source_file", sa.Text(), nullable=False),
+        _id(),
+        _text("workflow", 64),
+        _int("version"),
+        _text("content_hash", 64),
+        _text("source_text"),
+        _text("source_file"),
         sa.Column("retired", sa.Boolean(), nullable=False),
-        sa.Column("deployed_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("deployed_by", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["workflow"], ["workflows.name"], name=op.f("fk_definitions_workflow_workflows")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_definitions")),
-        sa.UniqueConstraint("workflow", "version", name=op.f("uq_definitions_workflow_version")),
+        _at("deployed_at"),
+        _text("deployed_by", 200),
+        _fk("definitions", "workflow", "workflows", "name"),
+        _pk("definitions"),
+        _unique("definitions", "workflow", "version"),
     )
     op.create_table(
         "instances",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workflow", sa.String(length=64), nullable=False),
-        sa.Column("definition_version", sa.Integer(), nullable=False),
-        sa.Column("state", sa.String(length=64), nullable=False),
+        _id(),
+        _text("workflow", 64),
+        _int("definition_version"),
+        _text("state", 64),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        _int("version"),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("unit", sa.String(length=100), nullable=True),
+        _text("unit", 100, nullable=True),
         sa.Column("coordinating_units", sa.JSON(), nullable=False),
-        sa.Column(
-            "directive_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
-        sa.Column("item_key", sa.String(length=100), nullable=True),
-        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("due_at", workflow.store.types.UTCDateTime(), nullable=True),
-        sa.Column("created_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("last_hash", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["directive_id"], ["directives.id"], name=op.f("fk_instances_directive_id_directives")
-        ),
-        sa.ForeignKeyConstraint(
-            ["parent_id"], ["instances.id"], name=op.f("fk_instances_parent_id_instances")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_instances")),
+        _ref("directive_id", nullable=True),
+        _text("item_key", 100, nullable=True),
+        _ref("parent_id", nullable=True),
+        _at("due_at", nullable=True),
+        _at("created_at"),
+        _at("updated_at"),
+        _text("last_hash", 64),
+        _fk("instances", "directive_id", "directives"),
+        _fk("instances", "parent_id", "instances"),
+        _pk("instances"),
     )
-    with op.batch_alter_table("instances", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_instances_active_due_at"), ["active", "due_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_instances_directive_id_unit"), ["directive_id", "unit"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_instances_parent_id"), ["parent_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_instances_unit"), ["unit"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_instances_workflow_state"), ["workflow", "state"], unique=False
-        )
+    _create_indexes("instances", *INDEXES["instances"])
 
     op.create_table(
         "audit_events",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column(
-            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("trigger", sa.String(length=64), nullable=True),
-        sa.Column("from_state", sa.String(length=64), nullable=True),
-        sa.Column("to_state", sa.String(length=64), nullable=False),
-        sa.Column("actor", sa.String(length=200), nullable=False),
-        sa.Column("actor_roles", sa.Text(), nullable=False),
-        sa.Column("actor_unit", sa.String(length=100), nullable=True),
-        sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("workflow", sa.String(length=64), nullable=False),
-        sa.Column("definition_version", sa.Integer(), nullable=False),
-        sa.Column("definition_hash", sa.String(length=64), nullable=False),
-        sa.Column("occurred_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("prev_hash", sa.String(length=64), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["instance_id"], ["instances.id"], name=op.f("fk_audit_events_instance_id_instances")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
-        sa.UniqueConstraint("instance_id", "seq", name=op.f("uq_audit_events_instance_id_seq")),
+        _id(),
+        _ref("instance_id"),
+        _int("seq"),
+        _text("kind", 20),
+        _text("trigger", 64, nullable=True),
+        _text("from_state", 64, nullable=True),
+        _text("to_state", 64),
+        _text("actor", 200),
+        _text("actor_roles"),
+        _text("actor_unit", 100, nullable=True),
+        _text("reason", nullable=True),
+        _text("payload"),
+        _text("data"),
+        _text("workflow", 64),
+        _int("definition_version"),
+        _text("definition_hash", 64),
+        _at("occurred_at"),
+        _text("prev_hash", 64),
+        _text("hash", 64),
+        _fk("audit_events", "instance_id", "instances"),
+        _pk("audit_events"),
+        _unique("audit_events", "instance_id", "seq"),
     )
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_events_actor_occurred_at"), ["actor", "occurred_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_audit_events_occurred_at"), ["occurred_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_audit_events_trigger_occurred_at"),
-            ["trigger", "occurred_at"],
-            unique=False,
-        )
+    _create_indexes("audit_events", *INDEXES["audit_events"])
 
     op.create_table(
         "idempotency_keys",
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column(
-            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("created_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["instance_id"],
-            ["instances.id"],
-            name=op.f("fk_idempotency_keys_instance_id_instances"),
-        ),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
+        _text("key", 200),
+        _ref("instance_id"),
+        _int("seq"),
+        _at("created_at"),
+        _fk("idempotency_keys", "instance_id", "instances"),
+        _pk("idempotency_keys", "key"),
     )
     op.create_table(
         "timers",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column(
-            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("state", sa.String(length=64), nullable=False),
-        sa.Column("trigger", sa.String(length=64), nullable=False),
-        sa.Column("due_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("entered_version", sa.Integer(), nullable=False),
-        sa.Column("claimed_by", sa.String(length=200), nullable=True),
-        sa.Column("lease_expires_at", workflow.store.types.UTCDateTime(), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("fired_at", workflow.store.types.UTCDateTime(), nullable=True),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["instance_id"], ["instances.id"], name=op.f("fk_timers_instance_id_instances")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_timers")),
+        _id(),
+        _ref("instance_id"),
+        _text("state", 64),
+        _text("trigger", 64),
+        _at("due_at"),
+        _text("status", 20),
+        _int("entered_version"),
+        _text("claimed_by", 200, nullable=True),
+        _at("lease_expires_at", nullable=True),
+        _int("attempts"),
+        _at("fired_at", nullable=True),
+        _text("last_error", nullable=True),
+        _at("created_at"),
+        _fk("timers", "instance_id", "instances"),
+        _pk("timers"),
     )
-    with op.batch_alter_table("timers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_timers_instance_id_status"), ["instance_id", "status"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_timers_status_due_at"), ["status", "due_at"], unique=False
-        )
+    _create_indexes("timers", *INDEXES["timers"])
 
     op.create_table(
         "outbox",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("audit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("lease_owner", sa.String(length=200), nullable=True),
-        sa.Column("lease_expires_at", workflow.store.types.UTCDateTime(), nullable=True),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", workflow.store.types.UTCDateTime(), nullable=False),
-        sa.Column("delivered_at", workflow.store.types.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["audit_id"], ["audit_events.id"], name=op.f("fk_outbox_audit_id_audit_events")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("audit_id", name=op.f("uq_outbox_audit_id")),
+        _id(),
+        _ref("audit_id"),
+        _ref("instance_id"),
+        _text("topic", 200),
+        _text("status", 20),
+        _int("attempts"),
+        _at("next_attempt_at"),
+        _text("lease_owner", 200, nullable=True),
+        _at("lease_expires_at", nullable=True),
+        _text("last_error", nullable=True),
+        _at("created_at"),
+        _at("delivered_at", nullable=True),
+        _fk("outbox", "audit_id", "audit_events"),
+        _pk("outbox"),
+        _unique("outbox", "audit_id"),
     )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_outbox_instance_id_id"), ["instance_id", "id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_outbox_status_next_attempt_at"),
-            ["status", "next_attempt_at"],
-            unique=False,
-        )
+    _create_indexes("outbox", *INDEXES["outbox"])
     for table in APPEND_ONLY:
         _forbid_changes(table)
 
@@ -321,34 +300,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in APPEND_ONLY:
             op.execute(f"DROP FUNCTION {table}_append_only() CASCADE")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_status_next_attempt_at"))
-        batch_op.drop_index(batch_op.f("ix_outbox_instance_id_id"))
-
-    op.drop_table("outbox")
-    with op.batch_alter_table("timers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_timers_status_due_at"))
-        batch_op.drop_index(batch_op.f("ix_timers_instance_id_status"))
-
-    op.drop_table("timers")
-    op.drop_table("idempotency_keys")
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_events_trigger_occurred_at"))
-        batch_op.drop_index(batch_op.f("ix_audit_events_occurred_at"))
-        batch_op.drop_index(batch_op.f("ix_audit_events_actor_occurred_at"))
-
-    op.drop_table("audit_events")
-    with op.batch_alter_table("instances", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_instances_workflow_state"))
-        batch_op.drop_index(batch_op.f("ix_instances_unit"))
-        batch_op.drop_index(batch_op.f("ix_instances_parent_id"))
-        batch_op.drop_index(batch_op.f("ix_instances_directive_id_unit"))
-        batch_op.drop_index(batch_op.f("ix_instances_active_due_at"))
-
-    op.drop_table("instances")
-    op.drop_table("definitions")
-    op.drop_table("workflows")
-    op.drop_table("units")
-    op.drop_table("directives")
-    op.drop_table("admin_events")
-    op.drop_table("actors")
+    for table in (
+        "outbox", "timers", "idempotency_keys", "audit_events", "instances", "definitions",
+        "workflows", "units", "directives", "admin_events", "actors",
+    ):  # fmt: skip
+        if table in INDEXES:
+            _drop_indexes(table, *INDEXES[table])
+        op.drop_table(table)
