@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from workflow import ConcurrentModification, Instance, NotFound, PermissionDenied, parse_instant
+from workflow import (
+    AuditEvent,
+    ConcurrentModification,
+    Instance,
+    NotFound,
+    PermissionDenied,
+    parse_instant,
+)
 from workflow.accounts import (
     Principal,
     can_see,
@@ -38,11 +45,9 @@ from workflow.service._errors import BadRequest, Forbidden, StaleVersion
 from workflow.service._models import (
     DefinitionOut,
     ErrorOut,
-    EventOut,
     FireBody,
     FireOut,
     GraphOut,
-    InstanceOut,
     InstancePage,
     MeOut,
     ProblemOut,
@@ -122,21 +127,21 @@ def list_instances(
     total = count_visible(engine, principal.actor, **filters)
     following = items[-1].id if len(items) == limit else None
     return InstancePage(
-        items=[InstanceOut.of(i) for i in items], total=total, next_before_id=following
+        items=list(items), total=total, next_before_id=following
     )
 
 
-@router.get("/instances/{instance_id}", response_model=InstanceOut, summary="One instance")
+@router.get("/instances/{instance_id}", response_model=Instance, summary="One instance")
 def get_instance(
     request: Request,
     response: Response,
     principal: Caller,
     instance_id: int,
-) -> InstanceOut:
+) -> Instance:
     """The instance; its ``ETag`` is its version, to send back as ``If-Match`` when firing."""
     instance = _visible(request, principal, instance_id)
     response.headers["ETag"] = _etag(instance)
-    return InstanceOut.of(instance)
+    return instance
 
 
 @router.post("/instances", response_model=FireOut, status_code=201, summary="Start an instance")
@@ -165,8 +170,8 @@ def start_instance(
     response.headers["ETag"] = _etag(result.instance)
     response.headers["Location"] = f"/api/v1/instances/{result.instance.id}"
     return FireOut(
-        instance=InstanceOut.of(result.instance),
-        event=EventOut.of(result.event),
+        instance=result.instance,
+        event=result.event,
         replayed=result.replayed,
     )
 
@@ -202,15 +207,15 @@ def fire(
         raise stale from exc
     response.headers["ETag"] = _etag(result.instance)
     return FireOut(
-        instance=InstanceOut.of(result.instance),
-        event=EventOut.of(result.event),
+        instance=result.instance,
+        event=result.event,
         replayed=result.replayed,
     )
 
 
 @router.get(
     "/instances/{instance_id}/history",
-    response_model=list[EventOut] | SnapshotOut,
+    response_model=list[AuditEvent] | SnapshotOut,
     summary="Every audit event of an instance, or its state at an instant",
 )
 def history(
@@ -220,7 +225,7 @@ def history(
     at: Annotated[
         str | None, Query(description="An ISO-8601 instant with its offset: the state then.")
     ] = None,
-) -> list[EventOut] | SnapshotOut:
+) -> list[AuditEvent] | SnapshotOut:
     _visible(request, principal, instance_id)
     engine = context_of(request).engine
     if at is not None:
@@ -232,7 +237,7 @@ def history(
             data=dict(snapshot.data),
             version=snapshot.version,
         )
-    return [EventOut.of(e) for e in engine.history(instance_id)]
+    return engine.history(instance_id)
 
 
 @router.get(

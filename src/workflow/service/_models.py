@@ -1,4 +1,9 @@
-"""The JSON documents of the API, as pydantic models (the OpenAPI document is built from them)."""
+"""The JSON documents of the API, as pydantic models (the OpenAPI document is built from them).
+
+An instance and an audit event are the library's own records (:class:`~workflow.Instance`,
+:class:`~workflow.AuditEvent`, frozen dataclasses pydantic reads as they are): their fields are
+declared once, in ``workflow.records``, and the API shows every one of them.
+"""
 
 from __future__ import annotations
 
@@ -36,93 +41,15 @@ class FireBody(_Strict):
     )
 
 
-class InstanceOut(BaseModel):
-    id: int
-    workflow: str
-    definition_version: int
-    state: str
-    data: dict[str, Any]
-    version: int
-    active: bool
-    unit: str | None
-    coordinating_units: list[str]
-    directive_id: int | None
-    item_key: str | None
-    parent_id: int | None
-    due_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, instance: Instance) -> InstanceOut:
-        return cls(
-            id=instance.id,
-            workflow=instance.workflow,
-            definition_version=instance.definition_version,
-            state=instance.state,
-            data=dict(instance.data),
-            version=instance.version,
-            active=instance.active,
-            unit=instance.unit,
-            coordinating_units=list(instance.coordinating_units),
-            directive_id=instance.directive_id,
-            item_key=instance.item_key,
-            parent_id=instance.parent_id,
-            due_at=instance.due_at,
-            created_at=instance.created_at,
-            updated_at=instance.updated_at,
-        )
-
-
 class InstancePage(BaseModel):
-    items: list[InstanceOut]
+    items: list[Instance]
     total: int = Field(description="How many instances match the filters (and may be seen).")
     next_before_id: int | None = Field(description="Pass as before_id for the next page.")
 
 
-class EventOut(BaseModel):
-    seq: int
-    kind: str
-    trigger: str | None
-    from_state: str | None
-    to_state: str
-    actor: str
-    actor_roles: list[str]
-    actor_unit: str | None
-    channel: str | None = Field(description="api, web, cli, or null when not said.")
-    reason: str | None
-    payload: dict[str, Any]
-    data: dict[str, Any]
-    workflow: str
-    definition_version: int
-    occurred_at: datetime
-    hash: str
-
-    @classmethod
-    def of(cls, event: AuditEvent) -> EventOut:
-        return cls(
-            seq=event.seq,
-            kind=event.kind,
-            trigger=event.trigger,
-            from_state=event.from_state,
-            to_state=event.to_state,
-            actor=event.actor,
-            actor_roles=list(event.actor_roles),
-            actor_unit=event.actor_unit,
-            channel=event.channel,
-            reason=event.reason,
-            payload=dict(event.payload),
-            data=dict(event.data),
-            workflow=event.workflow,
-            definition_version=event.definition_version,
-            occurred_at=event.occurred_at,
-            hash=event.hash,
-        )
-
-
 class FireOut(BaseModel):
-    instance: InstanceOut
-    event: EventOut
+    instance: Instance
+    event: AuditEvent
     replayed: bool
 
 
