@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
@@ -34,7 +34,7 @@ DEFAULT_LEASE = timedelta(minutes=5)
 """How long a worker holds what it claimed before another may take it; it must comfortably
 exceed the time one batch takes."""
 
-Run = TypeVar("Run")
+Run = TypeVar("Run", bound="Totals")
 
 
 def default_worker_id() -> str:
@@ -57,19 +57,28 @@ def claim(
     return Claim(owner, clock if now is None else now, clock, clock + lease, limit)
 
 
+class Totals(Protocol):
+    """What a pass returns (``TimerRun``, ``DispatchRun``): counts that add up over a run."""
+
+    def __add__(self, other: Self, /) -> Self: ...
+
+
 def poll_until_stopped(
     one_pass: Callable[[], Run],
     stop: threading.Event,
     poll_interval: float,
     *,
     worker: str,
+    nothing: Run,
     full: Callable[[Run], bool],
-    on_pass: Callable[[Run], None],
-) -> None:
-    """Run ``one_pass`` until ``stop`` is set; after a pass that was not ``full`` (or failed on
-    the database or the rules) wait ``poll_interval`` seconds, waking at once when stopped."""
+    on_pass: Callable[[Run], None] | None = None,
+) -> Run:
+    """Run ``one_pass`` until ``stop`` is set and return the sum of the passes (from
+    ``nothing``); after a pass that was not ``full`` (or failed on the database or the rules)
+    wait ``poll_interval`` seconds, waking at once when stopped. ``on_pass`` sees each pass."""
     if poll_interval < 0:
         raise ValueError("poll_interval is a number of seconds, zero or more")
+    total = nothing
     while not stop.is_set():
         try:
             run = one_pass()
@@ -78,9 +87,12 @@ def poll_until_stopped(
             log.warning("worker.pass_failed", worker=worker, error=type(exc).__name__)
             stop.wait(poll_interval)
             continue
-        on_pass(run)
+        total += run
+        if on_pass is not None:
+            on_pass(run)
         if not full(run):
             stop.wait(poll_interval)
+    return total
 
 
 @dataclass(frozen=True)

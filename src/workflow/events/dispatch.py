@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.records import FireResult
 from workflow.store import outbox as rows
+from workflow.store.mapping import by_name
 from workflow.workers import (
     DEFAULT_LEASE,
     Requeue,
@@ -178,20 +179,19 @@ def run_dispatcher(
     is logged and retried after the interval. ``on_pass`` sees each pass's :class:`DispatchRun`.
     """
     me = worker_id or default_worker_id()
-    total = DispatchRun()
 
     def one_pass() -> DispatchRun:
         return dispatch_pending(engine, bus, worker_id=me, batch=batch, lease=lease, policy=policy)
 
-    def add(run: DispatchRun) -> None:
-        nonlocal total
-        total += run
-        if on_pass is not None:
-            on_pass(run)
-
     log.info("dispatcher.started", worker=me, batch=batch, lease_s=lease.total_seconds())
-    poll_until_stopped(
-        one_pass, stop_event, poll_interval, worker=me, full=lambda _run: False, on_pass=add
+    total = poll_until_stopped(
+        one_pass,
+        stop_event,
+        poll_interval,
+        worker=me,
+        nothing=DispatchRun(),
+        full=lambda _run: False,
+        on_pass=on_pass,
     )
     log.info("dispatcher.stopped", worker=me, delivered=total.delivered, dead=total.dead)
     return total
@@ -314,4 +314,4 @@ def retry_event(engine: Engine, outbox_id: int, *, by: str = "admin") -> OutboxE
 
 def _entry(row: Any) -> OutboxEntry:
     # The record's fields are the outbox table's columns, name for name.
-    return OutboxEntry(**{f.name: row._mapping[f.name] for f in fields(OutboxEntry)})
+    return by_name(OutboxEntry, row)

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Row
 
 from workflow.errors import UnreadableRecord
 from workflow.records import AuditEvent, Instance
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def by_name(record: type[Record], row: Any) -> Record:
+    """The dataclass ``record`` whose fields are columns of ``row``, name for name (a timer or
+    an outbox row as an administrator lists it)."""
+    values = row._mapping if isinstance(row, Row) else row
+    return record(**{f.name: values[f.name] for f in fields(record)})
 
 
 def stored_json(text: str, what: str, column: str) -> Any:

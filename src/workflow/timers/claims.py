@@ -30,6 +30,7 @@ from workflow.limits import check_row_id
 from workflow.logs import get_logger
 from workflow.store import DatabaseError
 from workflow.store import timers as stored
+from workflow.store.mapping import by_name
 from workflow.workers import DEFAULT_LEASE, Requeue, claim, default_worker_id, requeue
 
 log = get_logger("workflow.timers")
@@ -214,20 +215,7 @@ def retry_timer(engine: Engine, timer_id: int, *, by: str = "admin") -> TimerInf
 
 
 def _info(row: Any) -> TimerInfo:
-    return TimerInfo(
-        id=int(row.id),
-        instance_id=int(row.instance_id),
-        workflow=row.workflow,
-        state=row.state,
-        trigger=row.trigger,
-        due_at=row.due_at,
-        status=row.status,
-        attempts=int(row.attempts),
-        lease_owner=row.lease_owner,
-        lease_expires_at=row.lease_expires_at,
-        fired_at=row.fired_at,
-        last_error=row.last_error,
-    )
+    return by_name(TimerInfo, row)
 
 
 def fire_claimed(engine: Engine, timer: ClaimedTimer, now: datetime, worker_id: str) -> str:

@@ -36,25 +36,23 @@ def run_worker(
     The lease must comfortably exceed the time to fire one batch.
     """
     me = worker_id or default_worker_id()
-    total = NOTHING
 
     def one_pass() -> TimerRun:
         return run_due_timers(engine, worker_id=me, limit=batch, lease=lease, stop=stop_event)
 
-    def add(run: TimerRun) -> None:
-        nonlocal total
-        total += run
+    def logged(run: TimerRun) -> None:
         if run.claimed:
             log.info("worker.pass", worker=me, fired=run.fired, dead=run.dead)
 
     log.info("worker.started", worker=me, batch=batch, lease_s=lease.total_seconds())
-    poll_until_stopped(
+    total = poll_until_stopped(
         one_pass,
         stop_event,
         poll_interval,
         worker=me,
+        nothing=NOTHING,
         full=lambda run: run.claimed >= batch,
-        on_pass=add,
+        on_pass=logged,
     )
     log.info("worker.stopped", worker=me, fired=total.fired, released=total.released)
     return total
