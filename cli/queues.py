@@ -29,6 +29,7 @@ class Requeue(Protocol[Row_co]):
 
     def __call__(self, engine: Engine, row_id: int, /, *, by: str) -> Row_co: ...
 
+
 LONGEST_LEASE = timedelta(weeks=1)
 
 worker_id_option = click.option(

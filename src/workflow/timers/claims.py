@@ -104,9 +104,7 @@ def claim_due(
     simulation in 2099) takes leases that expire ``lease`` after the clock's time, so a killed
     run strands nothing beyond its lease.
     """
-    taken = claim(
-        engine, owner=worker_id, now=require_aware(now, "now"), lease=lease, limit=limit
-    )
+    taken = claim(engine, owner=worker_id, now=require_aware(now, "now"), lease=lease, limit=limit)
     with engine.transaction() as conn:
         rows = stored.claim_due(conn, taken)
     return [

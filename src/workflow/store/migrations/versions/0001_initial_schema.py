@@ -21,7 +21,6 @@ branch_labels = None
 depends_on = None
 
 
-
 # The columns, keys and indexes below are spelled as Alembic's autogenerate wrote them; these
 # helpers only say each repeated spelling once (the schema is the same, column for column).
 
