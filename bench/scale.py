@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.common import NOW, TICKET, median, quiet_logs
-from workflow import Actor, Engine, Instance, StartRequest
+from workflow import Actor, Engine, FrozenClock, Instance, StartRequest
 from workflow.auditing import AuditKeys
 from workflow.directives import directive_report
 from workflow.hashchain import GENESIS, canonical_json, event_hash
@@ -89,8 +89,14 @@ def populate(path: str, count: int, events: int, *, keyed: bool = False) -> None
     """``count`` instances, ~10% overdue (active, due before NOW), each with ``events`` events;
     with ``keyed``, every event sealed under :data:`BENCH_KEY`."""
     keys = AuditKeys((BENCH_KEY,)) if keyed else None
-    with Engine(f"sqlite:///{path}", audit_keys=keys, keys_from_environment=False) as engine:
+    # Deployed and the clerk registered before the first event: the replay checks each event's
+    # actor against its registration, as on a deployment whose people are registered.
+    clock = FrozenClock(NOW - timedelta(days=31))
+    with Engine(
+        f"sqlite:///{path}", audit_keys=keys, keys_from_environment=False, clock=clock
+    ) as engine:
         engine.deploy_text(TICKET, filename="ticket.yaml")
+        engine.add_actor("clerk-1", ["clerk"])
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")  # a bulk load; the timed reads come after
     (definition_hash,) = conn.execute("SELECT content_hash FROM definitions").fetchone()

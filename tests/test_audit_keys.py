@@ -20,14 +20,15 @@ from audit_attacks import (
     attack,
     build_world,
     drop_append_only_triggers,
+    edit_event,
 )
 from audit_cli_support import run
-from sqlalchemy import select
+from sqlalchemy import select, update
 from support import PAYMENT
 
 from workflow import Engine, FrozenClock, Registry
 from workflow.auditing import take_checkpoint, write_checkpoint
-from workflow.hashchain import KEYS_INFO, AuditKeys, key_id
+from workflow.hashchain import KEYS_INFO, AuditKeys, event_hash, key_id
 from workflow.store import chain_writer
 from workflow.store import repository as repo
 from workflow.store.tables import admin_events, audit_events
@@ -106,6 +107,49 @@ def test_a_forged_administrators_event_is_found(keyed, world, database_url):
     assert result.code == 3
     first = result.json()["problems"][0]
     assert (first["instance_id"], first["seq"]) == (0, 3)
+
+
+def _reseal_one(conn: Any, instance_id: int, seq: int, **values: Any) -> None:
+    """Edit one event and recompute its plain hash only: the next event's link breaks."""
+    row = dict(
+        conn.execute(
+            select(audit_events).where(
+                audit_events.c.instance_id == instance_id, audit_events.c.seq == seq
+            )
+        ).one()._mapping
+    )
+    row.update(values)
+    conn.execute(
+        update(audit_events)
+        .where(audit_events.c.id == row["id"])
+        .values(**values, hash=event_hash(row))
+    )
+
+
+def test_with_the_key_an_edit_before_a_broken_link_is_named(keyed, world, database_url):
+    """A later MAC still proves the events after the edit (their hashes are intact): the
+    edited event is named, by the link the next event holds to its old hash."""
+    with keyed.db.begin() as conn:
+        drop_append_only_triggers(conn)
+        _reseal_one(conn, world.a, 2, payload='{"paid":99}')
+    first = _verify(database_url).json()["problems"][0]
+    assert (first["instance_id"], first["seq"]) == (world.a, 2)
+
+
+@pytest.mark.parametrize("seq", [1, 3, 5])
+def test_with_the_key_a_forged_event_anywhere_in_a_long_chain_is_named(
+    keyed, world, database_url, clock, seq
+):
+    """The MAC is checked at the chain's end and every few dozen events; a forgery anywhere is
+    found and named (here in a chain longer than one stretch between checks)."""
+    for _ in range(70):
+        clock.advance(timedelta(seconds=1))
+        keyed.fire(world.c, "pay", CLERK, payload={"paid": 1})
+    with keyed.db.begin() as conn:
+        drop_append_only_triggers(conn)
+        edit_event(conn, world.c, seq + 60, reason="sửa")
+    first = _verify(database_url).json()["problems"][0]
+    assert (first["instance_id"], first["seq"]) == (world.c, seq + 60)
 
 
 def test_events_written_before_the_key_are_unkeyed_not_verified(database_url, clock):

@@ -40,7 +40,9 @@ from workflow.hashchain import (
     ADMIN_CHAIN,
     CHAIN_COLUMNS,
     CHANNELS,
+    HEAD_COLUMNS,
     ChainProblem,
+    HeadLookup,
     KeyCheck,
     canonical_json,
     format_instant,
@@ -54,14 +56,17 @@ _AT = {name: i for i, name in enumerate(CHAIN_COLUMNS)}
 (
     _ACTOR, _ROLES, _UNIT, _DATA, _DEF_HASH, _DEF_VERSION, _FROM, _INSTANCE, _KIND, _OCCURRED,
     _PAYLOAD, _REASON, _SEQ, _TO, _TRIGGER, _WORKFLOW, _HASH,
-    _H_STATE, _H_VERSION, _H_LAST, _H_DATA, _H_UNIT, _H_COORD, _H_ACTIVE, _H_WORKFLOW, _H_DEFV,
 ) = (_AT[n] for n in (
     "actor", "actor_roles", "actor_unit", "data", "definition_hash", "definition_version",
     "from_state", "instance_id", "kind", "occurred_at", "payload", "reason", "seq", "to_state",
-    "trigger", "workflow", "hash", "head_state", "head_version", "head_last_hash", "head_data",
-    "head_unit", "head_coordinating_units", "head_active", "head_workflow",
-    "head_definition_version",
+    "trigger", "workflow", "hash",
 ))  # fmt: skip
+_H_DATA, _H_UNIT, _H_COORD, _H_ACTIVE, _H_WORKFLOW, _H_DEFV = (
+    HEAD_COLUMNS.index(n) for n in (
+        "data", "unit", "coordinating_units", "active", "workflow",
+        "definition_version",
+    )
+)  # fmt: skip
 _KEY_ID, _MAC, _CHANNEL = _AT["key_id"], _AT["mac"], _AT["channel"]
 
 
@@ -116,6 +121,9 @@ class AdminLedger:
         default_factory=lambda: defaultdict(list)
     )
     last_actor_event: dict[str, int] = field(default_factory=dict)
+    _cleared: dict[tuple[str, frozenset[str], str | None], tuple[str, str]] = field(
+        default_factory=dict
+    )
 
     def read(self, rows: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
         """Pass ``rows`` through, noting what each says."""
@@ -143,6 +151,7 @@ class AdminLedger:
             roles = frozenset(str(r) for r in detail.get("roles") or ())
             self.registrations[subject].append(Registration(instant, roles, detail.get("unit")))
             self.last_actor_event[subject] = int(row["seq"])
+            self._cleared.clear()  # a span ends at a registration this one may come before
             if self.first_registration is None:
                 self.first_registration = instant
         elif action == "migrate":
@@ -155,7 +164,33 @@ class AdminLedger:
     def actor_problem(self, actor: str, roles: frozenset[str], unit: str | None, at: str) -> str:
         """Why ``actor`` could not have claimed ``roles`` and ``unit`` at instant ``at`` ('' if
         it could). Until the first registration of any actor (its instant included), actors are
-        the application's."""
+        the application's.
+
+        Asked for every replayed event, once the log is read whole: an answer of '' holds
+        until the actor's next registration, so it is kept with that span and reused."""
+        key = (actor, roles, unit)
+        held = self._cleared.get(key)
+        if held is not None and held[0] <= at < held[1]:
+            return ""
+        problem = self._actor_problem(actor, roles, unit, at)
+        if not problem:
+            self._cleared[key] = self._span(actor, at)
+        return problem
+
+    def _span(self, actor: str, at: str) -> tuple[str, str]:
+        """The instants around ``at`` between which no registration changes what ``actor``
+        may claim: [``lo``, ``hi``)."""
+        first = self.first_registration
+        assert first is not None
+        just_after_first = first + "\0"  # the least text above it: at <= first iff at < this
+        if at <= first:
+            return "", just_after_first
+        instants = [r.instant for r in self.registrations.get(actor, ())]
+        lo = max((i for i in instants if i <= at), default="")
+        hi = min((i for i in instants if i > at), default="\U0010ffff")
+        return max(lo, just_after_first), hi
+
+    def _actor_problem(self, actor: str, roles: frozenset[str], unit: str | None, at: str) -> str:
         if self.first_registration is None or at <= self.first_registration:
             return ""
         known = [r for r in self.registrations.get(actor, ()) if r.instant <= at]
@@ -195,7 +230,7 @@ class _Chain:
 
     __slots__ = (
         "coordinating", "count", "data", "data_text", "instance_id", "instant", "parent",
-        "problem", "rules", "state", "step", "unit", "version", "workflow",
+        "problem", "rules", "state", "unit", "version", "workflow",
     )  # fmt: skip
 
     def __init__(self, instance_id: int) -> None:
@@ -212,8 +247,6 @@ class _Chain:
         self.coordinating: tuple[str, ...] = ()
         self.parent: int | None = None
         self.instant = ""
-        self.step: StepContext | None = None
-        """The step of the last unguarded transition (its actor's), kept for the next one."""
 
     def parsed_data(self) -> dict[str, Any]:
         if self.data is None:
@@ -222,13 +255,37 @@ class _Chain:
 
 
 @dataclass(frozen=True)
+class _Choice:
+    """What one attempt of a trigger comes to: the transition taken and its effects, or why
+    none could be taken."""
+
+    spec: m.TransitionSpec | None
+    effects: tuple[m.Effect, ...] = ()
+    refusal: str = ""
+
+
+_MAX_CHOICES = 4096
+"""Per plan, the unguarded attempts remembered (by actor, and by placement where a transition
+is unit-scoped); the memory of a verification stays bounded on any log."""
+
+
+@dataclass(frozen=True)
 class _Plan:
     """The transitions a trigger may take from a state, in declaration order, and what their
-    replay reads: the guards' context at all, and the time (a guard or a non-merge effect)."""
+    replay reads: the guards' context at all, and the time (a guard or a non-merge effect).
 
+    Without guards, which transition an attempt takes depends only on the actor (and, where a
+    transition is unit-scoped, the instance's placement): those answers are remembered in
+    ``choices``, so a chain's common event costs a lookup instead of the roles and scope
+    checks."""
+
+    definition: m.Definition
+    state: str
     specs: tuple[m.TransitionSpec, ...]
     guarded: bool
     reads_time: bool
+    scoped: bool
+    choices: dict[Any, _Choice] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, definition: m.Definition, state: str, specs: tuple[m.TransitionSpec, ...]) -> _Plan:
@@ -237,7 +294,21 @@ class _Plan:
         timeless = all(
             isinstance(e, plain) for s in specs for e in step_effects(definition, s, state)
         )
-        return cls(specs, guarded, guarded or not timeless)
+        scoped = any(s.unit_scope != "any" for s in specs)
+        return cls(definition, state, specs, guarded, guarded or not timeless, scoped)
+
+    def choose(self, step: StepContext, registry: Registry) -> _Choice:
+        """The first transition ``step`` admits (:func:`workflow._machine.admits`)."""
+        for spec in self.specs:
+            if admits(spec, step, registry):
+                return _Choice(spec, step_effects(self.definition, spec, self.state))
+        refusals = dict.fromkeys(step.role_refusals + step.guard_refusals)
+        return _Choice(None, refusal="; ".join(refusals))
+
+    def remember(self, key: Any, choice: _Choice) -> None:
+        if len(self.choices) >= _MAX_CHOICES:
+            self.choices.clear()
+        self.choices[key] = choice
 
 
 _UNGUARDED = GuardContext(0, "", "", "", "", frozenset(), {}, {}, datetime.min)
@@ -258,9 +329,11 @@ class LegalityCheck:
         rules: RulesLookup,
         registry: Registry,
         instant: Callable[[Any], str],
+        head: HeadLookup,
         keys: KeyCheck | None = None,
     ) -> None:
         self.ledger = ledger
+        self._heads = head
         self.keys = keys
         self._rules = rules
         self._rules_cache: dict[tuple[str, int], Rules] = {}
@@ -269,7 +342,7 @@ class LegalityCheck:
         self._actors: dict[tuple[str, str, str | None], Actor] = {}
         self._plans: dict[tuple[int, str, str], _Plan] = {}
         self._chain: _Chain | None = None
-        self._head: Sequence[Any] = ()
+        self._head: Sequence[Any] | None = None
         self.problems: list[ChainProblem] = []
 
     def feed(self, row: Sequence[Any]) -> None:
@@ -288,12 +361,28 @@ class LegalityCheck:
         if chain is None or chain.instance_id != instance_id:
             self.close()
             chain = self._chain = _Chain(instance_id)
-            self._head = row
+            self._head = self._heads(instance_id, row)
         if chain.problem is not None:
             return
         chain.count += 1
         try:
-            self._event(chain, row, at)
+            rules = chain.rules
+            if (
+                row[_KIND] == "transition"
+                and rules is not None
+                and at >= chain.instant
+                and (row[_CHANNEL] is None or self._channel_ok(row))
+                and row[_DEF_VERSION] == chain.version
+                and row[_WORKFLOW] == chain.workflow
+                and row[_DEF_HASH] == rules.content_hash
+            ):
+                # The common case: a transition on the version the chain is on, in time order,
+                # through no channel (the others are checked by _event, the one general path).
+                assert rules.definition is not None
+                self._transition(chain, row, rules.definition, at)
+                chain.instant = at
+            else:
+                self._event(chain, row, at)
         except _Illegal as exc:
             chain.problem = ChainProblem(instance_id, row[_SEQ], str(exc))
         except (TypeError, ValueError, KeyError, WorkflowError) as exc:
@@ -304,7 +393,7 @@ class LegalityCheck:
         chain, self._chain = self._chain, None
         if chain is None:
             return
-        if chain.problem is None and self._head[_H_VERSION] is not None:
+        if chain.problem is None and self._head is not None:
             chain.problem = self._head_problem(chain, self._head)
         if chain.problem is not None:
             self.problems.append(chain.problem)
@@ -318,29 +407,23 @@ class LegalityCheck:
             return stored
         return self._instant(stored)[1:-1]
 
+    @staticmethod
+    def _channel_ok(row: Sequence[Any]) -> bool:
+        """A channel the engine writes, and never for its own actors (the timer, a migration),
+        who act through none."""
+        channel = row[_CHANNEL]
+        return channel is None or (
+            channel in CHANNELS and not str(row[_ACTOR]).startswith(SYSTEM_PREFIX)
+        )
+
     def _event(self, chain: _Chain, row: Sequence[Any], at: str) -> None:
         if at < chain.instant:
             raise _Illegal(f"happened at {at}, before the event before it ({chain.instant})")
-        channel = row[_CHANNEL]
-        if channel is not None and (
-            channel not in CHANNELS or str(row[_ACTOR]).startswith(SYSTEM_PREFIX)
-        ):
-            # the engine's own actors (the timer, a migration) act through no channel
-            raise _Illegal(f"names the channel {channel!r}, which the engine never writes here")
+        if not self._channel_ok(row):
+            raise _Illegal(
+                f"names the channel {row[_CHANNEL]!r}, which the engine never writes here"
+            )
         kind, workflow, version = row[_KIND], row[_WORKFLOW], row[_DEF_VERSION]
-        rules = chain.rules
-        if (
-            kind == "transition"
-            and rules is not None
-            and version == chain.version
-            and workflow == chain.workflow
-            and row[_DEF_HASH] == rules.content_hash
-        ):
-            # The common case: a transition on the version the chain is on, checked already.
-            assert rules.definition is not None
-            self._transition(chain, row, rules.definition, at)
-            chain.instant = at
-            return
         if chain.count == 1:
             if kind != "start":
                 raise _Illegal(f"the first event is a {kind!r}, not a start")
@@ -378,15 +461,15 @@ class LegalityCheck:
         initial = definition.initial_state.name
         if row[_TO] != initial or row[_FROM] is not None or row[_TRIGGER] is not None:
             raise _Illegal(f"starts in {row[_TO]!r}, not in the initial state {initial!r}")
-        placed = json.loads(row[_PAYLOAD])
-        if not isinstance(placed, dict) or set(placed) - _PLACEMENT:
+        placed, _ = _read_json(row[_PAYLOAD])
+        if type(placed) is not dict or not _PLACEMENT.issuperset(placed):
             raise _Illegal("a start's payload holds only where the instance was placed")
         chain.unit = placed.get("unit")
         chain.coordinating = tuple(placed.get("coordinating_units") or ())
         chain.parent = placed.get("parent_id")
         actor = self._actor(row, at, spawned=chain.parent is not None)
         roles = definition.start_roles
-        if chain.parent is None and roles and not actor.roles & set(roles):
+        if chain.parent is None and roles and actor.roles.isdisjoint(roles):
             raise _Illegal(f"actor {actor.id!r} started it without a start role {list(roles)}")
         chain.data_text = row[_DATA]
         chain.data = None
@@ -406,21 +489,24 @@ class LegalityCheck:
                 f"{chain.workflow}@{chain.version}{known}"
             )
         actor = self._actor(row, at, spawned=False)
+        ctx: GuardContext | None = None
         if plan.guarded:
             ctx = self._context(chain, row, actor, at, plan)
-            step = StepContext(ctx, actor, chain.unit, chain.coordinating)
+            choice = plan.choose(
+                StepContext(ctx, actor, chain.unit, chain.coordinating), self.registry
+            )
         else:
-            ctx = _UNGUARDED  # roles and units are read from the step, not the context
-            kept = chain.step
-            if kept is None or kept.actor is not actor:
-                kept = chain.step = StepContext(ctx, actor, chain.unit, chain.coordinating)
-            step = kept
-        for chosen in plan.specs:
-            if admits(chosen, step, self.registry):
-                break
-        else:
-            why = "; ".join(dict.fromkeys(step.role_refusals + step.guard_refusals))
-            raise _Illegal(f"{trigger!r} from {state!r} could not be taken: {why}")
+            # the actors are kept in self._actors, so an id names one for the whole pass
+            key = (id(actor), chain.unit, chain.coordinating) if plan.scoped else id(actor)
+            choice = plan.choices.get(key)  # type: ignore[assignment]
+            if choice is None:
+                # roles and units are read from the step, not the context
+                step = StepContext(_UNGUARDED, actor, chain.unit, chain.coordinating)
+                choice = plan.choose(step, self.registry)
+                plan.remember(key, choice)
+        chosen = choice.spec
+        if chosen is None:
+            raise _Illegal(f"{trigger!r} from {state!r} could not be taken: {choice.refusal}")
         if chosen.dest != row[_TO]:
             raise _Illegal(
                 f"{trigger!r} from {state!r} leads to {chosen.dest!r} for this actor, payload and "
@@ -428,11 +514,10 @@ class LegalityCheck:
             )
         if chosen.require_reason and not (row[_REASON] and str(row[_REASON]).strip()):
             raise _Illegal(f"{trigger!r} requires a reason and none is recorded")
-        effects = step_effects(definition, chosen, state)
-        if effects:
-            if ctx is _UNGUARDED:
+        if choice.effects:
+            if ctx is None:
                 ctx = self._context(chain, row, actor, at, plan)
-            data, _ = apply_effects(definition, effects, ctx, self.registry)
+            data, _ = apply_effects(definition, choice.effects, ctx, self.registry)
             text = canonical_json(data)
             if text != row[_DATA]:
                 raise _Illegal(
@@ -533,17 +618,16 @@ class LegalityCheck:
         elif isinstance(coordinating, str):
             coordinating = json.loads(coordinating)
         final = rules.definition.state(chain.state).final
-        expected = {
-            "workflow": (head[_H_WORKFLOW], chain.workflow),
-            "definition_version": (head[_H_DEFV], chain.version),
-            "data": (data, chain.data_text),
-            "unit": (head[_H_UNIT], chain.unit),
-            "coordinating_units": (tuple(coordinating or ()), chain.coordinating),
-            "active": (bool(head[_H_ACTIVE]), not final),
-        }
-        wrong = [name for name, (found, want) in expected.items() if found != want]
-        if not wrong:
+        names = ("workflow", "definition_version", "data", "unit", "coordinating_units", "active")
+        found = (
+            head[_H_WORKFLOW], head[_H_DEFV], data, head[_H_UNIT], tuple(coordinating or ()),
+            bool(head[_H_ACTIVE]),
+        )  # fmt: skip
+        want = (chain.workflow, chain.version, chain.data_text, chain.unit, chain.coordinating,
+                not final)  # fmt: skip
+        if found == want:
             return None
+        wrong = [name for name, f, w in zip(names, found, want, strict=True) if f != w]
         return ChainProblem(
             chain.instance_id,
             None,

@@ -649,12 +649,14 @@ class Engine:
                     yield row
 
             report_admin, admin_problem = verify_admin_rows(admin_rows())
+            admin_keys.close()
             with chain_source(conn, instance_id) as source:
                 legal = LegalityCheck(
                     ledger,
                     rules_lookup(conn, self.catalog, ledger),
                     self.registry,
                     source.instant,
+                    source.head,
                     chain_keys,
                 )
                 count = 0
@@ -671,6 +673,7 @@ class Engine:
                 walk = legal.feed if observe is None and progress is None else each
                 report = verify_chains(source, orphans=instance_id is None, observe=walk)
                 legal.close()
+                chain_keys.close()
             report.problems = first_per_chain(
                 [*report.problems, *legal.problems, *chain_keys.problems]
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from workflow.definition import model as m
 from workflow.definition.expressions import EvaluationError, Scope
@@ -20,9 +20,13 @@ from workflow.errors import InvalidInput
 from workflow.i18n import _
 
 
-@dataclass(frozen=True)
-class GuardContext:
-    """What a guard or an effect sees of a transition being attempted."""
+class GuardContext(NamedTuple):
+    """What a guard or an effect sees of a transition being attempted.
+
+    Immutable, read by attribute. A named tuple rather than a frozen dataclass: one is built
+    for every fire and for every replayed event that reads data or payload, and a frozen
+    dataclass's ``__init__`` (nine ``object.__setattr__`` calls) costs four times as much.
+    """
 
     instance_id: int
     workflow: str
