@@ -82,6 +82,11 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+_END_OF_TIME = "\U0010ffff"
+"""Above every instant's text."""
+_MAX_ACTORS = 65_536
+"""Actors (id, roles, unit) remembered during one verification; memory stays bounded."""
+
 _PLACEMENT = frozenset({"unit", "coordinating_units", "parent_id"})
 
 
@@ -121,9 +126,6 @@ class AdminLedger:
         default_factory=lambda: defaultdict(list)
     )
     last_actor_event: dict[str, int] = field(default_factory=dict)
-    _cleared: dict[tuple[str, frozenset[str], str | None], tuple[str, str]] = field(
-        default_factory=dict
-    )
 
     def read(self, rows: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
         """Pass ``rows`` through, noting what each says."""
@@ -151,7 +153,6 @@ class AdminLedger:
             roles = frozenset(str(r) for r in detail.get("roles") or ())
             self.registrations[subject].append(Registration(instant, roles, detail.get("unit")))
             self.last_actor_event[subject] = int(row["seq"])
-            self._cleared.clear()  # a span ends at a registration this one may come before
             if self.first_registration is None:
                 self.first_registration = instant
         elif action == "migrate":
@@ -161,36 +162,24 @@ class AdminLedger:
                 return
             self.migrations[(subject, instant)].append((first, last))
 
-    def actor_problem(self, actor: str, roles: frozenset[str], unit: str | None, at: str) -> str:
-        """Why ``actor`` could not have claimed ``roles`` and ``unit`` at instant ``at`` ('' if
-        it could). Until the first registration of any actor (its instant included), actors are
-        the application's.
-
-        Asked for every replayed event, once the log is read whole: an answer of '' holds
-        until the actor's next registration, so it is kept with that span and reused."""
-        key = (actor, roles, unit)
-        held = self._cleared.get(key)
-        if held is not None and held[0] <= at < held[1]:
-            return ""
-        problem = self._actor_problem(actor, roles, unit, at)
-        if not problem:
-            self._cleared[key] = self._span(actor, at)
-        return problem
-
-    def _span(self, actor: str, at: str) -> tuple[str, str]:
-        """The instants around ``at`` between which no registration changes what ``actor``
-        may claim: [``lo``, ``hi``)."""
+    def span(self, actor: str, at: str) -> tuple[str, str]:
+        """The instants [``lo``, ``hi``) around ``at`` between which no registration changes
+        what ``actor`` may claim (so the answer of :meth:`actor_problem` at ``at`` holds)."""
         first = self.first_registration
-        assert first is not None
+        if first is None:
+            return "", _END_OF_TIME
         just_after_first = first + "\0"  # the least text above it: at <= first iff at < this
         if at <= first:
             return "", just_after_first
         instants = [r.instant for r in self.registrations.get(actor, ())]
         lo = max((i for i in instants if i <= at), default="")
-        hi = min((i for i in instants if i > at), default="\U0010ffff")
+        hi = min((i for i in instants if i > at), default=_END_OF_TIME)
         return max(lo, just_after_first), hi
 
-    def _actor_problem(self, actor: str, roles: frozenset[str], unit: str | None, at: str) -> str:
+    def actor_problem(self, actor: str, roles: frozenset[str], unit: str | None, at: str) -> str:
+        """Why ``actor`` could not have claimed ``roles`` and ``unit`` at instant ``at`` ('' if
+        it could). Until the first registration of any actor (its instant included), actors are
+        the application's."""
         if self.first_registration is None or at <= self.first_registration:
             return ""
         known = [r for r in self.registrations.get(actor, ()) if r.instant <= at]
@@ -339,7 +328,7 @@ class LegalityCheck:
         self._rules_cache: dict[tuple[str, int], Rules] = {}
         self.registry = registry
         self._instant = instant
-        self._actors: dict[tuple[str, str, str | None], Actor] = {}
+        self._actors: dict[tuple[str, str, str | None, bool], tuple[Actor, str, str]] = {}
         self._plans: dict[tuple[int, str, str], _Plan] = {}
         self._chain: _Chain | None = None
         self._head: Sequence[Any] | None = None
@@ -496,7 +485,7 @@ class LegalityCheck:
                 StepContext(ctx, actor, chain.unit, chain.coordinating), self.registry
             )
         else:
-            # the actors are kept in self._actors, so an id names one for the whole pass
+            # self._actors keeps the actors, so an id names one (both are forgotten together)
             key = (id(actor), chain.unit, chain.coordinating) if plan.scoped else id(actor)
             choice = plan.choices.get(key)  # type: ignore[assignment]
             if choice is None:
@@ -590,17 +579,32 @@ class LegalityCheck:
         return rules
 
     def _actor(self, row: Sequence[Any], at: str, *, spawned: bool) -> Actor:
-        key = (row[_ACTOR], row[_ROLES], row[_UNIT])
-        actor = self._actors.get(key)
-        if actor is None:
-            actor = self._actors[key] = Actor(key[0], json.loads(key[1]), key[2])
-        if actor.id in (SYSTEM_TIMER, SYSTEM_AUTO) or self.ledger.first_registration is None:
-            return actor  # the engine's own, or every actor the application's (no registry)
-        # A spawned child's start adds the system role to its parent's actor.
-        roles = actor.roles - {m.SYSTEM_ROLE} if spawned else actor.roles
-        problem = self.ledger.actor_problem(actor.id, roles, actor.unit, at)
-        if problem:
-            raise _Illegal(problem)
+        """The event's actor, once its claim is checked against the registrations. Asked for
+        every event: an actor cleared at one instant stays cleared until its next
+        registration, so it is kept with that span."""
+        key = (row[_ACTOR], row[_ROLES], row[_UNIT], spawned)
+        held = self._actors.get(key)
+        if held is not None:
+            actor, lo, hi = held
+            if lo <= at < hi:
+                return actor
+        else:
+            actor = Actor(key[0], json.loads(key[1]), key[2])
+        ledger = self.ledger
+        if actor.id in (SYSTEM_TIMER, SYSTEM_AUTO) or ledger.first_registration is None:
+            # the engine's own, or every actor the application's (no registry)
+            lo, hi = "", _END_OF_TIME
+        else:
+            # A spawned child's start adds the system role to its parent's actor.
+            roles = actor.roles - {m.SYSTEM_ROLE} if spawned else actor.roles
+            problem = ledger.actor_problem(actor.id, roles, actor.unit, at)
+            if problem:
+                raise _Illegal(problem)
+            lo, hi = ledger.span(actor.id, at)
+        if held is None and len(self._actors) >= _MAX_ACTORS:
+            self._actors.clear()
+            self._plans.clear()  # their choices are keyed by the actors' ids
+        self._actors[key] = (actor, lo, hi)
         return actor
 
     def _head_problem(self, chain: _Chain, head: Sequence[Any]) -> ChainProblem | None:
