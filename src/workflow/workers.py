@@ -17,9 +17,9 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, NotFound, WorkflowError
@@ -34,7 +34,7 @@ DEFAULT_LEASE = timedelta(minutes=5)
 """How long a worker holds what it claimed before another may take it; it must comfortably
 exceed the time one batch takes."""
 
-Run = TypeVar("Run", bound="Totals")
+Run = TypeVar("Run", bound="Counts")
 
 
 def default_worker_id() -> str:
@@ -57,10 +57,13 @@ def claim(
     return Claim(owner, clock if now is None else now, clock, clock + lease, limit)
 
 
-class Totals(Protocol):
-    """What a pass returns (``TimerRun``, ``DispatchRun``): counts that add up over a run."""
+@dataclass(frozen=True)
+class Counts:
+    """What a pass did, as counts that add up field by field over a run (the base of
+    ``TimerRun`` and ``DispatchRun``)."""
 
-    def __add__(self, other: Self, /) -> Self: ...
+    def __add__(self, other: Self) -> Self:
+        return type(self)(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 def poll_until_stopped(

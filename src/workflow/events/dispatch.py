@@ -30,6 +30,7 @@ from workflow.store import outbox as rows
 from workflow.store.mapping import by_name
 from workflow.workers import (
     DEFAULT_LEASE,
+    Counts,
     Requeue,
     claim,
     default_worker_id,
@@ -64,7 +65,7 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class DispatchRun:
+class DispatchRun(Counts):
     """What one call of :func:`dispatch_pending` did."""
 
     claimed: int = 0
@@ -72,15 +73,6 @@ class DispatchRun:
     retrying: int = 0
     dead: int = 0
     lost: int = 0
-
-    def __add__(self, other: DispatchRun) -> DispatchRun:
-        return DispatchRun(
-            self.claimed + other.claimed,
-            self.delivered + other.delivered,
-            self.retrying + other.retrying,
-            self.dead + other.dead,
-            self.lost + other.lost,
-        )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ applied exactly once, even when a worker dies and its claims are taken again aft
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from workflow.logs import get_logger
 from workflow.store import DatabaseError
 from workflow.store import timers as stored
 from workflow.store.mapping import by_name
-from workflow.workers import DEFAULT_LEASE, Requeue, claim, default_worker_id, requeue
+from workflow.workers import DEFAULT_LEASE, Counts, Requeue, claim, default_worker_id, requeue
 
 log = get_logger("workflow.timers")
 
@@ -39,7 +39,7 @@ STATUSES = stored.STATUSES
 
 
 @dataclass(frozen=True)
-class TimerRun:
+class TimerRun(Counts):
     """What one pass (or a whole run) of the worker did.
 
     ``dead`` timers were refused by the rules and parked (a retry re-queues them); ``skipped``
@@ -52,9 +52,6 @@ class TimerRun:
     dead: int
     skipped: int
     released: int = 0
-
-    def __add__(self, other: TimerRun) -> TimerRun:
-        return TimerRun(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 NOTHING = TimerRun(0, 0, 0, 0)
