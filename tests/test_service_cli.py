@@ -69,3 +69,29 @@ def test_tokens_create_shows_the_secret_once_then_list_and_revoke(registered, ca
 def test_tokens_create_refuses_a_bad_lifetime(registered, capsys, expires):
     code, _ = run_cli(capsys, registered, f"tokens create --actor lan --expires {expires}")
     assert code == 2
+
+
+def test_users_and_tokens_speak_vietnamese(registered, capsys, monkeypatch):
+    """Every line the account and token commands print is in the catalogue (``--lang vi``)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("a fine password\n"))
+    command = "--lang vi users add lan --actor lan --password-stdin"
+    code, output = run_cli(capsys, registered, command)
+    assert (code, output.strip()) == (0, "tài khoản lan: thực hiện với tư cách lan")
+    monkeypatch.setattr("sys.stdin", io.StringIO("another fine one\n"))
+    code, output = run_cli(capsys, registered, "--lang vi users password lan --password-stdin")
+    assert (code, output.strip()) == (0, "tài khoản lan: đã đổi mật khẩu")
+    code, output = run_cli(capsys, registered, "--lang vi users disable lan")
+    assert (code, output.strip()) == (0, "tài khoản lan: đã tắt")
+    code, output = run_cli(capsys, registered, "--lang vi users disable lan --enable")
+    assert (code, output.strip()) == (0, "tài khoản lan: đã bật lại")
+    code, output = run_cli(capsys, registered, "--lang vi users list")
+    assert "tạo lúc" in output
+    code, output = run_cli(capsys, registered, "--lang vi tokens create --actor lan --expires 1d")
+    first, secret = output.strip().splitlines()
+    assert first.startswith("mã truy cập 1 cho lan, hết hạn ")
+    assert secret.startswith("wft_")
+    code, output = run_cli(capsys, registered, "--lang vi tokens list")
+    assert "còn hiệu lực" in output
+    assert secret not in output
+    code, output = run_cli(capsys, registered, "--lang vi tokens revoke 1")
+    assert (code, output.strip()) == (0, "mã truy cập 1: đã thu hồi")

@@ -7,9 +7,11 @@ import sys
 
 import click
 
-from ..context import State, json_option, pass_state
+from workflow.i18n import N_, _
 
-BY_HELP = "Who makes the change (recorded in the administrators' log)."
+from ..context import State, by_option, json_option, pass_state
+
+BY_HELP = N_("Who makes the change (recorded in the administrators' log).")
 
 
 @click.command("serve")
@@ -59,7 +61,10 @@ def serve(
     options = ServiceOptions(secure_cookies=behind_tls)
 
     def ready() -> None:
-        click.echo(f"serving on http://{host}:{port} (SIGINT or SIGTERM stops)", err=True)
+        click.echo(
+            _("serving on http://{host}:{port} (SIGINT or SIGTERM stops)", host=host, port=port),
+            err=True,
+        )
 
     run(
         engine,
@@ -76,7 +81,7 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline(4096)
         return line.rstrip("\r\n")
-    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    value: str = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     return value
 
 
@@ -89,7 +94,7 @@ def users_group() -> None:
 @click.argument("name")
 @click.option("--actor", "actor_id", required=True, help="The registered actor it acts as.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--by", default="admin", show_default=True, help=BY_HELP)
+@by_option(BY_HELP)
 @pass_state
 def users_add(state: State, name: str, actor_id: str, password_stdin: bool, by: str) -> None:
     """Add an account NAME acting as ACTOR (its roles and unit come from the actor registry).
@@ -104,13 +109,13 @@ def users_add(state: State, name: str, actor_id: str, password_stdin: bool, by: 
 
     password = _password(password_stdin)
     account = add_user(state.engine(create=True), name, actor_id, password, by=by)
-    click.echo(f"account {account.name}: acts as {account.actor_id}")
+    click.echo(_("account {name}: acts as {actor}", name=account.name, actor=account.actor_id))
 
 
 @users_group.command("password")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--by", default="admin", show_default=True, help=BY_HELP)
+@by_option(BY_HELP)
 @pass_state
 def users_password(state: State, name: str, password_stdin: bool, by: str) -> None:
     """Set a new password for account NAME.
@@ -122,13 +127,13 @@ def users_password(state: State, name: str, password_stdin: bool, by: str) -> No
     from workflow.accounts import set_password
 
     set_password(state.engine(), name, _password(password_stdin), by=by)
-    click.echo(f"account {name}: password changed")
+    click.echo(_("account {name}: password changed", name=name))
 
 
 @users_group.command("disable")
 @click.argument("name")
 @click.option("--enable", is_flag=True, help="Enable it again instead.")
-@click.option("--by", default="admin", show_default=True, help=BY_HELP)
+@by_option(BY_HELP)
 @pass_state
 def users_disable(state: State, name: str, enable: bool, by: str) -> None:
     """Disable account NAME (it can no longer log in), or --enable it again.
@@ -140,7 +145,10 @@ def users_disable(state: State, name: str, enable: bool, by: str) -> None:
     from workflow.accounts import disable_user
 
     disable_user(state.engine(), name, by=by, disabled=not enable)
-    click.echo(f"account {name}: {'enabled' if enable else 'disabled'}")
+    if enable:
+        click.echo(_("account {name}: enabled", name=name))
+    else:
+        click.echo(_("account {name}: disabled", name=name))
 
 
 @users_group.command("list")
@@ -165,7 +173,7 @@ def users_list(state: State, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    table(["name", "actor", "disabled", "created"], [list(r.values()) for r in rows])
+    table([_("name"), _("actor"), _("disabled"), _("created")], [list(r.values()) for r in rows])
 
 
 @click.group("tokens")
@@ -179,7 +187,7 @@ def tokens_group() -> None:
     "--expires", default="90d", show_default=True, help="Lifetime: 90d, 12h, P30D (at most 10y)."
 )
 @click.option("--label", help="What the token is for (shown by `tokens list`).")
-@click.option("--by", default="admin", show_default=True, help=BY_HELP)
+@by_option(BY_HELP)
 @json_option
 @pass_state
 def tokens_create(
@@ -208,7 +216,14 @@ def tokens_create(
              "secret": issued.secret}
         )  # fmt: skip
         return
-    click.echo(f"token {token.id} for {token.actor_id}, expires {token.expires_at.isoformat()}")
+    click.echo(
+        _(
+            "token {id} for {actor}, expires {at}",
+            id=token.id,
+            actor=token.actor_id,
+            at=token.expires_at.isoformat(),
+        )
+    )
     click.echo(issued.secret)
 
 
@@ -240,7 +255,7 @@ def tokens_list(state: State, actor_id: str | None, as_json: bool) -> None:
         emit_json(rows)
         return
     table(
-        ["id", "actor", "label", "expires", "revoked", "active"],
+        [_("id"), _("actor"), _("label"), _("expires"), _("revoked"), _("active")],
         [
             [r["id"], r["actor"], r["label"], r["expires_at"], r["revoked_at"], r["active"]]
             for r in rows
@@ -250,7 +265,7 @@ def tokens_list(state: State, actor_id: str | None, as_json: bool) -> None:
 
 @tokens_group.command("revoke")
 @click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
-@click.option("--by", default="admin", show_default=True, help=BY_HELP)
+@by_option(BY_HELP)
 @pass_state
 def tokens_revoke(state: State, token_id: int, by: str) -> None:
     """Revoke token TOKEN_ID: refused from the next request on.
@@ -262,4 +277,4 @@ def tokens_revoke(state: State, token_id: int, by: str) -> None:
     from workflow.accounts import revoke_token
 
     revoke_token(state.engine(), token_id, by=by)
-    click.echo(f"token {token_id}: revoked")
+    click.echo(_("token {id}: revoked", id=token_id))
