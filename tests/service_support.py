@@ -141,7 +141,7 @@ def running_server(url: str, seeded: Seeded) -> Iterator[Server]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process)
+        wait_until_up(base, process)
         yield Server(base, process, seeded)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -155,7 +155,7 @@ def running_server(url: str, seeded: Seeded) -> Iterator[Server]:
     assert "Traceback" not in output, output
 
 
-def _wait_until_up(base: str, process: subprocess.Popen[str]) -> None:
+def wait_until_up(base: str, process: subprocess.Popen[str]) -> None:
     for _ in range(600):
         if process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""

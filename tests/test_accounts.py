@@ -25,6 +25,7 @@ from workflow.accounts import (
     principal_for_token,
     principal_for_user,
     revoke_token,
+    sees,
     set_password,
     visible_instances,
 )
@@ -179,9 +180,14 @@ def test_a_unit_sees_its_own_what_it_coordinates_and_what_has_no_unit(people):
     seen = {i.id for i in visible_instances(people, lan)}
     assert seen == {own.id, coordinated.id, nobody.id}
     assert count_visible(people, lan) == 3
-    assert [can_see(lan, i) for i in (own, coordinated, other, nobody)] == [
-        True, True, False, True,
-    ]  # fmt: skip
+    placed = [(i.unit, i.coordinating_units) for i in (own, coordinated, other, nobody)]
+    assert [sees(lan, *p) for p in placed] == [True, True, False, True]
+    # the rule's third part: payment's clerk may pay any unit's payment, so lan sees uX1's
+    # while it is open (it may act on it), and no longer once it is paid
+    assert can_see(people, lan, other)
+    paid = people.fire(other.id, "pay", binh, payload={"paid": 120}).instance
+    assert not can_see(people, lan, paid)
+    assert not can_see(people, lan, people.get(other.id))
     assert {i.id for i in visible_instances(people, kiem)} >= {own.id, other.id}
     assert {i.id for i in visible_instances(people, Actor("x", ["clerk"]))} == {nobody.id}
     assert visible_instances(people, lan, state="nothing") == []

@@ -78,6 +78,7 @@ ROOT = {
 
 FACES = {
     "workflow.accounts": {
+        "ADMINISTRATOR_ROLE",
         "AUDITOR_ROLE",
         "MAX_PASSWORD_CHARS",
         "MIN_PASSWORD_CHARS",
@@ -87,6 +88,7 @@ FACES = {
         "LoginThrottled",
         "NotAuthenticated",
         "Principal",
+        "Sight",
         "Token",
         "add_user",
         "can_see",

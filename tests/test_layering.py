@@ -43,6 +43,8 @@ FEATURE_USES: dict[str, set[str]] = {
     "testing": {"timers"},
     # a scenario's `wait` lets time pass: the timers due by then fire, as the worker would fire them
     "scenarios": {"timers"},
+    # the overseers of a directive see its items (workflow.accounts.Sight)
+    "accounts": {"directives"},
 }
 
 # Private core pieces some features reach for, beyond the engine's public methods. Pinned so a

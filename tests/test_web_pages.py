@@ -28,6 +28,7 @@ from directive_support import (
 )
 
 from workflow import Actor, Engine, FrozenClock, Instance, InvalidInput, NotFound
+from workflow.accounts import Sight
 from workflow.auditing import path_of, read_export, verify_log
 from workflow.directives import import_directive, list_units
 from workflow.web import (
@@ -53,19 +54,10 @@ AUDITOR = Actor("kiem_toan", ["auditor"])
 WEB = Path(__file__).resolve().parents[1] / "src" / "workflow" / "web"
 
 
-def viewer(actor: Actor) -> Viewer:
-    """The viewer as the console builds it, seeing what the service's visibility rule lets it
-    see: its own unit's and coordinated instances, unit-less ones, everything for an auditor,
-    and, for a role the definition grants on any unit (the Office's), that workflow's."""
-
-    def sees(instance: Instance) -> bool:
-        if "auditor" in actor.roles or instance.unit is None:
-            return True
-        if actor.unit in (instance.unit, *instance.coordinating_units):
-            return True
-        return instance.workflow == "archiving" and "office_clerk" in actor.roles
-
-    return Viewer(actor, f"user:{actor.id}", None, sees)
+def viewer(engine: Engine, actor: Actor) -> Viewer:
+    """The viewer as the console builds it: seeing what the library's rule lets it see
+    (``workflow.accounts.Sight``, the one the API asks)."""
+    return Viewer(actor, f"user:{actor.id}", None, Sight(engine, actor))
 
 
 @pytest.fixture
@@ -106,7 +98,7 @@ def to_archiving(engine: Engine, unit: str) -> Instance:
 
 def test_a_secretarys_inbox_lists_only_its_units_items_with_the_forms_of_its_triggers(directive):
     unit, other = base_units(directive)[:2]
-    page = inbox(directive, viewer(secretary(unit)), "vi")
+    page = inbox(directive, viewer(directive, secretary(unit)), "vi")
     assert page.rows, "the unit's plan and dissemination wait for it"
     assert {row.instance.unit for row in page.rows} == {unit}
     submit = next(a for row in page.rows for a in row.actions if a.trigger == "submit")
@@ -117,7 +109,7 @@ def test_a_secretarys_inbox_lists_only_its_units_items_with_the_forms_of_its_tri
 
 def test_the_inbox_puts_the_soonest_deadline_first_and_marks_the_overdue(lite, clock):
     unit = base_units(lite)[0]
-    me = viewer(secretary(unit))
+    me = viewer(lite, secretary(unit))
     before = inbox(lite, me, "vi")
     assert not any(row.overdue for row in before.rows)
     clock.set(DEADLINE + timedelta(hours=1))
@@ -132,7 +124,7 @@ def test_the_inbox_puts_the_soonest_deadline_first_and_marks_the_overdue(lite, c
 def test_the_office_sees_a_signed_plan_in_its_inbox_with_the_deadline_of_its_chain(lite):
     unit = base_units(lite)[0]
     waiting = to_archiving(lite, unit)
-    page = inbox(lite, viewer(OFFICE), "vi")
+    page = inbox(lite, viewer(lite, OFFICE), "vi")
     row = next(r for r in page.rows if r.instance.id == waiting.id)
     assert [a.trigger for a in row.actions] == ["receive", "return_to_unit"]
     assert row.due_at == plan_of(lite, unit).due_at, "archiving carries the plan's deadline"
@@ -143,7 +135,7 @@ def test_the_office_sees_a_signed_plan_in_its_inbox_with_the_deadline_of_its_cha
 def test_an_auditor_is_offered_no_action_anywhere(lite):
     unit = base_units(lite)[0]
     waiting = to_archiving(lite, unit)
-    auditor = viewer(AUDITOR)
+    auditor = viewer(lite, AUDITOR)
     assert inbox(lite, auditor, "vi").rows == ()
     page = item_page(lite, auditor, waiting.id, "vi")
     assert page.actions == ()
@@ -154,14 +146,14 @@ def test_a_unit_cannot_open_another_units_item(lite):
     unit, other = base_units(lite)[:2]
     theirs = plan_of(lite, other)
     with pytest.raises(NotFound):
-        item_page(lite, viewer(secretary(unit)), theirs.id, "vi")
+        item_page(lite, viewer(lite, secretary(unit)), theirs.id, "vi")
 
 
 def test_the_dashboard_shows_overseers_every_unit_overdue_first(directive, clock):
     units = base_units(directive)
     to_archiving(directive, units[0])
     clock.set(DEADLINE + timedelta(days=2))
-    office = dashboard(directive, viewer(OFFICE), NUMBER, "vi", zone=ZONE)
+    office = dashboard(directive, viewer(directive, OFFICE), NUMBER, "vi", zone=ZONE)
     assert office.overseen, "the Office coordinates item 4.1"
     assert {r.unit for r in office.rows} >= set(units)
     statuses = [r.status for r in office.rows]
@@ -173,7 +165,7 @@ def test_the_dashboard_shows_overseers_every_unit_overdue_first(directive, clock
 
 def test_a_unit_sees_only_its_own_rows_of_the_dashboard(lite):
     unit = base_units(lite)[1]
-    page = dashboard(lite, viewer(secretary(unit)), NUMBER, "vi", zone=ZONE)
+    page = dashboard(lite, viewer(lite, secretary(unit)), NUMBER, "vi", zone=ZONE)
     assert not page.overseen
     assert page.rows
     assert {r.unit for r in page.rows} == {unit}
@@ -182,7 +174,7 @@ def test_a_unit_sees_only_its_own_rows_of_the_dashboard(lite):
 def test_dashboard_filters_by_status_unit_and_item(lite, clock):
     units = base_units(lite)
     clock.set(DEADLINE + timedelta(days=1))
-    office = viewer(OFFICE)
+    office = viewer(lite, OFFICE)
     late = dashboard(lite, office, NUMBER, "vi", status="overdue")
     assert late.rows
     assert {r.status for r in late.rows} == {"overdue"}
@@ -193,7 +185,8 @@ def test_dashboard_filters_by_status_unit_and_item(lite, clock):
 def test_the_item_page_joins_plan_signing_and_archiving_into_one_timeline(directive):
     unit = base_units(directive)[0]
     waiting = to_archiving(directive, unit)
-    page = item_page(directive, viewer(secretary(unit)), plan_of(directive, unit).id, "en")
+    me = viewer(directive, secretary(unit))
+    page = item_page(directive, me, plan_of(directive, unit).id, "en")
     assert [m.workflow for m in page.chain] == ["plan_drafting", "signing", "archiving"]
     assert page.current.id == waiting.id
     steps = [(e.event.workflow, e.event.trigger or e.event.kind) for e in page.timeline]
@@ -207,7 +200,7 @@ def test_the_item_page_joins_plan_signing_and_archiving_into_one_timeline(direct
     ]
     assert 'aria-current="step"' in page.diagram, "the current state is marked"
     # after the first two events only the plan existed, and it was submitted
-    earlier = item_page(directive, viewer(secretary(unit)), waiting.id, "en", at_step=2)
+    earlier = item_page(directive, viewer(directive, secretary(unit)), waiting.id, "en", at_step=2)
     assert [s.state for s in earlier.at] == ["Submitted for review", None, None]
 
 
@@ -219,7 +212,7 @@ def test_the_state_at_a_moment_is_the_history_replayed_to_it(lite, clock):
     submitted = lite.now()
     clock.advance(timedelta(hours=1))
     lite.fire(first.id, "approve", secretary(unit))
-    before = item_page(lite, viewer(AUDITOR), first.id, "en", at=submitted)
+    before = item_page(lite, viewer(lite, AUDITOR), first.id, "en", at=submitted)
     assert [s.state for s in before.at] == ["Submitted for review", None]
     assert before.at[0].data is not None
     assert before.at[0].data["title"] == plan()["title"]
@@ -228,8 +221,11 @@ def test_the_state_at_a_moment_is_the_history_replayed_to_it(lite, clock):
 def test_chain_of_a_child_reaches_the_root(lite):
     unit = base_units(lite)[0]
     waiting = to_archiving(lite, unit)
-    ids = [i.workflow for i in chain_of(lite, viewer(OFFICE), waiting)]
-    assert ids == ["archiving"], "the Office sees the archiving stage, not the unit's plan"
+    ids = [i.workflow for i in chain_of(lite, viewer(lite, OFFICE), waiting)]
+    assert ids == ["plan_drafting", "signing", "archiving"], "the Office oversees 19-CV"
+    clerk = Actor("van_thu.khac", ["office_clerk", "archivist"])  # in no unit: oversees nothing
+    ids = [i.workflow for i in chain_of(lite, viewer(lite, clerk), waiting)]
+    assert ids == ["archiving"], "it sees the stage it acts on, not the unit's plan"
 
 
 def test_payloads_render_as_text_never_as_markup(lite):
@@ -237,11 +233,11 @@ def test_payloads_render_as_text_never_as_markup(lite):
     first = plan_of(lite, unit)
     hostile = "<script>alert('x')</script>"
     lite.fire(first.id, "submit", secretary(unit), payload=plan(title=hostile))
-    page = item_page(lite, viewer(secretary(unit)), first.id, "vi")
+    page = item_page(lite, viewer(lite, secretary(unit)), first.id, "vi")
     html = Renderer(ZONE).render(
         "item.html",
         "vi",
-        viewer(secretary(unit)),
+        viewer(lite, secretary(unit)),
         "token",
         data=page,
         at_moment=None,
@@ -287,7 +283,7 @@ def test_a_posted_form_becomes_a_typed_payload_and_every_problem_is_named(lite):
     unit = base_units(lite)[0]
     waiting = to_archiving(lite, unit)
     say = translator("en")
-    receive = actions(lite, viewer(OFFICE), waiting, "en")[0]
+    receive = actions(lite, viewer(lite, OFFICE), waiting, "en")[0]
     assert payload_from_form(receive, {"field.other": "x"}, ZONE, say) == {}, "undeclared: dropped"
     typed = Action(
         "t",
@@ -326,10 +322,11 @@ def test_a_posted_form_becomes_a_typed_payload_and_every_problem_is_named(lite):
 
 def test_the_console_speaks_vietnamese_by_default_and_english_when_asked(lite):
     unit = base_units(lite)[0]
-    page = inbox(lite, viewer(secretary(unit)), "vi")
+    me = viewer(lite, secretary(unit))
+    page = inbox(lite, me, "vi")
     renderer = Renderer(ZONE)
-    vi = renderer.render("inbox.html", "vi", viewer(secretary(unit)), "t", data=page, page="inbox")
-    en = renderer.render("inbox.html", "en", viewer(secretary(unit)), "t", data=page, page="inbox")
+    vi = renderer.render("inbox.html", "vi", me, "t", data=page, page="inbox")
+    en = renderer.render("inbox.html", "en", me, "t", data=page, page="inbox")
     assert "Việc cần làm" in vi
     assert "Inbox" in en
     assert "Việc cần làm" not in en

@@ -599,8 +599,9 @@ class Engine:
         """Instances matching every filter given (``workflow``, ``state``, ``unit``,
         ``directive_id``, ``active``, ``involving``), newest first; page with ``before_id``.
 
-        ``involving``: only those of no unit and those one of these units leads or coordinates
-        (what a member of these units may see: ``workflow.accounts.visible_instances``)."""
+        ``involving``: only those of no unit, those one of these units leads or coordinates
+        and those of the ``involving_directives`` (what a member of these units who oversees
+        these directives may see: ``workflow.accounts.visible_instances``)."""
         _check_filters(where)
         with self.read_transaction() as conn:
             rows = repo.instance_rows(conn, where, limit=limit, before_id=before_id)
@@ -847,6 +848,8 @@ def _check_filters(where: InstanceFilter) -> None:
         check_optional(where.get(what), what)
     for each in where.get("involving") or ():
         check_text(each, "unit", MAX_UNIT_CHARS)
+    if not all(isinstance(d, int) for d in where.get("involving_directives") or ()):
+        raise TypeError("involving_directives holds directive ids")
 
 
 def check_channel(channel: str | None) -> str | None:

@@ -6,7 +6,9 @@ an application holds a bearer token (:func:`create_token`: shown once, stored ha
 revocable). :func:`check_password` and :func:`principal_for_token` turn credentials into a
 :class:`Principal`; failed logins are throttled in memory (:class:`LoginThrottle`) and write
 nothing; every account and token change is an event of the administrators' log.
-:func:`can_see` and :func:`visible_instances` say which instances a principal may read.
+:class:`Sight` is the one rule of which instances an actor may read (its units', its
+directives', those it may act on now), which the API, the event stream and the web console ask;
+:func:`can_see` asks it for one instance, :func:`visible_instances` lists them.
 """
 
 from __future__ import annotations
@@ -29,18 +31,13 @@ from workflow.accounts._credentials import (
     set_password,
     set_password_hasher,
 )
-from workflow.accounts._principal import (
-    AUDITOR_ROLE,
-    Principal,
-    can_see,
-    count_visible,
-    sees,
-    visible_instances,
-)
+from workflow.accounts._principal import ADMINISTRATOR_ROLE, AUDITOR_ROLE, Principal
+from workflow.accounts._sight import Sight, can_see, count_visible, sees, visible_instances
 from workflow.accounts._throttle import LoginThrottle
 from workflow.errors import LoginThrottled, NotAuthenticated
 
 __all__ = [
+    "ADMINISTRATOR_ROLE",
     "AUDITOR_ROLE",
     "MAX_PASSWORD_CHARS",
     "MIN_PASSWORD_CHARS",
@@ -50,6 +47,7 @@ __all__ = [
     "LoginThrottled",
     "NotAuthenticated",
     "Principal",
+    "Sight",
     "Token",
     "add_user",
     "can_see",

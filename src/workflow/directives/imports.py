@@ -79,6 +79,19 @@ class DirectiveRecord(DirectiveHeading):
     id: int
     document: Mapping[str, Any]
 
+    @property
+    def overseers(self) -> frozenset[str]:
+        """The units that lead or coordinate an item naming a lead (the Standing Committee, the
+        Propaganda Board, the Office for 19-CV/ĐUK): they oversee the whole directive, every
+        unit's items included (``workflow.accounts.Sight``)."""
+        found: set[str] = set()
+        for item in self.document.get("items", ()):
+            lead = item.get("lead")
+            if lead:
+                found.add(str(lead))
+                found.update(str(unit) for unit in item.get("coordinating") or ())
+        return frozenset(found)
+
 
 @dataclass(frozen=True)
 class DirectiveImport:

@@ -1,8 +1,9 @@
 """The JSON API (``/api/v1``): parse, authorize through the library, call, render.
 
-Every read is limited to what the caller may see (``workflow.accounts.can_see``: an instance it
-may not see is a 404, as if it did not exist); every start and fire acts as the caller's
-registered actor through the ``api`` channel, which the audit event records.
+Every read is limited to what the caller may see (the library's rule, ``workflow.accounts.Sight``,
+the one the web console asks too: an instance it may not see is a 404, as if it did not exist);
+every start and fire acts as the caller's registered actor through the ``api`` channel, which
+the audit event records.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workflow import (
 )
 from workflow.accounts import (
     Principal,
+    Sight,
     can_see,
     count_visible,
     visible_instances,
@@ -81,8 +83,9 @@ _EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 def _visible(request: Request, principal: Principal, instance_id: int) -> Instance:
     """The instance, if the caller may see it; otherwise NotFound, as if there were none."""
-    instance = context_of(request).engine.get(instance_id)
-    if not can_see(principal.actor, instance):
+    engine = context_of(request).engine
+    instance = engine.get(instance_id)
+    if not can_see(engine, principal.actor, instance):
         raise NotFound("instance", instance_id)
     return instance
 
@@ -312,12 +315,22 @@ def directive(
     number: str,
     at: Annotated[str | None, Query(description="An ISO-8601 instant (default: now).")] = None,
 ) -> dict[str, Any]:
-    """The whole report for an auditor; another caller sees its own unit's items and summary."""
+    """The whole report for those who oversee the directive (its auditors, administrators, and
+    the units leading or coordinating an item that names a lead); another caller sees the items
+    it may see (its own unit's, those it may act on) and its own unit's summary."""
     moment = parse_instant(at) if at is not None else None
-    document = report_json(directive_report(context_of(request).engine, number, at=moment))
-    if not principal.auditor:
+    engine = context_of(request).engine
+    report = directive_report(engine, number, at=moment)
+    document = report_json(report)
+    sight = Sight(engine, principal.actor)
+    if not sight.oversees(report.directive.id):
         unit = principal.actor.unit
-        document["items"] = [i for i in document["items"] if i.get("unit") == unit]
+        seen = {
+            row.current_id
+            for row in report.rows
+            if (unit is not None and row.unit == unit) or sight(engine.get(row.current_id))
+        }
+        document["items"] = [i for i in document["items"] if i["current_id"] in seen]
         document["units"] = [u for u in document["units"] if u.get("unit") == unit]
         document["totals"] = None
     return document

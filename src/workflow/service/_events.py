@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
 from workflow import Engine
-from workflow.accounts import Principal, sees
+from workflow.accounts import Principal, Sight
 from workflow.events import Event, committed_events
 from workflow.i18n import _
 from workflow.service._app import Caller, JsonRoute, context_of
@@ -46,10 +46,13 @@ class EventStream:
             after = max(0, cursor - LOOK_BACK)
             events = await anyio.to_thread.run_sync(self._read, after)
             fresh = [e for e in events if e.id not in sent and e.id > last_event_id]
+            shown = (
+                await anyio.to_thread.run_sync(self._visible, principal, fresh) if fresh else set()
+            )
             for event in fresh:
                 sent.add(event.id)
                 cursor = max(cursor, event.id)
-                if sees(principal.actor, event.unit, event.coordinating_units):
+                if event.id in shown:
                     yield _format(event)
             sent = {i for i in sent if i > cursor - LOOK_BACK}
             if not fresh:
@@ -60,6 +63,16 @@ class EventStream:
                 if disconnected is not None and await disconnected():  # type: ignore[misc]
                     return
                 await anyio.sleep(self.poll_seconds)
+
+    def _visible(self, principal: Principal, events: list[Event]) -> set[int]:
+        """The ids of the events whose instance the caller may see (the library's rule, read
+        afresh each poll: the directives overseen, what it may act on now)."""
+        sight = Sight(self.engine, principal.actor)
+        return {
+            e.id
+            for e in events
+            if sight.placed(e.instance_id, e.unit, e.coordinating_units, e.directive_id)
+        }
 
     def _read(self, after: int) -> list[Event]:
         return committed_events(self.engine, after_id=after, limit=1000)

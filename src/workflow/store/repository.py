@@ -104,7 +104,8 @@ def instance_row(conn: Connection, instance_id: int) -> Row[Any] | None:
 
 class InstanceFilter(TypedDict, total=False):
     """Which instances a list or a count takes: every field given (and not None) must match;
-    ``involving``: only those of no unit and those one of these units leads or coordinates."""
+    ``involving``: only those of no unit, those one of these units leads or coordinates, and
+    those of the ``involving_directives``."""
 
     workflow: str | None
     state: str | None
@@ -112,14 +113,19 @@ class InstanceFilter(TypedDict, total=False):
     directive_id: int | None
     active: bool | None
     involving: Sequence[str] | None
+    involving_directives: Sequence[int]
 
 
 def _instances_where(query: Select[Any], where: InstanceFilter) -> Select[Any]:
     involving = where.get("involving")
     if involving is not None:
         # a unit's own, those it coordinates (the stored JSON list holds the code's JSON
-        # spelling), and those of no unit
-        query = query.where(or_(instances.c.unit.is_(None), *map(_involves, involving)))
+        # spelling), those of no unit, and those of the directives named
+        directives = list(where.get("involving_directives") or ())
+        overseen = [instances.c.directive_id.in_(directives)] if directives else []
+        query = query.where(
+            or_(instances.c.unit.is_(None), *map(_involves, involving), *overseen)
+        )
     for name in ("workflow", "state", "unit", "directive_id", "active"):
         value = where.get(name)
         if value is not None:

@@ -1,26 +1,22 @@
-"""Who is looking and what they may do: the viewer, the directive's overseers, the actions.
+"""Who is looking and what they may do: the viewer and the actions.
 
-Every page asks here, on the server, before it reads or fires anything. Seeing an instance is
-the library's rule (:func:`workflow.accounts.can_see`, handed in as ``Viewer.sees``); what a
-person may fire is the engine's (:meth:`workflow.Engine.available_triggers`). This module adds
-the console's own two rules: an auditor fires nothing through the console, and the units that
-lead or coordinate an item of a directive that names a lead (the Standing Committee, the
-Propaganda Board, the Office for 19-CV/ĐUK) oversee the whole directive's dashboard.
+Every page asks here, on the server, before it reads or fires anything. Seeing an instance, and
+overseeing a directive, is the library's rule (:class:`workflow.accounts.Sight`, the viewer's
+``sees``: the same the API asks); what a person may fire is the engine's
+(:meth:`workflow.Engine.available_triggers`). The console adds one rule of its own: an auditor
+fires nothing through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from workflow import Actor, Definition, Engine, Instance
-from workflow.directives import list_directives
+from workflow.accounts import ADMINISTRATOR_ROLE, AUDITOR_ROLE, Sight
+from workflow.directives import DirectiveRecord
 
-AUDITOR_ROLE = "auditor"
-"""Reads every page, fires nothing through the console."""
-ADMINISTRATOR_ROLE = "administrator"
-"""Reads the definitions pages and the administrators' log besides what its unit shows."""
 SYSTEM_ROLE = "system"
 
 
@@ -31,7 +27,7 @@ class Viewer:
     actor: Actor
     account: str
     display_name: str | None
-    sees: Callable[[Instance], bool]
+    sees: Sight
     """The library's visibility rule for this actor (an unseen instance is a missing one)."""
 
     @property
@@ -52,51 +48,10 @@ class Viewer:
         return not self.auditor
 
 
-def oversees(viewer: Viewer, document: Mapping[str, Any]) -> bool:
-    """Whether ``viewer`` sees every unit's rows of the directive whose document is given: an
-    auditor or administrator, or a member of a unit that leads or coordinates one of its items
-    that names a lead."""
-    if viewer.reads_everything:
-        return True
-    unit = viewer.actor.unit
-    if unit is None:
-        return False
-    for item in document.get("items", ()):
-        lead = item.get("lead")
-        if lead and (unit == lead or unit in (item.get("coordinating") or ())):
-            return True
-    return False
-
-
-def console_sight(
-    engine: Engine, actor: Actor, library_rule: Callable[[Instance], bool]
-) -> Callable[[Instance], bool]:
-    """What the console lets ``actor`` see: the library's rule, widened by two the pages need.
-    An instance the engine lets the actor act on now (the Office's archiving of every unit's
-    plan: a role granted on any unit), and every instance of a directive the actor oversees
-    (:func:`oversees`: the dashboard's rows lead to the item pages). Directives are read once
-    per viewer (a request)."""
-    overseen: dict[int, bool] = {}
-
-    def directive_overseen(directive_id: int) -> bool:
-        if not overseen:
-            probe = Viewer(actor, "", None, library_rule)
-            for record in list_directives(engine):
-                overseen[record.id] = oversees(probe, record.document)
-            overseen.setdefault(directive_id, False)
-        return overseen.get(directive_id, False)
-
-    def sees(instance: Instance) -> bool:
-        if library_rule(instance):
-            return True
-        if instance.directive_id is not None and directive_overseen(instance.directive_id):
-            return True
-        if AUDITOR_ROLE in actor.roles or not instance.active:
-            return False
-        menu = engine.available_triggers(instance.id, actor)
-        return any(o.allowed or o.closed_by == "guard" for o in menu.options)
-
-    return sees
+def oversees(viewer: Viewer, directive: DirectiveRecord) -> bool:
+    """Whether ``viewer`` sees every unit's rows of ``directive`` (the library's rule:
+    :meth:`Sight.oversees <workflow.accounts.Sight.oversees>`)."""
+    return viewer.sees.oversees(directive.id)
 
 
 @dataclass(frozen=True)

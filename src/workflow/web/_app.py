@@ -11,7 +11,6 @@ import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -33,7 +32,7 @@ from workflow import (
 from workflow.accounts import (
     LoginThrottled,
     NotAuthenticated,
-    can_see,
+    Sight,
     check_password,
     principal_for_user,
 )
@@ -47,7 +46,7 @@ from workflow.directives import (
 from workflow.service import ServiceContext, status_for
 
 from . import _pages, _records
-from ._access import Viewer, actions, console_sight, oversees
+from ._access import Viewer, actions, oversees
 from ._forms import payload_from_form
 from ._render import Renderer
 from ._session import COOKIE, Session, Sessions, console_secret, same_token
@@ -141,7 +140,7 @@ class Console:
                     actor,
                     principal.account,
                     principal.display_name,
-                    console_sight(self.engine, actor, partial(can_see, actor)),
+                    Sight(self.engine, actor),
                 )
         if session is None:
             session = self.sessions.new(None)
@@ -322,7 +321,7 @@ class Console:
         if fmt not in ("csv", "json", "md"):
             raise NotFound("report format", fmt)
         directive = get_directive(self.engine, number)
-        if not oversees(viewer, directive.document):
+        if not oversees(viewer, directive):
             _ = translator(call.lang)
             raise Refusal(403, _("Only the directive's overseers export its report."))
         report = directive_report(self.engine, number)

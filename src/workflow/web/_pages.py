@@ -185,7 +185,7 @@ class DirectiveSummary:
 
 
 def directives(engine: Engine, viewer: Viewer) -> list[DirectiveSummary]:
-    return [DirectiveSummary(d, oversees(viewer, d.document)) for d in list_directives(engine)]
+    return [DirectiveSummary(d, oversees(viewer, d)) for d in list_directives(engine)]
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ def dashboard(
     its name), item and status."""
     record = get_directive(engine, number)
     report = directive_report(engine, number)
-    overseen = oversees(viewer, record.document)
+    overseen = oversees(viewer, record)
     visible = (
         list(report.rows) if overseen else [r for r in report.rows if _sees_row(engine, viewer, r)]
     )
