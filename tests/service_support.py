@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from cli_runner import workflow_argv
@@ -166,6 +167,18 @@ def wait_until_up(base: str, process: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.05)
     raise AssertionError("the server did not come up within 30 s")
+
+
+def demo_database(folder: Path) -> tuple[str, dict[str, str]]:
+    """``workflow demo`` (19-CV/ĐUK played to 25/09/2020) on a SQLite file in ``folder``: its
+    URL, and the environment to serve it with (none of the test run's ``WORKFLOW_`` variables,
+    a console secret)."""
+    url = f"sqlite:///{folder / 'demo.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    env["WORKFLOW_WEB_SECRET"] = "s" * 40
+    argv = workflow_argv("--db", url, "demo")
+    subprocess.run(argv, check=True, env=env, capture_output=True, timeout=120)
+    return url, env
 
 
 def as_actor(actor_id: str, unit: str | None) -> Actor:

@@ -12,19 +12,17 @@ that the console showed it.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from service_support import free_port, wait_until_up
+from cli_runner import workflow_argv
+from service_support import demo_database, free_port, wait_until_up
 
 from workflow import Engine, Instance
 from workflow.accounts import add_user, create_token
@@ -65,16 +63,11 @@ def _prepare(url: str) -> tuple[dict[str, str], list[Instance], Instance]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("sight")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
-    env["WORKFLOW_WEB_SECRET"] = "s" * 40
-    cli = Path(sys.executable).with_name("workflow")
-    subprocess.run([str(cli), "--db", url, "demo"], check=True, env=env, capture_output=True)
+    url, env = demo_database(tmp_path_factory.mktemp("sight"))
     tokens, instances, archiving = _prepare(url)
     port = free_port()
     server = subprocess.Popen(
-        [str(cli), "--db", url, "serve", "--port", str(port)],
+        workflow_argv("--db", url, "serve", "--port", str(port)),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

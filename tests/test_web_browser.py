@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from service_support import demo_database
 
 from workflow import Actor, Engine
 from workflow.accounts import add_user
@@ -63,11 +64,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _workflow(*args: str, env: dict[str, str]) -> None:
-    cli = Path(sys.executable).with_name("workflow")
-    subprocess.run([str(cli), *args], check=True, env=env, capture_output=True, timeout=120)
-
-
 def _prepare(url: str) -> tuple[int, str, int, int, int]:
     with Engine.open(url) as engine:
         engine.add_actor("kiem_toan", ["auditor"], name="Kiểm toán viên")
@@ -93,10 +89,7 @@ def _prepare(url: str) -> tuple[int, str, int, int, int]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("web")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
-    env["WORKFLOW_WEB_SECRET"] = "s" * 40
-    _workflow("--db", url, "demo", env=env)
+    url, env = demo_database(folder)
     archiving, unit, other, own, hostile = _prepare(url)
     port = _free_port()
     cli = Path(sys.executable).with_name("workflow")
