@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bench.common import NOW, median
 from workflow import Actor, Engine, FrozenClock, StartRequest
+from workflow.accounts import Sight
 from workflow.directives import directive_report, report_json
 from workflow.store.tables import directives
 from workflow.web import Viewer, dashboard, item_page
@@ -46,8 +47,8 @@ CLERK = Actor("clerk-1", ["clerk"])
 AUDITOR = Actor("kiem_toan", ["auditor"])
 
 
-def _viewer(actor: Actor) -> Viewer:
-    return Viewer(actor, f"user:{actor.id}", None, lambda _instance: True)
+def _viewer(engine: Engine, actor: Actor) -> Viewer:
+    return Viewer(actor, f"user:{actor.id}", None, Sight(engine, actor))
 
 
 def _timed(action: Any, runs: int) -> float:
@@ -104,8 +105,8 @@ def long_chain(engine: Engine, events: int) -> int:
 
 def run(url: str, units: int, events: int, runs: int = 5) -> dict[str, Any]:
     renderer = Renderer(ZONE)
-    auditor = _viewer(AUDITOR)
     with Engine(url, clock=FrozenClock(NOW)) as engine:
+        auditor = _viewer(engine, AUDITOR)
         populate(engine, units)
         chain = long_chain(engine, events)
 
