@@ -2,17 +2,22 @@
 32 concurrent clients each (`python -m bench.service`): throughput ratio and latency percentiles.
 
 The library side is one process: 32 threads sharing one Engine, each firing ``submit`` on its
-own instances. The API side is a ``workflow serve`` process (its own engine, uvicorn with the
-[web] extra's httptools/uvloop) and, in this process, 32 threads each with a keep-alive HTTP
-client sending ``POST /api/v1/instances/{id}/fire`` with a bearer token. Both sides run in turns
-(library, API, library, ...) over fresh instances, so load on a shared machine hits both alike;
-the figures are medians over the turns. The clients' own work (HTTP encoding, JSON) runs on the
-same machine as the server: on 2 cores it is part of what the ratio measures.
+own instances. The API side is ``--processes`` ``workflow serve`` processes (default one: the
+same one process as the library; uvicorn with the [web] extra's httptools/uvloop) and, in this
+process, 32 threads each with a keep-alive ``http.client`` connection sending ``POST
+/api/v1/instances/{id}/fire`` with a bearer token. The sides run in turns (library, API,
+library, ...) over fresh instances, so load on a shared machine hits them alike; the figures
+are medians over the turns, with each turn's ratio and p99. Each turn also records the CPU it
+cost per fire: the server processes' and this process's (the library's threads in a library
+turn, the HTTP clients' in an API turn: they run on the same machine as the server).
+``--baseline CHECKOUT`` serves another checkout's service (its ``.venv``) in the same turns:
+a before/after in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -24,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -41,17 +47,18 @@ def _percentile(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def _run_clients(ids: Sequence[int], fire: Callable[[int, Any], None], setup: Callable[[], Any],
+def _run_clients(ids: Sequence[int], fire: Callable[[int, Any], None],
+                 setup: Callable[[int], Any],
                  teardown: Callable[[Any], None]) -> tuple[float, list[float]]:
-    """``fire(id, handle)`` over ``ids`` split among CLIENTS threads started together:
-    (fires per second, each fire's latency in seconds)."""
+    """``fire(id, handle)`` over ``ids`` split among CLIENTS threads started together, each
+    with its ``setup(index)`` handle: (fires per second, each fire's latency in seconds)."""
     shares = [list(ids[i::CLIENTS]) for i in range(CLIENTS)]
     latencies: list[list[float]] = [[] for _ in shares]
     barrier = threading.Barrier(CLIENTS + 1)
     errors: list[BaseException] = []
 
     def client(index: int) -> None:
-        handle = setup()
+        handle = setup(index)
         try:
             barrier.wait()
             for instance_id in shares[index]:
@@ -81,22 +88,39 @@ def library_turn(engine: Engine, ids: Sequence[int]) -> tuple[float, list[float]
     def fire(instance_id: int, _: Any) -> None:
         engine.fire(instance_id, "submit", CLERK, payload=PAYLOAD)
 
-    return _run_clients(ids, fire, lambda: None, lambda _: None)
+    return _run_clients(ids, fire, lambda _: None, lambda _: None)
 
 
-def api_turn(base: str, token: str, ids: Sequence[int]) -> tuple[float, list[float]]:
+def api_turn(bases: Sequence[str], token: str, ids: Sequence[int]) -> tuple[float, list[float]]:
+    """Each client a keep-alive ``http.client`` connection (the cheapest client the standard
+    library has: the clients share the server's two cores, so their cost is kept small) to
+    one of the servers at ``bases``, in turn."""
     body = json.dumps({"trigger": "submit", "payload": PAYLOAD}).encode()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    addresses = [base.removeprefix("http://").split(":") for base in bases]
 
-    def fire(instance_id: int, client: httpx.Client) -> None:
-        answer = client.post(f"/api/v1/instances/{instance_id}/fire", content=body,
-                             headers=headers)
-        if answer.status_code != 200:
-            raise RuntimeError(f"fire {instance_id}: {answer.status_code} {answer.text}")
+    def connect(index: int) -> http.client.HTTPConnection:
+        host, port = addresses[index % len(addresses)]
+        return http.client.HTTPConnection(host, int(port), timeout=60)
 
-    return _run_clients(
-        ids, fire, lambda: httpx.Client(base_url=base, timeout=60), lambda c: c.close()
-    )
+    def fire(instance_id: int, client: http.client.HTTPConnection) -> None:
+        client.request("POST", f"/api/v1/instances/{instance_id}/fire", body, headers)
+        answer = client.getresponse()
+        text = answer.read()
+        if answer.status != 200:
+            raise RuntimeError(f"fire {instance_id}: {answer.status} {text[:300]!r}")
+
+    return _run_clients(ids, fire, connect, lambda c: c.close())
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) process ``pid`` has used, from /proc (None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -105,13 +129,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(url: str, checkout: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``workflow serve`` on a free port; ``checkout``: another checkout's (its ``.venv``),
+    served beside this one to compare two versions of the service in the same turns."""
     port = _free_port()
+    python = sys.executable if checkout is None else os.path.join(checkout, ".venv/bin/python")
     process = subprocess.Popen(
-        [sys.executable, "-c", "from cli.main import main; main()", "--db", url, "serve",
+        [python, "-c", "from cli.main import main; main()", "--db", url, "serve",
          "--port", str(port)],
         env={**os.environ, "WORKFLOW_LOG_LEVEL": "WARNING"},
-    )
+        cwd=checkout,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:
@@ -123,61 +151,121 @@ def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the server did not start")
 
 
-def run(fires: int, turns: int) -> dict[str, Any]:
+def _servers_cpu(pids: Sequence[int]) -> float | None:
+    used = [_cpu_seconds(pid) for pid in pids]
+    return None if not used or None in used else sum(u or 0.0 for u in used)
+
+
+def _measured(
+    turn: Callable[[], tuple[float, list[float]]], servers: Sequence[int], fires: int
+) -> dict[str, Any]:
+    """One turn with the CPU it cost per fire: the server processes', and this process's (the
+    library's threads in a library turn, the HTTP clients' in an API turn)."""
+    server_before = _servers_cpu(servers)
+    own_before = time.process_time()
+    rate, latencies = turn()
+    server_after = _servers_cpu(servers)
+    own_after = time.process_time()
+    cpu = {"bench_process_ms": round((own_after - own_before) / fires * 1000, 3)}
+    if server_before is not None and server_after is not None:
+        cpu["server_ms"] = round((server_after - server_before) / fires * 1000, 3)
+    return {"rate": rate, "latencies": latencies, "cpu_per_fire": cpu}
+
+
+def run(
+    fires: int, turns: int, baseline: str | None = None, processes: int = 1
+) -> dict[str, Any]:
+    """``turns`` rounds of: the library, the API, and (``baseline``: another checkout) the
+    baseline's API, each over ``fires`` fresh instances with CLIENTS concurrent callers; the
+    API served by ``processes`` server processes (the clients spread over them)."""
     quiet_logs()
+    load_before = os.getloadavg()
+    sides = ["library", "api"] + (["baseline_api"] if baseline else [])
     with postgres_database() as url:
-        engine, ids = prepared_engine(url, 2 * fires * (turns + 1), upgrade=True)
+        engine, ids = prepared_engine(url, len(sides) * fires * (turns + 1), upgrade=True)
         engine.add_actor(CLERK.id, sorted(CLERK.roles))
         token = create_token(engine, CLERK.id, expires=timedelta(days=1), by="bench").secret
-        server, base = _serve(url)
+        servers = {"api": [_serve(url) for _ in range(processes)]}
+        if baseline:
+            servers["baseline_api"] = [_serve(url, baseline) for _ in range(processes)]
         spare = iter(ids)
 
         def take() -> list[int]:
             return [next(spare) for _ in range(fires)]
 
+        def turn(side: str, chosen: list[int]) -> Callable[[], tuple[float, list[float]]]:
+            if side == "library":
+                return partial(library_turn, engine, chosen)
+            return partial(api_turn, [base for _, base in servers[side]], token, chosen)
+
         try:
-            library_turn(engine, take()[: fires // 4])  # warm both: pools, compiled machine
-            api_turn(base, token, take()[: fires // 4])
-            results: dict[str, list[tuple[float, list[float]]]] = {"library": [], "api": []}
+            for side in sides:  # warm each: pools, compiled machine
+                turn(side, take()[: fires // 4])()
+            results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
             for _ in range(turns):
-                results["library"].append(library_turn(engine, take()))
-                results["api"].append(api_turn(base, token, take()))
+                for side in sides:
+                    pids = [p.pid for p, _ in servers.get(side, [])]
+                    results[side].append(_measured(turn(side, take()), pids, fires))
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
+            running = [process for started in servers.values() for process, _ in started]
+            for process in running:
+                process.send_signal(signal.SIGTERM)
+            for process in running:
+                process.wait(timeout=60)
             engine.close()
 
     def summary(side: str) -> dict[str, Any]:
-        rates = [r for r, _ in results[side]]
-        latencies = [x for _, lat in results[side] for x in lat]
+        rates = [t["rate"] for t in results[side]]
+        latencies = [x for t in results[side] for x in t["latencies"]]
         return {
             "rates_per_s": [round(r, 1) for r in rates],
             "median_rate_per_s": round(statistics.median(rates), 1),
             "p50_ms": round(_percentile(latencies, 50) * 1000, 2),
             "p99_ms": round(_percentile(latencies, 99) * 1000, 2),
+            "p99_ms_per_turn": [
+                round(_percentile(t["latencies"], 99) * 1000, 2) for t in results[side]
+            ],
+            "cpu_per_fire_per_turn": [t["cpu_per_fire"] for t in results[side]],
         }
 
-    library, api = summary("library"), summary("api")
-    ratios = [a[0] / b[0] for a, b in zip(results["api"], results["library"], strict=True)]
-    return {
+    def ratios(side: str) -> list[float]:
+        pairs = zip(results[side], results["library"], strict=True)
+        return [a["rate"] / b["rate"] for a, b in pairs]
+
+    report: dict[str, Any] = {
         "clients": CLIENTS,
+        "server_processes": processes,
         "fires_per_turn": fires,
         "turns": turns,
-        "library": library,
-        "api": api,
-        "api_vs_library": round(statistics.median(ratios), 3),
-        "api_vs_library_per_turn": [round(r, 3) for r in ratios],
-        "cpus": os.cpu_count(),
-        "load_average_before": os.getloadavg(),
+        **{side: summary(side) for side in sides},
     }
+    for side in sides[1:]:
+        report[f"{side}_vs_library"] = round(statistics.median(ratios(side)), 3)
+        report[f"{side}_vs_library_per_turn"] = [round(r, 3) for r in ratios(side)]
+    if baseline:
+        report["baseline"] = baseline
+    report.update(
+        cpus=os.cpu_count(),
+        load_average_before=[round(x, 2) for x in load_before],
+        load_average_after=[round(x, 2) for x in os.getloadavg()],
+    )
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fires", type=int, default=2000, help="fires per side per turn")
     parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument(
+        "--baseline",
+        metavar="CHECKOUT",
+        help="another checkout (with its .venv) whose service is measured in the same turns",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="workflow serve processes (clients spread)"
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.fires, args.turns), indent=2))
+    print(json.dumps(run(args.fires, args.turns, args.baseline, args.processes), indent=2))
     return 0
 
 

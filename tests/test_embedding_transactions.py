@@ -22,6 +22,7 @@ from workflow import (
     InvalidInput,
     Registry,
     SchemaOutOfDate,
+    UnknownTrigger,
 )
 from workflow.events import EventBus, dispatch_pending, list_events
 from workflow.timers import list_timers
@@ -241,3 +242,45 @@ def test_an_unmigrated_schema_is_refused_until_upgraded(backend: str, request) -
     with Engine.from_sqlalchemy(app_db, schema=schema) as ready:
         assert ready.schema_revision()[0] == ready.schema_revision()[1]
     app_db.dispose()
+
+
+def test_a_transaction_without_savepoints_commits_whole_or_not_at_all(
+    payment: Engine, clerk: Actor
+) -> None:
+    """``begin(savepoints=False)`` (the service's fire: the token's read and the fire in one
+    transaction): the verbs run in it directly; one refused spoils it, another verb is then
+    refused, and the block's end rolls back everything, the earlier fire included."""
+    first, second, third = (payment.start("payment", clerk).instance.id for _ in range(3))
+    with payment.begin(savepoints=False) as conn:
+        payment.fire(first, "pay", clerk, payload={"paid": 100}, within=conn)
+        payment.fire(second, "pay", clerk, payload={"paid": 10}, within=conn)
+    assert (payment.get(first).state, payment.get(second).version) == ("paid", 2)
+    spoiled = _spoiled(payment, third, clerk)
+    assert isinstance(spoiled.__context__, UnknownTrigger)
+    assert payment.get(third).version == 1
+    fresh = Engine.open(payment.url, clock=payment.clock)
+    # a process that has not compiled the definition yet compiles it and fires again
+    with fresh, fresh.begin(savepoints=False) as conn:
+        fresh.fire(third, "pay", clerk, payload={"paid": 100}, within=conn)
+    assert payment.get(third).state == "paid"
+    assert payment.verify().ok
+
+
+def _spoiled(engine: Engine, instance_id: int, clerk: Actor) -> InvalidInput:
+    """A fire that applies, one refused, then a third, refused as the transaction is spoiled;
+    the refusal ends the block, which rolls back."""
+    spoiled = None
+    try:
+        with engine.begin(savepoints=False) as conn:
+            engine.fire(instance_id, "pay", clerk, payload={"paid": 10}, within=conn)
+            try:
+                engine.fire(instance_id, "explode", clerk, within=conn)
+            finally:
+                try:
+                    engine.fire(instance_id, "pay", clerk, payload={"paid": 5}, within=conn)
+                except InvalidInput as refused:
+                    spoiled = refused
+    except UnknownTrigger:
+        assert spoiled is not None
+        return spoiled
+    raise AssertionError("the unknown trigger was not refused")

@@ -125,6 +125,48 @@ def test_a_token_of_unit_a_cannot_read_or_fire_unit_bs_items(service_server):
         assert engine.get(of_b["id"]).version == 1  # nothing was fired
 
 
+def test_a_refusal_on_an_instance_the_caller_may_not_see_is_404_whatever_it_was(service_server):
+    """The fire reads the token and fires in one transaction and asks visibility only when
+    refused: a refusal that would tell something (a guard naming a missing field, a stale
+    version, an unknown trigger) is still a 404 on another unit's instance."""
+    of_b = start(service_server, "b")["instance"]
+    fire = f"/api/v1/instances/{of_b['id']}/fire"
+    with service_server.client("a") as client:
+        answers = [
+            client.post(fire, json={"trigger": "submit"}),
+            client.post(fire, json={"trigger": "annotate"}, headers={"If-Match": '"9"'}),
+            client.post(fire, json={"trigger": "explode"}),
+            client.post("/api/v1/instances/999999999/fire", json={"trigger": "annotate"}),
+        ]
+    assert [(a.status_code, a.json()["type"]) for a in answers] == [(404, "NotFound")] * 4
+    assert len({a.json()["message"].replace("999999999", str(of_b["id"])) for a in answers}) == 1
+
+
+@pytest.mark.parametrize("which", ["revoked", "expired"])
+def test_a_revoked_or_expired_token_fires_nothing(service_server, which):
+    instance = start(service_server)["instance"]
+    with service_server.client(which) as client:
+        answer = client.post(
+            f"/api/v1/instances/{instance['id']}/fire", json={"trigger": "annotate"}
+        )
+    assert (answer.status_code, answer.json()["type"]) == (401, "NotAuthenticated")
+    with Engine.open(service_server.seeded.url) as engine:
+        assert engine.get(instance["id"]).version == 1
+
+
+def test_an_account_fires_with_basic_and_the_event_names_its_actor(service_server):
+    seeded = service_server.seeded
+    instance = start(service_server)["instance"]
+    with service_server.client(None, auth=(seeded.account, seeded.password)) as client:
+        fired = client.post(
+            f"/api/v1/instances/{instance['id']}/fire",
+            json={"trigger": "annotate", "payload": {"note": "by hand"}},
+        )
+    assert fired.status_code == 200, fired.text
+    event = fired.json()["event"]
+    assert (event["actor"], event["channel"]) == ("a1", "api")
+
+
 def test_a_unit_sees_the_instances_it_coordinates(service_server):
     shared = start(service_server, "b", coordinating_units=["A"])["instance"]
     with service_server.client("a") as client:

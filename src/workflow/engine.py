@@ -108,6 +108,7 @@ from workflow.store.database import (
     create_database_engine,
     joined_transaction,
     read_transaction,
+    spoil,
     write_transaction,
 )
 from workflow.store.faults import mask_url
@@ -769,7 +770,7 @@ class Engine:
             yield conn
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self, *, savepoints: bool = True) -> Iterator[Connection]:
         """A transaction for the application's own statements and the engine's verbs together
         (pass the connection as their ``within=``): committed when the block ends, rolled back
         if it raises. On SQLite it holds the write lock from the start, as the engine's own
@@ -779,8 +780,13 @@ class Engine:
             with engine.begin() as conn:
                 conn.execute(insert(uploads).values(name=name))
                 engine.fire(instance_id, "submit", actor, payload=form, within=conn)
+
+        Each verb joined to it runs in a SAVEPOINT, so a refused one leaves the transaction
+        usable. ``savepoints=False`` spares those two statements per verb (the service's fire:
+        the token's read and the fire in one transaction): a verb that raises then spoils the
+        whole, which must end by raising (the engine refuses to run another verb in it).
         """
-        with _refusals(), application_transaction(self.db) as conn:
+        with _refusals(), application_transaction(self.db, savepoints=savepoints) as conn:
             yield conn
 
     @contextmanager
@@ -795,6 +801,11 @@ class Engine:
             conn.info[KEYS_INFO] = self.audit_keys
             try:
                 yield conn
+            except NotCompiled:
+                raise  # nothing written yet: the verb runs again once its machine is compiled
+            except BaseException:
+                spoil(conn)
+                raise
             finally:
                 if had_keys:
                     conn.info[KEYS_INFO] = before

@@ -27,7 +27,7 @@ from workflow.store import chain_writer
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
-    from workflow.engine import Engine
+    from workflow.engine import Engine, Within
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 1024
@@ -278,12 +278,18 @@ def _token(r: Any) -> Token:
     )
 
 
-def principal_for_token(engine: Engine, secret: str, *, channel: str = "api") -> Principal:
+def principal_for_token(
+    engine: Engine, secret: str, *, channel: str = "api", within: Within | None = None
+) -> Principal:
     """The principal of a bearer token; NotAuthenticated when it is unknown, expired or revoked
-    (one message for all three, so a guess learns nothing)."""
+    (one message for all three, so a guess learns nothing). A token is looked up by its
+    SHA-256 (no slow hash: its secret is 32 random bytes), in one read.
+
+    ``within``: read in that open transaction (of this engine's database), so that a request
+    authenticates and fires in one transaction (``engine.fire(..., within=conn)``)."""
     if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise NotAuthenticated(_("unknown, expired or revoked token"))
-    with engine.read_transaction() as conn:
+    with engine.read_transaction() if within is None else engine.joined(within) as conn:
         row = rows.token_by_secret(conn, _secret_hash(secret))
     if row is None or row.revoked_at is not None or engine.now() >= row.expires_at:
         raise NotAuthenticated(_("unknown, expired or revoked token"))

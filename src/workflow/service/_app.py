@@ -35,6 +35,8 @@ from workflow.service._errors import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from workflow.service._events import EventStream
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -88,16 +90,43 @@ class _BasicDeclared(HTTPBasic):
 _basic = _BasicDeclared(description="An account: `workflow users add` (throttled).")
 
 
-def authenticated(
+@dataclass(frozen=True)
+class Credentials:
+    """What the ``Authorization`` header says, read without the database: a bearer token's
+    secret, or an account's name and password with the client's address (for the throttle)."""
+
+    token: str | None = None
+    name: str = ""
+    password: str = ""
+    client: str | None = None
+
+    def principal(
+        self, context: ServiceContext, *, within: Connection | None = None
+    ) -> Principal:
+        """The caller: the token's actor (read in ``within`` when given), or the account's once
+        its password is checked (throttled; Argon2, so never inside a transaction)."""
+        if self.token is not None:
+            return principal_for_token(context.engine, self.token, channel="api", within=within)
+        return check_password(
+            context.engine,
+            self.name,
+            self.password,
+            throttle=context.throttle,
+            client=self.client,
+            channel="api",
+        )
+
+
+async def credentials(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     _basic_declared: Annotated[Any, Depends(_basic)],
-) -> Principal:
-    """The caller, from ``Authorization: Bearer TOKEN`` or ``Basic`` (an account and password,
-    throttled); the API reads no cookie, so it needs no CSRF defence."""
-    context = context_of(request)
+) -> Credentials:
+    """``Authorization: Bearer TOKEN`` or ``Basic`` (an account and password), parsed on the
+    event loop (nothing is read or hashed here); the API reads no cookie, so it needs no CSRF
+    defence."""
     if bearer is not None:
-        return principal_for_token(context.engine, bearer.credentials, channel="api")
+        return Credentials(token=bearer.credentials)
     header = request.headers.get("authorization", "")
     scheme, _space, value = header.partition(" ")
     if scheme.lower() == "basic" and value:
@@ -108,10 +137,17 @@ def authenticated(
         if not sep:
             raise BadRequest(_("the Basic credentials are not base64 of NAME:PASSWORD"))
         client = request.client.host if request.client else None
-        return check_password(
-            context.engine, name, password, throttle=context.throttle, client=client, channel="api"
-        )
+        return Credentials(name=name, password=password, client=client)
     raise NotAuthenticated(_("send Authorization: Bearer TOKEN (or Basic for an account)"))
+
+
+Sent = Annotated[Credentials, Depends(credentials)]
+
+
+def authenticated(request: Request, sent: Sent) -> Principal:
+    """The caller, authenticated in a read of its own (a fire authenticates in its own
+    transaction instead: ``_api.fire``)."""
+    return sent.principal(context_of(request))
 
 
 Caller = Annotated[Principal, Depends(authenticated)]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow.store.tables import accounts, actors, api_tokens
@@ -82,19 +82,17 @@ def insert_token(
     return int(result.scalar_one())
 
 
+_TOKEN_BY_SECRET = (
+    select(api_tokens, actors.c.roles, actors.c.unit, actors.c.name.label("actor_name"))
+    .join(actors, actors.c.id == api_tokens.c.actor_id)
+    .where(api_tokens.c.secret_hash == bindparam("secret_hash"))
+)
+"""Built once: its cache key is computed once, not on every request of the service."""
+
+
 def token_by_secret(conn: Connection, secret_hash: str) -> Row[Any] | None:
     """The token with this secret hash and its actor's registry entry, in one read."""
-    query = (
-        select(
-            api_tokens,
-            actors.c.roles,
-            actors.c.unit,
-            actors.c.name.label("actor_name"),
-        )
-        .join(actors, actors.c.id == api_tokens.c.actor_id)
-        .where(api_tokens.c.secret_hash == secret_hash)
-    )
-    return conn.execute(query).first()
+    return conn.execute(_TOKEN_BY_SECRET, {"secret_hash": secret_hash}).first()
 
 
 def token_row(conn: Connection, token_id: int) -> Row[Any] | None:

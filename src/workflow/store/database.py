@@ -21,7 +21,7 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -344,12 +344,20 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         _commit(engine, connection, transaction)
 
 
+WHOLE_INFO = "workflow_whole"
+"""``connection.info`` key: the verbs joined to this transaction run in it without a SAVEPOINT
+each (:func:`application_transaction` with ``savepoints=False``); its value turns True once one
+of them has raised (the transaction must then be rolled back whole)."""
+
+
 @contextmanager
-def application_transaction(engine: Engine) -> Iterator[Connection]:
+def application_transaction(engine: Engine, *, savepoints: bool = True) -> Iterator[Connection]:
     """A write transaction for an application's own statements and the engine's verbs, which
     join it (:func:`joined_transaction`): SQLite's write lock up front, as in
     :func:`write_transaction`, but the application's ``search_path`` left as it is (the
-    verbs set theirs inside their savepoints)."""
+    verbs set theirs inside their savepoints). ``savepoints=False``: the verbs run in it
+    directly (two statements fewer each); one that raises spoils the whole transaction, and
+    the verbs refuse to run in it again."""
     with (
         _contention(engine),
         _writer(engine).connect() as connection,
@@ -357,8 +365,13 @@ def application_transaction(engine: Engine) -> Iterator[Connection]:
     ):
         if connection.dialect.name == "sqlite":
             _begin_sqlite(connection)
-        yield connection
-        _commit(engine, connection, transaction)
+        if not savepoints:
+            connection.info[WHOLE_INFO] = False
+        try:
+            yield connection
+            _commit(engine, connection, transaction)
+        finally:
+            connection.info.pop(WHOLE_INFO, None)
 
 
 def _commit(engine: Engine, connection: Connection, transaction: RootTransaction) -> None:
@@ -548,12 +561,20 @@ def connection_of(within: Any) -> Connection:
     )
 
 
+def spoil(connection: Connection) -> None:
+    """Mark a transaction without savepoints (:data:`WHOLE_INFO`) as spoiled by a verb that
+    raised after it may have written: no verb runs in it again."""
+    if WHOLE_INFO in connection.info:
+        connection.info[WHOLE_INFO] = True
+
+
 @contextmanager
 def joined_transaction(engine: Engine, connection: Connection) -> Iterator[Connection]:
     """The workflow's writes inside a transaction the application opened on ``connection``:
     a SAVEPOINT, released on success and rolled back on any error (so a refused fire leaves
     the application's own work as it was and its transaction usable); committing or rolling
-    back the whole is the application's. ``connection`` must be of ``engine``'s pool."""
+    back the whole is the application's. ``connection`` must be of ``engine``'s pool. In a
+    transaction without savepoints (:data:`WHOLE_INFO`) the writes go in it directly."""
     if connection.engine.pool is not engine.pool:
         raise InvalidInput(_("the connection given in within= is not of this engine's database"))
     if connection.closed:
@@ -562,9 +583,12 @@ def joined_transaction(engine: Engine, connection: Connection) -> Iterator[Conne
         connection.begin()  # the application commits it (commit-as-you-go)
     if connection.dialect.name == "sqlite":
         _begin_sqlite(connection)
+    whole = connection.info.get(WHOLE_INFO)
+    if whole:
+        raise InvalidInput(_("a verb of this transaction was refused: roll it back whole"))
     previous = _prepare(connection, engine.get_execution_options(), write=True)
     try:
-        with _contention(engine), connection.begin_nested():
+        with _contention(engine), connection.begin_nested() if whole is None else nullcontext():
             yield connection
     finally:
         if previous is not None and not connection.invalidated:
