@@ -185,9 +185,7 @@ def run(
         engine, ids = prepared_engine(url, len(sides) * fires * (turns + 1), upgrade=True)
         engine.add_actor(CLERK.id, sorted(CLERK.roles))
         token = create_token(engine, CLERK.id, expires=timedelta(days=1), by="bench").secret
-        servers = {"api": [_serve(url) for _ in range(processes)]}
-        if baseline:
-            servers["baseline_api"] = [_serve(url, baseline) for _ in range(processes)]
+        servers: dict[str, list[tuple[subprocess.Popen[bytes], str]]] = {}
         spare = iter(ids)
 
         def take() -> list[int]:
@@ -199,6 +197,11 @@ def run(
             return partial(api_turn, [base for _, base in servers[side]], token, chosen)
 
         try:
+            for side in sides[1:]:
+                checkout = baseline if side == "baseline_api" else None
+                servers[side] = []
+                for _ in range(processes):
+                    servers[side].append(_serve(url, checkout))
             for side in sides:  # warm each: pools, compiled machine
                 turn(side, take()[: fires // 4])()
             results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
