@@ -35,8 +35,6 @@ from workflow.service._errors import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from workflow.service._events import EventStream
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -100,11 +98,10 @@ class Credentials:
     password: str = ""
     client: str | None = None
 
-    def principal(
-        self, context: ServiceContext, *, within: Connection | None = None
-    ) -> Principal:
-        """The caller: the token's actor (read in ``within`` when given), or the account's once
-        its password is checked (throttled; Argon2, so never inside a transaction)."""
+    def principal(self, context: ServiceContext, *, within: Any = None) -> Principal:
+        """The caller: the token's actor (read in ``within``, a transaction of
+        ``engine.begin()``, when given), or the account's once its password is checked
+        (throttled; Argon2, so never inside a transaction)."""
         if self.token is not None:
             return principal_for_token(context.engine, self.token, channel="api", within=within)
         return check_password(
