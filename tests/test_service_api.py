@@ -271,6 +271,7 @@ def test_definitions_list_show_and_graph(service_server):
         graph = client.get("/api/v1/definitions/ticket/graph", params={"format": "dot"}).json()
         missing = client.get("/api/v1/definitions/nothing")
     assert [(d["workflow"], d["version"]) for d in listed] == [("ticket", 1)]
+    assert set(listed[0]) >= {"content_hash", "deployed_at", "deployed_by", "live_instances"}
     assert [s["name"] for s in shown["states"]] == ["open", "review", "done"]
     assert graph["diagram"].startswith("digraph")
     assert (missing.status_code, missing.json()["type"]) == (404, "NotFound")

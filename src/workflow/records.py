@@ -155,6 +155,10 @@ class DeployResult:
 
 @dataclass(frozen=True)
 class DeployedDefinition:
+    """One deployed version of a definition: its content hash, whether it is retired (no new
+    starts) or disabled (no fires), when and by whom it was deployed (as the administrators'
+    log records it), the file it was read from, and how many of its instances are live."""
+
     workflow: str
     version: int
     content_hash: str

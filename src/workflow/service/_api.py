@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from workflow import (
     AuditEvent,
     ConcurrentModification,
+    DeployedDefinition,
     Instance,
     NotFound,
     PermissionDenied,
@@ -47,7 +48,6 @@ from workflow.i18n import _
 from workflow.service._app import Caller, JsonRoute, Sent, context_of
 from workflow.service._errors import BadRequest, Forbidden, StaleVersion
 from workflow.service._models import (
-    DefinitionOut,
     ErrorOut,
     FireBody,
     FireOut,
@@ -281,10 +281,12 @@ def triggers(
 # --- definitions ------------------------------------------------------------------------------
 
 
-@router.get("/definitions", response_model=list[DefinitionOut], summary="Deployed definitions")
-def definitions(request: Request, principal: Caller) -> list[DefinitionOut]:
-    del principal  # any authenticated caller may read the rules
-    return [DefinitionOut.of(d) for d in context_of(request).engine.deployed()]
+@router.get(
+    "/definitions", response_model=list[DeployedDefinition], summary="Deployed definitions"
+)
+def definitions(request: Request, principal: Caller) -> list[DeployedDefinition]:
+    del principal  # any authenticated caller may read the rules (and who deployed them)
+    return context_of(request).engine.deployed()
 
 
 @router.get("/definitions/{workflow}", summary="One deployed definition")

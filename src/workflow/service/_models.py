@@ -1,8 +1,9 @@
 """The JSON documents of the API, as pydantic models (the OpenAPI document is built from them).
 
-An instance and an audit event are the library's own records (:class:`~workflow.Instance`,
-:class:`~workflow.AuditEvent`, frozen dataclasses pydantic reads as they are): their fields are
-declared once, in ``workflow.records``, and the API shows every one of them.
+An instance, an audit event and a deployed definition are the library's own records
+(:class:`~workflow.Instance`, :class:`~workflow.AuditEvent`, :class:`~workflow.DeployedDefinition`,
+frozen dataclasses pydantic reads as they are): their fields are declared once, in
+``workflow.records``, and the API shows every one of them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow import AuditEvent, DeployedDefinition, Instance, TriggerMenu
+from workflow import AuditEvent, Instance, TriggerMenu
 from workflow.accounts import Principal
 
 
@@ -78,28 +79,6 @@ class MeOut(BaseModel):
             name=principal.display_name,
             account=principal.account,
             channel=principal.channel,
-        )
-
-
-class DefinitionOut(BaseModel):
-    workflow: str
-    version: int
-    content_hash: str
-    retired: bool
-    disabled: bool
-    deployed_at: datetime
-    live_instances: int
-
-    @classmethod
-    def of(cls, d: DeployedDefinition) -> DefinitionOut:
-        return cls(
-            workflow=d.workflow,
-            version=d.version,
-            content_hash=d.content_hash,
-            retired=d.retired,
-            disabled=d.disabled,
-            deployed_at=d.deployed_at,
-            live_instances=d.live_instances,
         )
 
 
