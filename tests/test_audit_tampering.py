@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -263,3 +264,20 @@ def test_filtered_export_is_verified_as_far_as_it_goes(payment):
     result = verify_log(export.events, whole_chains=export.whole_chains)
     assert result.ok
     assert (result.chains, result.events, result.partial_chains) == (1, 4, 1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL's column refuses text outright
+def test_a_text_instance_id_edited_into_the_log_is_reported_not_a_crash(
+    payment, chains, database_url
+):
+    """SQLite keeps whatever is written into an INTEGER column: the verifier reports it."""
+    a, _ = chains
+    writer = sqlite3.connect(str(payment.db.url.database))  # foreign keys off, as by default
+    with writer:
+        writer.execute("DROP TRIGGER audit_events_no_update")
+        writer.execute("UPDATE audit_events SET instance_id = 'x' WHERE instance_id = ?", (a,))
+    writer.close()
+    report = payment.verify()
+    assert not report.ok
+    assert {a, "x"} & {p.instance_id for p in report.problems}
+    assert run(database_url, "audit", "verify").code == 3

@@ -317,7 +317,13 @@ def first_per_chain(problems: Iterable[ChainProblem]) -> list[ChainProblem]:
         held = first.get(problem.instance_id)
         if held is None or _rank(problem) < _rank(held):
             first[problem.instance_id] = problem
-    return [first[i] for i in sorted(first)]
+    return [first[i] for i in sorted(first, key=_chain_order)]
+
+
+def _chain_order(instance_id: Any) -> tuple[bool, Any]:
+    """By id; an id that is no integer (edited into SQLite, which keeps any value) after them."""
+    number = type(instance_id) is int
+    return (not number, instance_id if number else str(instance_id))
 
 
 def _rank(problem: ChainProblem) -> float:

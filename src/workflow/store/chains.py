@@ -84,6 +84,8 @@ def _merged_heads(rows: Iterable[Sequence[Any]]) -> HeadLookup:
 
     def head(instance_id: int, first: Sequence[Any]) -> Sequence[Any] | None:
         nonlocal current
+        if type(instance_id) is not int:
+            return None  # a value edited into the column: the chain's checks report it
         while current is not None and current[0] < instance_id:
             current = next(heads, None)
         return current[1:] if current is not None and current[0] == instance_id else None
