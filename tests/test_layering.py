@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,26 @@ def test_no_python_runs_code_made_from_text(path):
                 and node.func.value.id == "builtins"
             )
         )
+    ]
+    assert not found
+
+
+_SCRIPT_CODE_RUNNERS = re.compile(
+    r"\b(?:eval|Function|execScript)\s*\(|\b(?:setTimeout|setInterval)\s*\(\s*[\"'`]"
+)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in SRC.rglob("*") if p.suffix in (".js", ".mjs", ".html")),
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_no_script_in_the_package_runs_code_made_from_text(path):
+    """The browser's side of the same rule: no script shipped in the package (the console's
+    own, the templates') calls eval, Function or a string timer."""
+    found = [
+        f"{path.name}:{number}"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _SCRIPT_CODE_RUNNERS.search(line)
     ]
     assert not found
 

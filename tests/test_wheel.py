@@ -102,12 +102,12 @@ def user(venv, tmp_path):
     return run
 
 
-def test_the_wheel_carries_the_web_consoles_templates_and_vendored_files(dist):
+def test_the_wheel_carries_the_web_consoles_templates_and_static_files(dist):
     wheel = next(dist.glob("*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    vendored = [f"static/vendor/{n}" for n in ("htmx.min.js", "htmx.LICENSE", "VENDORED.md")]
-    for name in (*vendored, "static/console.css", "templates/base.html", "templates/item.html"):
+    static = ("static/console.js", "static/console.css")
+    for name in (*static, "templates/base.html", "templates/item.html"):
         assert f"workflow/web/{name}" in names, name
 
 

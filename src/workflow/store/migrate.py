@@ -46,6 +46,18 @@ def _config(connection: Connection | None = None) -> Config:
 _FIRST_DEFINITION = re.compile(r"^(?:def|async\s+def|class)\s", re.MULTILINE)
 
 
+def _literal(node: ast.expr) -> Any:
+    """A script's identifier as written: text, None, or a tuple or list of those (what
+    Alembic's template writes); anything else is ValueError. Read from the syntax tree, never
+    evaluated."""
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
+        return node.value
+    if isinstance(node, ast.Tuple | ast.List):
+        values = tuple(_literal(item) for item in node.elts)
+        return values if isinstance(node, ast.Tuple) else list(values)
+    raise ValueError(ast.dump(node))
+
+
 def _assignments(source: str) -> dict[str, Any]:
     """The module-level ``name = value`` of a script (a value that is not a literal: its node)."""
     found: dict[str, Any] = {}
@@ -55,7 +67,7 @@ def _assignments(source: str) -> dict[str, Any]:
             for target in targets:
                 if isinstance(target, ast.Name) and node.value is not None:
                     try:
-                        found[target.id] = ast.literal_eval(node.value)
+                        found[target.id] = _literal(node.value)
                     except ValueError:
                         found[target.id] = node.value
     return found

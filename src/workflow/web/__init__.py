@@ -1,7 +1,8 @@
 """The web console: pages for the people in the offices, served by ``workflow serve``.
 
-Server-rendered (Jinja2 templates, autoescaped), with small interactions through htmx, which is
-vendored in ``static/`` with its licence; nothing is fetched at run time. The pages read through
+Server-rendered (Jinja2 templates, autoescaped), with three small partial updates by the
+console's own script (``static/console.js``: it takes no code from the page and every page works
+without it); nothing is fetched at run time. The pages read through
 the public library API as the authenticated viewer: the inbox of what a person may act on now,
 a directive's dashboard, an item's whole chain as one timeline with its diagram and its state at
 any past moment, the auditors' verification, downloads and administrators' log, and the

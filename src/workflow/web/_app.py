@@ -340,7 +340,7 @@ class Console:
         return self._item(call, full=True)
 
     def item_at(self, call: Call) -> Response:
-        return self._item(call, full=call.request.headers.get("hx-request") != "true")
+        return self._item(call, full=not _partial(call))
 
     def _item(
         self,
@@ -443,7 +443,7 @@ class Console:
     def verify_start(self, call: Call, form: Mapping[str, str]) -> Response:
         viewer = _auditing(call)
         job = self.jobs.start(self.engine, viewer.account)
-        if call.request.headers.get("hx-request") == "true":
+        if _partial(call):
             return self.render(call, "_verify.html", job=job, problems=[])
         return self._finish(call, RedirectResponse(f"/audit?job={job.id}", 303))
 
@@ -529,6 +529,11 @@ def routes(context: ServiceContext) -> list[BaseRoute]:
     """The console's routes for the service's app (``workflow serve``); see the contract in
     docs/web.md."""
     return Console(context.engine, context).routes()
+
+
+def _partial(call: Call) -> bool:
+    """Asked by the console's script (static/console.js) for a fragment, not the whole page."""
+    return call.request.headers.get("x-partial") == "1"
 
 
 def _viewer(call: Call) -> Viewer:

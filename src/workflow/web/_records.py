@@ -2,8 +2,9 @@
 
 Verification reads every chain, which takes seconds on a large log, so a run is a job: started
 by a form, run in a thread of this process with :meth:`workflow.Engine.verify`'s progress
-callback, and polled by the page (htmx) until it reports its result in words. Exports and
-checkpoints are written by the library's own writers into a spooled file and streamed.
+callback, and polled by the page (``static/console.js``) until it reports its result in words.
+Exports and checkpoints are written by the library's own writers into a spooled file and
+streamed.
 """
 
 from __future__ import annotations
