@@ -32,7 +32,7 @@ SEARCH_EVENT = {
 }  # fmt: skip
 VERIFY = {
     "ok", "chains", "events", "partial_chains", "checkpoint_chains", "checkpoint_signed",
-    "admin_events", "keys", "keyed_events", "unkeyed_events", "problems",
+    "admin_events", "keys", "keyed_events", "unkeyed_events", "processes", "problems",
 }  # fmt: skip
 
 

@@ -44,6 +44,11 @@ def _key() -> bytes | None:
     type=click.Path(exists=True, dir_okay=False),
     help="Also detect truncation and rewrites since this checkpoint.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    help="Processes walking a large SQLite log (default: one a core, at most 4).",
+)
 @json_option
 @click.pass_context
 def verify(
@@ -51,6 +56,7 @@ def verify(
     instance_id: int | None,
     export_file: str | None,
     checkpoint_file: str | None,
+    processes: int | None,
     as_json: bool,
 ) -> None:
     """Walk every chain; exit code 3 lists each broken chain with its first bad event.
@@ -75,7 +81,7 @@ def verify(
     if export_file:
         result = _verify_file(export_file, checkpoint, instance_id)
     else:
-        result = _verify_database(root_state(ctx), checkpoint, instance_id)
+        result = _verify_database(root_state(ctx), checkpoint, instance_id, processes)
     if as_json:
         emit_json(result.as_dict())
     else:
@@ -117,7 +123,9 @@ def _print_verification(result: Any, checkpointed: bool) -> None:
     )
 
 
-def _verify_database(state: State, checkpoint: Any, instance_id: int | None) -> Any:
+def _verify_database(
+    state: State, checkpoint: Any, instance_id: int | None, processes: int | None
+) -> Any:
     from workflow.auditing import AuditFilter, count_audit_rows, verify_database
 
     from ..output import progress_callback
@@ -126,7 +134,11 @@ def _verify_database(state: State, checkpoint: Any, instance_id: int | None) -> 
     total = count_audit_rows(engine, AuditFilter(instance_id=instance_id)) if _tty() else None
     with progress_callback(total, "verifying") as moved:
         return verify_database(
-            engine, checkpoint=checkpoint, instance_id=instance_id, progress=moved
+            engine,
+            checkpoint=checkpoint,
+            instance_id=instance_id,
+            progress=moved,
+            processes=processes,
         )
 
 

@@ -22,12 +22,7 @@ from workflow._idempotency import replay
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 from workflow._legal import (
-    PROGRESS_EVERY,
-    AdminLedger,
-    LegalityCheck,
     ProgressCallback,
-    admin_problems,
-    rules_lookup,
 )
 from workflow._machine import CompiledMachine, StepContext
 from workflow._steps import (
@@ -38,12 +33,12 @@ from workflow._steps import (
     start_in,
     start_many_in,
 )
+from workflow._verification import LogSource, verify_log
 from workflow.catalog import (
     Catalog,
     NotCompiled,
     deployed_definitions,
     document_hash,
-    source_digest,
 )
 from workflow.clock import Clock, SystemClock, require_aware
 from workflow.definition import model as m
@@ -58,17 +53,11 @@ from workflow.errors import (
     WorkflowError,
 )
 from workflow.hashchain import (
-    ADMIN_CHAIN,
     CHANNELS,
     KEYS_INFO,
     AuditKeys,
-    KeyCheck,
     RowObserver,
     VerificationReport,
-    first_per_chain,
-    format_instant,
-    verify_admin_rows,
-    verify_chains,
 )
 from workflow.i18n import _
 from workflow.limits import (
@@ -97,7 +86,6 @@ from workflow.records import (
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.store import chain_writer, migrate
 from workflow.store import repository as repo
-from workflow.store.chains import chain_source
 from workflow.store.database import (
     DEFAULT_URL,
     DatabaseOptions,
@@ -156,6 +144,8 @@ class Engine:
         None: written unkeyed. By default ``WORKFLOW_AUDIT_KEY`` or ``WORKFLOW_AUDIT_KEY_FILE``."""
         self.clock: Clock = clock or SystemClock()
         self.registry = registry if registry is not None else default_registry
+        self.options = options
+        self._adopted = _bind is not None
         self.db = create_database_engine(url, options, create=create) if _bind is None else _bind
         self.catalog = Catalog(self.registry)
         if check_schema:
@@ -627,75 +617,25 @@ class Engine:
         *,
         observe: RowObserver | None = None,
         progress: ProgressCallback | None = None,
+        processes: int | None = None,
     ) -> VerificationReport:
         """Walk every chain (or one) and replay it as a legal run (:mod:`workflow._legal`); the
         report lists the first bad event per chain, and the administrators' log's first (chain
         0: its links, then the definitions and actors tables against it) when every chain was
         walked. ``observe`` sees every audit row read (a checkpoint's check); ``progress`` is
-        called with the number of events read so far, now and then."""
-        with self.read_transaction(snapshot=True) as conn:
-            ledger = AdminLedger()
-            since = None
-            if self.audit_keys is not None:
-                first = repo.first_keyed_instant(conn)
-                since = None if first is None else format_instant(first)
-            admin_keys = KeyCheck(self.audit_keys, since)
-            chain_keys = KeyCheck(self.audit_keys, since)
+        called with the number of events read so far, now and then.
 
-            def admin_rows() -> Iterator[Mapping[str, Any]]:
-                for row in ledger.read(repo.admin_event_rows(conn)):
-                    admin_keys.feed(
-                        ADMIN_CHAIN, row["seq"], row["hash"], row["key_id"], row["mac"],
-                        format_instant(row["occurred_at"]),
-                    )  # fmt: skip
-                    yield row
-
-            report_admin, admin_problem = verify_admin_rows(admin_rows())
-            admin_keys.close()
-            with chain_source(conn, instance_id) as source:
-                legal = LegalityCheck(
-                    ledger,
-                    rules_lookup(conn, self.catalog, ledger),
-                    self.registry,
-                    source.instant,
-                    source.head,
-                    chain_keys,
-                )
-                count = 0
-
-                def each(row: Sequence[Any]) -> None:
-                    nonlocal count
-                    legal.feed(row)
-                    if observe is not None:
-                        observe(row)
-                    count += 1
-                    if progress is not None and count % PROGRESS_EVERY == 0:
-                        progress(count)
-
-                walk = legal.feed if observe is None and progress is None else each
-                report = verify_chains(source, orphans=instance_id is None, observe=walk)
-                legal.close()
-                chain_keys.close()
-            report.problems = first_per_chain(
-                [*report.problems, *legal.problems, *chain_keys.problems]
-            )
-            report.keyed_events, report.unkeyed_events = chain_keys.keyed, chain_keys.unkeyed
-            if instance_id is None:
-                report.admin_events = report_admin
-                report.keyed_events += admin_keys.keyed
-                report.unkeyed_events += admin_keys.unkeyed
-                found = [] if admin_problem is None else [admin_problem]
-                found += admin_keys.problems
-                found += admin_problems(
-                    ledger,
-                    repo.deployed_definitions(conn),
-                    repo.actor_rows(conn),
-                    source_digest,
-                )
-                report.problems[:0] = first_per_chain(found)
-        if progress is not None:
-            progress(report.events)
-        return report
+        A SQLite log of 200,000 events or more is split over up to ``processes`` processes
+        (default: one a core, at most four), all reading one snapshot
+        (:mod:`workflow._verification`); ``processes=1`` walks it here alone. The report is the
+        same either way."""
+        source = LogSource(
+            self.db, self.catalog, self.registry, self.audit_keys,
+            None if self._adopted else self.url, self.options,
+        )  # fmt: skip
+        return verify_log(
+            source, instance_id, observe=observe, progress=progress, processes=processes
+        )
 
     # --- actors ------------------------------------------------------------------------------
 

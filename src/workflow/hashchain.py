@@ -341,6 +341,8 @@ class VerificationReport:
     """Events (both logs) whose MAC was checked against the audit keys."""
     unkeyed_events: int = 0
     """Events without a MAC (written before a key existed): never counted as keyed."""
+    processes: int = 1
+    """Processes that walked the chains (a large SQLite log is split: :meth:`Engine.verify`)."""
 
     @property
     def ok(self) -> bool:

@@ -38,6 +38,8 @@ class LogVerification:
     """Events without a MAC, written before a key existed: never counted as keyed."""
     keys: bool = False
     """Whether the verifier held audit keys (so keyed events were checked)."""
+    processes: int = 1
+    """Processes that walked the chains (a large SQLite log is split: :meth:`Engine.verify`)."""
 
     @property
     def ok(self) -> bool:
@@ -56,6 +58,7 @@ class LogVerification:
             "keys": self.keys,
             "keyed_events": self.keyed_events,
             "unkeyed_events": self.unkeyed_events,
+            "processes": self.processes,
             "problems": [
                 {"instance_id": p.instance_id, "seq": p.seq, "problem": p.problem}
                 for p in self.problems
@@ -106,13 +109,15 @@ def verify_database(
     checkpoint: Checkpoint | None = None,
     instance_id: int | None = None,
     progress: Callable[[int], None] | None = None,
+    processes: int | None = None,
 ) -> LogVerification:
     """Verify the database's log: the one verifier, whoever calls (the CLI at a terminal or
     not, a service, a test). Every chain (or one instance's) is walked once by the engine
     (:meth:`Engine.verify`: links, hashes, the replay of each chain as a legal run, the instance
     rows, the administrators' log with the definitions and actors tables), and checked against
     ``checkpoint`` on the way if one is given. ``progress`` is called with the number of events
-    read so far, now and then (a progress bar's callback)."""
+    read so far, now and then (a progress bar's callback); ``processes``: how many may walk a
+    large SQLite log (None: one a core, at most four; a checkpoint's check walks in one)."""
     only = None if instance_id is None else [instance_id]
     check = CheckpointCheck(checkpoint, only) if checkpoint is not None else None
 
@@ -121,7 +126,10 @@ def verify_database(
         check.feed({"instance_id": row[_INSTANCE], "seq": row[_SEQ], "hash": row[_HASH]})
 
     report = engine.verify(
-        instance_id, observe=None if check is None else observe, progress=progress
+        instance_id,
+        observe=None if check is None else observe,
+        progress=progress,
+        processes=processes,
     )
     result = LogVerification(
         report.chains,
@@ -131,6 +139,7 @@ def verify_database(
         keyed_events=report.keyed_events if engine.audit_keys is not None else 0,
         unkeyed_events=report.unkeyed_events,
         keys=engine.audit_keys is not None,
+        processes=report.processes,
     )
     if check is not None and checkpoint is not None:
         result.checkpoint_chains = len(check.marks)

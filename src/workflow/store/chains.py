@@ -34,40 +34,62 @@ _PG_INSTANT = (
 _CHUNK = 2000
 
 
-def _events(instant: str, param: str, filtered: bool, heads: bool) -> str:
-    """Every event (or one instance's); with ``heads``, event 1 of each chain joined with its
-    instance row's :data:`HEAD_COLUMNS`, after the chain's columns (one lookup a chain)."""
+ChainRange = tuple[int | None, int | None]
+"""Chains ``lo <= instance_id < hi``; None leaves that side open (the highest range takes every
+value SQLite sorts after the integers too: an id edited into the log as text)."""
+
+# Which chains a read takes, as a WHERE over the instance id (``{c}``); parameters bound.
+_ALL, _ONE, _FROM, _BELOW, _BETWEEN = "", "{c} = ?", "{c} >= ?", "{c} < ?", "{c} >= ? AND {c} < ?"
+
+
+def _filter_of(instance_id: int | None, chains: ChainRange | None) -> tuple[str, tuple[int, ...]]:
+    if instance_id is not None:
+        return _ONE, (instance_id,)
+    lo, hi = chains or (None, None)
+    if lo is None:
+        return (_ALL, ()) if hi is None else (_BELOW, (hi,))
+    return (_FROM, (lo,)) if hi is None else (_BETWEEN, (lo, hi))
+
+
+def _events(instant: str, param: str, where: str, heads: bool) -> str:
+    """Every event (or those of the chains ``where`` picks); with ``heads``, event 1 of each
+    chain joined with its instance row's :data:`HEAD_COLUMNS`, after the chain's columns (one
+    lookup a chain)."""
     picked = {"occurred_at": instant}
     columns = ", ".join(picked.get(c, f"a.{c}") for c in CHAIN_COLUMNS)
     join = ""
     if heads:
         columns += "".join(f", i.{c}" for c in HEAD_COLUMNS)
         join = " LEFT JOIN instances i ON i.id = a.instance_id AND a.seq = 1"
-    where = f" WHERE a.instance_id = {param}" if filtered else ""
+    if where:
+        where = " WHERE " + where.format(c="a.instance_id").replace("?", param)
     return (
         f"SELECT {columns} FROM audit_events a{join}{where}"  # noqa: S608 - our columns, no input
         " ORDER BY a.instance_id, a.seq"
     )
 
 
-def _heads(param: str, filtered: bool) -> str:
+def _heads(where: str) -> str:
     """The instance rows' :data:`HEAD_COLUMNS` by id, after the id."""
-    where = f" WHERE id = {param}" if filtered else ""
+    if where:
+        where = " WHERE " + where.format(c="id")
     return f"SELECT id, {', '.join(HEAD_COLUMNS)} FROM instances{where} ORDER BY id"  # noqa: S608
 
 
 # SQLite reads the heads with a second cursor beside the events' (one connection, one snapshot),
 # merged by id: a join on every event costs a fifth of the whole read. PostgreSQL streams the
-# events, and a stream holds the connection, so its events carry their heads by a join.
+# events, and a stream holds the connection, so its events carry their heads by a join. Only
+# SQLite's verification is split into ranges of chains (over processes: Engine.verify).
+_FILTERS = (_ALL, _ONE, _FROM, _BELOW, _BETWEEN)
 _EVENTS = {
-    (dialect, filtered): _events(instant, param, filtered, heads=dialect == "postgresql")
-    for dialect, instant, param in (
-        ("sqlite", "a.occurred_at", "?"),
-        ("postgresql", _PG_INSTANT, "%s"),
+    (dialect, where): _events(instant, param, where, heads=dialect == "postgresql")
+    for dialect, instant, param, filters in (
+        ("sqlite", "a.occurred_at", "?", _FILTERS),
+        ("postgresql", _PG_INSTANT, "%s", (_ALL, _ONE)),
     )
-    for filtered in (False, True)
+    for where in filters
 }
-_HEADS = {filtered: _heads("?", filtered) for filtered in (False, True)}
+_HEADS = {where: _heads(where) for where in _FILTERS}
 _JOINED_HEAD = len(CHAIN_COLUMNS)
 
 
@@ -130,9 +152,14 @@ def chain_rows(conn: Connection, instance_id: int) -> Iterator[Any]:
         yield row._mapping
 
 
-def instances_without_events(conn: Connection) -> list[int]:
+def instances_without_events(conn: Connection, chains: ChainRange | None = None) -> list[int]:
     orphan = ~select(audit_events.c.id).where(audit_events.c.instance_id == instances.c.id).exists()
     query = select(instances.c.id).where(orphan).order_by(instances.c.id)
+    lo, hi = chains or (None, None)
+    if lo is not None:
+        query = query.where(instances.c.id >= lo)
+    if hi is not None:
+        query = query.where(instances.c.id < hi)
     return [int(r) for r in conn.execute(query).scalars()]
 
 
@@ -172,15 +199,17 @@ def _stream(cursor: Any, sql: str, params: tuple[Any, ...]) -> Iterable[Sequence
 
 
 @contextmanager
-def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[ChainSource]:
-    """Every chain (or one instance's), streamed in constant memory.
+def chain_source(
+    conn: Connection, instance_id: int | None = None, chains: ChainRange | None = None
+) -> Iterator[ChainSource]:
+    """Every chain (or one instance's, or a range of them on SQLite), streamed in constant
+    memory.
 
     ``conn`` must be in a transaction that sees one snapshot (PostgreSQL: repeatable read):
     the chains that fail the fast path and the instances without events are read after.
     """
-    filtered = instance_id is not None
-    sql = _EVENTS[(conn.dialect.name, filtered)]
-    params = () if instance_id is None else (instance_id,)
+    where, params = _filter_of(instance_id, chains)
+    sql = _EVENTS[(conn.dialect.name, where)]
     driver: Any = conn.connection.driver_connection
     cursor: Any = driver.cursor()
     heads: Any = None
@@ -194,7 +223,7 @@ def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[C
             instant = json.encoder.encode_basestring
         else:
             heads = driver.cursor()
-            head = _merged_heads(heads.execute(_HEADS[filtered], params))
+            head = _merged_heads(heads.execute(_HEADS[where], params))
             rows = cursor.execute(sql, params)
             instant = _sqlite_instant
         yield ChainSource(
@@ -202,7 +231,7 @@ def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[C
             head,
             instant,
             lambda chain: chain_rows(conn, chain),
-            lambda: instances_without_events(conn),
+            lambda: instances_without_events(conn, chains),
         )
     finally:
         if hasattr(rows, "throw"):
@@ -212,3 +241,16 @@ def chain_source(conn: Connection, instance_id: int | None = None) -> Iterator[C
         cursor.close()
         if heads is not None:
             heads.close()
+
+
+def chain_span(conn: Connection) -> tuple[int, int, int] | None:
+    """(lowest instance id, highest, how many events at most), read by index, to split the
+    chains into ranges of instance ids; None when there is no instance, or an event names none
+    (a NULL edited in: no range holds it, only the whole walk reports it as it does)."""
+    orphaned = select(audit_events.c.id).where(audit_events.c.instance_id.is_(None)).limit(1)
+    if conn.execute(orphaned).first() is not None:
+        return None
+    lo = conn.execute(select(func.min(instances.c.id))).scalar()
+    hi = conn.execute(select(func.max(instances.c.id))).scalar()
+    size = conn.execute(select(func.max(audit_events.c.id))).scalar()
+    return None if lo is None or hi is None else (int(lo), int(hi), int(size or 0))

@@ -20,7 +20,7 @@ import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -463,6 +463,37 @@ def read_transaction(engine: Engine, *, snapshot: bool = False) -> Iterator[Conn
         with connection.begin():
             _prepare(connection, connection.get_execution_options(), write=False)
             yield connection
+
+
+@contextmanager
+def writers_held(engine: Engine) -> Iterator[Callable[[], None] | None]:
+    """SQLite: the write lock taken, so no writer commits until the release this yields is
+    called (or the block ends): read transactions begun meanwhile, in any process, all see one
+    snapshot (several processes verifying one log). Nothing is written: the lock is given back
+    by a rollback. None when the lock cannot be had (a read-only file, a writer holding it past
+    the busy timeout, an in-memory database) or the database is not SQLite."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        yield None
+        return
+    with engine.connect() as connection:
+        driver: Any = connection.connection.driver_connection
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            yield None
+            return
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                driver.execute("ROLLBACK")
+
+        try:
+            yield release
+        finally:
+            release()
 
 
 # --- an application's engine and its transactions (docs/embedding.md) ---------------------------
