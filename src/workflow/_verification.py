@@ -95,7 +95,11 @@ class LogSource:
 def default_processes() -> int:
     """The processes walking a large log when the caller does not say: one per core this
     process may run on, at most :data:`MAX_PROCESSES`."""
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_PROCESSES))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_PROCESSES))
 
 
 def verify_log(
