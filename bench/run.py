@@ -223,6 +223,7 @@ def bench_scale(sizes: Sizes, folder: Path) -> dict[str, Any]:
             [v["events"] / v["seconds"] for v in keyed_verifies]
         ),
         "verify_keyed_peak_rss_mb": max(v["peak_rss_mb"] for v in keyed_verifies),
+        "verify_processes": max(v["processes"] for v in every),
         "instances": count,
         "audit_events": count * per,
         "load_seconds": load_s,
@@ -295,7 +296,9 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         "history_ms: Engine.history(instance_id); verify: Engine.verify() in a fresh process: "
         "every hash, and every chain replayed as a legal run (half its events apply a merge "
         "effect); verify_keyed: the same database shape with every event sealed under a key, "
-        "the MACs checked too",
+        "the MACs checked too; as Engine.verify does by default, the chains split over a "
+        "process a core (verify_processes); the peak RSS is the verifying process's plus, for "
+        "each helper, the largest helper's",
         "fire_keyed_vs_plain: engine fires with an audit key ÷ without, interleaved",
         f"import_units_per_s: Engine.start_many of {sizes.fanout_units:,} instances of one "
         "directive (what the directive importer calls); report_ms: "
