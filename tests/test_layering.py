@@ -21,6 +21,7 @@ LAYERS = {
     "registry": 2,
     "store": 3, "hashchain": 3,
     "_machine": 4, "_effects": 4, "_schedule": 4, "_steps": 4, "_idempotency": 4, "_legal": 4,
+    "_verification": 4,
     "catalog": 4,
     "engine": 4, "workers": 4,
     "__init__": 6,

@@ -34,9 +34,6 @@ from itertools import pairwise
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
-from sqlalchemy.engine import Connection
-from sqlalchemy.engine import Engine as SQLAlchemyEngine
-
 from workflow._legal import (
     PROGRESS_EVERY,
     AdminLedger,
@@ -60,6 +57,7 @@ from workflow.hashchain import (
 )
 from workflow.logs import get_logger
 from workflow.registry import Registry
+from workflow.store import Connection, Database
 from workflow.store import repository as repo
 from workflow.store.chains import ChainRange, chain_source, chain_span
 from workflow.store.database import (
@@ -84,7 +82,7 @@ class LogSource:
     """Where the log is, as :func:`verify_log` reads it: ``url`` and ``options`` let a helper
     process open the same database (None: the engine was handed in, and is walked here only)."""
 
-    db: SQLAlchemyEngine
+    db: Database
     catalog: Catalog
     registry: Registry
     keys: AuditKeys | None
@@ -322,11 +320,14 @@ class _Helper:
         self._report: VerificationReport | None = None
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
+        self._outbox = Pipe(from_parent, readable=False)
+        self._inbox = Pipe(to_parent, writable=False)
         # The same package and the same modules for the registry's functions, whatever the
         # caller put on its path.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._process: subprocess.Popen[bytes] | None = None
         try:
-            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(  # noqa: S603
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, our own code
                 [sys.executable, "-c", _SERVE, str(to_child), str(from_child)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -334,16 +335,17 @@ class _Helper:
                 pass_fds=(to_child, from_child),
                 env=env,
             )
+        except OSError as exc:  # no process to be had (a limit reached): walked here
+            logger.warning("verify.helper_failed", error=type(exc).__name__)
         finally:
             os.close(to_child)
             os.close(from_child)
-        self._outbox = Pipe(from_parent, readable=False)
-        self._inbox = Pipe(to_parent, writable=False)
         ring = None if source.keys is None else source.keys.keys  # the keys, not their pads
-        setup = (source.url, source.options, source.registry, ring, chains, counts)
-        self._send(setup)
+        self._send((source.url, source.options, source.registry, ring, chains, counts))
 
     def _send(self, message: Any) -> None:
+        if self._process is None:
+            return
         try:
             self._outbox.send(message)
         except (OSError, ValueError, TypeError, pickle.PicklingError):
@@ -413,13 +415,12 @@ class _Helper:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
         self._outbox.close()
         self._inbox.close()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        if process is not None:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
 
 
 _SERVE = "import sys; from workflow._verification import serve_range; serve_range(*sys.argv[1:])"
@@ -455,7 +456,7 @@ def serve_range(inbox_fd: str, outbox_fd: str) -> None:
 
 
 @contextmanager
-def _walking(db: SQLAlchemyEngine) -> Iterator[Connection]:
+def _walking(db: Database) -> Iterator[Connection]:
     with read_transaction(db, snapshot=True) as conn:
         yield conn
     db.dispose()
