@@ -4,16 +4,19 @@ console (``workflow.web``) together."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextvars
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
+from fastapi.security import HTTPBasic, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +41,9 @@ if TYPE_CHECKING:
     from workflow.service._events import EventStream
 
 MAX_BODY_BYTES = 1024 * 1024
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,22 @@ class ServiceOptions:
 
 @dataclass
 class ServiceContext:
-    """What every route reads: the engine, the options and the event stream."""
+    """What every route reads: the engine, the options and the event stream; and the worker
+    threads the fire runs in (:meth:`in_worker`)."""
 
     engine: Engine
     options: ServiceOptions
     events: EventStream
+    workers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(WORKERS, thread_name_prefix="workflow-api")
+    )
+
+    async def in_worker(self, call: Callable[[], T]) -> T:
+        """``call()`` in a worker thread, in this request's context (its language): the
+        asyncio executor's hop costs a third of what anyio's thread pool costs per call
+        (docs/performance.md), and the fire is the one endpoint called that often."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.workers, contextvars.copy_context().run, call)
 
     @property
     def throttle(self) -> LoginThrottle:
@@ -74,17 +91,22 @@ def context_of(request: Request) -> ServiceContext:
 
 # --- authentication ---------------------------------------------------------------------------
 
-_bearer = HTTPBearer(auto_error=False, description="An API token: `workflow tokens create`.")
+class _BearerDeclared(HTTPBearer):
+    """Declares Bearer in the OpenAPI document; :func:`read_credentials` reads the header."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
 
 
 class _BasicDeclared(HTTPBasic):
-    """Declares Basic in the OpenAPI document; :func:`authenticated` reads the header itself
+    """Declares Basic in the OpenAPI document; :func:`read_credentials` reads the header
     (FastAPI's own reader answers a malformed one with its 401, not our 400)."""
 
     async def __call__(self, request: Request) -> None:  # type: ignore[override]
         return None
 
 
+_bearer = _BearerDeclared(description="An API token: `workflow tokens create`.")
 _basic = _BasicDeclared(description="An account: `workflow users add` (throttled).")
 
 
@@ -114,19 +136,15 @@ class Credentials:
         )
 
 
-async def credentials(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    _basic_declared: Annotated[Any, Depends(_basic)],
-) -> Credentials:
+def read_credentials(request: Request) -> Credentials:
     """``Authorization: Bearer TOKEN`` or ``Basic`` (an account and password), parsed on the
     event loop (nothing is read or hashed here); the API reads no cookie, so it needs no CSRF
     defence."""
-    if bearer is not None:
-        return Credentials(token=bearer.credentials)
-    header = request.headers.get("authorization", "")
-    scheme, _space, value = header.partition(" ")
-    if scheme.lower() == "basic" and value:
+    scheme, _space, value = request.headers.get("authorization", "").partition(" ")
+    kind = scheme.lower()
+    if kind == "bearer" and value:
+        return Credentials(token=value)
+    if kind == "basic" and value:
         try:
             name, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
@@ -136,6 +154,16 @@ async def credentials(
         client = request.client.host if request.client else None
         return Credentials(name=name, password=password, client=client)
     raise NotAuthenticated(_("send Authorization: Bearer TOKEN (or Basic for an account)"))
+
+
+async def credentials(
+    request: Request,
+    _bearer_declared: Annotated[Any, Depends(_bearer)],
+    _basic_declared: Annotated[Any, Depends(_basic)],
+) -> Credentials:
+    """The dependency of every route but fire (:func:`read_credentials`, with both schemes
+    declared in the OpenAPI document)."""
+    return read_credentials(request)
 
 
 Sent = Annotated[Credentials, Depends(credentials)]
@@ -153,36 +181,63 @@ Caller = Annotated[Principal, Depends(authenticated)]
 # --- request bodies ---------------------------------------------------------------------------
 
 
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_READS_ITSELF: dict[Callable[..., Any], Handler] = {}
+
+
+def reads_itself(handler: Handler) -> Callable[[F], F]:
+    """Marks an endpoint whose request ``handler`` reads by hand (then calls the endpoint):
+    FastAPI still reads the endpoint's signature for the OpenAPI document, but solves no
+    dependency and validates nothing itself on that route. For the hot path only (the fire:
+    see ``_api``), where that machinery cost more than the rest of the request."""
+
+    def mark(endpoint: F) -> F:
+        _READS_ITSELF[endpoint] = handler
+        return endpoint
+
+    return mark
+
+
 class JsonRoute(APIRoute):
     """A route whose body, when it has one, must be ``application/json`` and is parsed by the
-    library's bounded reader (nesting, digits, NaN refused) before FastAPI validates it."""
+    library's bounded reader (nesting, digits, NaN refused) before FastAPI validates it; an
+    endpoint marked :func:`reads_itself` is served by its own handler."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    def get_route_handler(self) -> Handler:
+        own = _READS_ITSELF.get(self.endpoint)
+        if own is not None:
+            return own
         handler = super().get_route_handler()
         if self.body_field is None:
             return handler
 
         async def bounded(request: Request) -> Response:
-            kind = request.headers.get("content-type", "")
-            if kind.split(";", 1)[0].strip().lower() != "application/json":
-                raise UnsupportedMediaType(kind[:100])
-            body = await request.body()
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadRequest(_("the request body is not UTF-8 text")) from None
-            try:
-                value = parse_json(text, _("the request body"))
-            except BadRequest:
-                raise
-            except Exception as exc:  # InvalidInput: not JSON, too deep, NaN
-                raise BadRequest(str(exc)) from None
-            if not isinstance(value, dict):
-                raise BadRequest(_("the request body is not a JSON object"))
-            request._json = value  # what Request.json() returns from now on (Starlette's cache)
+            request._json = await json_object(request)  # Request.json()'s cache, from now on
             return await handler(request)
 
         return bounded
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body, which must be an ``application/json`` object, parsed by the library's bounded
+    reader (nesting, digits, NaN refused): 415 or 400 otherwise."""
+    kind = request.headers.get("content-type", "")
+    if kind.split(";", 1)[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType(kind[:100])
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(_("the request body is not UTF-8 text")) from None
+    try:
+        value = parse_json(text, _("the request body"))
+    except BadRequest:
+        raise
+    except Exception as exc:  # InvalidInput: not JSON, too deep, NaN
+        raise BadRequest(str(exc)) from None
+    if not isinstance(value, dict):
+        raise BadRequest(_("the request body is not a JSON object"))
+    return value
 
 
 class BodyLimit:

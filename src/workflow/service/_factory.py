@@ -45,6 +45,7 @@ def create_app(engine: Engine, *, options: ServiceOptions | None = None) -> Fast
     )
     app.state.context = ServiceContext(engine, options, EventStream(engine, options.poll_seconds))
     install_error_handlers(app)
+    _api.install_fire(app)
     app.include_router(_api.router)
     app.include_router(_events.router)
 

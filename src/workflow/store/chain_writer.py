@@ -10,11 +10,10 @@ starts as) is therefore written once, and so is the SQL for each dialect.
 The rows arrive sealed (``workflow.hashchain.seal`` computes an audit row's hash beside the chain
 code); the writer stores them and keeps the instance's ``last_hash`` and ``version`` in step.
 
-Why the driver's cursor: through SQLAlchemy Core each statement cost about as much again as the
-database took to run it (docs/performance.md), and a transition runs these on every call. So
-they run here on the DBAPI cursor of the Core connection's own transaction, values converted the
-way the column types convert them, driver errors raised as SQLAlchemy's exception classes (one
-family of errors whichever path a statement took). On PostgreSQL a step is one statement
+Why the driver's cursor (``store.driver``): through SQLAlchemy Core each statement cost about as
+much again as the database took to run it (docs/performance.md), and a transition runs these on
+every call. So they run on the DBAPI cursor of the Core connection's own transaction, values
+converted the way the column types convert them. On PostgreSQL a step is one statement
 (data-modifying CTEs): one round trip instead of four. ``tests/test_chain_writer.py`` holds the
 rows read and written here equal to what Core reads and writes.
 """
@@ -31,13 +30,12 @@ from typing import Any
 
 from sqlalchemy import JSON, Table, select
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError, StatementError
 
 from workflow.clock import require_aware
 from workflow.hashchain import GENESIS, admin_record, keys_of
-from workflow.store.faults import mask_url, typed_fault
+from workflow.store.driver import DriverCursor
 from workflow.store.tables import admin_events, audit_events, instances, outbox, timers
-from workflow.store.types import UTCDateTime, as_utc
+from workflow.store.types import UTCDateTime, aware
 
 INSTANCE_COLUMNS = tuple(c.name for c in instances.c)
 AUDIT_COLUMNS = tuple(c.name for c in audit_events.c if c.name != "id")
@@ -172,68 +170,6 @@ SELECT id FROM event
 """  # noqa: S608 - our column names; every value is a bound parameter
 
 
-# --- the driver's cursor -------------------------------------------------------------------------
-
-
-class _DriverCursor:
-    """The driver's cursor on ``conn``'s connection, its errors raised as SQLAlchemy's."""
-
-    __slots__ = ("_conn", "_dbapi_connection", "cursor")
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._dbapi_connection = conn.connection.driver_connection
-        assert self._dbapi_connection is not None
-        self.cursor = self._dbapi_connection.cursor()
-
-    def __enter__(self) -> _DriverCursor:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if not self._conn.invalidated:
-            self.cursor.close()
-
-    def execute(self, statement: str, params: Any) -> Any:
-        try:
-            self.cursor.execute(statement, params)
-        except self._conn.dialect.loaded_dbapi.Error as exc:
-            raise self._wrapped(statement, exc) from exc
-        return self.cursor
-
-    def executemany(self, statement: str, params: Sequence[Any]) -> None:
-        try:
-            self.cursor.executemany(statement, params)
-        except self._conn.dialect.loaded_dbapi.Error as exc:
-            raise self._wrapped(statement, exc) from exc
-
-    def _wrapped(self, statement: str, exc: Any) -> Exception:
-        dialect = self._conn.dialect
-        gone = dialect.is_disconnect(exc, self._dbapi_connection, self.cursor)
-        if gone:
-            # As Core does: a connection the server dropped never goes back to the pool.
-            self._conn.invalidate(exc)
-        # As the engine's handle_error hook does: the database's own faults become typed.
-        typed = typed_fault(exc, mask_url(self._conn.engine.url), connecting=False, disconnect=gone)
-        if typed is not None:
-            return typed
-        wrapped: StatementError = DBAPIError.instance(
-            statement,
-            None,
-            exc,
-            dialect.loaded_dbapi.Error,
-            hide_parameters=True,
-            connection_invalidated=gone,
-            dialect=dialect,
-        )
-        return wrapped
-
-
-def driver_execute(conn: Connection, statement: str) -> None:
-    """Run one parameterless statement (``BEGIN IMMEDIATE``) on the driver's cursor."""
-    with _DriverCursor(conn) as cursor:
-        cursor.execute(statement, ())
-
-
 # --- conversions as the column types do them -----------------------------------------------------
 
 
@@ -250,15 +186,6 @@ def _postgres_time(moment: datetime | None) -> datetime | None:
     return None if moment is None else require_aware(moment)
 
 
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return as_utc(value)
-
-
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else to_json(value)
 
@@ -270,7 +197,7 @@ def _instance(values: Sequence[Any]) -> dict[str, Any]:
         if isinstance(text, str):
             row[name] = [] if text == "[]" else json.loads(text)
     for name in _TIME_COLUMNS:
-        row[name] = _aware(row[name])
+        row[name] = aware(row[name])
     row["active"] = bool(row["active"])
     return row
 
@@ -292,7 +219,7 @@ def read_for_update(
         params: Any = {"instance_id": instance_id}
     else:
         statement, params = _SQLITE_SELECT, (instance_id,)
-    with _DriverCursor(conn) as cursor:
+    with DriverCursor(conn) as cursor:
         values = cursor.execute(statement, params).fetchone()
     return None if values is None else _instance(values)
 
@@ -324,7 +251,7 @@ def _postgres_step(conn: Connection, step: Step) -> int | None:
         leaving=step.enters_state,
         topic=step.topic,
     )
-    with _DriverCursor(conn) as cursor:
+    with DriverCursor(conn) as cursor:
         written = cursor.execute(_postgres_step_sql(conn.dialect), params).fetchone()
     return None if written is None else int(written[0])
 
@@ -332,7 +259,7 @@ def _postgres_step(conn: Connection, step: Step) -> int | None:
 def _sqlite_step(conn: Connection, step: Step) -> int | None:
     audit, now = step.audit, _sqlite_time(step.now)
     occurred = _sqlite_time(audit["occurred_at"])
-    with _DriverCursor(conn) as cursor:
+    with DriverCursor(conn) as cursor:
         moved = cursor.execute(
             _SQLITE_UPDATE,
             (
@@ -366,7 +293,7 @@ def mark_timer_fired(conn: Connection, timer_id: int, now: datetime) -> bool:
     longer live (fired, or cancelled by a transition that got there first)."""
     dialect = conn.dialect.name
     moment = _sqlite_time(now) if dialect == "sqlite" else now
-    with _DriverCursor(conn) as cursor:
+    with DriverCursor(conn) as cursor:
         return int(cursor.execute(_FIRE_TIMER[dialect], (moment, timer_id)).rowcount) == 1
 
 
@@ -381,7 +308,7 @@ def reserve_ids(conn: Connection, count: int) -> list[tuple[int, int]]:
     its audit event, timers, outbox row) is then complete when written, one statement a table.
     """
     dialect = conn.dialect.name
-    with _DriverCursor(conn) as cursor:
+    with DriverCursor(conn) as cursor:
         if dialect == "postgresql":
             pairs = cursor.execute(_RESERVE_IDS[dialect], (count,)).fetchall()
             instance_ids = sorted(int(p[0]) for p in pairs)
@@ -508,5 +435,5 @@ def _insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any
         tuple(row[name] if convert is None else convert(row[name]) for name, convert in plan)
         for row in rows
     ]
-    with _DriverCursor(conn) as cursor:
+    with DriverCursor(conn) as cursor:
         cursor.executemany(statement, params)

@@ -41,7 +41,8 @@ from workflow.errors import (
     InvalidInput,
 )
 from workflow.i18n import _
-from workflow.store.chain_writer import driver_execute, to_json
+from workflow.store.chain_writer import to_json
+from workflow.store.driver import driver_execute
 from workflow.store.faults import mask_url, typed_fault
 
 DEFAULT_URL = "sqlite:///workflow.db"

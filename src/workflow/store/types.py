@@ -23,6 +23,17 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def aware(value: Any) -> datetime | None:
+    """A :class:`UTCDateTime` column's value as the driver's cursor reads it (SQLite's is text),
+    as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return as_utc(value)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC; refuses naive ones; always returns aware UTC datetimes."""
 
