@@ -136,6 +136,19 @@ def test_a_token_is_shown_once_stored_hashed_and_listed_without_its_secret(peopl
     assert not hasattr(listed, "secret")
 
 
+def test_a_tokens_principal_is_its_actors_registry_entry(people):
+    """The token's read (on the driver's cursor: every API request makes it) brings the actor's
+    roles, unit and name as the registry holds them, on both backends."""
+    people.add_actor("kiem2", ["clerk", AUDITOR_ROLE], unit="u_2", name="Kiểm")
+    issued = create_token(people, "kiem2", expires=timedelta(days=1), by="root")
+    principal = principal_for_token(people, issued.secret)
+    assert (principal.actor.id, principal.actor.unit, principal.display_name) == (
+        "kiem2", "u_2", "Kiểm",
+    )  # fmt: skip
+    assert set(principal.actor.roles) == {"clerk", AUDITOR_ROLE}
+    assert principal.auditor
+
+
 def test_revoked_and_expired_tokens_authenticate_no_one(people, clock):
     revoked = create_token(people, "binh", expires=timedelta(days=1), by="root")
     expiring = create_token(people, "binh", expires=timedelta(hours=1), by="root")

@@ -306,6 +306,54 @@ def test_the_openapi_document_validates_and_docs_render_without_scripts(service_
     assert "<script" not in page.text
 
 
+def test_the_fire_is_described_as_any_route_though_it_reads_its_request_itself(service_server):
+    """The fire's handler parses its request by hand (docs/performance.md); its operation in
+    the document still names the integer id, If-Match, the body's and the answer's schemas,
+    the refusals and both kinds of credentials."""
+    document = httpx.get(f"{service_server.base}/openapi.json").json()
+    fire = document["paths"]["/api/v1/instances/{instance_id}/fire"]["post"]
+    parameters = {(p["in"], p["name"]): p for p in fire["parameters"]}
+    assert parameters[("path", "instance_id")]["schema"]["type"] == "integer"
+    assert parameters[("header", "if-match")]["required"] is False
+    body = fire["requestBody"]["content"]["application/json"]["schema"]
+    answer = fire["responses"]["200"]["content"]["application/json"]["schema"]
+    assert (body["$ref"], answer["$ref"]) == (
+        "#/components/schemas/FireBody", "#/components/schemas/FireOut",
+    )  # fmt: skip
+    assert {"401", "403", "404", "409", "412", "415", "422"} <= set(fire["responses"])
+    schemes = document["components"]["securitySchemes"]
+    assert {schemes[name]["scheme"] for way in fire["security"] for name in way} == {
+        "bearer", "basic",
+    }  # fmt: skip
+
+
+def test_a_fire_refuses_every_wrong_value_at_once_located_as_fastapi_does(service_server):
+    with service_server.client("a") as client:
+        answer = client.post(
+            "/api/v1/instances/abc/fire", json={"trigger": 7, "payload": [], "surprise": 1}
+        )
+    assert (answer.status_code, answer.json()["type"]) == (422, "RequestValidationError")
+    located = {tuple(e["loc"]) for e in answer.json()["fields"]["errors"]}
+    assert located == {
+        ("path", "instance_id"), ("body", "trigger"), ("body", "payload"), ("body", "surprise"),
+    }  # fmt: skip
+
+
+def test_a_fire_refused_in_its_worker_thread_speaks_the_language_asked_for(service_server):
+    instance = start(service_server)["instance"]
+    with service_server.client("a") as client:
+        vi, en = (
+            client.post(
+                f"/api/v1/instances/{instance['id']}/fire",
+                json={"trigger": "approve"},
+                headers={"Accept-Language": language},
+            ).json()
+            for language in ("vi", "en")
+        )
+    assert vi["type"] == en["type"] == "TransitionNotAllowed"
+    assert vi["message"] != en["message"]
+
+
 def test_server_sent_events_carry_only_visible_committed_transitions(service_server):
     """A stream opened by unit A sees A's start and fire, and none of B's."""
     with (

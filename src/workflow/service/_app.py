@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 1024 * 1024
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -58,24 +57,31 @@ class ServiceOptions:
     secure_cookies: bool = False
     poll_seconds: float = 0.5
     """How often the event stream looks for newly committed transitions."""
+    fire_threads: int = 16
+    """The worker threads fires run in: at most this many at once, each holding one of the
+    engine's pooled connections (15 by default: 5 and 10 more on demand). With 32 concurrent
+    clients, 32 threads cost about a third more CPU per fire than 16 (more threads waiting
+    for the interpreter lock and a connection); 6 to 16 served the same rate
+    (docs/performance.md)."""
 
 
 @dataclass
 class ServiceContext:
-    """What every route reads: the engine, the options and the event stream; and the worker
-    threads the fire runs in (:meth:`in_worker`)."""
+    """What every route reads: the engine, the options and the event stream; and the threads
+    fires run in (:meth:`in_worker`)."""
 
     engine: Engine
     options: ServiceOptions
     events: EventStream
-    workers: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(WORKERS, thread_name_prefix="workflow-api")
-    )
+    workers: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workers = ThreadPoolExecutor(self.options.fire_threads, "workflow-fire")
 
     async def in_worker(self, call: Callable[[], T]) -> T:
-        """``call()`` in a worker thread, in this request's context (its language): the
-        asyncio executor's hop costs a third of what anyio's thread pool costs per call
-        (docs/performance.md), and the fire is the one endpoint called that often."""
+        """``call()`` in a worker thread, in this request's context (its language): asyncio's
+        hop to an executor cost a third of what anyio's thread pool (FastAPI's, for a plain
+        ``def`` endpoint) cost per call, and the fire is the endpoint called that often."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.workers, contextvars.copy_context().run, call)
 
@@ -106,7 +112,9 @@ class _BasicDeclared(HTTPBasic):
         return None
 
 
-_bearer = _BearerDeclared(description="An API token: `workflow tokens create`.")
+_bearer = _BearerDeclared(
+    scheme_name="HTTPBearer", description="An API token: `workflow tokens create`."
+)
 _basic = _BasicDeclared(description="An account: `workflow users add` (throttled).")
 
 
