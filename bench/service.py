@@ -8,7 +8,8 @@ process, 32 threads each with a keep-alive ``http.client`` connection sending ``
 /api/v1/instances/{id}/fire`` with a bearer token. The sides run in turns (library, API,
 library, ...) over fresh instances, so load on a shared machine hits them alike; the figures
 are medians over the turns, with each turn's ratio and p99. Each turn also records the CPU it
-cost per fire: the server processes' and this process's (the library's threads in a library
+cost per fire: the server processes' (and of it, their event loops': HTTP, routing, parsing;
+the rest is the fires' worker threads) and this process's (the library's threads in a library
 turn, the HTTP clients' in an API turn: they run on the same machine as the server).
 ``--baseline CHECKOUT`` serves another checkout's service (its ``.venv``) in the same turns:
 a before/after in one run.
@@ -113,10 +114,12 @@ def api_turn(bases: Sequence[str], token: str, ids: Sequence[int]) -> tuple[floa
     return _run_clients(ids, fire, connect, lambda c: c.close())
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """The CPU time (user + system) process ``pid`` has used, from /proc (None elsewhere)."""
+def _cpu_seconds(pid: int, thread: int | None = None) -> float | None:
+    """The CPU time (user + system) process ``pid`` (or its ``thread``) has used, from /proc
+    (None elsewhere)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     try:
-        with open(f"/proc/{pid}/stat") as stat:
+        with open(path) as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
@@ -151,8 +154,10 @@ def _serve(url: str, checkout: str | None = None) -> tuple[subprocess.Popen[byte
     raise RuntimeError("the server did not start")
 
 
-def _servers_cpu(pids: Sequence[int]) -> float | None:
-    used = [_cpu_seconds(pid) for pid in pids]
+def _servers_cpu(pids: Sequence[int], *, event_loops: bool = False) -> float | None:
+    """The server processes' CPU seconds; ``event_loops``: their main threads' only (uvicorn's
+    event loop: HTTP, routing, parsing; the fires run in worker threads)."""
+    used = [_cpu_seconds(pid, pid if event_loops else None) for pid in pids]
     return None if not used or None in used else sum(u or 0.0 for u in used)
 
 
@@ -162,13 +167,17 @@ def _measured(
     """One turn with the CPU it cost per fire: the server processes', and this process's (the
     library's threads in a library turn, the HTTP clients' in an API turn)."""
     server_before = _servers_cpu(servers)
+    loops_before = _servers_cpu(servers, event_loops=True)
     own_before = time.process_time()
     rate, latencies = turn()
     server_after = _servers_cpu(servers)
+    loops_after = _servers_cpu(servers, event_loops=True)
     own_after = time.process_time()
     cpu = {"bench_process_ms": round((own_after - own_before) / fires * 1000, 3)}
     if server_before is not None and server_after is not None:
         cpu["server_ms"] = round((server_after - server_before) / fires * 1000, 3)
+    if loops_before is not None and loops_after is not None:
+        cpu["server_event_loop_ms"] = round((loops_after - loops_before) / fires * 1000, 3)
     return {"rate": rate, "latencies": latencies, "cpu_per_fire": cpu}
 
 

@@ -57,12 +57,11 @@ class ServiceOptions:
     secure_cookies: bool = False
     poll_seconds: float = 0.5
     """How often the event stream looks for newly committed transitions."""
-    fire_threads: int = 16
+    fire_threads: int = 8
     """The worker threads fires run in: at most this many at once, each holding one of the
-    engine's pooled connections (15 by default: 5 and 10 more on demand). With 32 concurrent
-    clients, 32 threads cost about a third more CPU per fire than 16 (more threads waiting
-    for the interpreter lock and a connection); 6 to 16 served the same rate
-    (docs/performance.md)."""
+    engine's pooled connections (15 by default). With 32 concurrent clients on 2 cores, 8 to
+    16 served the same rate, 8 with the lowest p99, 32 at more CPU per fire and 4 at less
+    rate (docs/performance.md); a database farther away may want more."""
 
 
 @dataclass
