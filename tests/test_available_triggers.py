@@ -21,6 +21,8 @@ from workflow import (
     TransitionNotAllowed,
     WorkflowError,
 )
+from workflow.catalog import compile_machine, validate_definition
+from workflow.registry import default_registry
 from workflow.shipped import definition_files
 
 SCOPED = """\
@@ -237,3 +239,25 @@ def test_available_triggers_agrees_with_fire_on_the_shipped_definitions(engine: 
                     queue.append(result.instance.state)
         assert set(paths) == set(definition.state_names), workflow  # every state was visited
     assert checked > 500
+
+
+def test_the_plan_a_step_walks_is_the_compiled_machines_table() -> None:
+    """Every (trigger, source state) of every shipped definition: the transitions a step tries,
+    in order, are the ones ``transitions`` compiled for that event from that state."""
+    compared = 0
+    for path in definition_files():
+        compiled = compile_machine(validate_definition(path), default_registry)
+        table = compiled.machine.events
+        for trigger, event in table.items():
+            for state, compiled_transitions in event.transitions.items():
+                tried = compiled.plan(trigger, state)
+                assert [(state, s.dest) for s in tried] == [
+                    (t.source, t.dest) for t in compiled_transitions
+                ], (path.name, trigger, state)
+                compared += 1
+        states = compiled.definition.state_names
+        for trigger in compiled.definition.triggers:
+            for state in states:
+                if state not in table[trigger].transitions:
+                    assert compiled.plan(trigger, state) == ()
+    assert compared > 30

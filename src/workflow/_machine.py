@@ -1,17 +1,21 @@
 """The only module that imports ``transitions``: one compiled machine per definition version.
 
-A machine is built once per deployed definition version and drives a single proxy model: each
-step sets the proxy's state, triggers, and reads which transition was taken. Conditions are our
-own callables (never strings a file could name), so ``transitions`` resolves nothing by name.
+``transitions`` compiles each deployed definition version once (a definition it cannot take is
+refused at deploy, ``catalog.compile_machine``); its table of transitions per trigger and source
+state, in declaration order, is the plan a step walks. A step takes the first transition of the
+plan whose condition (:func:`admits`: roles, unit scope, guards) holds, which is the rule
+``transitions`` applies when it fires an event; it is applied here directly, without the
+library's event machinery (a model, callbacks, a lock around a shared proxy): that machinery cost
+about 10 µs of a fire's CPU, more than the transition's own checks (docs/performance.md, sixth
+round). :meth:`CompiledMachine.step`, :meth:`CompiledMachine.option` and the audit replay
+(``_legal``) all walk the same plan with the same :func:`admits`.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
-from typing import Any
 
-from transitions import EventData, Machine, MachineError
+from transitions import Machine
 
 from workflow.definition import model as m
 from workflow.errors import GuardFailed, PermissionDenied, TransitionNotAllowed
@@ -36,20 +40,10 @@ class StepContext:
     """A transition the actor had the role for was refused on its unit scope."""
 
 
-def _context(event: EventData) -> StepContext:
-    context = next(iter(event.args))
-    assert isinstance(context, StepContext)
-    return context
-
-
 _MODEL_ATTRIBUTE = "_state"
-"""Where the machine keeps the state on the proxy: a definition's names are lower_snake_case and
+"""The model attribute ``transitions`` is told of: a definition's names are lower_snake_case and
 start with a letter, so no trigger or state can collide with it (``transitions`` refuses a
 trigger named like its model attribute, ``state`` by default)."""
-
-
-class _Proxy:
-    _state: str
 
 
 def unit_allows(
@@ -115,7 +109,7 @@ def admits(spec: m.TransitionSpec, ctx: StepContext, registry: Registry) -> bool
 
 
 class CompiledMachine:
-    """A definition version compiled into a shared ``transitions.Machine``."""
+    """A definition version compiled by ``transitions``, and the plan read from it."""
 
     def __init__(
         self, definition: m.Definition, content_hash: str, version: int, registry: Registry
@@ -124,12 +118,10 @@ class CompiledMachine:
         self.content_hash = content_hash
         self.version = version
         self._registry = registry
-        self._lock = threading.Lock()
-        self._proxy = _Proxy()
         # No model is registered: ``transitions`` binds nothing (triggers, ``is_<state>``,
         # ``may_<trigger>``) onto an object whose attributes a definition's names could shadow;
-        # each step hands it the proxy.
-        self._machine = Machine(
+        # the machine is the compiled table, never fired (see the module's docstring).
+        machine = Machine(
             model=[],
             model_attribute=_MODEL_ATTRIBUTE,
             states=list(definition.state_names),
@@ -139,41 +131,41 @@ class CompiledMachine:
             ignore_invalid_triggers=False,
             model_override=False,
         )
+        plan: dict[tuple[str, str], list[m.TransitionSpec]] = {}
         for spec in definition.transitions:
-            self._machine.add_transition(
-                spec.trigger,
-                source=list(spec.sources),
-                dest=spec.dest,
-                conditions=[self._condition(spec)],
-                before=[self._choose(spec)],
-            )
+            machine.add_transition(spec.trigger, source=list(spec.sources), dest=spec.dest)
+            for source in dict.fromkeys(spec.sources):
+                plan.setdefault((spec.trigger, source), []).append(spec)
+        self.machine = machine
+        self._plan = {key: tuple(specs) for key, specs in plan.items()}
+        """(trigger, source state) → its transitions, in the order of the machine's own table
+        (``machine.events[trigger].transitions[source]``, declaration order);
+        ``tests/test_available_triggers.py`` holds the two equal on the shipped definitions."""
 
-    def _condition(self, spec: m.TransitionSpec) -> Any:
-        def admissible(event: EventData) -> bool:
-            return admits(spec, _context(event), self._registry)
+    def plan(self, trigger: str, state: str) -> tuple[m.TransitionSpec, ...]:
+        """The transitions ``trigger`` may take from ``state``, in the order they are tried."""
+        return self._plan.get((trigger, state), ())
 
-        return admissible
-
-    @staticmethod
-    def _choose(spec: m.TransitionSpec) -> Any:
-        def choose(event: EventData) -> None:
-            _context(event).chosen = spec
-
-        return choose
+    def _first_admitted(
+        self, candidates: tuple[m.TransitionSpec, ...], ctx: StepContext
+    ) -> m.TransitionSpec | None:
+        """The first of ``candidates`` whose condition holds in ``ctx`` (refusals noted in it)."""
+        for spec in candidates:
+            if admits(spec, ctx, self._registry):
+                ctx.chosen = spec
+                return spec
+        return None
 
     def step(self, state: str, trigger: str, ctx: StepContext) -> m.TransitionSpec:
-        """Take ``trigger`` from ``state``; returns the transition taken or raises why not."""
-        instance_id = ctx.guard_context.instance_id
-        with self._lock:
-            self._proxy._state = state
-            try:
-                moved = self._machine.events[trigger].trigger(self._proxy, ctx)
-            except MachineError:
-                raise TransitionNotAllowed(
-                    instance_id, state, trigger, self.definition.triggers_from(state)
-                ) from None
-        if moved and ctx.chosen is not None:
-            return ctx.chosen
+        """Take ``trigger`` from ``state``: the transition taken, or raise why none may be."""
+        candidates = self._plan.get((trigger, state))
+        if not candidates:
+            raise TransitionNotAllowed(
+                ctx.guard_context.instance_id, state, trigger, self.definition.triggers_from(state)
+            )
+        chosen = self._first_admitted(candidates, ctx)
+        if chosen is not None:
+            return chosen
         if not ctx.guard_refusals:
             raise PermissionDenied(
                 ctx.actor.id,
@@ -181,7 +173,11 @@ class CompiledMachine:
                 "; ".join(dict.fromkeys(ctx.role_refusals)),
             )
         raise GuardFailed(
-            instance_id, state, trigger, list(dict.fromkeys(ctx.guard_refusals)), ctx.missing
+            ctx.guard_context.instance_id,
+            state,
+            trigger,
+            list(dict.fromkeys(ctx.guard_refusals)),
+            ctx.missing,
         )
 
     def option(self, state: str, trigger: str, ctx: StepContext) -> TriggerOption:
@@ -189,7 +185,7 @@ class CompiledMachine:
         transitions of the trigger out of ``state`` tried in declaration order, the first
         admitted wins (how ``transitions`` tries them); the refusals are the ones :meth:`step`
         would raise (``tests/test_available_triggers.py`` holds the two to the same answers)."""
-        candidates = self.definition.transitions_for(trigger, state)
+        candidates = self._plan.get((trigger, state))
         if not candidates:
             return TriggerOption(
                 trigger,
@@ -197,11 +193,11 @@ class CompiledMachine:
                 "state",
                 (_("no transition for {trigger!r} from {state!r}", trigger=trigger, state=state),),
             )
-        for spec in candidates:
-            if admits(spec, ctx, self._registry):
-                return TriggerOption(
-                    trigger, True, dest=spec.dest, requires_reason=spec.require_reason
-                )
+        chosen = self._first_admitted(candidates, ctx)
+        if chosen is not None:
+            return TriggerOption(
+                trigger, True, dest=chosen.dest, requires_reason=chosen.require_reason
+            )
         if ctx.guard_refusals:
             return TriggerOption(
                 trigger,
