@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.exc import IntegrityError
 from support import PAYMENT, postgres_schema_url
@@ -16,7 +17,7 @@ from workflow.hashchain import audit_record
 from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
 from workflow.store.database import write_transaction
-from workflow.store.tables import audit_events, outbox
+from workflow.store.tables import audit_events, outbox, timers
 
 
 def _started(payment: Engine, clerk) -> int:
@@ -79,8 +80,47 @@ def test_the_instance_row_equals_what_core_reads(payment, clerk):
     instance_id = _started(payment, clerk)
     with payment.transaction() as conn:
         by_core = dict(repo.instance_row(conn, instance_id)._mapping)
-        by_driver = writer.read_for_update(conn, instance_id)
-    assert by_driver == by_core
+        locked = writer.read_for_update(conn, instance_id)
+    assert locked is not None
+    assert locked.row == by_core
+
+
+def _timer(conn, instance_id: int, status: str) -> None:
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    conn.execute(
+        insert(timers).values(
+            instance_id=instance_id, state="open", trigger="pay", due_at=now, status=status,
+            entered_version=1, attempts=0, created_at=now,
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("statuses", "live"),
+    [((), False), (("fired", "cancelled", "failed"), False), (("pending",), True),
+     (("cancelled", "leased"), True)],
+)  # fmt: skip
+def test_the_read_says_whether_the_instance_has_live_timers(payment, clerk, statuses, live):
+    """Only a pending or leased timer is live; PostgreSQL's step does not need to know."""
+    instance_id = _started(payment, clerk)
+    with payment.transaction() as conn:
+        for status in statuses:
+            _timer(conn, instance_id, status)
+        locked = writer.read_for_update(conn, instance_id)
+    assert locked is not None
+    assert locked.timers_live is (live or payment.db.dialect.name == "postgresql")
+
+
+@pytest.mark.parametrize("status", writer.LIVE_TIMER_STATUSES)
+def test_a_step_leaving_the_state_cancels_a_live_timer(payment, clerk, status):
+    instance_id = _started(payment, clerk)
+    with payment.transaction() as conn:
+        _timer(conn, instance_id, status)
+        _timer(conn, instance_id, "fired")
+    payment.fire(instance_id, "pay", clerk, payload={"paid": 150})
+    with payment.read_transaction() as conn:
+        left = sorted(conn.execute(select(timers.c.status)).scalars())
+    assert left == ["cancelled", "fired"]
 
 
 def test_a_missing_instance_reads_as_none(payment):

@@ -6,7 +6,6 @@ and its outbox row, all on the same connection, so that they commit together or 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +31,7 @@ from workflow.registry import GuardContext, Registry
 from workflow.store import Connection
 from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
-from workflow.store.mapping import to_event, to_instance
+from workflow.store.mapping import read_json, to_event, to_instance
 
 MachineLookup = Callable[[Connection, str, int | None], CompiledMachine]
 """(connection, workflow, version or None for the newest startable) → compiled machine."""
@@ -65,8 +64,7 @@ def _written(
     instance: Mapping[str, Any], audit: Mapping[str, Any], audit_id: int, data_json: str
 ) -> FireResult:
     """The result as a re-read would give it: the data as decoded from its stored JSON text."""
-    stored = {**instance, "data": json.loads(data_json)}
-    return FireResult(to_instance(stored), to_event({**audit, "id": audit_id}))
+    return FireResult(to_instance(instance, read_json(data_json)), to_event(audit, audit_id))
 
 
 def _startable(
@@ -211,6 +209,8 @@ class FireRequest:
     expected_version: int | None
     timer_id: int | None = None
     channel: str | None = None
+    payload_json: str | None = None
+    """The payload's canonical JSON, when the caller's check already encoded it."""
 
 
 AUTO = Actor(SYSTEM_AUTO, roles=(m.SYSTEM_ROLE,))
@@ -251,11 +251,12 @@ def fire_in(
     The result is the requested step's event with the instance as the last step left it."""
     # A caller naming the version it saw loses to anyone already changing the row: fail at once
     # rather than queue behind them for a version that will no longer be current.
-    row = writer.read_for_update(
+    locked = writer.read_for_update(
         conn, request.instance_id, nowait=request.expected_version is not None
     )
-    if row is None:
+    if locked is None:
         raise NotFound("instance", request.instance_id)
+    row = locked.row
     instance_id, workflow, state = row["id"], row["workflow"], row["state"]
     if request.expected_version is not None and row["version"] != request.expected_version:
         raise ConcurrentModification(instance_id, request.expected_version, row["version"])
@@ -297,10 +298,10 @@ def fire_in(
         from_state=state,
         to_state=spec.dest,
         actor=request.actor.id,
-        actor_roles=sorted(request.actor.roles),
+        actor_roles=request.actor.roles,
         actor_unit=request.actor.unit,
         reason=request.reason,
-        payload=request.payload,
+        payload=request.payload if request.payload_json is None else request.payload_json,
         data=data,
         workflow=workflow,
         definition_version=row["definition_version"],
@@ -332,6 +333,7 @@ def fire_in(
         topic=f"{workflow}.{request.trigger}.{dest.name}",
         enters_state=leaving,
         timers=timer_rows(dest, instance_id, data, now, seq, calendar) if leaving else (),
+        timers_live=locked.timers_live,
     )
     audit_id = writer.write_step(conn, step)
     if audit_id is None:

@@ -7,6 +7,7 @@ outbox row commit together or not at all.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
@@ -94,8 +95,10 @@ from workflow.store.database import (
     application_transaction,
     connection_of,
     create_database_engine,
+    held_writer,
     joined_transaction,
     read_transaction,
+    refusal,
     spoil,
     write_transaction,
 )
@@ -147,6 +150,10 @@ class Engine:
         self.options = options
         self._adopted = _bind is not None
         self.db = create_database_engine(url, options, create=create) if _bind is None else _bind
+        self._held = held_writer(self.db)
+        if self._held is not None:
+            # An engine collected unclosed still gives its kept connection back to the pool.
+            weakref.finalize(self, self._held.close)
         self.catalog = Catalog(self.registry)
         if check_schema:
             try:
@@ -187,6 +194,8 @@ class Engine:
         return cls(mask_url(engine.url), _bind=bound, **kwargs)
 
     def close(self) -> None:
+        if self._held is not None:
+            self._held.close()
         if not adopted(self.db):
             self.db.dispose()
 
@@ -392,16 +401,20 @@ class Engine:
         :class:`~workflow.ConcurrentModification` (someone else moved it first, or the
         instance is not at ``expected_version``) or :class:`~workflow.NotFound`.
         """
+        instance_id = check_instance_id(instance_id)
+        reason = check_reason(reason)
+        channel = check_channel(channel)
+        payload = payload or {}
         request = FireRequest(
-            check_instance_id(instance_id),
+            instance_id,
             trigger,
             actor,
-            payload or {},
-            check_reason(reason),
+            payload,
+            reason,
             expected_version,
-            channel=check_channel(channel),
+            channel=channel,
+            payload_json=check_json_object(payload, "payload"),
         )
-        check_json_object(request.payload, "payload")
         check_optional(idempotency_key, "idempotency key", MAX_IDEMPOTENCY_KEY_CHARS)
         keyed = None
         if idempotency_key is not None:
@@ -699,15 +712,14 @@ class Engine:
         with read_transaction(self.db, snapshot=snapshot) as conn:
             yield conn
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """One write transaction for the package's own modules (timers, directives, versions).
 
         Unique-key races become :class:`ConcurrentModification`; nothing is committed on error.
         """
-        with _refusals(), write_transaction(self.db) as conn:
-            conn.info[KEYS_INFO] = self.audit_keys
-            yield conn
+        return write_transaction(
+            self.db, info={KEYS_INFO: self.audit_keys}, refusals=True, held=self._held
+        )
 
     @contextmanager
     def begin(self, *, savepoints: bool = True) -> Iterator[Connection]:
@@ -770,17 +782,7 @@ def _refusals() -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
-        if _is_unique_violation(exc):
-            # A unique key raced us (a duplicate seq or idempotency key): someone else
-            # wrote first. Nothing was committed.
-            raise ConcurrentModification(0, None, None) from exc
-        # the driver's first line only: PostgreSQL's DETAIL line quotes the row's values
-        why = str(exc.orig).strip().splitlines()[0]
-        raise InvalidInput(f"refused by the database: {why}") from exc
-
-
-def _is_unique_violation(exc: IntegrityError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE" in str(exc.orig)
+        raise refusal(exc) from exc
 
 
 def _must(row: Any) -> Any:

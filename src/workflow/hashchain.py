@@ -148,10 +148,10 @@ def audit_record(
     from_state: str | None,
     to_state: str,
     actor: str,
-    actor_roles: Sequence[str],
+    actor_roles: Iterable[str],
     actor_unit: str | None,
     reason: str | None,
-    payload: Mapping[str, Any],
+    payload: Mapping[str, Any] | str,
     data: Mapping[str, Any],
     workflow: str,
     definition_version: int,
@@ -162,7 +162,9 @@ def audit_record(
     channel: str | None = None,
 ) -> dict[str, Any]:
     """An instance's audit event as stored (JSON fields as canonical text), sealed (under
-    ``keys`` when given); ``channel`` is hashed only when given (:data:`CHANNELS`)."""
+    ``keys`` when given); ``channel`` is hashed only when given (:data:`CHANNELS`). A
+    ``payload`` given as text is its canonical JSON already (``limits.check_json_object``
+    returns it)."""
     return seal(
         {
             "instance_id": instance_id,
@@ -175,7 +177,7 @@ def audit_record(
             "actor_roles": canonical_json(sorted(actor_roles)),
             "actor_unit": actor_unit,
             "reason": reason,
-            "payload": canonical_json(dict(payload)),
+            "payload": payload if isinstance(payload, str) else canonical_json(dict(payload)),
             "data": canonical_json(dict(data)),
             "workflow": workflow,
             "definition_version": definition_version,

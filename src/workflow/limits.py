@@ -114,19 +114,22 @@ def check_reason(reason: object) -> str | None:
     return check_optional(reason, "reason", MAX_REASON_CHARS)
 
 
-def check_json_object(value: object, what: str) -> None:
-    """A JSON object of at most :data:`MAX_PAYLOAD_BYTES` once encoded."""
-    if not isinstance(value, Mapping):
+def check_json_object(value: object, what: str) -> str:
+    """A JSON object of at most :data:`MAX_PAYLOAD_BYTES` once encoded; returns that encoding
+    (sorted keys, no spaces, text as is: the audit log's canonical JSON, which a fire stores
+    and hashes without encoding the payload a second time)."""
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise InvalidInput(_("{what} must be a JSON object", what=what))
     check_nesting(value, what)
     try:
-        encoded = json.dumps(
+        text = json.dumps(
             dict[str, Any](value),
             ensure_ascii=False,
             sort_keys=True,
             separators=(",", ":"),
             allow_nan=False,
-        ).encode("utf-8")
+        )
+        encoded = text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         # ValueError covers NaN/infinity and lone surrogates (UnicodeEncodeError).
         raise InvalidInput(_("{what} is not JSON: {why}", what=what, why=exc)) from exc
@@ -138,6 +141,7 @@ def check_json_object(value: object, what: str) -> None:
                 limit=MAX_PAYLOAD_BYTES,
             )
         )
+    return text
 
 
 def read_limited(path: str | os.PathLike[str], limit: int, what: str = "") -> bytes:
@@ -240,14 +244,19 @@ def check_nesting(value: object, what: str) -> None:
     """Refuse containers nested deeper than :data:`MAX_NESTING`, and integers longer than
     :data:`MAX_INT_DIGITS` digits, walking without recursion (a cycle is cut by the depth)."""
     bound = 10**MAX_INT_DIGITS
-    stack: list[tuple[object, int]] = [(value, 0)]
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            children: Any = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
+        kind = type(item)
+        if kind is str or kind is float or kind is bool or item is None:
+            continue  # the common leaves first: the ABC checks below were most of a fire's check
+        children: Any = None
+        if kind is not int:
+            if kind is dict or isinstance(item, Mapping):
+                children = item.values()
+            elif isinstance(item, (list, tuple)):
+                children = item
+        if children is None:
             if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= bound:
                 raise InvalidInput(
                     f"{what} holds an integer longer than {MAX_INT_DIGITS} digits (the limit)"

@@ -20,8 +20,9 @@ import os
 import re
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,8 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, RootTransaction, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import Pool, StaticPool
 
 from workflow.errors import (
     CommitOutcomeUnknown,
@@ -39,10 +40,11 @@ from workflow.errors import (
     DatabaseMissing,
     DatabaseUnavailable,
     InvalidInput,
+    WorkflowError,
 )
 from workflow.i18n import _
 from workflow.store.chain_writer import to_json
-from workflow.store.driver import driver_execute
+from workflow.store.driver import KeptCursor, driver_execute
 from workflow.store.faults import mask_url, typed_fault
 
 DEFAULT_URL = "sqlite:///workflow.db"
@@ -324,8 +326,13 @@ def _typed_error(context: ExceptionContext) -> None:
         raise typed from context.original_exception
 
 
-@contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(
+    engine: Engine,
+    *,
+    info: Mapping[str, Any] | None = None,
+    refusals: bool = False,
+    held: HeldWriter | None = None,
+) -> AbstractContextManager[Connection]:
     """One write transaction: commits on success, rolls back on any error.
 
     On SQLite the transaction takes the write lock up front (``BEGIN IMMEDIATE``); if the lock
@@ -333,16 +340,239 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     a raw "database is locked". On PostgreSQL a connection lost during the COMMIT raises
     :class:`CommitOutcomeUnknown`: the write may or may not be there. On an application's
     engine (:func:`adopt_engine`) the same, set up per transaction instead of per connection
-    (:func:`_prepare`).
+    (:func:`_prepare`). ``info`` is set into the connection's ``info`` once it is open;
+    ``refusals``: a constraint the database enforced is raised as the engine's error
+    (:func:`refusal`) instead of SQLAlchemy's ``IntegrityError``; ``held``: the engine's kept
+    connection (:class:`HeldWriter`), used when no other transaction has it.
     """
-    with (
-        _contention(engine),
-        _writer(engine).connect() as connection,
-        connection.begin() as transaction,
-    ):
-        _prepare(connection, connection.get_execution_options(), write=True)
-        yield connection
-        _commit(engine, connection, transaction)
+    return _WriteTransaction(engine, info, refusals, held)
+
+
+class HeldWriter:
+    """One write connection a workflow engine keeps open on its SQLite file, for its own write
+    transactions (``Engine.transaction``), instead of taking one from the pool each time.
+
+    Why: a transition's transaction is mostly the engine's own Python work, and an empty
+    transaction through SQLAlchemy cost 233,000 instructions (a pool checkout, a ``Connection``,
+    a ``RootTransaction``, their events, the check-in) against 15,500 for ``BEGIN IMMEDIATE``
+    and ``COMMIT`` on ``sqlite3`` (docs/performance.md, sixth round). SQLite has one writer at a
+    time anyway, so one kept connection serves every uncontended write.
+
+    The connection comes from a pool of its own (the engine pool's ``recreate``: the same
+    driver set-up), so the engine's pool is as it was: what it counts as checked out is only
+    what a call holds. Its SQLAlchemy transaction, begun when it is opened (the ``begin``
+    listener runs ``BEGIN IMMEDIATE``), stays open for its life; the write transactions are
+    delimited on the driver, where SQLite's transactions are (the driver is in autocommit mode
+    and issues no ``BEGIN`` of its own): ``BEGIN IMMEDIATE``, then ``COMMIT`` or ``ROLLBACK``,
+    each raised as SQLAlchemy's errors as the Core path raises them
+    (``chain_writer.driver_execute``). Between two transactions it is idle: no open
+    transaction, no lock.
+
+    A transaction takes it only when it is free (:meth:`begin` never waits): a second write at
+    the same moment (another thread, or a transaction opened inside one) takes a pooled
+    connection and waits for SQLite's write lock exactly as before. It is closed by
+    :meth:`close` (``Engine.close``, or the engine's finalizer when it is collected unclosed),
+    and dropped, to be opened again, whenever a failure leaves it in doubt.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_close_on_return",
+        "_connection",
+        "_cursor",
+        "_engine",
+        "_lock",
+        "_pool",
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._pool: Pool | None = None
+        self._connection: Connection | None = None
+        self._cursor: KeptCursor | None = None
+        self._close_on_return = False
+
+    def begin(self) -> Connection | None:
+        """The kept connection in a new write transaction (SQLite's write lock taken), or None
+        when another transaction has it; end it with :meth:`end`."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            connection, cursor = self._connection, self._cursor
+            # A transaction still open on the driver was left by a failure: in doubt.
+            if (
+                cursor is None
+                or connection is None
+                or connection.invalidated
+                or cursor.in_transaction
+            ):
+                self._drop()
+                if self._pool is None:
+                    self._pool = self._engine.pool.recreate()
+                connection = Connection(_writer(self._engine), self._pool.connect())
+                self._connection = connection
+                cursor = self._cursor = KeptCursor(connection)
+            if connection.in_transaction():
+                cursor.run("BEGIN IMMEDIATE")
+            else:  # new, or its transaction was ended through SQLAlchemy: begin it again
+                connection.begin()  # the begin listener runs BEGIN IMMEDIATE
+        except BaseException:
+            self._lock.release()
+            raise
+        return connection
+
+    def end(self, *, commit: bool) -> None:
+        """``COMMIT`` (or ``ROLLBACK``) the transaction :meth:`begin` opened and give the
+        connection back. A failed ``COMMIT`` is raised; the connection is then closed (which
+        rolls back what is open), as after a failed ``ROLLBACK``, and the next transaction opens
+        another."""
+        try:
+            connection, cursor = self._connection, self._cursor
+            assert connection is not None
+            assert cursor is not None
+            if connection.invalidated:
+                self._drop()
+            elif cursor.in_transaction:
+                try:
+                    cursor.run("COMMIT" if commit else "ROLLBACK")
+                except BaseException:
+                    self._drop()
+                    if commit:
+                        raise
+            if self._close_on_return:
+                self._close_on_return = False
+                self._drop()
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Close the connection now, or when the transaction using it ends."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._drop()
+            finally:
+                self._lock.release()
+        else:
+            self._close_on_return = True
+
+    def _drop(self) -> None:
+        connection, self._connection, self._cursor = self._connection, None, None
+        pool, self._pool = self._pool, None
+        try:
+            if connection is not None:
+                connection.close()
+        finally:
+            if pool is not None:
+                pool.dispose()
+
+
+def held_writer(engine: Engine) -> HeldWriter | None:
+    """A :class:`HeldWriter` for the engine's own SQLite file; None for PostgreSQL (each
+    transaction its own pooled connection, as writers there run side by side), an in-memory
+    database (one connection shared by every checkout) or an application's engine (its pool
+    is the application's)."""
+    if engine.dialect.name != "sqlite" or adopted(engine) or isinstance(engine.pool, StaticPool):
+        return None
+    return HeldWriter(engine)
+
+
+class _WriteTransaction:
+    """:func:`write_transaction` as one context manager: every fire opens one, and the four
+    nested generator-based managers it replaced (refusals, contention, connection, transaction)
+    cost several microseconds of each fire's CPU (docs/performance.md, sixth round)."""
+
+    __slots__ = ("_connection", "_engine", "_held", "_info", "_refusals", "_transaction")
+
+    def __init__(
+        self,
+        engine: Engine,
+        info: Mapping[str, Any] | None,
+        refusals: bool,
+        held: HeldWriter | None,
+    ) -> None:
+        self._engine = engine
+        self._info = info
+        self._refusals = refusals
+        self._held = held
+        self._transaction: RootTransaction | None = None
+
+    def __enter__(self) -> Connection:
+        held, self._held = self._held, None
+        try:
+            connection = None if held is None else held.begin()
+            if connection is None:
+                connection = _writer(self._engine).connect()
+            else:
+                self._held = held
+        except OperationalError as exc:
+            raise self._mapped(exc) from exc
+        try:
+            if self._held is None:
+                self._transaction = connection.begin()
+                options = connection.get_execution_options()
+                if ADOPTED_OPTION in options:
+                    _prepare(connection, options, write=True)
+            if self._info:
+                connection.info.update(self._info)
+        except BaseException as exc:
+            self._end(connection, commit=False)
+            mapped = self._mapped(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        self._connection = connection
+        return connection
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> None:
+        try:
+            self._end(self._connection, commit=exc is None)
+        except BaseException as failed:
+            if exc is None:  # the commit failed: its error is the one to raise
+                exc = failed
+        if exc is None:
+            return
+        mapped = self._mapped(exc)
+        if mapped is not exc:
+            raise mapped from exc
+        if kind is None:
+            raise exc
+
+    def _end(self, connection: Connection, *, commit: bool) -> None:
+        """Commit (``commit``) or roll back, and let the connection go: the kept one given
+        back, a pooled one closed (which rolls back whatever is still open)."""
+        if self._held is not None:
+            self._held.end(commit=commit)
+            return
+        try:
+            if commit:
+                assert self._transaction is not None
+                _commit(self._engine, connection, self._transaction)
+        finally:
+            connection.close()
+
+    def _mapped(self, exc: BaseException) -> BaseException:
+        """``exc`` as the caller must see it (itself when nothing maps it)."""
+        if isinstance(exc, OperationalError):
+            if _is_contention(exc.orig):
+                return ConcurrentModification(0, None, None)
+            return _typed_on_adopted(self._engine, exc)
+        if self._refusals and isinstance(exc, IntegrityError):
+            return refusal(exc)
+        return exc
+
+
+def refusal(exc: IntegrityError) -> WorkflowError:
+    """A constraint the database enforced, as the engine's error: a unique key raced us (a
+    duplicate seq or idempotency key: someone else wrote first, nothing was committed), or
+    the input broke a constraint (the driver's first line only: PostgreSQL's DETAIL line
+    quotes the row's values)."""
+    if getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE" in str(exc.orig):
+        return ConcurrentModification(0, None, None)
+    why = str(exc.orig).strip().splitlines()[0]
+    return InvalidInput(f"refused by the database: {why}")
 
 
 WHOLE_INFO = "workflow_whole"

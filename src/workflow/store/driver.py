@@ -76,3 +76,23 @@ def driver_execute(conn: Connection, statement: str) -> None:
     """Run one parameterless statement (``BEGIN IMMEDIATE``) on the driver's cursor."""
     with DriverCursor(conn) as cursor:
         cursor.execute(statement, ())
+
+
+class KeptCursor:
+    """A driver cursor kept open on one connection by its owner (``database.HeldWriter``, for
+    its ``BEGIN IMMEDIATE``, ``COMMIT`` and ``ROLLBACK``), its errors raised as SQLAlchemy's."""
+
+    __slots__ = ("_cursor", "_driver")
+
+    def __init__(self, conn: Connection) -> None:
+        self._cursor = DriverCursor(conn)
+        self._driver: Any = self._cursor._dbapi_connection
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the driver has a transaction open on the connection."""
+        return bool(self._driver.in_transaction)
+
+    def run(self, statement: str) -> None:
+        """Run one parameterless statement."""
+        self._cursor.execute(statement, ())
