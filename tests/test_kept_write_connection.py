@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from support import PAYMENT
 
 from workflow import Actor, ConcurrentModification, Engine, GuardFailed
@@ -62,6 +62,27 @@ def test_the_engines_writes_share_one_connection_idle_between_them(payment_on_fi
     started = engine.start("payment", CLERK)
     fired = engine.fire(started.instance.id, "pay", CLERK, payload={"paid": 150})
     assert fired.instance.version == 2
+
+
+def test_its_commits_and_rollbacks_are_announced_to_the_engines_listeners(
+    payment_on_file: Engine,
+):
+    """As through SQLAlchemy, before the driver commits or rolls back (the crash harness kills
+    a fire from the commit listener)."""
+    engine = payment_on_file
+    seen: list[tuple[str, bool]] = []
+
+    def listener(name: str) -> Any:
+        return lambda conn: seen.append((name, _driver(conn).in_transaction))
+
+    for name in ("commit", "rollback"):
+        event.listen(engine.db, name, listener(name))
+    with engine.transaction():
+        pass
+    instance_id = engine.start("payment", CLERK).instance.id
+    with pytest.raises(GuardFailed):
+        engine.fire(instance_id, "pay", CLERK, payload={})
+    assert seen == [("commit", True), ("commit", True), ("rollback", True)]
 
 
 def test_a_write_inside_a_write_waits_for_the_lock_as_before(payment_on_file: Engine):

@@ -364,9 +364,12 @@ class HeldWriter:
     listener runs ``BEGIN IMMEDIATE``), stays open for its life; the write transactions are
     delimited on the driver, where SQLite's transactions are (the driver is in autocommit mode
     and issues no ``BEGIN`` of its own): ``BEGIN IMMEDIATE``, then ``COMMIT`` or ``ROLLBACK``,
-    each raised as SQLAlchemy's errors as the Core path raises them
-    (``chain_writer.driver_execute``). Between two transactions it is idle: no open
-    transaction, no lock.
+    their errors raised as SQLAlchemy's, as the Core path raises them. The ``commit`` and
+    ``rollback`` are announced to the engine's listeners as SQLAlchemy announces them (the
+    crash harness, ``tests/crashpoints.py``, kills a fire at its commit); the ``begin`` is not:
+    the engine's one ``begin`` listener is what runs ``BEGIN IMMEDIATE``, and calling it through
+    the event machinery cost half as much again as the whole transaction. Between two
+    transactions it is idle: no open transaction, no lock.
 
     A transaction takes it only when it is free (:meth:`begin` never waits): a second write at
     the same moment (another thread, or a transaction opened inside one) takes a pooled
@@ -414,7 +417,7 @@ class HeldWriter:
                 self._connection = connection
                 cursor = self._cursor = KeptCursor(connection)
             if connection.in_transaction():
-                cursor.run("BEGIN IMMEDIATE")
+                cursor.run("BEGIN IMMEDIATE")  # what the engine's begin listener would run
             else:  # new, or its transaction was ended through SQLAlchemy: begin it again
                 connection.begin()  # the begin listener runs BEGIN IMMEDIATE
         except BaseException:
@@ -435,7 +438,12 @@ class HeldWriter:
                 self._drop()
             elif cursor.in_transaction:
                 try:
-                    cursor.run("COMMIT" if commit else "ROLLBACK")
+                    if commit:  # announced to the engine's listeners, as SQLAlchemy does
+                        self._engine.dispatch.commit(connection)
+                        cursor.run("COMMIT")
+                    else:
+                        self._engine.dispatch.rollback(connection)
+                        cursor.run("ROLLBACK")
                 except BaseException:
                     self._drop()
                     if commit:
