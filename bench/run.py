@@ -284,8 +284,9 @@ def notes(sizes: Sizes, pg: bool) -> list[str]:
         f"SQLite (peer {sizes.peer_fires}), {sizes.pg_fires} on PostgreSQL per process",
         "raw baselines do the writes the engine must do (read the instance, update with the "
         "version check, audit row with its SHA-256 chain hash, outbox row, commit); the engine "
-        "also cancels the left state's timers on every change of state, which they do not (a "
-        "fifth statement on SQLite; part of its one write statement on PostgreSQL)",
+        "also cancels the left state's live timers on a change of state, which they do not (on "
+        "SQLite a fifth statement when its locking read found live timers, none in this "
+        "benchmark; part of its one write statement on PostgreSQL)",
         "peer: transitions.Machine built per instance + SQLAlchemy ORM session per transition "
         "+ history table (no hash chain, no outbox)",
         f"overdue_query_ms and history_ms: {sizes.scale_instances:,} instances, "

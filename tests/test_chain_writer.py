@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -65,7 +64,7 @@ def _change(payment: Engine, instance_id: int, **overrides) -> writer.Step:
         topic="payment.pay.paid",
         enters_state=True,
     )
-    return dataclasses.replace(change, **overrides)
+    return change._replace(**overrides)
 
 
 def _counts(payment: Engine) -> tuple[int, int]:
@@ -158,7 +157,7 @@ def test_a_write_stores_the_instance_audit_row_and_outbox_row(payment, clerk):
 def test_a_driver_error_is_raised_as_sqlalchemys_without_the_values(payment, clerk):
     instance_id = _started(payment, clerk)
     duplicate_seq = _change(payment, instance_id)
-    duplicate_seq = dataclasses.replace(duplicate_seq, audit={**duplicate_seq.audit, "seq": 1})
+    duplicate_seq = duplicate_seq._replace(audit={**duplicate_seq.audit, "seq": 1})
     # under Engine.transaction(), which turns a unique violation into ConcurrentModification
     with pytest.raises(IntegrityError) as caught, write_transaction(payment.db) as conn:
         writer.write_step(conn, duplicate_seq)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from workflow._effects import apply_effects, check_fields, step_effects
 from workflow._legal import placement
@@ -49,8 +49,9 @@ class StartRequest:
     parent_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
+    """What one start or step wrote (named tuples here: one of each is built for every fire)."""
+
     instance_id: int
     seq: int
     audit_id: int
@@ -199,8 +200,9 @@ def start_in(
     return Applied(values["id"], 1, audit["id"], None, values["state"], result)
 
 
-@dataclass(frozen=True)
-class FireRequest:
+class FireRequest(NamedTuple):
+    """One fire to apply: the instance, trigger, actor and what they send."""
+
     instance_id: int
     trigger: str
     actor: Actor
@@ -218,12 +220,12 @@ AUTO = Actor(SYSTEM_AUTO, roles=(m.SYSTEM_ROLE,))
 
 
 def _automatic(
-    conn: Connection, machines: MachineLookup, registry: Registry, last: Applied, now: datetime
+    compiled: CompiledMachine, registry: Registry, last: Applied, now: datetime
 ) -> FireRequest | None:
-    """The automatic transition to take after ``last``, if one is admitted."""
+    """The automatic transition to take after ``last`` (a step on ``compiled``'s version),
+    if one is admitted."""
     assert last.result is not None
     instance = last.result.instance
-    compiled = machines(conn, instance.workflow, instance.definition_version)
     candidates = compiled.definition.automatic_from.get(instance.state)
     if not candidates:
         return None
@@ -371,7 +373,7 @@ def fire_in(
     }
     result = _written(written, audit, audit_id, step.data_json)
     applied = Applied(instance_id, seq, audit_id, state, dest.name, result)
-    follow = _automatic(conn, machines, registry, applied, now)
+    follow = _automatic(compiled, registry, applied, now)
     if follow is None:
         return applied
     last = fire_in(conn, machines, registry, follow, now)

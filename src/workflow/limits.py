@@ -114,6 +114,13 @@ def check_reason(reason: object) -> str | None:
     return check_optional(reason, "reason", MAX_REASON_CHARS)
 
 
+_CANONICAL = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+"""The audit log's canonical JSON (``hashchain.canonical_json``), built once: ``json.dumps``
+with these options builds an encoder on every call."""
+
+
 def check_json_object(value: object, what: str) -> str:
     """A JSON object of at most :data:`MAX_PAYLOAD_BYTES` once encoded; returns that encoding
     (sorted keys, no spaces, text as is: the audit log's canonical JSON, which a fire stores
@@ -122,13 +129,7 @@ def check_json_object(value: object, what: str) -> str:
         raise InvalidInput(_("{what} must be a JSON object", what=what))
     check_nesting(value, what)
     try:
-        text = json.dumps(
-            dict[str, Any](value),
-            ensure_ascii=False,
-            sort_keys=True,
-            separators=(",", ":"),
-            allow_nan=False,
-        )
+        text = _CANONICAL.encode(dict[str, Any](value))
         encoded = text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         # ValueError covers NaN/infinity and lone surrogates (UnicodeEncodeError).

@@ -26,7 +26,9 @@ class DriverCursor:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._dbapi_connection = conn.connection.driver_connection
+        # The driver's own connection: on the synchronous drivers this runs on (pysqlite,
+        # psycopg) dbapi_connection is driver_connection, read without its three properties.
+        self._dbapi_connection = conn.connection.dbapi_connection
         assert self._dbapi_connection is not None
         self.cursor = self._dbapi_connection.cursor()
 
