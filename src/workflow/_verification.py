@@ -59,7 +59,7 @@ from workflow.logs import get_logger
 from workflow.registry import Registry
 from workflow.store import Connection, Database
 from workflow.store import repository as repo
-from workflow.store.chains import ChainRange, chain_source, chain_span
+from workflow.store.chains import ChainRange, chain_source, chain_span, event_without_instance
 from workflow.store.database import (
     DatabaseOptions,
     create_database_engine,
@@ -118,7 +118,7 @@ def verify_log(
         _keep(helpers, "ready", _READY_WITHIN)
         release = stack.enter_context(writers_held(source.db)) if helpers else None
         if release is None:
-            _keep(helpers, "", 0)
+            _stop_all(helpers)
             ranges = [(None, None)]
         conn = stack.enter_context(read_transaction(source.db, snapshot=True))
         admin = _AdminLog.read(conn, source.keys)  # the first read: this process's snapshot
@@ -128,8 +128,8 @@ def verify_log(
         if release is not None:
             release()  # every process reads the same log: writers may go on
         ledger, since = admin.ledger, admin.since
-        if helpers and chain_span(conn) is None:  # an event edited to name no instance:
-            _keep(helpers, "", 0)  # walked whole, as one process reports it
+        if helpers and event_without_instance(conn):  # a NULL edited in: walked whole,
+            _stop_all(helpers)  # as one process reports it
             ranges = [(None, None)]
         counts = _Progress(progress, list(helpers.values()))
         report = walk_chains(
@@ -301,12 +301,17 @@ class _Progress:
 
 
 def _keep(helpers: dict[ChainRange, _Helper], word: str, within: float) -> None:
-    """Keep the helpers that say ``word`` within ``within`` seconds; stop the others (all of
-    them for no word)."""
+    """Keep the helpers that say ``word`` within ``within`` seconds; stop the others."""
     for chains, helper in list(helpers.items()):
-        if not (word and helper.says(word, within)):
+        if not helper.says(word, within):
             helper.stop()
             del helpers[chains]
+
+
+def _stop_all(helpers: dict[ChainRange, _Helper]) -> None:
+    for helper in helpers.values():
+        helper.stop()
+    helpers.clear()
 
 
 class _Helper:

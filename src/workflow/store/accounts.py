@@ -6,7 +6,6 @@ policy (hashing, expiry, throttling) is :mod:`workflow.accounts`'.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -15,6 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow.store.driver import DriverCursor
+from workflow.store.mapping import read_json
 from workflow.store.tables import accounts, actors, api_tokens
 from workflow.store.types import aware
 
@@ -121,7 +121,7 @@ def token_by_secret(conn: Connection, secret_hash: str) -> TokenGrant | None:
         actor_id,
         expires,
         aware(revoked_at),
-        json.loads(roles) if isinstance(roles, str) else roles,
+        read_json(roles) if isinstance(roles, str) else roles,
         unit,
         name,
     )

@@ -243,12 +243,18 @@ def chain_source(
             heads.close()
 
 
+def event_without_instance(conn: Connection) -> bool:
+    """Whether an event names no instance at all (a NULL edited in past the NOT NULL): no range
+    of instance ids holds it, so only the whole walk reports it as it does. By index."""
+    orphaned = select(audit_events.c.id).where(audit_events.c.instance_id.is_(None)).limit(1)
+    return conn.execute(orphaned).first() is not None
+
+
 def chain_span(conn: Connection) -> tuple[int, int, int] | None:
     """(lowest instance id, highest, how many events at most), read by index, to split the
     chains into ranges of instance ids; None when there is no instance, or an event names none
-    (a NULL edited in: no range holds it, only the whole walk reports it as it does)."""
-    orphaned = select(audit_events.c.id).where(audit_events.c.instance_id.is_(None)).limit(1)
-    if conn.execute(orphaned).first() is not None:
+    (:func:`event_without_instance`)."""
+    if event_without_instance(conn):
         return None
     lo = conn.execute(select(func.min(instances.c.id))).scalar()
     hi = conn.execute(select(func.max(instances.c.id))).scalar()

@@ -42,7 +42,7 @@ def read_json(text: str) -> Any:
 def stored_json(text: str, what: str, column: str) -> Any:
     """A JSON column as the engine wrote it; text that is not JSON names its row."""
     try:
-        return json.loads(text)
+        return read_json(text)
     except (TypeError, ValueError):
         raise UnreadableRecord(what, column) from None
 
