@@ -21,15 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from workflow import (
-    Engine,
-    WorkflowError,
-)
-from workflow.accounts import (
-    NotAuthenticated,
-    Sight,
-    principal_for_user,
-)
+from workflow import Engine, WorkflowError
+from workflow.accounts import NotAuthenticated, Sight, principal_for_user
 from workflow.service import ServiceContext, status_for
 
 from . import _records
