@@ -16,8 +16,8 @@ from workflow import ChainProblem, Engine
 from workflow.auditing import audit_rows, headless_chains, instances_without_events, verify_log
 from workflow.hashchain import format_instant
 from workflow.store.chains import _sqlite_instant, chain_source
-from workflow.store.database import read_transaction
 from workflow.store.tables import audit_events
+from workflow.store.transactions import read_transaction
 
 ODD_TEXT = 'ồ "trích" \\ \n\t\u2028 ☃ 𝄞'
 

@@ -15,8 +15,8 @@ from workflow import DatabaseUnavailable, Engine
 from workflow.hashchain import audit_record
 from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
-from workflow.store.database import write_transaction
 from workflow.store.tables import audit_events, outbox, timers
+from workflow.store.transactions import write_transaction
 
 
 def _started(payment: Engine, clerk) -> int:

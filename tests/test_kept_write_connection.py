@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from support import PAYMENT
 
 from workflow import Actor, ConcurrentModification, Engine, GuardFailed
-from workflow.store.database import held_writer
+from workflow.store.held_writer import held_writer
 
 CLERK = Actor("clerk-1", ["clerk"])
 

@@ -60,12 +60,8 @@ from workflow.registry import Registry
 from workflow.store import Connection, Database
 from workflow.store import repository as repo
 from workflow.store.chains import ChainRange, chain_source, chain_span, event_without_instance
-from workflow.store.database import (
-    DatabaseOptions,
-    create_database_engine,
-    read_transaction,
-    writers_held,
-)
+from workflow.store.database import DatabaseOptions, create_database_engine
+from workflow.store.transactions import read_transaction, writers_held
 
 SPLIT_FROM = 200_000
 """Events from which the log is split over processes: below it, starting a helper (about half a

@@ -87,22 +87,16 @@ from workflow.records import (
 from workflow.registry import GuardContext, Registry, default_registry
 from workflow.store import chain_writer, migrate
 from workflow.store import repository as repo
-from workflow.store.database import (
-    DEFAULT_URL,
-    DatabaseOptions,
+from workflow.store.application import (
     adopt_engine,
-    adopted,
     application_transaction,
     connection_of,
-    create_database_engine,
-    held_writer,
     joined_transaction,
-    read_transaction,
-    refusal,
     spoil,
-    write_transaction,
 )
+from workflow.store.database import DEFAULT_URL, DatabaseOptions, adopted, create_database_engine
 from workflow.store.faults import mask_url
+from workflow.store.held_writer import held_writer
 from workflow.store.idempotency import (
     KeyedRequest,
     fire_request,
@@ -113,6 +107,7 @@ from workflow.store.idempotency import (
 )
 from workflow.store.mapping import to_event, to_instance
 from workflow.store.repository import InstanceFilter
+from workflow.store.transactions import read_transaction, refusal, write_transaction
 
 log = get_logger("workflow")
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from workflow.errors import NotASimulation
 from workflow.logs import get_logger
 from workflow.store import chain_writer
 from workflow.store import repository as repo
-from workflow.store.database import read_transaction
+from workflow.store.transactions import read_transaction
 
 log = get_logger("workflow.admin")
 

@@ -23,7 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateSchema
 
 from workflow.errors import SchemaOutOfDate
-from workflow.store.database import SCHEMA_OPTION, read_transaction, write_transaction
+from workflow.store.database import SCHEMA_OPTION
+from workflow.store.transactions import read_transaction, write_transaction
 
 if TYPE_CHECKING:
     from alembic.config import Config
