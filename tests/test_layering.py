@@ -261,8 +261,9 @@ def test_library_never_imports_the_cli(path):
 
 
 # Only the store speaks SQL. The engine holds the transaction plumbing (it opens transactions
-# and turns the database's errors into the library's); everything else calls store functions.
-SQL_IMPORTERS = {"workflow.engine"}
+# and turns the database's errors into the library's: engine/_transactions.py, and
+# engine/_engine.py's schema check); everything else calls store functions.
+SQL_IMPORTERS = {"workflow.engine._engine", "workflow.engine._transactions"}
 
 
 def _imports_sqlalchemy(path: Path) -> bool:
