@@ -170,12 +170,24 @@ class Page:
         assert self.find("header .who")
 
     def click_and_load(self, css: str) -> None:
-        """Click (a submit button, a link) and wait for the next page to replace this one."""
+        """Click (a submit button, a link) and wait for the next page to replace this one.
+
+        On a loaded machine Chromium now and then refuses the click with "node does not belong
+        to the document" (the handle taken while the page it was found in settled): no click
+        happened, so the page and the button are found again, at most twice more."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.wait import WebDriverWait
 
-        old = self.find("html")
-        self.find(css).click()  # type: ignore[attr-defined]
+        for attempt in range(3):
+            old = self.find("html")
+            try:
+                self.find(css).click()  # type: ignore[attr-defined]
+            except WebDriverException as exc:
+                if attempt == 2 or "does not belong to the document" not in str(exc):
+                    raise
+                continue
+            break
         WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(old))
 
     def wait_for(self, css: str) -> object:

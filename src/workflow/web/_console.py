@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -167,13 +168,7 @@ class Console:
                     request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 )
                 return self.finish(call, RedirectResponse(f"/login?next={target}", 303))
-            try:
-                return await run_in_threadpool(handler, self, call)
-            except (WorkflowError, Refusal) as exc:
-                return self._error(call, exc)
-            except Exception as exc:  # a bug: a page saying so, the traceback in the log
-                LOG.exception("console page failed", path=request.url.path)
-                return self._error(call, exc)
+            return await self._handled(call, "page", partial(handler, self, call))
 
         return endpoint
 
@@ -199,15 +194,20 @@ class Console:
                 )
             if login and call.viewer is None:
                 return self.finish(call, RedirectResponse("/login", 303))
-            try:
-                return await run_in_threadpool(handler, self, call, fields)
-            except (WorkflowError, Refusal) as exc:
-                return self._error(call, exc)
-            except Exception as exc:  # a bug: a page saying so, the traceback in the log
-                LOG.exception("console form failed", path=request.url.path)
-                return self._error(call, exc)
+            return await self._handled(call, "form", partial(handler, self, call, fields))
 
         return endpoint
+
+    async def _handled(self, call: Call, kind: str, handler: Callable[[], Response]) -> Response:
+        """``handler()`` in a worker thread; a refusal is an error page, and so is a bug (its
+        traceback in the log, as "console page failed" or "console form failed")."""
+        try:
+            return await run_in_threadpool(handler)
+        except (WorkflowError, Refusal) as exc:
+            return self._error(call, exc)
+        except Exception as exc:  # a bug: a page saying so, the traceback in the log
+            LOG.exception(f"console {kind} failed", path=call.request.url.path)
+            return self._error(call, exc)
 
     def _refuse(self, call: Call, message: str) -> Response:
         _ = translator(call.lang)
