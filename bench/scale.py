@@ -23,7 +23,7 @@ from bench.common import NOW, TICKET, median, quiet_logs
 from workflow import Actor, Engine, FrozenClock, Instance, StartRequest
 from workflow.auditing import AuditKeys
 from workflow.directives import directive_report
-from workflow.hashchain import GENESIS, canonical_json, event_hash
+from workflow.hashchain.encoding import GENESIS, canonical_json, event_hash
 from workflow.store.tables import directives
 from workflow.timers import due_instances
 

@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from workflow import Actor, Engine
-from workflow.hashchain import GENESIS, event_hash
+from workflow.hashchain.encoding import GENESIS, event_hash
 from workflow.store.tables import actors, audit_events, definitions, instances
 
 PAYMENT_FINAL = ("paid", "cancelled")

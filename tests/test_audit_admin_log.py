@@ -22,7 +22,7 @@ from workflow.auditing import (
     verify_log,
 )
 from workflow.auditing.checkpoints import ChainMark
-from workflow.hashchain import ADMIN_CHAIN
+from workflow.hashchain.encoding import ADMIN_CHAIN
 from workflow.store.chain_writer import os_user
 from workflow.store.tables import admin_events
 

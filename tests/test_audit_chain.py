@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from workflow.hashchain import GENESIS, event_hash
+from workflow.hashchain.encoding import GENESIS, event_hash
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ from support import PAYMENT
 
 from workflow import Engine, FrozenClock, Registry
 from workflow.auditing import take_checkpoint, write_checkpoint
-from workflow.hashchain import KEYS_INFO, AuditKeys, event_hash, key_id
+from workflow.hashchain.encoding import event_hash
+from workflow.hashchain.keys import KEYS_INFO, AuditKeys, key_id
 from workflow.store import chain_writer
 from workflow.store import repository as repo
 from workflow.store.tables import admin_events, audit_events

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from workflow._legal import AdminLedger, LegalityCheck, Rules, _Illegal
-from workflow.hashchain import CHAIN_COLUMNS
+from workflow.hashchain.verifier import CHAIN_COLUMNS
 from workflow.registry import Registry
 
 

@@ -29,7 +29,7 @@ from workflow.auditing import (
     write_audit_jsonl,
     write_checkpoint,
 )
-from workflow.hashchain import event_hash
+from workflow.hashchain.encoding import event_hash
 from workflow.store.tables import audit_events, instances, outbox
 
 KEY = b"kiem-toan-2024"

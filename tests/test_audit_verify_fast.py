@@ -14,7 +14,7 @@ from test_audit_tampering import CASES, _drop_append_only_triggers, _rehash
 
 from workflow import ChainProblem, Engine
 from workflow.auditing import audit_rows, headless_chains, instances_without_events, verify_log
-from workflow.hashchain import format_instant
+from workflow.hashchain.encoding import format_instant
 from workflow.store.chains import _sqlite_instant, chain_source
 from workflow.store.tables import audit_events
 from workflow.store.transactions import read_transaction

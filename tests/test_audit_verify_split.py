@@ -21,7 +21,7 @@ from test_audit_tampering import _drop_append_only_triggers
 
 from workflow import Actor, Engine, FrozenClock, Registry
 from workflow.errors import ConcurrentModification
-from workflow.hashchain import AuditKeys
+from workflow.hashchain.keys import AuditKeys
 from workflow.store.database import DatabaseOptions
 from workflow.store.tables import audit_events
 from workflow.store.transactions import write_transaction, writers_held

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from support import PAYMENT, postgres_schema_url
 
 from workflow import DatabaseUnavailable, Engine
-from workflow.hashchain import audit_record
+from workflow.hashchain.sealing import audit_record
 from workflow.store import chain_writer as writer
 from workflow.store import repository as repo
 from workflow.store.tables import audit_events, outbox, timers

@@ -18,7 +18,9 @@ from support import START, postgres_schema_url
 from cli.main import main
 from workflow import Engine, SchemaOutOfDate
 from workflow.catalog import content_hash
-from workflow.hashchain import GENESIS, admin_record, audit_record
+from workflow.hashchain.admin_log import admin_record
+from workflow.hashchain.encoding import GENESIS
+from workflow.hashchain.sealing import audit_record
 from workflow.store import migrate
 from workflow.store.database import create_database_engine
 from workflow.store.tables import metadata

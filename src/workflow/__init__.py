@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from workflow.definition.model import Definition
     from workflow.definition.schema import json_schema as definition_json_schema
     from workflow.engine import Engine
-    from workflow.hashchain import ChainProblem, VerificationReport
+    from workflow.hashchain.report import ChainProblem, VerificationReport
     from workflow.registry import (
         GuardContext,
         Registry,
@@ -81,8 +81,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Definition": ("workflow.definition.model", "Definition"),
     "definition_json_schema": ("workflow.definition.schema", "json_schema"),
     "Engine": ("workflow.engine", "Engine"),
-    "ChainProblem": ("workflow.hashchain", "ChainProblem"),
-    "VerificationReport": ("workflow.hashchain", "VerificationReport"),
+    "ChainProblem": ("workflow.hashchain.report", "ChainProblem"),
+    "VerificationReport": ("workflow.hashchain.report", "VerificationReport"),
     "GuardContext": ("workflow.registry", "GuardContext"),
     "Registry": ("workflow.registry", "Registry"),
     "default_registry": ("workflow.registry", "default_registry"),

@@ -9,7 +9,7 @@ from workflow.definition import model as m
 from workflow.definition.expressions import EvaluationError, to_json
 from workflow.definition.fieldtypes import type_error
 from workflow.errors import InvalidInput
-from workflow.hashchain import format_instant
+from workflow.hashchain.encoding import format_instant
 from workflow.i18n import _
 from workflow.registry import GuardContext, Registry, scope_of
 

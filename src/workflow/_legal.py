@@ -36,17 +36,10 @@ from workflow._machine import StepContext, admits
 from workflow.catalog import Catalog, NotCompiled, check_stored_source
 from workflow.definition import model as m
 from workflow.errors import DefinitionTampered, WorkflowError
-from workflow.hashchain import (
-    ADMIN_CHAIN,
-    CHAIN_COLUMNS,
-    CHANNELS,
-    HEAD_COLUMNS,
-    ChainProblem,
-    HeadLookup,
-    KeyCheck,
-    canonical_json,
-    format_instant,
-)
+from workflow.hashchain.encoding import ADMIN_CHAIN, CHANNELS, canonical_json, format_instant
+from workflow.hashchain.keys import KeyCheck
+from workflow.hashchain.report import ChainProblem
+from workflow.hashchain.verifier import CHAIN_COLUMNS, HEAD_COLUMNS, HeadLookup
 from workflow.records import SYSTEM_AUTO, SYSTEM_PREFIX, SYSTEM_TIMER, Actor
 from workflow.registry import GuardContext, Registry
 from workflow.store import Connection

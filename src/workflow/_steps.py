@@ -24,7 +24,9 @@ from workflow.errors import (
     TimeRunsBackwards,
     UnknownTrigger,
 )
-from workflow.hashchain import GENESIS, AuditKeys, audit_record, keys_of
+from workflow.hashchain.encoding import GENESIS
+from workflow.hashchain.keys import AuditKeys, keys_of
+from workflow.hashchain.sealing import audit_record
 from workflow.i18n import _
 from workflow.records import SYSTEM_AUTO, Actor, FireResult
 from workflow.registry import GuardContext, Registry

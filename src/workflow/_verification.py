@@ -43,18 +43,11 @@ from workflow._legal import (
     rules_lookup,
 )
 from workflow.catalog import Catalog, source_digest
-from workflow.hashchain import (
-    ADMIN_CHAIN,
-    AuditKeys,
-    ChainProblem,
-    KeyCheck,
-    RowObserver,
-    VerificationReport,
-    first_per_chain,
-    format_instant,
-    verify_admin_rows,
-    verify_chains,
-)
+from workflow.hashchain.admin_log import verify_admin_rows
+from workflow.hashchain.encoding import ADMIN_CHAIN, format_instant
+from workflow.hashchain.keys import AuditKeys, KeyCheck
+from workflow.hashchain.report import ChainProblem, VerificationReport, first_per_chain
+from workflow.hashchain.verifier import RowObserver, verify_chains
 from workflow.logs import get_logger
 from workflow.registry import Registry
 from workflow.store import Connection, Database

@@ -18,7 +18,7 @@ from workflow.errors import (
     NotFound,
     WorkflowError,
 )
-from workflow.hashchain import canonical_json
+from workflow.hashchain.encoding import canonical_json
 from workflow.records import DeployedDefinition, DeployResult
 from workflow.registry import Registry, default_registry
 from workflow.store import Connection, chain_writer

@@ -117,8 +117,8 @@ def check_reason(reason: object) -> str | None:
 _CANONICAL = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
 )
-"""The audit log's canonical JSON (``hashchain.canonical_json``), built once: ``json.dumps``
-with these options builds an encoder on every call."""
+"""The audit log's canonical JSON (``hashchain.encoding.canonical_json``), built once:
+``json.dumps`` with these options builds an encoder on every call."""
 
 
 def check_json_object(value: object, what: str) -> str:

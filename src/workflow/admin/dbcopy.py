@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from workflow.engine import Engine
 from workflow.errors import InvalidInput, SchemaOutOfDate
-from workflow.hashchain import VerificationReport
+from workflow.hashchain.report import VerificationReport
 from workflow.logs import get_logger
 from workflow.store import copying, migrate
 from workflow.store.database import DatabaseOptions

@@ -28,7 +28,8 @@ from workflow.definition import model as m
 from workflow.definition.fieldtypes import type_error
 from workflow.engine import Engine
 from workflow.errors import ConcurrentModification, InvalidInput, MigrationRefused
-from workflow.hashchain import audit_record, keys_of
+from workflow.hashchain.keys import keys_of
+from workflow.hashchain.sealing import audit_record
 from workflow.logs import get_logger
 from workflow.store import Connection, chain_writer, versioning
 from workflow.store import repository as repo

@@ -59,7 +59,7 @@ from workflow.auditing.verify import (
     verify_database,
     verify_log,
 )
-from workflow.hashchain import AuditKeys
+from workflow.hashchain.keys import AuditKeys
 
 __all__ = [
     "ADMIN_EXPORT_FIELDS",

@@ -14,7 +14,9 @@ from typing import Any
 from workflow.auditing.checkpoints import Checkpoint, CheckpointCheck
 from workflow.auditing.export import ADMIN_EXPORT_FIELDS
 from workflow.engine import Engine
-from workflow.hashchain import ADMIN_CHAIN, ChainProblem, format_instant, verify_admin_rows
+from workflow.hashchain.admin_log import verify_admin_rows
+from workflow.hashchain.encoding import ADMIN_CHAIN, format_instant
+from workflow.hashchain.report import ChainProblem
 from workflow.store import repository as repo
 from workflow.store.mapping import stored_json
 

@@ -19,7 +19,8 @@ from typing import IO, Any
 
 from workflow.engine import Engine
 from workflow.errors import AuditError, InvalidInput, WorkflowError
-from workflow.hashchain import ADMIN_CHAIN, ChainProblem, canonical_json, format_instant
+from workflow.hashchain.encoding import ADMIN_CHAIN, canonical_json, format_instant
+from workflow.hashchain.report import ChainProblem
 from workflow.limits import MAX_CHECKPOINT_BYTES, parse_json
 from workflow.store import repository as repo
 from workflow.store.chains import chain_heads

@@ -26,17 +26,14 @@ from datetime import datetime
 from typing import IO, Any
 
 from workflow.errors import InvalidInput
-from workflow.hashchain import (
+from workflow.hashchain.encoding import (
     HASHED_FIELDS,
     OPTIONAL_HASHED_FIELDS,
-    ChainProblem,
-    ChainVerifier,
-    VerificationReport,
     event_hash,
     format_instant,
-    head_of,
-    verify_rows,
 )
+from workflow.hashchain.report import ChainProblem, VerificationReport
+from workflow.hashchain.verifier import ChainVerifier, head_of, verify_rows
 from workflow.limits import bounded_lines, parse_json
 from workflow.office import BOM, Column, Sheet, neutralise, write_workbook
 

@@ -15,7 +15,8 @@ from typing import Any
 from workflow.clock import require_aware
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
-from workflow.hashchain import ChainProblem, headless_chain
+from workflow.hashchain.report import ChainProblem
+from workflow.hashchain.verifier import headless_chain
 from workflow.limits import check_row_id
 from workflow.records import AuditEvent
 from workflow.store import audit_log, chains

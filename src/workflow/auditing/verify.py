@@ -15,7 +15,8 @@ from workflow.auditing.checkpoints import (
 )
 from workflow.auditing.export import verify_events
 from workflow.engine import Engine
-from workflow.hashchain import CHAIN_COLUMNS, ChainProblem, first_per_chain
+from workflow.hashchain.report import ChainProblem, first_per_chain
+from workflow.hashchain.verifier import CHAIN_COLUMNS
 
 _INSTANCE, _SEQ, _HASH = (CHAIN_COLUMNS.index(c) for c in ("instance_id", "seq", "hash"))
 

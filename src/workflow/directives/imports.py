@@ -26,7 +26,7 @@ from workflow.directives.files import (
 )
 from workflow.engine import Engine
 from workflow.errors import DefinitionIssue, NotFound, WorkflowError
-from workflow.hashchain import canonical_json
+from workflow.hashchain.encoding import canonical_json
 from workflow.i18n import _
 from workflow.logs import get_logger
 from workflow.records import Actor, FireResult

@@ -16,7 +16,7 @@ from workflow.engine._actors import Actors
 from workflow.engine._reads import Reads
 from workflow.engine._transitions import Transitions
 from workflow.errors import InvalidInput, SchemaOutOfDate
-from workflow.hashchain import AuditKeys
+from workflow.hashchain.keys import AuditKeys
 from workflow.registry import Registry, default_registry
 from workflow.store import migrate
 from workflow.store.application import adopt_engine
@@ -48,8 +48,9 @@ class Engine(Transitions, Reads, Actors):
         if audit_keys is None and keys_from_environment:
             audit_keys = AuditKeys.from_environment()
         self.audit_keys = audit_keys
-        """Every event written is sealed under the first (:class:`~workflow.hashchain.AuditKeys`);
-        None: written unkeyed. By default ``WORKFLOW_AUDIT_KEY`` or ``WORKFLOW_AUDIT_KEY_FILE``."""
+        """Every event written is sealed under the first
+        (:class:`~workflow.hashchain.keys.AuditKeys`); None: written unkeyed. By default
+        ``WORKFLOW_AUDIT_KEY`` or ``WORKFLOW_AUDIT_KEY_FILE``."""
         self.clock: Clock = clock or SystemClock()
         self.registry = registry if registry is not None else default_registry
         self.options = options

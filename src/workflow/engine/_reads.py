@@ -13,7 +13,8 @@ from workflow._verification import LogSource, verify_log
 from workflow.engine._definitions import Definitions
 from workflow.engine._transactions import Within
 from workflow.errors import NotFound
-from workflow.hashchain import RowObserver, VerificationReport
+from workflow.hashchain.report import VerificationReport
+from workflow.hashchain.verifier import RowObserver
 from workflow.limits import (
     MAX_UNIT_CHARS,
     check_instance_id,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from workflow.catalog import Catalog, NotCompiled
 from workflow.clock import Clock, require_aware
-from workflow.hashchain import KEYS_INFO, AuditKeys
+from workflow.hashchain.keys import KEYS_INFO, AuditKeys
 from workflow.registry import Registry
 from workflow.store import Connection, Database
 from workflow.store.application import (

@@ -24,7 +24,7 @@ from workflow.errors import (
     NotFound,
     WorkflowError,
 )
-from workflow.hashchain import CHANNELS
+from workflow.hashchain.encoding import CHANNELS
 from workflow.i18n import _
 from workflow.limits import (
     MAX_IDEMPOTENCY_KEY_CHARS,
@@ -269,7 +269,7 @@ def _must(row: Any) -> Any:
 
 
 def check_channel(channel: str | None) -> str | None:
-    """``channel`` when it is None or one of :data:`~workflow.hashchain.CHANNELS`."""
+    """``channel`` when it is None or one of :data:`~workflow.hashchain.encoding.CHANNELS`."""
     if channel is not None and channel not in CHANNELS:
         raise InvalidInput(
             _(

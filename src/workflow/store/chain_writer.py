@@ -7,8 +7,9 @@ pinning the new version), an administrator's event (:func:`append_admin_event`, 
 rule about these rows (what an audit row holds, when timers are cancelled, what an outbox row
 starts as) is therefore written once, and so is the SQL for each dialect.
 
-The rows arrive sealed (``workflow.hashchain.seal`` computes an audit row's hash beside the chain
-code); the writer stores them and keeps the instance's ``last_hash`` and ``version`` in step.
+The rows arrive sealed (``workflow.hashchain.sealing.seal`` computes an audit row's hash beside
+the chain code); the writer stores them and keeps the instance's ``last_hash`` and ``version``
+in step.
 
 Why the driver's cursor (``store.driver``): through SQLAlchemy Core each statement cost about as
 much again as the database took to run it (docs/performance.md), and a transition runs these on
@@ -33,7 +34,9 @@ from sqlalchemy import JSON, Table, select
 from sqlalchemy.engine import Connection, Dialect
 
 from workflow.clock import require_aware
-from workflow.hashchain import GENESIS, admin_record, keys_of
+from workflow.hashchain.admin_log import admin_record
+from workflow.hashchain.encoding import GENESIS
+from workflow.hashchain.keys import keys_of
 from workflow.store.driver import DriverCursor
 from workflow.store.mapping import read_json
 from workflow.store.tables import admin_events, audit_events, instances, outbox, timers
@@ -89,7 +92,8 @@ class Start:
 def to_json(value: Any) -> str:
     """How JSON columns are stored (the engine's json_serializer): compact, text kept as is,
     keys sorted; so an instance's data is stored as the text its audit row hashes
-    (``hashchain.canonical_json``), and a step reuses that text instead of encoding twice."""
+    (``hashchain.encoding.canonical_json``), and a step reuses that text instead of encoding
+    twice."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 

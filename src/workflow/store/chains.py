@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from workflow.hashchain import ADMIN_CHAIN, CHAIN_COLUMNS, HEAD_COLUMNS, ChainSource, HeadLookup
+from workflow.hashchain.encoding import ADMIN_CHAIN
+from workflow.hashchain.verifier import CHAIN_COLUMNS, HEAD_COLUMNS, ChainSource, HeadLookup
 from workflow.store.tables import admin_events, audit_events, instances
 
 _read_instant = datetime.fromisoformat  # what SQLAlchemy reads SQLite's text with
@@ -166,7 +167,8 @@ def instances_without_events(conn: Connection, chains: ChainRange | None = None)
 def chain_heads(conn: Connection) -> list[tuple[int, int, str]]:
     """The last event of every chain as (chain, seq, hash), read from the audit rows themselves
     (not from ``instances.last_hash``): the administrators' log first as chain
-    :data:`~workflow.hashchain.ADMIN_CHAIN` when it has events, then each instance's by id."""
+    :data:`~workflow.hashchain.encoding.ADMIN_CHAIN` when it has events, then each instance's by
+    id."""
     last = (
         select(audit_events.c.instance_id, func.max(audit_events.c.seq).label("seq"))
         .group_by(audit_events.c.instance_id)

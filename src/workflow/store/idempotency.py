@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection, Row
 
-from workflow.hashchain import canonical_json
+from workflow.hashchain.encoding import canonical_json
 from workflow.store.tables import idempotency_keys
 
 
