@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from workflow._legal import AdminLedger, LegalityCheck, Rules, _Illegal
+from workflow._legal.ledger import AdminLedger
+from workflow._legal.replay import LegalityCheck, _Illegal
+from workflow._legal.rules import Rules
 from workflow.hashchain.verifier import CHAIN_COLUMNS
 from workflow.registry import Registry
 

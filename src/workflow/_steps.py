@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from workflow._effects import apply_effects, check_fields, step_effects
-from workflow._legal import placement
+from workflow._legal.replay import placement
 from workflow._machine import CompiledMachine, StepContext, admits
 from workflow._schedule import CalendarSource, calendar_on, instance_due_at, timer_rows
 from workflow.definition import model as m

@@ -34,14 +34,10 @@ from itertools import pairwise
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
-from workflow._legal import (
-    PROGRESS_EVERY,
-    AdminLedger,
-    LegalityCheck,
-    ProgressCallback,
-    admin_problems,
-    rules_lookup,
-)
+from workflow._legal.admin_tables import admin_problems
+from workflow._legal.ledger import AdminLedger
+from workflow._legal.replay import LegalityCheck
+from workflow._legal.rules import rules_lookup
 from workflow.catalog import Catalog, source_digest
 from workflow.hashchain.admin_log import verify_admin_rows
 from workflow.hashchain.encoding import ADMIN_CHAIN, format_instant
@@ -61,6 +57,9 @@ SPLIT_FROM = 200_000
 second of CPU to import the package) costs more than its share of the walk saves."""
 MAX_PROCESSES = 4
 """The most processes walking chains by default (each holds about 50 MB)."""
+ProgressCallback = Callable[[int], None]
+"""Called with the number of audit events read so far, every :data:`PROGRESS_EVERY` events."""
+PROGRESS_EVERY = 10_000
 logger = get_logger("workflow")
 _READY_WITHIN = 60.0  # seconds for a helper to import the package and open the database
 _PINNED_WITHIN = 10.0  # seconds for a helper to begin its read while writers wait

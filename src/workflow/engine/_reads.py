@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Unpack
 
-from workflow._legal import ProgressCallback
 from workflow._machine import StepContext
-from workflow._verification import LogSource, verify_log
+from workflow._verification import LogSource, ProgressCallback, verify_log
 from workflow.engine._definitions import Definitions
 from workflow.engine._transactions import Within
 from workflow.errors import NotFound

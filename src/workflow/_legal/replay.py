@@ -1,49 +1,31 @@
-"""Replaying each chain as a legal run of its definitions, in one streaming pass.
+"""Every chain replayed as a legal run, event by event, in one streaming pass.
 
-The hash chain shows that events were not edited after being linked; it cannot show that an
-event should ever have been written. This module checks that it should: every event is one the
-engine itself could have written, given the definitions deployed (as the administrators' log
-recorded them), the actors registered, and the event before it:
-
-- a start enters the initial state of the version it is pinned to, by an actor holding a start
-  role (or a parent's spawn, which names its parent);
-- a transition's (trigger, from, to) is the first transition of that version the actor could
-  take (roles, unit scope, guards: :func:`workflow._machine.admits`, the machine's own rule), and
-  its data is the previous data with that transition's effects applied to its payload
-  (:func:`workflow._effects.apply_effects`, the engine's own code);
-- a migration is recorded in the administrators' log, moves from the version the chain was on,
-  and keeps the data;
-- the definition a version was pinned to still has the content hash its deploy recorded, and
-  the event names that hash; the actor was registered with the roles and unit it claims (once
-  the deployment registers actors at all: before that, actors are the embedding
-  application's, which the engine takes as given);
-- times never decrease, and the instance row is the chain's head in every column.
-
-Memory holds the administrators' log (deployments, registrations, migrations) and one chain.
+:class:`LegalityCheck` is fed the audit rows as the hash walk reads them and reports, for each
+chain, the first event no run of the engine could have written (the rules are listed in
+:mod:`workflow._legal`), and an instance row that is not its chain's head. A start event's
+payload (:func:`placement`) is spelled here too, since the replay is what reads it back.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from workflow._effects import apply_effects, check_fields, step_effects
-from workflow._machine import StepContext, admits
-from workflow.catalog import Catalog, NotCompiled, check_stored_source
+from workflow._effects import apply_effects, check_fields
+from workflow._legal.ledger import END_OF_TIME, AdminLedger
+from workflow._legal.plans import UNGUARDED, Plan
+from workflow._legal.rules import Rules, RulesLookup
+from workflow._machine import StepContext
 from workflow.definition import model as m
-from workflow.errors import DefinitionTampered, WorkflowError
-from workflow.hashchain.encoding import ADMIN_CHAIN, CHANNELS, canonical_json, format_instant
+from workflow.errors import WorkflowError
+from workflow.hashchain.encoding import CHANNELS, canonical_json
 from workflow.hashchain.keys import KeyCheck
 from workflow.hashchain.report import ChainProblem
 from workflow.hashchain.verifier import CHAIN_COLUMNS, HEAD_COLUMNS, HeadLookup
 from workflow.records import SYSTEM_AUTO, SYSTEM_PREFIX, SYSTEM_TIMER, Actor
 from workflow.registry import GuardContext, Registry
-from workflow.store import Connection
-from workflow.store import repository as repo
 
 _AT = {name: i for i, name in enumerate(CHAIN_COLUMNS)}
 (
@@ -75,8 +57,6 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
-_END_OF_TIME = "\U0010ffff"
-"""Above every instant's text."""
 _MAX_ACTORS = 65_536
 """Actors (id, roles, unit) remembered during one verification; memory stays bounded."""
 
@@ -96,115 +76,6 @@ def placement(
     if parent_id is not None:
         found["parent_id"] = parent_id
     return found
-
-
-@dataclass(frozen=True)
-class Registration:
-    """An actor as one ``actor`` event of the administrators' log registered it."""
-
-    instant: str
-    roles: frozenset[str]
-    unit: str | None
-
-
-@dataclass
-class AdminLedger:
-    """What the administrators' log says, gathered while it is verified: the content hash each
-    deploy recorded, each actor's registrations, each migration's extent."""
-
-    deploys: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
-    registrations: dict[str, list[Registration]] = field(default_factory=lambda: defaultdict(list))
-    first_registration: str | None = None
-    migrations: dict[tuple[str, str], list[tuple[int, int]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    last_actor_event: dict[str, int] = field(default_factory=dict)
-
-    def read(self, rows: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
-        """Pass ``rows`` through, noting what each says."""
-        for row in rows:
-            self.note(row)
-            yield row
-
-    def note(self, row: Mapping[str, Any]) -> None:
-        action, subject = row["action"], str(row["subject"])
-        try:
-            detail = json.loads(row["detail"])
-        except (TypeError, ValueError):
-            return  # an edited detail fails the chain's own hash
-        if not isinstance(detail, dict):
-            return
-        instant = format_instant(row["occurred_at"])
-        if action == "deploy":
-            workflow, _, version = subject.rpartition("@")
-            if version.isdigit():
-                self.deploys[(workflow, int(version))] = (
-                    str(detail.get("content_hash")),
-                    int(row["seq"]),
-                )
-        elif action == "actor":
-            roles = frozenset(str(r) for r in detail.get("roles") or ())
-            self.registrations[subject].append(Registration(instant, roles, detail.get("unit")))
-            self.last_actor_event[subject] = int(row["seq"])
-            if self.first_registration is None:
-                self.first_registration = instant
-        elif action == "migrate":
-            try:
-                first, last = int(detail["first_instance"]), int(detail["last_instance"])
-            except (KeyError, TypeError, ValueError):
-                return
-            self.migrations[(subject, instant)].append((first, last))
-
-    def span(self, actor: str, at: str) -> tuple[str, str]:
-        """The instants [``lo``, ``hi``) around ``at`` between which no registration changes
-        what ``actor`` may claim (so the answer of :meth:`actor_problem` at ``at`` holds)."""
-        first = self.first_registration
-        if first is None:
-            return "", _END_OF_TIME
-        just_after_first = first + "\0"  # the least text above it: at <= first iff at < this
-        if at <= first:
-            return "", just_after_first
-        instants = [r.instant for r in self.registrations.get(actor, ())]
-        lo = max((i for i in instants if i <= at), default="")
-        hi = min((i for i in instants if i > at), default=_END_OF_TIME)
-        return max(lo, just_after_first), hi
-
-    def actor_problem(self, actor: str, roles: frozenset[str], unit: str | None, at: str) -> str:
-        """Why ``actor`` could not have claimed ``roles`` and ``unit`` at instant ``at`` ('' if
-        it could). Until the first registration of any actor (its instant included), actors are
-        the application's."""
-        if self.first_registration is None or at <= self.first_registration:
-            return ""
-        known = [r for r in self.registrations.get(actor, ()) if r.instant <= at]
-        if not known:
-            return f"actor {actor!r} was not registered at {at}"
-        latest = known[-1].instant
-        # Registrations at the very same instant (a frozen clock) could each be the one in force.
-        current = [r for r in known if r.instant == latest] or known[-1:]
-        claimed = roles
-        if any(claimed <= r.roles and unit == r.unit for r in current):
-            return ""
-        held = current[-1]
-        return (
-            f"actor {actor!r} claims roles [{', '.join(sorted(claimed))}] in unit {unit!r}, but "
-            f"was registered with [{', '.join(sorted(held.roles))}] in unit {held.unit!r}"
-        )
-
-    def migrated(self, workflow: str, old: int, new: int, at: str, instance_id: int) -> bool:
-        extents = self.migrations.get((f"{workflow}@{old}->{new}", at), ())
-        return any(first <= instance_id <= last for first, last in extents)
-
-
-@dataclass(frozen=True)
-class Rules:
-    """One deployed version as the replay reads it; ``problem`` when it cannot be trusted."""
-
-    definition: m.Definition | None
-    content_hash: str
-    problem: str = ""
-
-
-RulesLookup = Callable[[str, int], Rules]
 
 
 class _Chain:
@@ -236,74 +107,14 @@ class _Chain:
         return self.data
 
 
-@dataclass(frozen=True)
-class _Choice:
-    """What one attempt of a trigger comes to: the transition taken and its effects, or why
-    none could be taken."""
-
-    spec: m.TransitionSpec | None
-    effects: tuple[m.Effect, ...] = ()
-    refusal: str = ""
-
-
-_MAX_CHOICES = 4096
-"""Per plan, the unguarded attempts remembered (by actor, and by placement where a transition
-is unit-scoped); the memory of a verification stays bounded on any log."""
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """The transitions a trigger may take from a state, in declaration order, and what their
-    replay reads: the guards' context at all, and the time (a guard or a non-merge effect).
-
-    Without guards, which transition an attempt takes depends only on the actor (and, where a
-    transition is unit-scoped, the instance's placement): those answers are remembered in
-    ``choices``, so a chain's common event costs a lookup instead of the roles and scope
-    checks."""
-
-    definition: m.Definition
-    state: str
-    specs: tuple[m.TransitionSpec, ...]
-    guarded: bool
-    reads_time: bool
-    scoped: bool
-    choices: dict[Any, _Choice] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def of(cls, definition: m.Definition, state: str, specs: tuple[m.TransitionSpec, ...]) -> _Plan:
-        guarded = any(s.guards or s.actor_fields for s in specs)
-        plain = (m.Merge, m.SetField, m.ClearField, m.Spawn)
-        timeless = all(
-            isinstance(e, plain) for s in specs for e in step_effects(definition, s, state)
-        )
-        scoped = any(s.unit_scope != "any" for s in specs)
-        return cls(definition, state, specs, guarded, guarded or not timeless, scoped)
-
-    def choose(self, step: StepContext, registry: Registry) -> _Choice:
-        """The first transition ``step`` admits (:func:`workflow._machine.admits`)."""
-        for spec in self.specs:
-            if admits(spec, step, registry):
-                return _Choice(spec, step_effects(self.definition, spec, self.state))
-        refusals = dict.fromkeys(step.role_refusals + step.guard_refusals)
-        return _Choice(None, refusal="; ".join(refusals))
-
-    def remember(self, key: Any, choice: _Choice) -> None:
-        if len(self.choices) >= _MAX_CHOICES:
-            self.choices.clear()
-        self.choices[key] = choice
-
-
-_UNGUARDED = GuardContext(0, "", "", "", "", frozenset(), {}, {}, datetime.min)
-"""What the conditions of unguarded transitions see: roles and units are read from the step."""
-
-
 class _Illegal(Exception):
     """One event that no run of the engine could have written."""
 
 
 class LegalityCheck:
-    """Fed every audit row (:data:`~workflow.hashchain.CHAIN_COLUMNS`, by chain and ``seq``), it
-    reports the first illegal event of each chain, and a head that is not the chain's."""
+    """Fed every audit row (:data:`~workflow.hashchain.verifier.CHAIN_COLUMNS`, by chain and
+    ``seq``), it reports the first illegal event of each chain, and a head that is not the
+    chain's."""
 
     def __init__(
         self,
@@ -322,7 +133,7 @@ class LegalityCheck:
         self.registry = registry
         self._instant = instant
         self._actors: dict[tuple[str, str, str | None, bool], tuple[Actor, str, str]] = {}
-        self._plans: dict[tuple[int, str, str], _Plan] = {}
+        self._plans: dict[tuple[int, str, str], Plan] = {}
         self._chain: _Chain | None = None
         self._head: Sequence[Any] | None = None
         self.problems: list[ChainProblem] = []
@@ -383,8 +194,9 @@ class LegalityCheck:
     # --- one event ---------------------------------------------------------------------------
 
     def _spelled(self, stored: Any) -> str:
-        """The instant as :func:`~workflow.hashchain.format_instant` spells it (PostgreSQL's
-        text is that already; any other shape goes through the hash check's own reading)."""
+        """The instant as :func:`~workflow.hashchain.encoding.format_instant` spells it
+        (PostgreSQL's text is that already; any other shape goes through the hash check's own
+        reading)."""
         if type(stored) is str and len(stored) == 27 and stored[10] == "T" and stored[26] == "Z":
             return stored
         return self._instant(stored)[1:-1]
@@ -483,7 +295,7 @@ class LegalityCheck:
             choice = plan.choices.get(key)  # type: ignore[assignment]
             if choice is None:
                 # roles and units are read from the step, not the context
-                step = StepContext(_UNGUARDED, actor, chain.unit, chain.coordinating)
+                step = StepContext(UNGUARDED, actor, chain.unit, chain.coordinating)
                 choice = plan.choose(step, self.registry)
                 plan.remember(key, choice)
         chosen = choice.spec
@@ -511,17 +323,17 @@ class LegalityCheck:
             raise _Illegal(f"its data changed, but {trigger!r} has no effects")
         chain.state = chosen.dest
 
-    def _plan(self, definition: m.Definition, trigger: str, state: str) -> _Plan:
+    def _plan(self, definition: m.Definition, trigger: str, state: str) -> Plan:
         key = (id(definition), trigger, state)
         plan = self._plans.get(key)  # bounded by the definitions' (trigger, state) pairs
         if plan is None:
-            plan = self._plans[key] = _Plan.of(
+            plan = self._plans[key] = Plan.of(
                 definition, state, definition.transitions_for(trigger, state)
             )
         return plan
 
     def _context(
-        self, chain: _Chain, row: Sequence[Any], actor: Actor, at: str, plan: _Plan
+        self, chain: _Chain, row: Sequence[Any], actor: Actor, at: str, plan: Plan
     ) -> GuardContext:
         return GuardContext(  # positional: this runs for every replayed effect or guard
             chain.instance_id,
@@ -586,7 +398,7 @@ class LegalityCheck:
         ledger = self.ledger
         if actor.id in (SYSTEM_TIMER, SYSTEM_AUTO) or ledger.first_registration is None:
             # the engine's own, or every actor the application's (no registry)
-            lo, hi = "", _END_OF_TIME
+            lo, hi = "", END_OF_TIME
         else:
             # A spawned child's start adds the system role to its parent's actor.
             roles = actor.roles - {m.SYSTEM_ROLE} if spawned else actor.roles
@@ -631,92 +443,3 @@ class LegalityCheck:
             f"the instance row's {', '.join(wrong)} differ from what its chain says "
             "(the row was edited)",
         )
-
-
-def admin_problems(
-    ledger: AdminLedger,
-    definition_rows: Iterable[Any],
-    actor_rows: Iterable[Any],
-    stored_hash: Callable[[str, int, str], str],
-) -> list[ChainProblem]:
-    """The definitions and actors tables against the administrators' log: each definition row's
-    source hashes to the content hash its deploy recorded; each actor row is what its latest
-    registration said, and no row or registration lacks the other."""
-    found: list[ChainProblem] = []
-    seen: set[tuple[str, int]] = set()
-    for row in definition_rows:
-        key = (str(row.workflow), int(row.version))
-        seen.add(key)
-        deployed = ledger.deploys.get(key)
-        where = f"{key[0]}@{key[1]}"
-        if deployed is None:
-            found.append(ChainProblem(ADMIN_CHAIN, None, f"definition {where} was never deployed"))
-            continue
-        recorded, seq = deployed
-        actual = stored_hash(key[0], key[1], row.source_text)
-        if actual != recorded or row.content_hash != recorded:
-            found.append(
-                ChainProblem(
-                    ADMIN_CHAIN,
-                    seq,
-                    f"the stored definition {where} no longer hashes to the content hash this "
-                    "deploy recorded (its row was edited)",
-                )
-            )
-    for key, (_, seq) in sorted(ledger.deploys.items(), key=lambda kv: kv[1][1]):
-        if key not in seen:
-            found.append(
-                ChainProblem(ADMIN_CHAIN, seq, f"deployed {key[0]}@{key[1]} has no definition row")
-            )
-    registered = {name: regs[-1] for name, regs in ledger.registrations.items()}
-    for row in actor_rows:
-        latest = registered.pop(str(row.id), None)
-        if latest is None:
-            found.append(ChainProblem(ADMIN_CHAIN, None, f"actor {row.id!r} is in no registration"))
-        elif frozenset(row.roles or ()) != latest.roles or row.unit != latest.unit:
-            found.append(
-                ChainProblem(
-                    ADMIN_CHAIN,
-                    ledger.last_actor_event[str(row.id)],
-                    f"the actors row of {row.id!r} is not what this registration recorded "
-                    "(the row was edited)",
-                )
-            )
-    for name in registered:
-        found.append(
-            ChainProblem(
-                ADMIN_CHAIN, ledger.last_actor_event[name], f"actor {name!r} has no actors row"
-            )
-        )
-    return found
-
-
-ProgressCallback = Callable[[int], None]
-"""Called with the number of audit events read so far, every :data:`PROGRESS_EVERY` events."""
-PROGRESS_EVERY = 10_000
-
-
-def rules_lookup(conn: Connection, catalog: Catalog, ledger: AdminLedger) -> RulesLookup:
-    """The deployed versions as the replay trusts them: deployed per the administrators' log,
-    the stored source still hashing to the content hash that deploy recorded. The definitions
-    rows are read now (the chains are then streamed on the same connection, which takes no
-    other statement meanwhile); each version is compiled when a chain first needs it."""
-    rows = {(str(r.workflow), int(r.version)): r for r in repo.deployed_definitions(conn)}
-
-    def rules(workflow: str, version: int) -> Rules:
-        where = f"{workflow}@{version}"
-        deployed = ledger.deploys.get((workflow, version))
-        if deployed is None:
-            return Rules(None, "", f"is pinned to {where}, which no deploy recorded")
-        recorded = deployed[0]
-        row = rows.get((workflow, version))
-        if row is None:
-            return Rules(None, recorded, f"is pinned to {where}, whose definition row is gone")
-        try:
-            check_stored_source(workflow, version, row.source_text, recorded)
-            compiled = catalog.compile_stored(NotCompiled(workflow, row))
-        except DefinitionTampered:
-            return Rules(None, recorded, f"is pinned to {where}, whose stored source was edited")
-        return Rules(compiled.definition, recorded)
-
-    return rules
