@@ -245,7 +245,7 @@ def _ranges(
     whole: list[ChainRange] = [(None, None)]
     if (
         wanted < 2 or instance_id is not None or observe is not None or source.url is None
-        or source.db.dialect.name != "sqlite" or not _nameable(source.registry)
+        or source.db.dialect.name != "sqlite"
     ):  # fmt: skip
         return whole
     with read_transaction(source.db) as conn:
@@ -253,7 +253,8 @@ def _ranges(
     if span is None:
         return whole
     lo, hi, size = span
-    if processes is None and size < SPLIT_FROM:
+    # the registry is pickled only for a log worth splitting (a small one is verified often)
+    if (processes is None and size < SPLIT_FROM) or not _nameable(source.registry):
         return whole
     parts = min(wanted, hi - lo + 1)
     cuts = [lo + (hi - lo + 1) * k // parts for k in range(1, parts)]

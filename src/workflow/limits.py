@@ -114,11 +114,13 @@ def check_reason(reason: object) -> str | None:
     return check_optional(reason, "reason", MAX_REASON_CHARS)
 
 
-_CANONICAL = json.JSONEncoder(
+CANONICAL_ENCODER = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
 )
-"""The audit log's canonical JSON (``hashchain.encoding.canonical_json``), built once:
-``json.dumps`` with these options builds an encoder on every call."""
+"""The audit log's canonical JSON (sorted keys, no spaces, text as is), built once:
+``json.dumps`` with these options builds an encoder on every call. The one encoder of that
+spelling: ``hashchain.encoding.canonical_json`` hashes with it, and it lives here, below the
+chain, because the payload check encodes with it too (a fire stores and hashes that text)."""
 
 
 def check_json_object(value: object, what: str) -> str:
@@ -129,7 +131,7 @@ def check_json_object(value: object, what: str) -> str:
         raise InvalidInput(_("{what} must be a JSON object", what=what))
     check_nesting(value, what)
     try:
-        text = _CANONICAL.encode(dict[str, Any](value))
+        text = CANONICAL_ENCODER.encode(dict[str, Any](value))
         encoded = text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         # ValueError covers NaN/infinity and lone surrogates (UnicodeEncodeError).

@@ -13,11 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from workflow.limits import CANONICAL_ENCODER
+
 GENESIS = "0" * 64
-# What json.dumps(ensure_ascii=False, sort_keys=True, ...) builds on every call, built once.
-_CANONICAL = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-)
 # json's own string encoder (C) with ensure_ascii=False: the spelling canonical_json gives (the
 # verifier spells the driver's raw rows with it too).
 encode_str: Callable[[str], str] = json.encoder.encode_basestring
@@ -57,11 +55,11 @@ _make_encoder: Callable[..., Callable[[Any, int], tuple[str, ...]]] | None = get
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 text kept as is: one byte string per value."""
     if _make_encoder is None or isinstance(value, str):
-        return _CANONICAL.encode(value)
+        return CANONICAL_ENCODER.encode(value)
     # What JSONEncoder.encode does for these settings, without rebuilding its Python-level
     # closures on every call (a quarter of the cost of a small object's encoding).
     encode = _make_encoder(
-        {}, _CANONICAL.default, encode_str, None, ":", ",", True, False, False
+        {}, CANONICAL_ENCODER.default, encode_str, None, ":", ",", True, False, False
     )
     return "".join(encode(value, 0))
 

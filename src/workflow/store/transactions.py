@@ -133,9 +133,7 @@ class _WriteTransaction:
     def _mapped(self, exc: BaseException) -> BaseException:
         """``exc`` as the caller must see it (itself when nothing maps it)."""
         if isinstance(exc, OperationalError):
-            if _is_contention(exc.orig):
-                return ConcurrentModification(0, None, None)
-            return _typed_on_adopted(self._engine, exc)
+            return _operational(self._engine, exc)
         if self._refusals and isinstance(exc, IntegrityError):
             return refusal(exc)
         return exc
@@ -172,9 +170,16 @@ def contention(engine: Engine) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        if _is_contention(exc.orig):
-            raise ConcurrentModification(0, None, None) from exc
-        raise _typed_on_adopted(engine, exc) from exc
+        raise _operational(engine, exc) from exc
+
+
+def _operational(engine: Engine, exc: OperationalError) -> BaseException:
+    """A database fault as the caller must see it: a lock that could not be had is
+    :class:`ConcurrentModification`; on an application's engine the fault typed as our own
+    engine's hook types it."""
+    if _is_contention(exc.orig):
+        return ConcurrentModification(0, None, None)
+    return _typed_on_adopted(engine, exc)
 
 
 def begin_sqlite(connection: Connection, *, write: bool = True) -> None:
