@@ -109,7 +109,8 @@ class EngineVersusModel(RuleBasedStateMachine):
         self.instances: dict[int, ModelInstance] = {}
         self.definitions: dict[int, Any] = {}
         self.keys: dict[str, tuple[int, int, str, Actor]] = {}
-        """Idempotency key → (instance, seq) of the transition it applied, trigger and actor."""
+        """Idempotency key → (instance, seq) of the transition it applied (not of an automatic
+        one that followed), trigger and actor."""
 
     def _open(self) -> Any:
         engine = Engine.open(self.url, clock=self.clock, registry=Registry())
@@ -232,8 +233,11 @@ class EngineVersusModel(RuleBasedStateMachine):
             trigger = chosen.trigger if chosen else "submit"
             fitting = [a for a in ACTORS if chosen and a.roles & set(chosen.roles)] or ACTORS
             actor = fitting[choice % len(fitting)]
+            # The requested step's own event: an automatic transition it sets off comes after
+            # it, and a replay answers with what the request itself did.
+            step = len(instance.log) + 1
             if self._fire(instance, trigger, actor, {}, None, idempotency_key=name):
-                self.keys[name] = (instance.id, len(instance.log), trigger, actor)
+                self.keys[name] = (instance.id, step, trigger, actor)
             return
         count("model check: steps")
         instance_id, seq, trigger, actor = self.keys[name]
