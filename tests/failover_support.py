@@ -242,6 +242,12 @@ class Cluster:
             for child in children:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child, signal.SIGKILL)
+            _wait_until(lambda: _gone(pid), f"the killed postmaster {pid} to end")
+            # Left unreaped (a zombie: nothing reaps it in a container), it still answers
+            # kill(pid, 0), and a server started on its port takes its socket's lock file for a
+            # live server's ("lock file already exists"): the process is gone, so is the lock.
+            with contextlib.suppress(FileNotFoundError):
+                (self.sockets / f".s.PGSQL.{node.port}.lock").unlink()
         elif how == "immediate":
             self._run("pg_ctl", "stop", "-D", str(node.data), "-m", "immediate", "-w")
         else:
@@ -352,6 +358,15 @@ def _children(pid: int) -> list[int]:
                 if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                     found.append(int(entry.name))
     return found
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (exited, or a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def _port_free(port: int) -> bool:
