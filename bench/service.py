@@ -2,16 +2,17 @@
 32 concurrent clients each (`python -m bench.service`): throughput ratio and latency percentiles.
 
 The library side is one process: 32 threads sharing one Engine, each firing ``submit`` on its
-own instances. The API side is ``--processes`` ``workflow serve`` processes (default one: the
-same one process as the library; uvicorn with the [web] extra's httptools/uvloop) and, in this
-process, 32 threads each with a keep-alive connection (:class:`KeepAlive`, the cheapest HTTP/1.1
-client that reads every answer whole; ``--client http.client`` for the standard library's)
-sending ``POST /api/v1/instances/{id}/fire`` with a bearer token. The sides run in turns (library, API,
-library, ...) over fresh instances, so load on a shared machine hits them alike; the figures
-are medians over the turns, with each turn's ratio and p99. Each turn also records the CPU it
-cost per fire: the server processes' (and of it, their event loops': HTTP, routing, parsing;
-the rest is the fires' worker threads) and this process's (the library's threads in a library
-turn, the HTTP clients' in an API turn: they run on the same machine as the server).
+own instances. The API side is ``workflow serve --workers N`` (default one process: the same
+one process as the library; uvicorn with the [web] extra's httptools/uvloop) and, in this
+process, 32 threads each with a keep-alive connection (:class:`KeepAlive`, the cheapest
+HTTP/1.1 client that reads every answer whole; ``--client http.client`` for the standard
+library's) sending ``POST /api/v1/instances/{id}/fire`` with a bearer token. The sides run in
+turns (library, API, library, ...) over fresh instances, so load on a shared machine hits them
+alike; the figures are medians over the turns, with each turn's ratio and p99. Each turn also
+records the CPU it cost per fire: the server processes' (and of it, their event loops': HTTP,
+routing, parsing; the rest is the fires' worker threads) and this process's (the library's
+threads in a library turn, the HTTP clients' in an API turn: they run on the same machine as
+the server).
 ``--baseline CHECKOUT`` serves another checkout's service (its ``.venv``) in the same turns:
 a before/after in one run.
 """
@@ -49,9 +50,12 @@ def _percentile(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def _run_clients(ids: Sequence[int], fire: Callable[[int, Any], None],
-                 setup: Callable[[int], Any],
-                 teardown: Callable[[Any], None]) -> tuple[float, list[float]]:
+def _run_clients(
+    ids: Sequence[int],
+    fire: Callable[[int, Any], None],
+    setup: Callable[[int], Any],
+    teardown: Callable[[Any], None],
+) -> tuple[float, list[float]]:
     """``fire(id, handle)`` over ``ids`` split among CLIENTS threads started together, each
     with its ``setup(index)`` handle: (fires per second, each fire's latency in seconds)."""
     shares = [list(ids[i::CLIENTS]) for i in range(CLIENTS)]
@@ -135,16 +139,15 @@ class KeepAlive:
 
 
 def api_turn(
-    bases: Sequence[str], token: str, ids: Sequence[int], client: str = "keep-alive"
+    base: str, token: str, ids: Sequence[int], client: str = "keep-alive"
 ) -> tuple[float, list[float]]:
-    """Each client a keep-alive connection to one of the servers at ``bases``, in turn:
+    """Each client a keep-alive connection to the server at ``base``:
     :class:`KeepAlive` or (``client="http.client"``) the standard library's client."""
     body = json.dumps({"trigger": "submit", "payload": PAYLOAD}).encode()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    addresses = [base.removeprefix("http://").split(":") for base in bases]
+    host, port = base.removeprefix("http://").split(":")
 
-    def connect(index: int) -> Any:
-        host, port = addresses[index % len(addresses)]
+    def connect(_: int) -> Any:
         if client == "http.client":
             return http.client.HTTPConnection(host, int(port), timeout=60)
         return KeepAlive(host, int(port))
@@ -186,14 +189,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(url: str, checkout: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """``workflow serve`` on a free port; ``checkout``: another checkout's (its ``.venv``),
-    served beside this one to compare two versions of the service in the same turns."""
+def _serve(
+    url: str, checkout: str | None = None, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``workflow serve --workers N`` on a free port; ``checkout``: another checkout's (its
+    ``.venv``), served beside this one to compare two versions of the service in the same
+    turns."""
     port = _free_port()
     python = sys.executable if checkout is None else os.path.join(checkout, ".venv/bin/python")
     process = subprocess.Popen(
         [python, "-c", "from cli.main import main; main()", "--db", url, "serve",
-         "--port", str(port)],
+         "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])],
         env={**os.environ, "WORKFLOW_LOG_LEVEL": "WARNING"},
         cwd=checkout,
     )  # fmt: skip
@@ -208,10 +214,23 @@ def _serve(url: str, checkout: str | None = None) -> tuple[subprocess.Popen[byte
     raise RuntimeError("the server did not start")
 
 
+def _with_workers(pids: Sequence[int]) -> list[int]:
+    """``pids`` and their child processes (``serve --workers``' worker processes)."""
+    found = list(pids)
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as children:
+                found += [int(child) for child in children.read().split()]
+        except OSError:
+            pass
+    return found
+
+
 def _servers_cpu(pids: Sequence[int], *, event_loops: bool = False) -> float | None:
-    """The server processes' CPU seconds; ``event_loops``: their main threads' only (uvicorn's
-    event loop: HTTP, routing, parsing; the fires run in worker threads)."""
-    used = [_cpu_seconds(pid, pid if event_loops else None) for pid in pids]
+    """The server processes' CPU seconds (a ``--workers`` server's and its workers');
+    ``event_loops``: their main threads' only (uvicorn's event loop: HTTP, routing, parsing;
+    the fires run in worker threads)."""
+    used = [_cpu_seconds(pid, pid if event_loops else None) for pid in _with_workers(pids)]
     return None if not used or None in used else sum(u or 0.0 for u in used)
 
 
@@ -239,13 +258,12 @@ def run(
     fires: int,
     turns: int,
     baseline: str | None = None,
-    processes: int = 1,
+    workers: int = 1,
     client: str = "keep-alive",
 ) -> dict[str, Any]:
     """``turns`` rounds of: the library, the API, and (``baseline``: another checkout) the
     baseline's API, each over ``fires`` fresh instances with CLIENTS concurrent callers; the
-    API served by ``processes`` server processes (the clients spread over them), called by
-    ``client`` (:func:`api_turn`)."""
+    API served by ``workflow serve --workers``, called by ``client`` (:func:`api_turn`)."""
     quiet_logs()
     load_before = os.getloadavg()
     sides = ["library", "api"] + (["baseline_api"] if baseline else [])
@@ -253,7 +271,7 @@ def run(
         engine, ids = prepared_engine(url, len(sides) * fires * (turns + 1), upgrade=True)
         engine.add_actor(CLERK.id, sorted(CLERK.roles))
         token = create_token(engine, CLERK.id, expires=timedelta(days=1), by="bench").secret
-        servers: dict[str, list[tuple[subprocess.Popen[bytes], str]]] = {}
+        servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
         spare = iter(ids)
 
         def take() -> list[int]:
@@ -262,24 +280,21 @@ def run(
         def turn(side: str, chosen: list[int]) -> Callable[[], tuple[float, list[float]]]:
             if side == "library":
                 return partial(library_turn, engine, chosen)
-            bases = [base for _, base in servers[side]]
-            return partial(api_turn, bases, token, chosen, client)
+            return partial(api_turn, servers[side][1], token, chosen, client)
 
         try:
             for side in sides[1:]:
                 checkout = baseline if side == "baseline_api" else None
-                servers[side] = []
-                for _ in range(processes):
-                    servers[side].append(_serve(url, checkout))
+                servers[side] = _serve(url, checkout, workers)
             for side in sides:  # warm each: pools, compiled machine
                 turn(side, take()[: fires // 4])()
             results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
             for _ in range(turns):
                 for side in sides:
-                    pids = [p.pid for p, _ in servers.get(side, [])]
+                    pids = [servers[side][0].pid] if side in servers else []
                     results[side].append(_measured(turn(side, take()), pids, fires))
         finally:
-            running = [process for started in servers.values() for process, _ in started]
+            running = [process for process, _ in servers.values()]
             for process in running:
                 process.send_signal(signal.SIGTERM)
             for process in running:
@@ -307,7 +322,7 @@ def run(
     report: dict[str, Any] = {
         "clients": CLIENTS,
         "client": client,
-        "server_processes": processes,
+        "server_workers": workers,
         "fires_per_turn": fires,
         "turns": turns,
         **{side: summary(side) for side in sides},
@@ -335,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         help="another checkout (with its .venv) whose service is measured in the same turns",
     )
     parser.add_argument(
-        "--processes", type=int, default=1, help="workflow serve processes (clients spread)"
+        "--workers", type=int, default=1, help="workflow serve --workers: server processes"
     )
     parser.add_argument(
         "--client",
@@ -344,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the HTTP client of the API turns (bench.service.KeepAlive, or the standard one)",
     )
     args = parser.parse_args(argv)
-    report = run(args.fires, args.turns, args.baseline, args.processes, args.client)
+    report = run(args.fires, args.turns, args.baseline, args.workers, args.client)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -56,6 +56,7 @@ class State:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+            self._engine = None
 
 
 def state(ctx: click.Context) -> State:

@@ -4,6 +4,8 @@ call it (docs/service.md)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
 
 import click
 
@@ -36,6 +38,13 @@ BY_HELP = N_("Who makes the change (recorded in the administrators' log).")
     type=click.IntRange(0, 3600),
     help="Seconds requests in flight may take to finish after SIGINT/SIGTERM.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port, each with its own engine (about one per core).",
+)
 @pass_state
 def serve(
     state: State,
@@ -44,20 +53,24 @@ def serve(
     behind_tls: bool,
     forwarded_allow_ips: str | None,
     graceful_timeout: int,
+    workers: int,
 ) -> None:
     """Serve the JSON API (and the web console, when installed) until SIGINT or SIGTERM.
 
     The API is at /api/v1, described at /openapi.json and /docs. TLS is the reverse proxy's job
     (docs/service.md shows one configuration); listen on 127.0.0.1 behind it.
 
+    One process serves about one core's worth of fires (Python runs one thread at a time);
+    --workers N starts N processes accepting on the same port (docs/service.md).
+
     \b
     Example:
-      workflow serve --port 8000
+      workflow serve --port 8000 --workers 2
     """
-    from workflow.service import ServiceOptions
+    from workflow.service import ServiceOptions, serve_workers
     from workflow.service import serve as run
 
-    engine = state.engine()
+    engine = state.engine()  # refuses an unreachable or outdated database before listening
     options = ServiceOptions(secure_cookies=behind_tls)
 
     def ready() -> None:
@@ -66,8 +79,17 @@ def serve(
             err=True,
         )
 
-    run(
-        engine,
+    serving: Callable[..., None] = partial(run, engine)
+    if workers > 1:
+        state.close()  # each worker opens its own
+        serving = partial(
+            serve_workers,
+            state.db_url,
+            workers=workers,
+            functions=state.functions,
+            prepare="cli.logs:configure",
+        )
+    serving(
         host=host,
         port=port,
         options=options,

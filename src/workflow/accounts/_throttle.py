@@ -44,6 +44,17 @@ class LoginThrottle:
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, object]:
+        """A copy sent to another process (a server worker) keeps the limits, and counts its
+        own failures under a lock of its own."""
+        state = {**self.__dict__, "_failures": OrderedDict()}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def check(self, name: str, client: str | None) -> None:
         """Raise :class:`LoginThrottled` when either budget is spent (before any hashing)."""
         now = self._now()

@@ -57,11 +57,13 @@ class ServiceOptions:
     secure_cookies: bool = False
     poll_seconds: float = 0.5
     """How often the event stream looks for newly committed transitions."""
-    fire_threads: int = 8
+    fire_threads: int = 4
     """The worker threads fires run in: at most this many at once, each holding one of the
-    engine's pooled connections (15 by default). With 32 concurrent clients on 2 cores, 8 to
-    16 served the same rate, 8 with the lowest p99, 32 at more CPU per fire and 4 at less
-    rate (docs/performance.md); a database farther away may want more."""
+    engine's pooled connections (15 by default). With 32 concurrent clients on 2 cores and
+    PostgreSQL on the same machine, 4 served the most fires at the least CPU per fire and the
+    lowest p99 (2, 3, 8, 16 and 32 measured: more threads cost more CPU per fire, as they
+    contend for the interpreter; docs/performance.md); a database farther away, whose round
+    trips leave a thread waiting longer, may want more."""
 
 
 @dataclass
@@ -95,6 +97,7 @@ def context_of(request: Request) -> ServiceContext:
 
 
 # --- authentication ---------------------------------------------------------------------------
+
 
 class _BearerDeclared(HTTPBearer):
     """Declares Bearer in the OpenAPI document; :func:`read_credentials` reads the header."""

@@ -6,7 +6,7 @@ import importlib
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
@@ -23,6 +23,10 @@ from workflow.service._app import (
     install_error_handlers,
 )
 from workflow.service._events import EventStream
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+    from uvicorn import Config
 
 _DESCRIPTION = (
     "Start instances, fire triggers, read history and the audit log of directive workflows. "
@@ -88,16 +92,12 @@ def serve(
     (at most ``graceful_seconds``; an event stream is closed then), and returns."""
     import uvicorn  # noqa: PLC0415 - only when serving
 
-    config = uvicorn.Config(
+    config = uvicorn_config(
         create_app(engine, options=options),
         host=host,
         port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=graceful_seconds,
+        graceful_seconds=graceful_seconds,
         forwarded_allow_ips=forwarded_allow_ips,
-        proxy_headers=forwarded_allow_ips is not None,
-        server_header=False,
     )
     server = uvicorn.Server(config)
     if on_ready is not None:
@@ -112,6 +112,32 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def uvicorn_config(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    graceful_seconds: int,
+    forwarded_allow_ips: str | None,
+    workers: int = 1,
+) -> Config:
+    """How uvicorn serves ``app``, in one process or (``workers``) several."""
+    import uvicorn  # noqa: PLC0415 - only when serving
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=graceful_seconds,
+        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=forwarded_allow_ips is not None,
+        server_header=False,
+    )
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
