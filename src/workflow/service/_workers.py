@@ -37,7 +37,7 @@ class WorkerApplication:
     ``functions`` modules, opens its engine on ``url`` and builds the application
     (:func:`~workflow.service.create_app`); at its shutdown it closes the engine."""
 
-    url: str
+    url: str = field(repr=False)  # it may hold the database's password
     functions: tuple[str, ...] = ()
     prepare: str | None = None
     options: ServiceOptions = field(default_factory=ServiceOptions)
@@ -65,8 +65,9 @@ class WorkerApplication:
             if message["type"] == "lifespan.startup":
                 try:
                     self._start()
-                except Exception as exc:  # uvicorn logs it and the process ends: no traceback
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                except Exception as exc:  # uvicorn logs the message and the process ends
+                    said = str(exc) if isinstance(exc, WorkflowError) else repr(exc)
+                    await send({"type": "lifespan.startup.failed", "message": said})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
