@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -125,16 +125,19 @@ class Server:
 
 
 @contextmanager
-def running_server(url: str, seeded: Seeded, *options: str) -> Iterator[Server]:
-    """``workflow --db URL serve [OPTIONS]`` on a free port until the block ends; then SIGTERM,
-    and the process must exit 0 (a graceful shutdown) within its grace time."""
+def running_server(
+    url: str, seeded: Seeded, *options: str, argv: Callable[..., list[str]] = workflow_argv
+) -> Iterator[Server]:
+    """``workflow --db URL serve [OPTIONS]`` (its command line made by ``argv``) on a free port
+    until the block ends; then SIGTERM, and the process must exit 0 (a graceful shutdown)
+    within its grace time."""
     port = free_port()
     # as behind a proxy on this machine: X-Forwarded-For names the client (the throttle test
     # poses as a client of its own with it)
     args = ["--db", url, "serve", "--port", str(port), "--graceful-timeout", "3",
             "--forwarded-allow-ips", "127.0.0.1", *options]  # fmt: skip
     process = subprocess.Popen(
-        workflow_argv(*args),
+        argv(*args),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -33,9 +33,21 @@ def _alive(pid: int) -> bool:
         return False
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def installed_argv(*args: str) -> list[str]:
+    """``workflow ARGS`` as the wheel installs it: the CLI is the package ``workflow_cli``, and
+    no ``cli`` package is importable (the checkout's root left off the path, in the workers
+    too: they are started with their parent's path)."""
+    program = (f"import sys; sys.path[:] = [p for p in sys.path if p not in ('', {str(ROOT)!r})]; "
+               "from workflow_cli.main import main; main()")  # fmt: skip
+    return [sys.executable, "-c", program, *args]
+
+
 def test_two_workers_serve_concurrent_fires_and_stop_together(database_url):
     seeded = seed(database_url)
-    with running_server(database_url, seeded, "--workers", "2") as server:
+    with running_server(database_url, seeded, "--workers", "2", argv=installed_argv) as server:
         workers = _workers(server.process.pid)
         assert len(workers) == 2
         with server.client() as client:

@@ -70,6 +70,8 @@ def serve(
     from workflow.service import ServiceOptions, serve_workers
     from workflow.service import serve as run
 
+    from ..logs import configure
+
     engine = state.engine()  # refuses an unreachable or outdated database before listening
     options = ServiceOptions(secure_cookies=behind_tls)
 
@@ -87,7 +89,7 @@ def serve(
             state.db_url,
             workers=workers,
             functions=state.functions,
-            prepare="cli.logs:configure",
+            prepare=f"{configure.__module__}:{configure.__name__}",  # cli or workflow_cli
         )
     serving(
         host=host,
