@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -67,6 +69,24 @@ def test_two_workers_serve_concurrent_fires_and_stop_together(database_url):
     with Engine.open(database_url) as engine:
         events = [engine.history(i)[-1] for i in ids]
     assert {(e.to_state, e.actor, e.channel) for e in events} == {("review", "a1", "api")}
+
+
+def test_a_worker_killed_is_replaced_and_the_service_keeps_answering(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'workflow.db'}"
+    with running_server(url, seed(url), "--workers", "2") as server:
+        first = _workers(server.process.pid)
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = _workers(server.process.pid)
+            if len(now) == 2 and first[0] not in now:
+                break
+            time.sleep(0.1)
+        assert first[0] not in now
+        assert first[1] in now  # the other worker was left alone
+        assert len(now) == 2
+        for _ in range(6):  # new connections: the kernel hands them to either worker
+            assert server.alive()
 
 
 def test_a_worker_that_cannot_start_stops_the_service_with_one_message(tmp_path: Path):
