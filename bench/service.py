@@ -12,7 +12,7 @@ alike; the figures are medians over the turns, with each turn's ratio and p99. E
 records the CPU it cost per fire: the server processes' (and of it, their event loops': HTTP,
 routing, parsing; the rest is the fires' worker threads) and this process's (the library's
 threads in a library turn, the HTTP clients' in an API turn: they run on the same machine as
-the server).
+the server) and PostgreSQL's, when it runs on this machine (``postgres_ms``).
 ``--baseline CHECKOUT`` serves another checkout's service (its ``.venv``) in the same turns:
 a before/after in one run.
 """
@@ -234,19 +234,46 @@ def _servers_cpu(pids: Sequence[int], *, event_loops: bool = False) -> float | N
     return None if not used or None in used else sum(u or 0.0 for u in used)
 
 
+def _postgres_cpu() -> float | None:
+    """The CPU seconds PostgreSQL's processes on this machine have used, the ended ones
+    included (the postmaster's children's time: a pool's overflow connections come and go
+    within a turn); None where /proc shows none."""
+    used = 0.0
+    found = False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        if text.split("(", 1)[1].rsplit(")", 1)[0].startswith("postgres"):
+            fields = text.rsplit(")", 1)[1].split()
+            ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            used += ticks / os.sysconf("SC_CLK_TCK")
+            found = True
+    return used if found else None
+
+
 def _measured(
     turn: Callable[[], tuple[float, list[float]]], servers: Sequence[int], fires: int
 ) -> dict[str, Any]:
-    """One turn with the CPU it cost per fire: the server processes', and this process's (the
-    library's threads in a library turn, the HTTP clients' in an API turn)."""
+    """One turn with the CPU it cost per fire: the server processes', this process's (the
+    library's threads in a library turn, the HTTP clients' in an API turn) and, when it runs on
+    this machine, PostgreSQL's."""
     server_before = _servers_cpu(servers)
     loops_before = _servers_cpu(servers, event_loops=True)
+    postgres_before = _postgres_cpu()
     own_before = time.process_time()
     rate, latencies = turn()
     server_after = _servers_cpu(servers)
     loops_after = _servers_cpu(servers, event_loops=True)
+    postgres_after = _postgres_cpu()
     own_after = time.process_time()
     cpu = {"bench_process_ms": round((own_after - own_before) / fires * 1000, 3)}
+    if postgres_before is not None and postgres_after is not None:
+        cpu["postgres_ms"] = round((postgres_after - postgres_before) / fires * 1000, 3)
     if server_before is not None and server_after is not None:
         cpu["server_ms"] = round((server_after - server_before) / fires * 1000, 3)
     if loops_before is not None and loops_after is not None:
