@@ -171,16 +171,27 @@ def api_turn(
     return _run_clients(ids, fire, connect, lambda c: c.close())
 
 
-def _cpu_seconds(pid: int, thread: int | None = None) -> float | None:
-    """The CPU time (user + system) process ``pid`` (or its ``thread``) has used, from /proc
-    (None elsewhere)."""
-    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+def _stat(path: str) -> tuple[str, list[str]] | None:
+    """A ``/proc/.../stat`` file: the command's name and the fields after it (None when gone,
+    or elsewhere than Linux)."""
     try:
         with open(path) as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+            text = stat.read()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    name, _, rest = text.partition("(")[2].rpartition(")")
+    return name, rest.split()
+
+
+def _cpu_seconds(pid: int, thread: int | None = None, *, ended: bool = False) -> float | None:
+    """The CPU time (user + system) process ``pid`` (or its ``thread``) has used, from /proc
+    (None elsewhere); ``ended``: with its ended children's, which it waited for."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    found = _stat(path)
+    if found is None:
+        return None
+    fields = found[1][11 : 15 if ended else 13]  # utime stime [cutime cstime]
+    return sum(int(f) for f in fields) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -238,22 +249,13 @@ def _postgres_cpu() -> float | None:
     """The CPU seconds PostgreSQL's processes on this machine have used, the ended ones
     included (the postmaster's children's time: a pool's overflow connections come and go
     within a turn); None where /proc shows none."""
-    used = 0.0
-    found = False
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        if text.split("(", 1)[1].rsplit(")", 1)[0].startswith("postgres"):
-            fields = text.rsplit(")", 1)[1].split()
-            ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-            used += ticks / os.sysconf("SC_CLK_TCK")
-            found = True
-    return used if found else None
+    pids = [int(e) for e in os.listdir("/proc") if e.isdigit()]
+    used = [
+        _cpu_seconds(pid, ended=True)
+        for pid in pids
+        if (found := _stat(f"/proc/{pid}/stat")) and found[0].startswith("postgres")
+    ]
+    return sum(u for u in used if u is not None) if used else None
 
 
 def _measured(

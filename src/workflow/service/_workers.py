@@ -12,11 +12,9 @@ stops instead of restarting it forever.
 
 from __future__ import annotations
 
-import importlib
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -32,7 +30,8 @@ class WorkerStartFailed(WorkflowError):
 
 @dataclass
 class WorkerApplication:
-    """The application of one worker process, sent to it pickled: at its start it runs
+    """The application of one worker process, sent to it pickled (before it starts: no engine
+    or application yet, those are made in the worker): at its start it runs
     ``prepare`` (``"module:function"``, e.g. the CLI's logging set-up), registers the
     ``functions`` modules, opens its engine on ``url`` and builds the application
     (:func:`~workflow.service.create_app`); at its shutdown it closes the engine."""
@@ -43,13 +42,6 @@ class WorkerApplication:
     options: ServiceOptions = field(default_factory=ServiceOptions)
     _engine: Engine | None = field(default=None, init=False, repr=False)
     _app: ASGIApp | None = field(default=None, init=False, repr=False)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"url": self.url, "functions": self.functions, "prepare": self.prepare,
-                "options": self.options}  # fmt: skip
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -77,10 +69,10 @@ class WorkerApplication:
                 return
 
     def _start(self) -> None:
+        from uvicorn.importer import import_from_string  # noqa: PLC0415 - only when serving
+
         if self.prepare:
-            module, _colon, name = self.prepare.partition(":")
-            setup: Callable[[], None] = getattr(importlib.import_module(module), name)
-            setup()
+            import_from_string(self.prepare)()
         load_functions(self.functions)
         self._engine = Engine.open(self.url, create=False)
         self._app = create_app(self._engine, options=self.options)
