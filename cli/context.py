@@ -11,7 +11,7 @@ import click
 from workflow.i18n import N_
 
 if TYPE_CHECKING:
-    from workflow import Actor, Engine
+    from workflow import Actor, DatabaseOptions, Engine
 
 
 @dataclass
@@ -30,14 +30,23 @@ class State:
             load_functions(self.functions)
             self._functions_loaded = True
 
-    def engine(self, *, check_schema: bool = True, create: bool = False) -> Engine:
+    def engine(
+        self,
+        *,
+        check_schema: bool = True,
+        create: bool = False,
+        options: DatabaseOptions | None = None,
+    ) -> Engine:
         """The engine, opened on first use. Only commands meant to create a database (a first
-        write, ``db upgrade``) pass ``create``: every other one refuses a missing SQLite file."""
+        write, ``db upgrade``) pass ``create``: every other one refuses a missing SQLite file.
+        ``options``: the connection's (``serve``: the service's pool)."""
         from workflow import Engine
 
         if self._engine is None:
             self.load_functions()
-            self._engine = Engine.open(self.db_url, check_schema=check_schema, create=create)
+            self._engine = Engine.open(
+                self.db_url, check_schema=check_schema, create=create, options=options
+            )
         return self._engine
 
     def actor(self, actor_id: str) -> Actor:

@@ -62,3 +62,21 @@ def postgres_schema_url(server_url: str) -> str:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     return f"{server_url}?schema={schema}"
+
+
+def end_connections(server_url: str, application_name: str) -> int:
+    """Terminate the server processes of the connections named ``application_name`` (as a
+    restart or an administrator would): how many there were."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = :name"
+                ),
+                {"name": application_name},
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    return int(ended)

@@ -21,6 +21,7 @@ ROOT = {
     "ChainProblem",
     "Clock",
     "CommitOutcomeUnknown",
+    "ConnectionLost",
     "ConcurrentModification",
     "IdempotencyKeyReused",
     "NotASimulation",

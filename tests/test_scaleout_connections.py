@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from scaleout_procs import RING, WORKER
 from sqlalchemy import create_engine, text
+from support import end_connections
 
-from workflow import ConcurrentModification, DatabaseBusy, Engine, InvalidInput, SchemaOutOfDate
+from workflow import (
+    ConcurrentModification,
+    ConnectionLost,
+    DatabaseBusy,
+    DatabaseOptions,
+    Engine,
+    InvalidInput,
+    SchemaOutOfDate,
+)
 
 
 def _show(engine: Engine, setting: str) -> str:
@@ -80,6 +90,71 @@ def test_pre_ping_replaces_a_connection_the_server_dropped(server: str) -> None:
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
         admin.dispose()
         assert engine.fire(instance_id, "forward", WORKER).instance.version == 2
+
+
+@dataclass(frozen=True)
+class Named:
+    """A migrated schema's URL whose connections carry a name of their own, to end them by."""
+
+    url: str
+    name: str
+
+
+@pytest.fixture
+def named(server: str) -> Named:
+    name = f"wf_{uuid.uuid4().hex[:8]}"
+    url = _tenant(server, application_name=name)
+    _upgraded(url).close()
+    return Named(url, name)
+
+
+NO_PING = DatabaseOptions(pool_pre_ping=False)
+
+
+def test_without_the_pre_ping_a_dead_connection_is_connection_lost(
+    server: str, named: Named
+) -> None:
+    with Engine.open(named.url, options=NO_PING) as engine:
+        assert not engine.db.pool._pre_ping  # type: ignore[attr-defined]
+        assert engine.instances() == []  # a pooled connection, now idle
+        assert end_connections(server, named.name) >= 1
+        with pytest.raises(ConnectionLost, match=r"lost the connection|closed the connection"):
+            engine.instances()
+
+
+def test_retry_if_lost_reads_again_on_a_new_connection(server: str, named: Named) -> None:
+    with Engine.open(named.url, options=NO_PING) as engine:
+        engine.deploy_text(RING, filename="ring.yaml")
+        engine.start("ring", WORKER)
+        assert end_connections(server, named.name) >= 1
+        assert len(engine.retry_if_lost(engine.instances)) == 1
+
+
+def test_retry_if_lost_tries_once_more_not_for_ever(server: str, named: Named) -> None:
+    calls = []
+    with Engine.open(named.url, options=NO_PING) as engine:
+
+        def lost_each_time() -> object:
+            engine.instances()  # a connection in the pool...
+            end_connections(server, named.name)  # ...ended before the next read
+            calls.append(1)
+            return engine.instances()
+
+        with pytest.raises(ConnectionLost):
+            engine.retry_if_lost(lost_each_time)
+    assert len(calls) == 2
+
+
+def test_retry_if_lost_fires_once_when_the_first_read_finds_the_connection_dead(
+    server: str, named: Named
+) -> None:
+    with Engine.open(named.url, options=NO_PING) as engine:
+        engine.deploy_text(RING, filename="ring.yaml")
+        instance_id = engine.start("ring", WORKER).instance.id
+        assert end_connections(server, named.name) >= 1
+        fired = engine.retry_if_lost(lambda: engine.fire(instance_id, "forward", WORKER))
+        assert fired.instance.version == 2
+        assert len(engine.history(instance_id)) == 2  # started, forwarded: once
 
 
 def test_schemas_keep_tenants_on_one_server_apart(server: str) -> None:

@@ -67,12 +67,13 @@ def serve(
     Example:
       workflow serve --port 8000 --workers 2
     """
-    from workflow.service import ServiceOptions, serve_workers
+    from workflow.service import DATABASE_OPTIONS, ServiceOptions, serve_workers
     from workflow.service import serve as run
 
     from ..logs import configure
 
-    engine = state.engine()  # refuses an unreachable or outdated database before listening
+    # refuses an unreachable or outdated database before listening
+    engine = state.engine(options=DATABASE_OPTIONS)
     options = ServiceOptions(secure_cookies=behind_tls)
 
     def ready() -> None:

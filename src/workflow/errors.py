@@ -348,6 +348,14 @@ class DatabaseUnavailable(WorkflowError):
         super().__init__(_("database {url}: {why}", url=url, why=why))
 
 
+class ConnectionLost(DatabaseUnavailable):
+    """The connection to the database was found dead before anything was committed (the server
+    restarted or ended the connection, or a failover began): nothing was written, so the same
+    transaction may run again on a new connection (:meth:`Engine.retry_if_lost
+    <workflow.Engine.retry_if_lost>`). A connection lost while committing is
+    :class:`CommitOutcomeUnknown` instead."""
+
+
 class DatabaseMissing(DatabaseUnavailable):
     """The SQLite file does not exist and the caller asked not to create one."""
 

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from workflow.accounts._principal import Principal
@@ -177,8 +178,7 @@ def check_password(
     hasher = _passwords()
     row = None
     if 0 < len(name) <= MAX_NAME_CHARS and len(password) <= MAX_PASSWORD_CHARS:
-        with engine.read_transaction() as conn:
-            row = rows.account_row(conn, name)
+        row = engine.retry_if_lost(partial(_account_row, engine, name))
     from argon2.exceptions import InvalidHashError, VerificationError  # noqa: PLC0415
 
     # an unknown name costs the same work as a known one: the answer's time tells nothing
@@ -207,11 +207,20 @@ def _dummy_hash() -> str:
 def principal_for_user(engine: Engine, name: str, *, channel: str = "web") -> Principal:
     """The principal of an account already logged in (the console's session), read again from
     the accounts and the actor registry: a disabled account raises NotAuthenticated."""
-    with engine.read_transaction() as conn:
-        row = rows.account_row(conn, name) if isinstance(name, str) else None
+    if not isinstance(name, str):
+        raise NotAuthenticated(_("the account is unknown or disabled"))
+    row = engine.retry_if_lost(partial(_account_row, engine, name))
     if row is None or row.disabled:
         raise NotAuthenticated(_("the account is unknown or disabled"))
     return _principal(row, f"user:{name}", channel)
+
+
+def _account_row(engine: Engine, name: str) -> Any:
+    """The account's row joined to its actor's, in a read of its own: a request's first, so
+    it is retried on a new connection when its connection is found dead (the service's pool
+    does not ping: :meth:`~workflow.Engine.retry_if_lost`)."""
+    with engine.read_transaction() as conn:
+        return rows.account_row(conn, name)
 
 
 def _principal(row: Any, account: str, channel: str) -> Principal:
@@ -286,11 +295,22 @@ def principal_for_token(
     SHA-256 (no slow hash: its secret is 32 random bytes), in one read.
 
     ``within``: read in that open transaction (of this engine's database), so that a request
-    authenticates and fires in one transaction (``engine.fire(..., within=conn)``)."""
+    authenticates and fires in one transaction (``engine.fire(..., within=conn)``); without
+    it, in a read of its own, retried on a new connection when its connection is found dead
+    (:meth:`~workflow.Engine.retry_if_lost`)."""
     if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise NotAuthenticated(_("unknown, expired or revoked token"))
-    with engine.read_transaction() if within is None else engine.joined(within) as conn:
-        row = rows.token_by_secret(conn, _secret_hash(secret))
+    hashed = _secret_hash(secret)
+    if within is None:
+        row = engine.retry_if_lost(partial(_token_row, engine, hashed))
+    else:
+        with engine.joined(within) as conn:
+            row = rows.token_by_secret(conn, hashed)
     if row is None or row.revoked_at is not None or engine.now() >= row.expires_at:
         raise NotAuthenticated(_("unknown, expired or revoked token"))
     return _principal(row, f"token:{row.id}", channel)
+
+
+def _token_row(engine: Engine, secret_hash: str) -> rows.TokenGrant | None:
+    with engine.read_transaction() as conn:
+        return rows.token_by_secret(conn, secret_hash)

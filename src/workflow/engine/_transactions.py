@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from workflow.catalog import Catalog, NotCompiled
 from workflow.clock import Clock, require_aware
+from workflow.errors import ConnectionLost
 from workflow.hashchain.keys import KEYS_INFO, AuditKeys
 from workflow.registry import Registry
 from workflow.store import Connection, Database
@@ -110,10 +111,37 @@ class Transactions:
                 spoil(conn)
                 raise
             finally:
-                if had_keys:
+                if conn.invalidated:
+                    pass  # found dead: its info cannot be reached, and it is never used again
+                elif had_keys:
                     conn.info[KEYS_INFO] = before
                 else:
                     conn.info.pop(KEYS_INFO, None)
+
+    def reconnect(self) -> None:
+        """Close the pool's connections, so that the next statements connect anew: after the
+        server restarted or ended them. Connections in use are closed when they are given back.
+        The pool of an application's engine (:meth:`~workflow.Engine.from_sqlalchemy`) is the
+        application's, and is left alone."""
+        if not self._adopted:
+            self.db.dispose()
+
+    def retry_if_lost(self, work: Callable[[], T]) -> T:
+        """``work()``; when it raises :class:`~workflow.ConnectionLost` (a connection found dead
+        before anything was committed: nothing was written), the pool's connections are replaced
+        (:meth:`reconnect`) and ``work()`` is called once more. ``work`` must be one transaction,
+        or reads only: were a second transaction's connection lost, the retry would repeat the
+        first's committed writes. A connection lost while committing
+        (:class:`~workflow.CommitOutcomeUnknown`) is never retried.
+
+        Where every piece of work begins this way, the pool need not ping a connection before
+        lending it (``DatabaseOptions(pool_pre_ping=False)``, a round trip per transaction
+        saved): the service's requests, each begun by the read of its credentials."""
+        try:
+            return work()
+        except ConnectionLost:
+            self.reconnect()
+            return work()
 
     def _transaction_for(
         self,

@@ -13,6 +13,7 @@ See docs/service.md.
 from __future__ import annotations
 
 from workflow.service._app import (
+    DATABASE_OPTIONS,
     Caller,
     ServiceContext,
     ServiceOptions,
@@ -32,6 +33,7 @@ from workflow.service._factory import create_app, serve
 from workflow.service._workers import WorkerStartFailed, serve_workers
 
 __all__ = [
+    "DATABASE_OPTIONS",
     "STATUSES",
     "BadRequest",
     "Caller",

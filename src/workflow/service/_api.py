@@ -21,6 +21,7 @@ from workflow import (
     AuditEvent,
     ConcurrentModification,
     DeployedDefinition,
+    FireResult,
     Instance,
     NotFound,
     PermissionDenied,
@@ -254,17 +255,22 @@ def fire(
     ] = None,
 ) -> Response:
     """One transaction reads the token and fires (an account's password is checked before it
-    opens). Visibility is asked only when the fire is refused or replayed: a fire the engine
-    accepts is one its actor may act on, which the rule counts as seeing (docs/service.md); a
-    refusal on an instance the caller may not see is a 404, whatever the refusal said."""
+    opens), run once more on a new connection if its connection is found dead before it
+    commits (the service's pool does not ping: ``Engine.retry_if_lost``). Visibility is asked
+    only when the fire is refused or replayed: a fire the engine accepts is one its actor may
+    act on, which the rule counts as seeing (docs/service.md); a refusal on an instance the
+    caller may not see is a 404, whatever the refusal said."""
     expected = _expected_version(if_match)
     context = context_of(request)
     engine = context.engine
-    principal = None if sent.token is not None else sent.principal(context)
-    try:
+    known = None if sent.token is not None else sent.principal(context)
+    principal = known
+
+    def authenticated_fire() -> FireResult:
+        nonlocal principal
         with engine.begin(savepoints=False) as conn:  # it commits whole or not at all
-            principal = principal or sent.principal(context, within=conn)
-            result = engine.fire(
+            principal = known or sent.principal(context, within=conn)
+            return engine.fire(
                 instance_id,
                 body.trigger,
                 principal.actor,
@@ -275,6 +281,9 @@ def fire(
                 channel=principal.channel,
                 within=conn,
             )
+
+    try:
+        result = engine.retry_if_lost(authenticated_fire)
     except WorkflowError as refused:
         if principal is None or isinstance(refused, NotAuthenticated):
             raise
@@ -282,6 +291,7 @@ def fire(
         if isinstance(refused, ConcurrentModification) and expected is not None:
             raise StaleVersion(instance_id, expected, refused.actual) from refused
         raise
+    assert principal is not None  # read in the transaction that fired
     if result.replayed and not can_see(engine, principal.actor, result.instance):
         raise NotFound("instance", instance_id)
     out = FireOut(

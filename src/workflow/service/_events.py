@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -67,15 +68,20 @@ class EventStream:
     def _visible(self, principal: Principal, events: list[Event]) -> set[int]:
         """The ids of the events whose instance the caller may see (the library's rule, read
         afresh each poll: the directives overseen, what it may act on now)."""
-        sight = Sight(self.engine, principal.actor)
-        return {
-            e.id
-            for e in events
-            if sight.placed(e.instance_id, e.unit, e.coordinating_units, e.directive_id)
-        }
+
+        def visible() -> set[int]:
+            sight = Sight(self.engine, principal.actor)
+            return {
+                e.id
+                for e in events
+                if sight.placed(e.instance_id, e.unit, e.coordinating_units, e.directive_id)
+            }
+
+        return self.engine.retry_if_lost(visible)  # reads only (the pool does not ping)
 
     def _read(self, after: int) -> list[Event]:
-        return committed_events(self.engine, after_id=after, limit=1000)
+        read = partial(committed_events, self.engine, after_id=after, limit=1000)
+        return self.engine.retry_if_lost(read)  # reads only (the pool does not ping)
 
 
 def _format(event: Event) -> str:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workflow import Engine, WorkflowError, load_functions
 from workflow.i18n import _
-from workflow.service._app import ServiceOptions
+from workflow.service._app import DATABASE_OPTIONS, ServiceOptions
 from workflow.service._factory import create_app, uvicorn_config
 
 
@@ -74,7 +74,7 @@ class WorkerApplication:
         if self.prepare:
             import_from_string(self.prepare)()
         load_functions(self.functions)
-        self._engine = Engine.open(self.url, create=False)
+        self._engine = Engine.open(self.url, create=False, options=DATABASE_OPTIONS)
         self._app = create_app(self._engine, options=self.options)
 
 

@@ -87,7 +87,8 @@ def application_transaction(engine: Engine, *, savepoints: bool = True) -> Itera
             yield connection
             commit_transaction(engine, connection, transaction)
         finally:
-            connection.info.pop(WHOLE_INFO, None)
+            if not connection.invalidated:  # a dead connection's info cannot be reached
+                connection.info.pop(WHOLE_INFO, None)
 
 
 def connection_of(within: Any) -> Connection:
@@ -109,8 +110,9 @@ def connection_of(within: Any) -> Connection:
 
 def spoil(connection: Connection) -> None:
     """Mark a transaction without savepoints (:data:`WHOLE_INFO`) as spoiled by a verb that
-    raised after it may have written: no verb runs in it again."""
-    if WHOLE_INFO in connection.info:
+    raised after it may have written: no verb runs in it again (a connection found dead is
+    spoiled already: nothing runs in it again)."""
+    if not connection.invalidated and WHOLE_INFO in connection.info:
         connection.info[WHOLE_INFO] = True
 
 

@@ -65,6 +65,11 @@ class DatabaseOptions:
     pool_timeout_s: int = 30
     pool_recycle_s: int = 1800
     application_name: str = "workflow"
+    pool_pre_ping: bool = True
+    """PostgreSQL: ping a pooled connection before lending it, so that one the server or a proxy
+    dropped is replaced instead of failing its first statement; a round trip per transaction.
+    Off only where every transaction is retried on :class:`~workflow.ConnectionLost`
+    (:meth:`Engine.retry_if_lost <workflow.Engine.retry_if_lost>`): the service's."""
 
 
 _URL_OPTIONS = {
@@ -294,7 +299,7 @@ def _postgres_engine(url: URL, opts: DatabaseOptions) -> Engine:
         json_serializer=to_json,
         hide_parameters=True,
         # A connection the server or a proxy dropped is replaced at checkout, not failed on.
-        pool_pre_ping=True,
+        pool_pre_ping=opts.pool_pre_ping,
         pool_size=opts.pool_size,
         max_overflow=opts.max_overflow,
         pool_timeout=opts.pool_timeout_s,

@@ -1,7 +1,8 @@
 """The database's own faults, told apart from the caller's mistakes and from contention.
 
 :func:`typed_fault` turns a driver error into :class:`~workflow.DatabaseUnavailable` (the
-database cannot be used: not a database, unreachable, read-only, full) or
+database cannot be used: not a database, unreachable, read-only, full; of it
+:class:`~workflow.ConnectionLost`, an open connection found dead) or
 :class:`~workflow.DatabaseBusy` (a timeout: retry), with the driver's first line only and the
 URL's password masked; contention ("locked", serialization failures) and constraint violations
 are left to the transaction plumbing. Both paths use it: SQLAlchemy's ``handle_error`` hook and
@@ -15,7 +16,7 @@ import re
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from workflow.errors import DatabaseBusy, DatabaseUnavailable, WorkflowError
+from workflow.errors import ConnectionLost, DatabaseBusy, DatabaseUnavailable, WorkflowError
 from workflow.i18n import N_, _
 
 _USERINFO = re.compile(r"^(?P<scheme>[^:/@]+://)(?P<userinfo>.*)@(?P<rest>[^@]*)$", re.DOTALL)
@@ -80,6 +81,11 @@ def typed_fault(
     state = getattr(orig, "sqlstate", None)
     if state in _PG_BUSY:
         return DatabaseBusy(url, _(_PG_BUSY[state]))
+    if disconnect and not connecting:
+        # an open connection found dead: nothing it began was committed
+        if state in _PG_FAULTS:
+            return ConnectionLost(url, _(_PG_FAULTS[state]))
+        return ConnectionLost(url, _("lost the connection to the server: {why}", why=first_line))
     if state in _PG_FAULTS:
         return DatabaseUnavailable(url, _(_PG_FAULTS[state]))
     if disconnect:
