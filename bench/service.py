@@ -2,8 +2,8 @@
 32 concurrent clients each (`python -m bench.service`): throughput ratio and latency percentiles.
 
 The library side is one process: 32 threads sharing one Engine, each firing ``submit`` on its
-own instances. The API side is ``workflow serve --workers N`` (default one process: the same
-one process as the library; uvicorn with the [web] extra's httptools/uvloop) and, in this
+own instances. The API side is ``workflow serve --workers N`` (by default one per core, as
+docs/service.md advises; uvicorn with the [web] extra's httptools/uvloop) and, in this
 process, 32 threads each with a keep-alive connection (:class:`KeepAlive`, the cheapest
 HTTP/1.1 client that reads every answer whole; ``--client http.client`` for the standard
 library's) sending ``POST /api/v1/instances/{id}/fire`` with a bearer token. The sides run in
@@ -258,22 +258,43 @@ def _postgres_cpu() -> float | None:
     return sum(u for u in used if u is not None) if used else None
 
 
+def _machine_ticks() -> tuple[int, int] | None:
+    """The machine's CPU ticks since boot, all and stolen (``/proc/stat``: the time a virtual
+    machine was ready to run but its host ran something else); None elsewhere than Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return sum(ticks), ticks[7] if len(ticks) > 7 else 0
+
+
 def _measured(
     turn: Callable[[], tuple[float, list[float]]], servers: Sequence[int], fires: int
 ) -> dict[str, Any]:
     """One turn with the CPU it cost per fire: the server processes', this process's (the
     library's threads in a library turn, the HTTP clients' in an API turn) and, when it runs on
-    this machine, PostgreSQL's."""
+    this machine, PostgreSQL's; and the share of the machine's time its host stole meanwhile
+    (other tenants of a shared host: what makes turns of one run differ)."""
     server_before = _servers_cpu(servers)
     loops_before = _servers_cpu(servers, event_loops=True)
     postgres_before = _postgres_cpu()
+    ticks_before = _machine_ticks()
     own_before = time.process_time()
     rate, latencies = turn()
     server_after = _servers_cpu(servers)
     loops_after = _servers_cpu(servers, event_loops=True)
     postgres_after = _postgres_cpu()
+    ticks_after = _machine_ticks()
     own_after = time.process_time()
-    cpu = {"bench_process_ms": round((own_after - own_before) / fires * 1000, 3)}
+    cpu: dict[str, float] = {
+        "bench_process_ms": round((own_after - own_before) / fires * 1000, 3)
+    }
+    if ticks_before is not None and ticks_after is not None:
+        elapsed = ticks_after[0] - ticks_before[0]
+        stolen = ticks_after[1] - ticks_before[1]
+        cpu["host_steal_pct"] = round(100 * stolen / elapsed, 1) if elapsed else 0.0
     if postgres_before is not None and postgres_after is not None:
         cpu["postgres_ms"] = round((postgres_after - postgres_before) / fires * 1000, 3)
     if server_before is not None and server_after is not None:
@@ -372,14 +393,19 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fires", type=int, default=2000, help="fires per side per turn")
-    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument(
+        "--turns", type=int, default=7, help="rounds of library, API: the figures are medians"
+    )
     parser.add_argument(
         "--baseline",
         metavar="CHECKOUT",
         help="another checkout (with its .venv) whose service is measured in the same turns",
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="workflow serve --workers: server processes"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="workflow serve --workers: server processes (default: one per core, as advised)",
     )
     parser.add_argument(
         "--client",

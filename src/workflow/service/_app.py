@@ -68,7 +68,7 @@ class ServiceOptions:
 
 DATABASE_OPTIONS = DatabaseOptions(pool_pre_ping=False)
 """The options ``workflow serve`` opens its engines with: the pool lends a connection without
-pinging it first (a round trip saved on every request: 14% more fires per second measured,
+pinging it first (a round trip saved on every request: 8-20% more fires per second measured,
 docs/performance.md). Each request's first read, its credentials', checks the connection
 instead: one found dead is replaced and the read (for a fire, its whole transaction) runs again
 (:meth:`Engine.retry_if_lost <workflow.Engine.retry_if_lost>`)."""
