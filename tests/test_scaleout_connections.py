@@ -1,4 +1,5 @@
-"""Connection handling (issue 5): options from the URL, pre-ping, statement timeout, schemas,
+"""Connection handling (issue 5): options from the URL, pre-ping (and, without it, a read run
+again on a new connection: issue 20), statement timeout, schemas,
 and SQLite's lock turned into ConcurrentModification."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,14 @@ from workflow import (
     Engine,
     InvalidInput,
     SchemaOutOfDate,
+)
+from workflow.accounts import (
+    LoginThrottle,
+    add_user,
+    check_password,
+    create_token,
+    principal_for_token,
+    principal_for_user,
 )
 
 
@@ -155,6 +165,26 @@ def test_retry_if_lost_fires_once_when_the_first_read_finds_the_connection_dead(
         fired = engine.retry_if_lost(lambda: engine.fire(instance_id, "forward", WORKER))
         assert fired.instance.version == 2
         assert len(engine.history(instance_id)) == 2  # started, forwarded: once
+
+
+@pytest.mark.parametrize("credentials", ["token", "password", "session"])
+def test_each_credentials_read_finds_a_new_connection_when_its_own_was_ended(
+    server: str, named: Named, credentials: str
+) -> None:
+    """A request's first read, whatever its credentials: the service's pool does not ping."""
+    with Engine.open(named.url, options=NO_PING) as engine:
+        engine.add_actor("lan", ["clerk"], unit="A")
+        add_user(engine, "lan", "lan", "correct horse battery", by="test")
+        secret = create_token(engine, "lan", expires=timedelta(days=1), by="test").secret
+        read = {
+            "token": lambda: principal_for_token(engine, secret),
+            "password": lambda: check_password(
+                engine, "lan", "correct horse battery", throttle=LoginThrottle()
+            ),
+            "session": lambda: principal_for_user(engine, "lan"),
+        }[credentials]
+        assert end_connections(server, named.name) >= 1
+        assert read().actor.id == "lan"
 
 
 def test_schemas_keep_tenants_on_one_server_apart(server: str) -> None:
