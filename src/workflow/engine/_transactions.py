@@ -26,6 +26,7 @@ from workflow.store.application import (
     application_transaction,
     connection_of,
     joined_transaction,
+    live_info,
     spoil,
 )
 from workflow.store.database import DatabaseOptions
@@ -111,12 +112,11 @@ class Transactions:
                 spoil(conn)
                 raise
             finally:
-                if conn.invalidated:
-                    pass  # found dead: its info cannot be reached, and it is never used again
-                elif had_keys:
-                    conn.info[KEYS_INFO] = before
+                info = live_info(conn)
+                if had_keys:
+                    info[KEYS_INFO] = before
                 else:
-                    conn.info.pop(KEYS_INFO, None)
+                    info.pop(KEYS_INFO, None)
 
     def reconnect(self) -> None:
         """Close the pool's connections, so that the next statements connect anew: after the

@@ -87,8 +87,7 @@ def application_transaction(engine: Engine, *, savepoints: bool = True) -> Itera
             yield connection
             commit_transaction(engine, connection, transaction)
         finally:
-            if not connection.invalidated:  # a dead connection's info cannot be reached
-                connection.info.pop(WHOLE_INFO, None)
+            live_info(connection).pop(WHOLE_INFO, None)
 
 
 def connection_of(within: Any) -> Connection:
@@ -108,12 +107,20 @@ def connection_of(within: Any) -> Connection:
     )
 
 
+def live_info(connection: Connection) -> dict[Any, Any]:
+    """``connection.info``; for a connection found dead in its transaction, a dict of no
+    consequence: its own cannot be reached (SQLAlchemy refuses until the rollback), and the
+    connection is never used again."""
+    return {} if connection.invalidated else connection.info
+
+
 def spoil(connection: Connection) -> None:
     """Mark a transaction without savepoints (:data:`WHOLE_INFO`) as spoiled by a verb that
     raised after it may have written: no verb runs in it again (a connection found dead is
     spoiled already: nothing runs in it again)."""
-    if not connection.invalidated and WHOLE_INFO in connection.info:
-        connection.info[WHOLE_INFO] = True
+    info = live_info(connection)
+    if WHOLE_INFO in info:
+        info[WHOLE_INFO] = True
 
 
 @contextmanager

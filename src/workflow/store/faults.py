@@ -81,17 +81,12 @@ def typed_fault(
     state = getattr(orig, "sqlstate", None)
     if state in _PG_BUSY:
         return DatabaseBusy(url, _(_PG_BUSY[state]))
-    if disconnect and not connecting:
-        # an open connection found dead: nothing it began was committed
-        if state in _PG_FAULTS:
-            return ConnectionLost(url, _(_PG_FAULTS[state]))
-        return ConnectionLost(url, _("lost the connection to the server: {why}", why=first_line))
+    # an open connection found dead: nothing it began was committed
+    unavailable = ConnectionLost if disconnect and not connecting else DatabaseUnavailable
     if state in _PG_FAULTS:
-        return DatabaseUnavailable(url, _(_PG_FAULTS[state]))
+        return unavailable(url, _(_PG_FAULTS[state]))
     if disconnect:
-        return DatabaseUnavailable(
-            url, _("lost the connection to the server: {why}", why=first_line)
-        )
+        return unavailable(url, _("lost the connection to the server: {why}", why=first_line))
     if connecting or (state or "").startswith("08"):
         # failed to connect: bad host, port, password, database name or URL option
         return DatabaseUnavailable(url, _("cannot connect: {why}", why=first_line))
